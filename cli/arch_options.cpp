@@ -1,0 +1,69 @@
+#include <sstream>
+
+#include "commands.hpp"
+#include "flynet/formats/error.hpp"
+
+namespace flynet::cli {
+
+namespace {
+template <class E, size_t N>
+std::string describe(const std::array<Choice<E>, N>& table) {
+  std::ostringstream o;
+  for (const auto& c : table) o << "\n  " << c.name << ": " << c.help;
+  return o.str();
+}
+template <class E, size_t N>
+void add_choice(CLI::App& sub, const std::string& flag, std::optional<E>& target,
+                const std::array<Choice<E>, N>& table, const std::string& what) {
+  sub.add_option(flag, target, what + describe(table))
+      ->transform(CLI::CheckedTransformer(choice_map(table)))
+      ->option_text(choice_list(table))
+      ->group("Architecture");
+}
+}  // namespace
+
+void add_arch_options(CLI::App& sub, ArchOptions& o) {
+  const std::string names = "flynet|flynet-h3|mobilenetv3-small";
+  sub.add_option("--arch", o.arch,
+                 "architecture or preset; the other architecture options override its fields\n"
+                 "  flynet, flynet-h3: FlyNet-h3 0.5x, softmax gate, max-out, MDW-Concat\n"
+                 "  mobilenetv3-small: MobileNetV3-Small 1.0x, SE, fc1 1024")
+      ->option_text(names)
+      ->check(CLI::IsMember({"flynet", "flynet-h3", "mobilenetv3-small"}))
+      ->group("Architecture");
+  sub.add_option("--width", o.width, "width multiplier, 0.25 .. 1.0")->option_text("W")->group("Architecture");
+  sub.add_option("--heads", o.heads, "MDW heads h, 1 .. 5")->option_text("H")->group("Architecture");
+  add_choice(sub, "--gate", o.gate, kGateChoices, "VA-ECA gating (multiplexer)");
+  add_choice(sub, "--reduce", o.reduce, kReduceChoices, "reduction over heads (mixer)");
+  add_choice(sub, "--residual", o.residual, kResidualChoices, "shortcut of the non-identity blocks");
+  add_choice(sub, "--variant", o.variant, kVariantChoices, "stem and b0 strides");
+  add_choice(sub, "--fc1", o.fc1, kFc1Choices, "width of fc1");
+  sub.add_option("--input", o.input, "input shape, e.g. 28x28x1, 32x32x3, 224x224x3")
+      ->option_text("HxWxC")
+      ->group("Architecture");
+  sub.add_option("--classes", o.classes, "number of classes")->option_text("N")->group("Architecture");
+}
+
+ArchSpec ArchOptions::spec() const {
+  ArchSpec s = arch_preset(arch == "flynet" ? "flynet-h3" : arch);
+  if (width) s.width = *width;
+  if (heads) s.heads = *heads;
+  if (gate) s.gate = *gate;
+  if (reduce) s.reduce = *reduce;
+  if (residual) s.residual = *residual;
+  if (variant) s.variant = *variant;
+  if (fc1) s.fc1 = *fc1;
+  if (!input.empty()) parse_input_shape(input, s.in_h, s.in_w, s.in_c);
+  if (classes) s.classes = *classes;
+  s.validate();
+  return s;
+}
+
+bool ArchOptions::any_given(const CLI::App& sub) const {
+  for (const char* f : {"--arch", "--width", "--heads", "--gate", "--reduce", "--residual", "--variant", "--fc1",
+                        "--input", "--classes"})
+    if (sub.count(f)) return true;
+  return false;
+}
+
+}  // namespace flynet::cli

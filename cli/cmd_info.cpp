@@ -1,0 +1,129 @@
+// flynet info: parameters, MAdds (two conventions), output shapes, layer by layer.
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "flynet/core/count.hpp"
+#include "flynet/core/model.hpp"
+#include "flynet/formats/error.hpp"
+
+namespace flynet::cli {
+
+namespace {
+
+struct InfoOptions {
+  std::string model;  // a .h5 model; empty: build from the architecture options
+  ArchOptions arch;
+  bool json = false;
+};
+
+constexpr const char* kStrictConvention =
+    "strict: multiply-accumulates of conv, FC and the VA-ECA 1-D conv (MobileNetV3/MicroNet convention)";
+constexpr const char* kProfilerConvention =
+    "profiler: strict + per element BN 2, activation 1, gate multiply 1, head reduction 2, add 1, "
+    "global pool 1, SE scale 1 (flynet-architecture.md 4.1, fitted to the paper's tables)";
+
+std::string shape_text(const Shape& s) {
+  return std::to_string(s.h) + "x" + std::to_string(s.w) + "x" + std::to_string(s.c);
+}
+
+std::string detail(const Node& n) {
+  switch (n.op) {
+    case OpKind::conv2d:
+      return std::to_string(n.kernel) + "x" + std::to_string(n.kernel) + " s" + std::to_string(n.stride) +
+             (n.groups > 1 ? " g" + std::to_string(n.groups) : "");
+    case OpKind::dw_concat: return "3x3 s" + std::to_string(n.stride) + " x" + std::to_string(n.heads);
+    case OpKind::activation: return std::string(act_name(n.act));
+    case OpKind::va_eca:
+      return std::string(choice_name(kGateChoices, n.gate)) + " k" + std::to_string(n.eca_k) + " h" +
+             std::to_string(n.heads);
+    case OpKind::head_reduce: return std::string(choice_name(kReduceChoices, n.reduce)) + " h" + std::to_string(n.heads);
+    default: return "";
+  }
+}
+
+nlohmann::json to_json(const Graph& g, const GraphCount& c, const std::string& source) {
+  nlohmann::json j;
+  j["source"] = source;
+  j["arch"] = g.spec.to_map();
+  j["summary"] = g.spec.summary();
+  j["params"] = c.total.params;
+  j["params_bn"] = c.total.params_bn;
+  j["madds_strict"] = c.total.madds_strict;
+  j["madds_profiler"] = c.total.madds_profiler;
+  j["conventions"] = {{"params", "conv/FC weights + FC biases + VA-ECA weights, no BN (the paper's)"},
+                      {"params_bn", "params + BN gamma and beta (torchvision's)"},
+                      {"madds_strict", kStrictConvention},
+                      {"madds_profiler", kProfilerConvention}};
+  nlohmann::json layers = nlohmann::json::array();
+  for (const LayerCount& l : c.layers) {
+    const Node& n = g.nodes[size_t(l.node)];
+    layers.push_back({{"name", n.name},
+                      {"op", op_name(n.op)},
+                      {"detail", detail(n)},
+                      {"block", n.block},
+                      {"output", {n.out.h, n.out.w, n.out.c}},
+                      {"params", l.params},
+                      {"params_bn", l.params_bn},
+                      {"madds_strict", l.madds_strict},
+                      {"madds_profiler", l.madds_profiler}});
+  }
+  j["layers"] = std::move(layers);
+  return j;
+}
+
+void print_table(const Graph& g, const GraphCount& c, const std::string& source) {
+  std::printf("model: %s\n", g.spec.summary().c_str());
+  std::printf("source: %s\n\n", source.c_str());
+  std::printf("%-18s %-16s %-16s %-11s %10s %10s %12s %12s\n", "layer", "op", "detail", "output", "params",
+              "params+bn", "madds-strict", "madds-prof");
+  for (const LayerCount& l : c.layers) {
+    const Node& n = g.nodes[size_t(l.node)];
+    std::printf("%-18s %-16s %-16s %-11s %10lld %10lld %12lld %12lld\n", n.name.c_str(),
+                std::string(op_name(n.op)).c_str(), detail(n).c_str(), shape_text(n.out).c_str(),
+                (long long)l.params, (long long)l.params_bn, (long long)l.madds_strict, (long long)l.madds_profiler);
+  }
+  std::printf("\n");
+  std::printf("params (no BN, the paper's):   %12lld  (%.3f M)\n", (long long)c.total.params, c.total.params / 1e6);
+  std::printf("params (with BN, torchvision): %12lld  (%.3f M)\n", (long long)c.total.params_bn,
+              c.total.params_bn / 1e6);
+  std::printf("MAdds strict:                  %12lld  (%.2f M)\n", (long long)c.total.madds_strict,
+              c.total.madds_strict / 1e6);
+  std::printf("MAdds profiler:                %12lld  (%.2f M)\n", (long long)c.total.madds_profiler,
+              c.total.madds_profiler / 1e6);
+  std::printf("\n%s\n%s\n", kStrictConvention, kProfilerConvention);
+}
+
+void run_info(const InfoOptions& o, const CLI::App& sub) {
+  Graph g;
+  std::string source;
+  if (!o.model.empty()) {
+    if (o.arch.any_given(sub))
+      throw Error(ErrorCode::usage, "give either a model file or architecture options, not both");
+    g = load_model(o.model).graph;
+    source = o.model;
+  } else {
+    g = build_graph(o.arch.spec());
+    source = "architecture options";
+  }
+  const GraphCount c = count_graph(g);
+  if (o.json)
+    std::cout << to_json(g, c, source).dump(2) << "\n";
+  else
+    print_table(g, c, source);
+}
+
+}  // namespace
+
+void setup_info(CLI::App& app) {
+  auto opt = std::make_shared<InfoOptions>();
+  CLI::App* sub = app.add_subcommand("info", "parameters, MAdds, shapes of a model, layer by layer");
+  sub->add_option("model", opt->model, "a flynet model (.h5); without it, the architecture options describe the model")
+      ->option_text("MODEL");
+  add_arch_options(*sub, opt->arch);
+  sub->add_flag("--json", opt->json, "print one JSON object instead of the table");
+  sub->callback([opt, sub]() { run_info(*opt, *sub); });
+}
+
+}  // namespace flynet::cli

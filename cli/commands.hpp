@@ -1,0 +1,40 @@
+// The subcommands of `flynet`, one file each (cmd_<name>.cpp): each setup_<name>() adds its
+// CLI11 subcommand, binds the options to its <Name>Options struct and sets a callback that
+// runs it. main.cpp only calls these and owns the one error boundary.
+#ifndef FLYNET_CLI_COMMANDS_HPP_
+#define FLYNET_CLI_COMMANDS_HPP_
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+
+#include "flynet/core/arch.hpp"
+
+namespace flynet::cli {
+
+void setup_info(CLI::App& app);
+
+/// The architecture options shared by `info` and `train`: --arch (an architecture or preset
+/// name) sets the base, every other option overrides one field of it.
+struct ArchOptions {
+  std::string arch = "flynet-h3";
+  std::optional<double> width;
+  std::optional<int> heads;
+  std::optional<Gate> gate;
+  std::optional<Reduce> reduce;
+  std::optional<Residual> residual;
+  std::optional<Variant> variant;
+  std::optional<Fc1Width> fc1;
+  std::string input;
+  std::optional<int> classes;
+
+  /// Builds and validates the spec. Throws Error{usage}.
+  ArchSpec spec() const;
+  /// True when any architecture option was given on the command line.
+  bool any_given(const CLI::App& sub) const;
+};
+void add_arch_options(CLI::App& sub, ArchOptions& o);
+
+}  // namespace flynet::cli
+
+#endif  // FLYNET_CLI_COMMANDS_HPP_

@@ -1,0 +1,52 @@
+// flynet: the command-line entry point. It only wires the subcommands and owns the single
+// error boundary: every flynet::Error becomes one line `flynet <cmd>: error: <what> (<file>)`
+// and its category's exit code (man/flynet.1, EXIT STATUS).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "commands.hpp"
+#include "flynet/formats/error.hpp"
+
+#ifndef FLYNET_VERSION
+#define FLYNET_VERSION "unknown"
+#endif
+
+namespace {
+std::string command_name(const CLI::App& app) {
+  auto subs = app.get_subcommands();
+  return subs.empty() ? "flynet" : "flynet " + subs.front()->get_name();
+}
+void print_error(const CLI::App& app, const std::string& what) {
+  std::fprintf(stderr, "%s: error: %s\n", command_name(app).c_str(), what.c_str());
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"flynet: train a tiny CNN and deploy it bit-exact on Cortex-M", "flynet"};
+  app.set_version_flag("--version", "flynet " FLYNET_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  flynet::cli::setup_info(app);
+
+  // Not CLI11_PARSE: its handling would bypass our one-line error format.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    print_error(app, e.what());
+    return 2;
+  } catch (const flynet::Error& e) {
+    print_error(app, e.message());
+    return static_cast<int>(e.code());
+  } catch (const std::bad_alloc&) {
+    print_error(app, "out of memory");
+    return 71;
+  } catch (const std::exception& e) {
+    print_error(app, std::string("internal error: ") + e.what());
+    return 70;
+  }
+  return 0;
+}

@@ -1,0 +1,109 @@
+// A FlyNet model as a graph of layers with shapes, built from an ArchSpec. The graph is
+// topologically ordered (a node's inputs always come before it), so training, counting,
+// quantization and export all walk `nodes` front to back.
+//
+// Tensor layout everywhere in flynet: activations NHWC; conv weights OIHW with
+// O = output channel, I = input channels per group (PyTorch order); linear weights [out, in].
+//
+//   ArchSpec spec = arch_preset("flynet-h3");
+//   Graph g = build_graph(spec);
+//   for (const Node& n : g.nodes) { ... n.op, n.inputs, n.out, n.params ... }
+#ifndef FLYNET_CORE_GRAPH_HPP_
+#define FLYNET_CORE_GRAPH_HPP_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flynet/core/arch.hpp"
+
+namespace flynet {
+
+enum class OpKind {
+  input,           ///< the image, in.out = H x W x C
+  conv2d,          ///< kxk conv, pad (k-1)/2, groups; grouped output o belongs to group o / (cout/groups)
+  dw_concat,       ///< MDW-Concat shortcut: ceil(cout/cin) 3x3 depthwise heads, output o reads input o % cin
+  batchnorm,       ///< per-channel affine with running statistics
+  activation,      ///< relu | hswish | hsigmoid | sigmoid, elementwise
+  va_eca,          ///< VA-ECA: (mean, std) per head-channel -> 1-D conv over channels -> gate * Z
+  head_reduce,     ///< max-out | funnel max-out | sum+relu over the h heads of each channel
+  add,             ///< elementwise sum of two inputs of the same shape (residual)
+  global_avg_pool, ///< H x W x C -> 1 x 1 x C
+  linear,          ///< fully connected on a 1 x 1 x C input
+  scale_channels,  ///< input0 (H x W x C) times input1 (1 x 1 x C), the SE excitation
+  dropout,         ///< identity at inference
+};
+std::string_view op_name(OpKind op);
+
+enum class Act { relu, hswish, hsigmoid, sigmoid };
+std::string_view act_name(Act a);
+
+/// What a parameter tensor is: drives initialisation, weight decay and quantization.
+enum class ParamRole {
+  conv_weight,    ///< quantizable, decayed
+  linear_weight,  ///< quantizable, decayed
+  bias,           ///< float, no decay
+  bn_gamma,       ///< float, no decay
+  bn_beta,        ///< float, no decay
+  bn_mean,        ///< running statistic, not trained
+  bn_var,         ///< running statistic, not trained
+  eca_weight,     ///< the VA-ECA 1-D conv, float, decayed (design 3.7 keeps it float)
+};
+std::string_view param_role_name(ParamRole r);
+
+struct ParamDecl {
+  std::string name;            ///< "<node>.<suffix>", e.g. "b3.mdw.weight"
+  ParamRole role;
+  std::vector<int64_t> shape;
+  int64_t numel() const;
+  bool trainable() const { return role != ParamRole::bn_mean && role != ParamRole::bn_var; }
+  bool decayed() const {
+    return role == ParamRole::conv_weight || role == ParamRole::linear_weight || role == ParamRole::eca_weight;
+  }
+  bool quantizable() const { return role == ParamRole::conv_weight || role == ParamRole::linear_weight; }
+};
+
+struct Shape {
+  int h = 1, w = 1, c = 1;
+  int64_t numel() const { return int64_t(h) * w * c; }
+  bool operator==(const Shape&) const = default;
+};
+
+struct Node {
+  std::string name;          ///< unique, e.g. "b3.mdw", "stem.bn", "fc2"
+  OpKind op = OpKind::input;
+  std::vector<int> inputs;   ///< indices of earlier nodes
+  Shape out;
+  std::vector<ParamDecl> params;
+  int block = -1;            ///< FlyBlock / bneck index, -1 outside blocks
+
+  // Attributes; each op reads only its own.
+  int cin = 0, cout = 0;     ///< conv2d, dw_concat, linear, batchnorm (cout = channels)
+  int kernel = 1, stride = 1, pad = 0, groups = 1;  ///< conv2d, dw_concat (k 3)
+  bool bias = false;         ///< conv2d, linear
+  Act act = Act::relu;       ///< activation
+  int heads = 1;             ///< va_eca, head_reduce: h; channels of the input = h * E, index c*h + j
+  int eca_k = 3;             ///< va_eca: 1-D kernel size
+  Gate gate = Gate::sigmoid; ///< va_eca
+  Reduce reduce = Reduce::maxout;  ///< head_reduce; funnel_maxout has inputs {gated Z, U}
+  int funnel_stride = 1;     ///< head_reduce funnel: U is sampled at [::s, ::s]
+  double bn_eps = 1e-3;      ///< batchnorm (torchvision's MobileNetV3 value)
+  double bn_momentum = 0.01; ///< batchnorm: running = (1 - m) * running + m * batch
+  double drop = 0.0;         ///< dropout probability
+};
+
+struct Graph {
+  ArchSpec spec;
+  std::vector<Node> nodes;   ///< nodes[0] is the input; the last node gives the logits
+  int find(std::string_view name) const;  ///< index or -1
+  const Node& output() const { return nodes.back(); }
+  std::vector<ParamDecl> all_params() const;
+};
+
+/// Builds the graph of `spec` (validated first; throws Error{usage}).
+Graph build_graph(const ArchSpec& spec);
+
+}  // namespace flynet
+
+#endif  // FLYNET_CORE_GRAPH_HPP_

@@ -1,0 +1,51 @@
+#include "flynet/formats/atomic_file.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "flynet/formats/error.hpp"
+
+namespace flynet {
+
+void write_file_atomically(const std::string& path,
+                           const std::function<void(const std::string&)>& write) {
+  // The pid makes concurrent writers of the same target not clobber each other's temp file.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  try {
+    write(tmp);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    throw Error(ErrorCode::io, "cannot write file: " + why, path);
+  }
+}
+
+void write_bytes_atomically(const std::string& path, std::string_view bytes) {
+  write_file_atomically(path, [&](const std::string& tmp) {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error(ErrorCode::io, std::string("cannot create file: ") + std::strerror(errno), path);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) throw Error(ErrorCode::io, "write failed", path);
+  });
+}
+
+std::string read_file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::io, std::string("cannot open file: ") + std::strerror(errno), path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw Error(ErrorCode::io, "read failed", path);
+  return std::move(ss).str();
+}
+
+}  // namespace flynet
