@@ -1,0 +1,110 @@
+// Datasets and the batch pipeline. A Dataset is random access to uint8 HWC images and int
+// labels; a BatchLoader turns one into shuffled, augmented, normalised float batches (NHWC),
+// decoding and augmenting in parallel with TBB and preparing the next batch while the current
+// one trains.
+//
+//   DatasetPair d = open_dataset("/usr/share/datasets/fashion-mnist");
+//   LoaderOptions lo; lo.batch = 128; lo.augment = Augment::for_dataset(d.train->info());
+//   lo.mean = d.train->info().mean; lo.std = d.train->info().std;
+//   BatchLoader train(*d.train, lo);
+//   for (int epoch = 0; ...) { train.start_epoch(epoch); Batch b; while (train.next(b)) {...} }
+#ifndef FLYNET_CORE_DATA_HPP_
+#define FLYNET_CORE_DATA_HPP_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flynet/core/tensor.hpp"
+
+namespace flynet {
+
+struct DatasetInfo {
+  std::string source;               ///< path it was read from (for messages)
+  int h = 0, w = 0, c = 0;          ///< image shape
+  int classes = 0;
+  int64_t size = 0;                 ///< number of samples
+  std::vector<std::string> class_names;  ///< may be empty
+  std::vector<float> mean, std;     ///< per channel, of pixel/255, over this split
+  bool flip_ok = true;              ///< horizontal flip is a valid augmentation (false for digits)
+};
+
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+  virtual const DatasetInfo& info() const = 0;
+  /// Writes sample i as h*w*c uint8 HWC into `pixels` and returns its label. Thread-safe.
+  virtual int32_t get(int64_t i, uint8_t* pixels) const = 0;
+};
+
+struct DatasetPair {
+  std::shared_ptr<const Dataset> train;
+  std::shared_ptr<const Dataset> test;
+};
+
+/// Opens a dataset by path, detecting the kind:
+///  - a directory with MNIST-style idx files (train-images-idx3-ubyte[.gz], ...);
+///  - a directory with CIFAR-10/100 binary batches (data_batch_*.bin/test_batch.bin, train.bin/test.bin);
+///  - an image-folder tree root/{train,test}/<class>/*.{jpg,jpeg,png};
+///  - an HDF5 file with groups train/ and test/, each holding `images` (N x H x W x C uint8)
+///    and `labels` (N integer).
+/// Throws Error{io|format} naming the offending file on anything missing, corrupt or mismatched.
+DatasetPair open_dataset(const std::string& path);
+
+/// A view of part of a dataset (for validation splits): samples [begin, end) of a fixed
+/// permutation drawn from `seed`.
+std::shared_ptr<const Dataset> subset(std::shared_ptr<const Dataset> base, const std::vector<int64_t>& indices);
+/// Splits `base` into (train, validation) with `fraction` of it held out, deterministically.
+DatasetPair split_validation(std::shared_ptr<const Dataset> base, double fraction, uint64_t seed);
+
+struct Augment {
+  int pad_crop = 0;      ///< random crop of the original size after zero padding by this many pixels
+  bool hflip = false;    ///< random horizontal flip
+  /// The usual choice: crop with 2 px padding for <= 32 px images (4 px for 32x32 colour),
+  /// flip only where info.flip_ok.
+  static Augment for_dataset(const DatasetInfo& info);
+};
+
+struct LoaderOptions {
+  int batch = 128;
+  bool shuffle = true;
+  bool drop_last = false;   ///< drop the final short batch
+  Augment augment;          ///< none by default (evaluation)
+  std::vector<float> mean;  ///< normalisation, per channel: (pixel/255 - mean) / std
+  std::vector<float> std;
+  uint64_t seed = 1;        ///< shuffling and augmentation; epoch e uses a stream derived from (seed, e)
+  int threads = 1;          ///< TBB threads for decode/augment (a task_arena of this size)
+};
+
+struct Batch {
+  Tensor images;                 ///< [n, h, w, c] float, normalised
+  std::vector<int32_t> labels;   ///< n labels
+  int64_t first = 0;             ///< position of the first sample in this epoch's order
+  int n() const { return int(labels.size()); }
+};
+
+/// Iterates a dataset in batches. next() returns the batch prepared in the background while
+/// the previous one was being used, and starts preparing the following one. Deterministic:
+/// the same seed and epoch give the same batches whatever the thread count.
+class BatchLoader {
+ public:
+  BatchLoader(std::shared_ptr<const Dataset> data, LoaderOptions opt);
+  ~BatchLoader();
+  BatchLoader(const BatchLoader&) = delete;
+  BatchLoader& operator=(const BatchLoader&) = delete;
+
+  void start_epoch(int epoch);
+  /// Fills `out` with the next batch; false at the end of the epoch.
+  bool next(Batch& out);
+  int64_t batches_per_epoch() const;
+  const LoaderOptions& options() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace flynet
+
+#endif  // FLYNET_CORE_DATA_HPP_
