@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include "flynet/core/model.hpp"
+
 namespace {
 
 struct Result {
@@ -105,6 +107,23 @@ TEST(Cli, InfoTableNamesBothConventions) {
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(params \(with BN, torchvision\): +2542856 )"))) << r.out;
   EXPECT_NE(r.out.find("MAdds strict:"), std::string::npos);
   EXPECT_NE(r.out.find("MAdds profiler:"), std::string::npos);
+}
+
+TEST(Cli, InfoOfAStoredModelEqualsItsArchitecture) {
+  flynet::ArchSpec spec = flynet::arch_preset("flynet-h3");
+  spec.heads = 4;
+  spec.reduce = flynet::Reduce::funnel_maxout;
+  const std::string p = (std::filesystem::temp_directory_path() / "flynet_cli_info_model.h5").string();
+  flynet::save_model(flynet::Model::create(spec, 1), p);
+  Result from_file = flynet("info " + p + " --json");
+  Result from_opts = flynet("info --heads 4 --reduce funnel-maxout --json");
+  ASSERT_EQ(from_file.code, 0) << from_file.err;
+  auto a = nlohmann::json::parse(from_file.out), b = nlohmann::json::parse(from_opts.out);
+  EXPECT_EQ(a["source"], p);
+  a.erase("source");
+  b.erase("source");
+  EXPECT_EQ(a, b);
+  std::filesystem::remove(p);
 }
 
 TEST(Cli, ModelFileAndArchOptionsAreExclusive) {
