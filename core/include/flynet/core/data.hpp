@@ -26,8 +26,14 @@ struct DatasetInfo {
   int classes = 0;
   int64_t size = 0;                 ///< number of samples
   std::vector<std::string> class_names;  ///< may be empty
-  std::vector<float> mean, std;     ///< per channel, of pixel/255, over this split
-  bool flip_ok = true;              ///< horizontal flip is a valid augmentation (false for digits)
+  /// Per channel, of pixel/255, population statistics over the *train* split. The test split
+  /// (and validation/subset views) carry the train statistics too, so evaluation normalises
+  /// exactly as training did.
+  std::vector<float> mean, std;
+  /// Horizontal flip is a valid augmentation. Defaults per kind: false for idx files (MNIST
+  /// digits and EMNIST letters change meaning when mirrored; conservative for Fashion-MNIST too),
+  /// true for CIFAR batches, image folders and HDF5 files (natural images).
+  bool flip_ok = true;
 };
 
 class Dataset {
@@ -52,6 +58,32 @@ struct DatasetPair {
 /// Throws Error{io|format} naming the offending file on anything missing, corrupt or mismatched.
 DatasetPair open_dataset(const std::string& path);
 
+/// In-memory images and labels: the payload of write_h5_dataset and memory_dataset.
+struct DatasetArrays {
+  int h = 0, w = 0, c = 0;
+  std::vector<uint8_t> images;  ///< n x h x w x c, uint8 HWC per image
+  std::vector<int32_t> labels;  ///< n labels, each in [0, classes)
+  int64_t size() const { return int64_t(labels.size()); }
+};
+
+/// Writes an HDF5 dataset file readable by open_dataset: groups train/ and test/, each with
+/// `images` (uint8, N x H x W x C) and `labels` (int32, N); `class_names` (if not empty) as a
+/// string-array attribute of the root. Small generated datasets for tests. Throws Error{io}.
+void write_h5_dataset(const std::string& path, const DatasetArrays& train, const DatasetArrays& test,
+                      const std::vector<std::string>& class_names = {});
+
+/// A dataset over arrays in memory (e.g. generated data in tests). `classes` 0 means max label
+/// + 1 (at least 2). mean/std are computed from the arrays unless `stats_from` is given, whose
+/// statistics are copied (pass the train split when making a test split).
+std::shared_ptr<const Dataset> memory_dataset(DatasetArrays arrays, std::string source, int classes = 0,
+                                              const Dataset* stats_from = nullptr);
+
+/// Per-channel population mean and standard deviation of pixel/255 over all of `d`.
+struct ChannelStats {
+  std::vector<float> mean, std;
+};
+ChannelStats channel_stats(const Dataset& d);
+
 /// A view of part of a dataset (for validation splits): samples [begin, end) of a fixed
 /// permutation drawn from `seed`.
 std::shared_ptr<const Dataset> subset(std::shared_ptr<const Dataset> base, const std::vector<int64_t>& indices);
@@ -65,6 +97,10 @@ struct Augment {
   /// flip only where info.flip_ok.
   static Augment for_dataset(const DatasetInfo& info);
 };
+// Augmentation of one sample (position p of epoch e): zero-pad by pad_crop on every side (in
+// pixel space, before normalisation, as torchvision's RandomCrop(padding)), take the h x w
+// window at offset (dy, dx) in [0, 2 * pad_crop], then mirror left-right if the flip bit is set.
+// dy, dx and the flip come from a hash of (seed, e, p), so they do not depend on threads.
 
 struct LoaderOptions {
   int batch = 128;
@@ -94,6 +130,8 @@ class BatchLoader {
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
 
+  /// Shuffles for `epoch` and starts preparing its first batch; cancels any batch being
+  /// prepared for the previous epoch. next() before any start_epoch() starts epoch 0.
   void start_epoch(int epoch);
   /// Fills `out` with the next batch; false at the end of the epoch.
   bool next(Batch& out);
