@@ -1,0 +1,156 @@
+/*
+ * flyref.h -- flynet's bit-exact C99 integer reference (public API).
+ *
+ * The integers computed here are the integers the microcontroller computes: every kernel
+ * implements the arithmetic of CMSIS-NN / TFLite-Micro's int8 reference kernels as specified in
+ * shared/design/int8-semantics.md (double rounding by default, single rounding as a switch), plus
+ * the FlyNet-specific integer kernels (VA-ECA descriptor, ECA 1-D conv, max over head groups).
+ *
+ * Rules of the library: C99, no malloc, no stdio, the caller owns all memory (kernels that need
+ * scratch have a *_buffer_size twin), every failure is a flyref_status, no undefined behaviour
+ * (int32 overflow wraps through uint32, as the spec says the targets do).
+ *
+ * Usage sketch (one kernel):
+ *
+ *   flyref_conv_params p = {0};
+ *   p.input_offset = -in_zp; p.output_offset = out_zp;
+ *   p.stride_h = p.stride_w = 1; p.pad_h = p.pad_w = 1; p.dilation_h = p.dilation_w = 1;
+ *   p.activation.min = -128; p.activation.max = 127;          // rounding 0 = build default
+ *   flyref_quant_params q = { mult, shift, C_OUT };            // per channel
+ *   int8_t scratch[FLYREF_MAX_SCRATCH];
+ *   flyref_context ctx = { scratch, flyref_conv2d_wrapper_s8_buffer_size(&in_d, &w_d) };
+ *   flyref_status s = flyref_conv2d_wrapper_s8(&ctx, &p, &q, &in_d, x, &w_d, w, bias, &out_d, y);
+ *
+ * Graphs: see flyref_interpreter.h.
+ */
+#ifndef FLYREF_H_
+#define FLYREF_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flynet_format.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FLYREF_VERSION_MAJOR 0
+#define FLYREF_VERSION_MINOR 1
+
+/** Build-time default rounding, used when a params' rounding field is FLYNET_ROUNDING_DEFAULT. */
+#ifdef FLYREF_USE_SINGLE_ROUNDING
+#define FLYREF_DEFAULT_ROUNDING FLYNET_ROUNDING_SINGLE
+#else
+#define FLYREF_DEFAULT_ROUNDING FLYNET_ROUNDING_DOUBLE
+#endif
+
+/** Status of every call. 0 is success, failures are negative. */
+typedef enum flyref_status {
+    FLYREF_OK = 0,
+    FLYREF_ARG_ERROR = -1,        /**< a parameter is out of its documented range */
+    FLYREF_NO_IMPL = -2,          /**< unknown or unimplemented op code */
+    FLYREF_FORMAT_ERROR = -3,     /**< malformed graph (bad tensor index, type, arity) */
+    FLYREF_ARENA_TOO_SMALL = -4,  /**< arena or scratch buffer too small */
+    FLYREF_SHAPE_ERROR = -5       /**< tensor shapes inconsistent with the op */
+} flyref_status;
+
+/** Human-readable name of a status ("FLYREF_OK", ...). Never NULL. */
+const char *flyref_status_str(flyref_status s);
+
+/** Tensor dimensions, NHWC. */
+typedef struct flyref_dims {
+    int32_t n, h, w, c;
+} flyref_dims;
+
+/** Scratch memory owned by the caller. buf may be NULL when size is 0. */
+typedef struct flyref_context {
+    void *buf;
+    int32_t size;
+} flyref_context;
+
+/** Output clamp, inclusive, both in [-128, 127] with min <= max. */
+typedef struct flyref_activation {
+    int32_t min, max;
+} flyref_activation;
+
+/** Requantization multipliers: count 1 = per tensor, count C_OUT = per output channel.
+ *  multiplier in [0, 2^31-1] (Q31, normally [2^30, 2^31-1]), shift in [-31, 30]. */
+typedef struct flyref_quant_params {
+    const int32_t *multiplier;
+    const int32_t *shift;
+    int32_t count;
+} flyref_quant_params;
+
+/* ---------------------------------------------------------------------------------------------
+ * Fixed-point primitives (int8-semantics.md section 1). All are total functions (defined for
+ * every input); out-of-range exponents are the caller's responsibility as documented.
+ * ------------------------------------------------------------------------------------------- */
+
+/** Saturating rounding doubling high multiply: floor((a*b + 2^30) / 2^31), INT32_MIN*INT32_MIN
+ *  gives INT32_MAX. */
+int32_t flyref_srdhm(int32_t a, int32_t b);
+
+/** Rounding divide by 2^e, halves away from zero. e in [0, 31]. */
+int32_t flyref_rdbpot(int32_t x, int32_t e);
+
+/** Requantize with double rounding: RDBPOT(SRDHM(x * 2^max(shift,0) (wrapping), mult),
+ *  max(-shift,0)). mult >= 0, shift in [-31, 30]. */
+int32_t flyref_requantize_double(int32_t x, int32_t mult, int32_t shift);
+
+/** Requantize with single rounding: (x*mult + 2^(30-shift)) >> (31-shift), result wrapped to
+ *  int32. mult >= 0, shift in [-31, 30]. */
+int32_t flyref_requantize_single(int32_t x, int32_t mult, int32_t shift);
+
+/** Requantize in the given flynet_rounding mode (DEFAULT = FLYREF_DEFAULT_ROUNDING). */
+int32_t flyref_requantize(int32_t x, int32_t mult, int32_t shift, int32_t rounding);
+
+/** Exact floor(sqrt(v)) for every 64-bit v (no floating point). */
+uint32_t flyref_isqrt_u64(uint64_t v);
+
+/* ---------------------------------------------------------------------------------------------
+ * Parameter derivation (TFLM Prepare, int8-semantics.md section 2). Host/export side helpers;
+ * they use double/float arithmetic exactly as TFLM does, so the integers match its Prepare.
+ * ------------------------------------------------------------------------------------------- */
+
+/** TFLM QuantizeMultiplier: real = mult * 2^(shift-31). Single-rounding builds cap shift at 30
+ *  (pass FLYNET_ROUNDING_SINGLE to get that cap). Returns ARG_ERROR for negative/NaN reals. */
+flyref_status flyref_quantize_multiplier(double real, int32_t rounding, int32_t *mult, int32_t *shift);
+
+/** TFLM CalculateActivationRangeQuantized for int8 outputs. */
+flyref_status flyref_activation_range(int32_t act, float scale, int32_t zero_point,
+                                      int32_t *act_min, int32_t *act_max);
+
+/** Conv/depthwise/per-channel FC multiplier: (double)in * (double)w / (double)out. */
+flyref_status flyref_conv_multiplier(float in_scale, float w_scale, float out_scale,
+                                     int32_t rounding, int32_t *mult, int32_t *shift);
+
+/** Per-tensor FC multiplier: (double)(in * w, a float product) / (double)out. */
+flyref_status flyref_fc_multiplier(float in_scale, float w_scale, float out_scale,
+                                   int32_t rounding, int32_t *mult, int32_t *shift);
+
+/** TFLM int8 add prepare (left_shift 20). */
+flyref_status flyref_add_prepare(float in1_scale, float in2_scale, float out_scale, int32_t rounding,
+                                 flynet_add_params *p);
+
+/** TFLM int8 softmax prepare: beta, input scale -> multiplier, left shift, diff_min. */
+flyref_status flyref_softmax_prepare(float beta, float in_scale, int32_t rounding,
+                                     flynet_softmax_params *p);
+
+/** TFLM int8 logistic prepare. */
+flyref_status flyref_logistic_prepare(float in_scale, flynet_logistic_params *p);
+
+/** TFLM int8 hard-swish prepare; ARG_ERROR if the output exponent would be positive. */
+flyref_status flyref_hard_swish_prepare(float in_scale, float out_scale, flynet_hard_swish_params *p);
+
+/** Hard-sigmoid prepare (reluish part as hard-swish, output multiplier 1/(32768*out_scale)). */
+flyref_status flyref_hard_sigmoid_prepare(float in_scale, float out_scale, int32_t out_zero_point,
+                                          int32_t rounding, flynet_hard_sigmoid_params *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#include "flyref_kernels.h"
+
+#endif /* FLYREF_H_ */

@@ -1,0 +1,136 @@
+/*
+ * flyref_internal.h -- private inline helpers of quant/ref (not installed, not public API).
+ *
+ * Why these exist: C99 makes signed overflow and left shifts of negative values undefined, so
+ * every wrapping int32 operation goes through uint32 and back through fr_wrap(); the spec says
+ * the targets wrap modulo 2^32, and this reproduces that without UB.
+ */
+#ifndef FLYREF_INTERNAL_H_
+#define FLYREF_INTERNAL_H_
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "flyref.h"
+
+/* The library relies on >> of negative signed values being arithmetic (implementation-defined in
+ * C99; true for GCC, Clang and Arm compilers). Fail the build elsewhere. */
+typedef char flyref_requires_arithmetic_shift[((-1 >> 1) == -1 && ((int64_t)-3 >> 1) == -2) ? 1 : -1];
+
+/** uint32 -> int32 modulo 2^32, without implementation-defined conversion. */
+static inline int32_t fr_wrap(uint32_t v)
+{
+    return v <= 0x7FFFFFFFu ? (int32_t)v : (int32_t)(v - 0x80000000u) + INT32_MIN;
+}
+
+static inline int32_t fr_add(int32_t a, int32_t b) { return fr_wrap((uint32_t)a + (uint32_t)b); }
+static inline int32_t fr_sub(int32_t a, int32_t b) { return fr_wrap((uint32_t)a - (uint32_t)b); }
+static inline int32_t fr_mul(int32_t a, int32_t b) { return fr_wrap((uint32_t)a * (uint32_t)b); }
+static inline int32_t fr_shl(int32_t a, int32_t s) { return fr_wrap((uint32_t)a << s); }
+/** int64 -> int32 modulo 2^32. */
+static inline int32_t fr_wrap64(int64_t v) { return fr_wrap((uint32_t)(uint64_t)v); }
+
+static inline int32_t fr_min(int32_t a, int32_t b) { return a < b ? a : b; }
+static inline int32_t fr_max(int32_t a, int32_t b) { return a > b ? a : b; }
+static inline int32_t fr_clamp(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+static inline int32_t fr_srdhm(int32_t a, int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN) {
+        return INT32_MAX;
+    }
+    /* |a*b| <= 2^62, so the nudged product fits; >> is floor division (arithmetic shift). */
+    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 30)) >> 31);
+}
+
+static inline int32_t fr_rdbpot(int32_t x, int32_t e)
+{
+    if (e <= 0) {
+        return x;
+    }
+    /* Round half away from zero: add 2^(e-1), minus one more for negatives, then floor. */
+    return (int32_t)(((int64_t)x + ((int64_t)1 << (e - 1)) - (x < 0 ? 1 : 0)) >> e);
+}
+
+static inline int32_t fr_requant_double(int32_t x, int32_t mult, int32_t shift)
+{
+    const int32_t ls = shift > 0 ? shift : 0;
+    const int32_t rs = shift > 0 ? 0 : -shift;
+    return fr_rdbpot(fr_srdhm(fr_shl(x, ls), mult), rs);
+}
+
+static inline int32_t fr_requant_single(int32_t x, int32_t mult, int32_t shift)
+{
+    const int32_t total = 31 - shift; /* [1, 62] for shift in [-31, 30] */
+    return fr_wrap64(((int64_t)x * mult + ((int64_t)1 << (total - 1))) >> total);
+}
+
+/** Resolves FLYNET_ROUNDING_DEFAULT; returns 0 for an invalid mode. */
+static inline int32_t fr_mode(int32_t rounding)
+{
+    if (rounding == FLYNET_ROUNDING_DEFAULT) {
+        return FLYREF_DEFAULT_ROUNDING;
+    }
+    if (rounding == FLYNET_ROUNDING_DOUBLE || rounding == FLYNET_ROUNDING_SINGLE) {
+        return rounding;
+    }
+    return 0;
+}
+
+/** mode must be resolved (DOUBLE or SINGLE). */
+static inline int32_t fr_requant(int32_t x, int32_t mult, int32_t shift, int32_t mode)
+{
+    return mode == FLYNET_ROUNDING_SINGLE ? fr_requant_single(x, mult, shift)
+                                          : fr_requant_double(x, mult, shift);
+}
+
+/* ---- argument checks shared by the kernels ---- */
+
+static inline int fr_dims_ok(const flyref_dims *d)
+{
+    return d != 0 && d->n > 0 && d->h > 0 && d->w > 0 && d->c > 0;
+}
+
+/** Element count, or -1 when it does not fit in int32. */
+static inline int32_t fr_dims_count(const flyref_dims *d)
+{
+    int64_t n = (int64_t)d->n * d->h;
+    if (n > INT32_MAX) return -1;
+    n *= d->w;
+    if (n > INT32_MAX) return -1;
+    n *= d->c;
+    if (n > INT32_MAX) return -1;
+    return (int32_t)n;
+}
+
+static inline int fr_act_ok(const flyref_activation *a)
+{
+    return a->min >= -128 && a->max <= 127 && a->min <= a->max;
+}
+
+static inline int fr_in_offset_ok(int32_t off) { return off >= -127 && off <= 128; }
+static inline int fr_out_offset_ok(int32_t off) { return off >= -128 && off <= 127; }
+static inline int fr_mult_ok(int32_t m, int32_t s) { return m >= 0 && s >= -31 && s <= 30; }
+
+/** Checks every multiplier/shift pair; count must be 1 or channels. */
+static inline int fr_quant_ok(const flyref_quant_params *q, int32_t channels)
+{
+    int32_t i;
+    if (q == 0 || q->multiplier == 0 || q->shift == 0) return 0;
+    if (q->count != 1 && q->count != channels) return 0;
+    for (i = 0; i < q->count; ++i) {
+        if (!fr_mult_ok(q->multiplier[i], q->shift[i])) return 0;
+    }
+    return 1;
+}
+
+/* Fixed-point helpers of gemmlowp used by softmax / logistic / hard-swish (flyref_fixed_point.c). */
+int32_t flyref_internal_sat_shl(int32_t x, int32_t e);
+int32_t flyref_internal_exp_on_negative(int32_t a, int32_t int_bits);
+int32_t flyref_internal_one_over_one_plus_x(int32_t a);
+int32_t flyref_internal_clz32(uint32_t x);
+/** TFLM hard-swish "reluish" value in Q0.15, [0, 32768], for v = x - zp. */
+int32_t flyref_internal_reluish(int32_t v, int32_t rm16, int32_t rexp);
+int32_t flyref_internal_srdhm16(int32_t a, int32_t b);
+
+#endif /* FLYREF_INTERNAL_H_ */
