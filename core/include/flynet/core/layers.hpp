@@ -1,0 +1,69 @@
+// One layer of the graph with its forward and backward pass. Every OpKind has one
+// implementation file in core/src/layers/ named after the op (conv2d.cpp, depthwise.cpp, ...);
+// make_layer() picks it. A layer keeps what its backward needs (BN statistics, max-out
+// argmax, dropout mask, gates) from the last forward, so forward and backward of one batch
+// must be called on the same object.
+//
+// Tensors: activations are [N, H, W, C] (NHWC), parameters are in the node's ParamDecl order
+// and layout (conv OIHW, linear [out, in]).
+//
+//   auto layer = make_layer(node);
+//   layer->forward(ctx, {&x}, params, y);
+//   layer->backward(ctx, {&x}, params, y, dy, {&dx}, param_grads);
+#ifndef FLYNET_CORE_LAYERS_HPP_
+#define FLYNET_CORE_LAYERS_HPP_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "flynet/core/graph.hpp"
+#include "flynet/core/tensor.hpp"
+
+namespace flynet {
+
+/// Per-call settings shared by all layers of one pass.
+struct RunCtx {
+  bool training = false;     ///< batch statistics + running-stat update in BN, dropout active
+  float temperature = 1.f;   ///< softmax gating temperature T (1 for evaluation and export)
+  uint64_t seed = 0;         ///< dropout stream: masks depend on (seed, step, node) only
+  uint64_t step = 0;
+};
+
+using TensorPtrs = std::vector<Tensor*>;
+using ConstTensorPtrs = std::vector<const Tensor*>;
+
+class Layer {
+ public:
+  explicit Layer(Node n) : node_(std::move(n)) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  /// `x` one tensor per node input; `p` the node's parameters (BN running statistics are
+  /// updated in place in training mode); `y` is resized to [N, out.h, out.w, out.c].
+  virtual void forward(const RunCtx& ctx, const ConstTensorPtrs& x, const TensorPtrs& p, Tensor& y) = 0;
+  /// Gradients of the last forward. `dx[i]` and `dp[i]` are overwritten (already shaped);
+  /// a null entry is not wanted (the image input, running statistics).
+  virtual void backward(const RunCtx& ctx, const ConstTensorPtrs& x, const TensorPtrs& p, const Tensor& y,
+                        const Tensor& dy, const TensorPtrs& dx, const TensorPtrs& dp) = 0;
+  const Node& node() const { return node_; }
+
+ protected:
+  Node node_;
+};
+
+/// The implementation of `n.op` (conv2d with groups == cin goes to the depthwise kernel).
+/// Throws Error{unsupported} for an attribute combination without an implementation.
+std::unique_ptr<Layer> make_layer(const Node& n);
+
+/// Resizes `t` to `shape` keeping its storage when the element count is unchanged.
+void reshape(Tensor& t, const std::vector<int64_t>& shape);
+
+/// Number of threads the layers and oneDNN use (OpenMP); 0 leaves the OpenMP default.
+void set_num_threads(int n);
+int num_threads();
+
+}  // namespace flynet
+
+#endif  // FLYNET_CORE_LAYERS_HPP_

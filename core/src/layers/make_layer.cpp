@@ -1,0 +1,41 @@
+// The op -> implementation table, and small helpers shared by all layers.
+#include "flynet/formats/error.hpp"
+#include "layer_util.hpp"
+
+namespace flynet {
+
+std::unique_ptr<Layer> make_layer(const Node& n) {
+  using namespace layers;
+  switch (n.op) {
+    case OpKind::conv2d:
+      // groups == cin: depthwise, with depth multiplier cout / cin for the MDW heads.
+      if (n.groups > 1 && n.groups == n.cin) return make_depthwise(n);
+      return make_conv2d(n);
+    case OpKind::dw_concat: return make_dw_concat(n);
+    case OpKind::batchnorm: return make_batchnorm(n);
+    case OpKind::activation: return make_activation(n);
+    case OpKind::va_eca: return make_va_eca(n);
+    case OpKind::head_reduce: return make_head_reduce(n);
+    case OpKind::add: return make_add(n);
+    case OpKind::global_avg_pool: return make_global_avg_pool(n);
+    case OpKind::linear: return make_linear(n);
+    case OpKind::scale_channels: return make_scale_channels(n);
+    case OpKind::dropout: return make_dropout(n);
+    case OpKind::input: break;
+  }
+  throw Error(ErrorCode::unsupported, "no layer implementation for op " + std::string(op_name(n.op)) + " (" + n.name + ")");
+}
+
+void reshape(Tensor& t, const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  t.shape = shape;
+  if (int64_t(t.data.size()) != n) t.data.resize(size_t(n));
+}
+
+void set_num_threads(int n) {
+  if (n > 0) omp_set_num_threads(n);
+}
+int num_threads() { return omp_get_max_threads(); }
+
+}  // namespace flynet
