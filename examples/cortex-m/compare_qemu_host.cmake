@@ -1,0 +1,25 @@
+# Runs the firmware under qemu (semihosting) and the host twin; fails unless both exit 0 and print
+# the same transcript. Semihosting text goes to qemu's stderr with target=native, so both streams
+# are captured and the transcript is cut from its first line ("flyref kernel suite") on.
+execute_process(COMMAND ${HOST} OUTPUT_VARIABLE host_out RESULT_VARIABLE host_rc)
+execute_process(COMMAND ${QEMU} -M ${MACHINE} -nographic -semihosting-config enable=on,target=native -kernel ${FW}
+                OUTPUT_VARIABLE q_out ERROR_VARIABLE q_err RESULT_VARIABLE q_rc TIMEOUT 150)
+set(q_all "${q_out}${q_err}")
+string(FIND "${q_all}" "flyref kernel suite v1" start)
+if(start LESS 0)
+  message(FATAL_ERROR "qemu (${MACHINE}) printed no transcript (exit ${q_rc}):\n${q_all}")
+endif()
+string(SUBSTRING "${q_all}" ${start} -1 q_transcript)
+string(REPLACE "\r" "" q_transcript "${q_transcript}")
+file(WRITE ${OUT}/qemu_transcript.txt "${q_transcript}")
+file(WRITE ${OUT}/host_transcript.txt "${host_out}")
+if(NOT host_rc EQUAL 0)
+  message(FATAL_ERROR "host suite failed (exit ${host_rc}):\n${host_out}")
+endif()
+if(NOT q_rc EQUAL 0)
+  message(FATAL_ERROR "firmware on ${MACHINE} exited with ${q_rc}:\n${q_all}")
+endif()
+if(NOT q_transcript STREQUAL host_out)
+  message(FATAL_ERROR "Cortex-M (${MACHINE}) and host transcripts differ:\n--- host\n${host_out}--- qemu\n${q_transcript}")
+endif()
+message(STATUS "Cortex-M (${MACHINE}) transcript identical to the host's:\n${q_transcript}")

@@ -1,0 +1,672 @@
+/*
+ * Deterministic flyref kernel suite (see kernel_suite.h). C99, no stdio, no malloc: all buffers
+ * are static so the same file runs on a Cortex-M with a few hundred KB of RAM.
+ */
+#include "kernel_suite.h"
+
+#include "flyref.h"
+#include "flyref_interpreter.h"
+
+/* ------------------------------------------------------------------ PRNG, hash, printing */
+
+static uint32_t g_state;
+
+static uint32_t rnd(void)
+{
+    /* xorshift32 (Marsaglia): same sequence on every target */
+    uint32_t x = g_state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    g_state = x;
+    return x;
+}
+
+/** Uniform-ish integer in [lo, hi] (modulo bias is irrelevant here, determinism is what counts). */
+static int32_t rint_in(int32_t lo, int32_t hi) { return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1)); }
+
+static int32_t rmult(void) { return (int32_t)(0x40000000u + (rnd() & 0x3FFFFFFFu)); }
+
+static void fill_s8(int8_t *p, int32_t n, int32_t lo, int32_t hi)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) p[i] = (int8_t)rint_in(lo, hi);
+}
+
+static int32_t zero_point(void)
+{
+    switch (rnd() % 4u) {
+    case 0: return -128;
+    case 1: return 127;
+    default: return rint_in(-128, 127);
+    }
+}
+
+typedef struct {
+    uint32_t hash;
+    int32_t cases;
+    int32_t fails;
+} family;
+
+static void fam_init(family *f)
+{
+    f->hash = 2166136261u; /* FNV-1a offset basis */
+    f->cases = 0;
+    f->fails = 0;
+}
+
+static void fam_bytes(family *f, const void *p, int32_t n)
+{
+    const uint8_t *b = (const uint8_t *)p;
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        f->hash ^= b[i];
+        f->hash *= 16777619u;
+    }
+}
+
+static void fam_status(family *f, flyref_status s)
+{
+    const int32_t v = (int32_t)s;
+    fam_bytes(f, &v, 4);
+    f->cases++;
+    if (s != FLYREF_OK) f->fails++;
+}
+
+static void fam_i32(family *f, int32_t v) { fam_bytes(f, &v, 4); }
+
+static char *put_str(char *p, const char *s)
+{
+    while (*s) *p++ = *s++;
+    return p;
+}
+
+static char *put_dec(char *p, int32_t v)
+{
+    char tmp[12];
+    int n = 0;
+    uint32_t u = v < 0 ? (uint32_t)0 - (uint32_t)v : (uint32_t)v;
+    if (v < 0) *p++ = '-';
+    do {
+        tmp[n++] = (char)('0' + u % 10u);
+        u /= 10u;
+    } while (u != 0);
+    while (n > 0) *p++ = tmp[--n];
+    return p;
+}
+
+static char *put_hex(char *p, uint32_t v)
+{
+    int i;
+    p = put_str(p, "0x");
+    for (i = 7; i >= 0; --i) *p++ = "0123456789abcdef"[(v >> (4 * i)) & 15u];
+    return p;
+}
+
+static int report(suite_puts_fn out, const char *name, const family *f)
+{
+    char line[128];
+    char *p = line;
+    p = put_str(p, name);
+    p = put_str(p, " cases=");
+    p = put_dec(p, f->cases);
+    p = put_str(p, " fails=");
+    p = put_dec(p, f->fails);
+    p = put_str(p, " hash=");
+    p = put_hex(p, f->hash);
+    *p++ = '\n';
+    *p = 0;
+    out(line);
+    return f->fails;
+}
+
+/* ------------------------------------------------------------------ buffers */
+
+#define MAXB 4096
+static int8_t g_x[MAXB], g_x2[MAXB], g_w[MAXB], g_y[MAXB], g_y2[MAXB], g_scratch[MAXB];
+static int32_t g_bias[256], g_mult[256], g_shift[256], g_idx[256];
+static uint8_t g_arena[8192];
+
+static int32_t rounding(void) { return (rnd() & 1u) ? FLYNET_ROUNDING_SINGLE : FLYNET_ROUNDING_DOUBLE; }
+
+/* ------------------------------------------------------------------ families */
+
+static int fixed_point(suite_puts_fn out)
+{
+    family f;
+    int32_t i;
+    fam_init(&f);
+    for (i = 0; i < 20000; ++i) {
+        const int32_t x = (int32_t)rnd(), m = (int32_t)(rnd() >> 1), s = rint_in(-31, 30);
+        fam_i32(&f, flyref_srdhm(x, (int32_t)rnd()));
+        fam_i32(&f, flyref_rdbpot(x, rint_in(0, 31)));
+        fam_i32(&f, flyref_requantize_double(x, m, s));
+        fam_i32(&f, flyref_requantize_single(x, m, s));
+        fam_i32(&f, (int32_t)flyref_isqrt_u64(((uint64_t)rnd() << 32) | rnd()));
+        f.cases++;
+    }
+    return report(out, "fixed_point", &f);
+}
+
+static int param_derivation(suite_puts_fn out)
+{
+    /* Soft-float (target) and SSE (host) must derive the same integers from the same scales. */
+    family f;
+    int32_t i;
+    fam_init(&f);
+    for (i = 0; i < 2000; ++i) {
+        const float s1 = (float)(int32_t)(rnd() % 1000000u + 1u) / 16777216.0f;
+        const float s2 = (float)(int32_t)(rnd() % 1000000u + 1u) / 16777216.0f;
+        const float s3 = (float)(int32_t)(rnd() % 1000000u + 1u) / 8388608.0f;
+        int32_t m = 0, s = 0, lo = 0, hi = 0;
+        flynet_add_params pa;
+        flynet_softmax_params ps;
+        flynet_logistic_params pl;
+        flynet_hard_swish_params ph;
+        fam_status(&f, flyref_conv_multiplier(s1, s2, s3, FLYNET_ROUNDING_DOUBLE, &m, &s));
+        fam_i32(&f, m);
+        fam_i32(&f, s);
+        fam_status(&f, flyref_fc_multiplier(s1, s2, s3, FLYNET_ROUNDING_SINGLE, &m, &s));
+        fam_i32(&f, m);
+        fam_i32(&f, s);
+        fam_status(&f, flyref_activation_range(FLYNET_ACT_RELU6, s3, rint_in(-128, 127), &lo, &hi));
+        fam_i32(&f, lo);
+        fam_i32(&f, hi);
+        if (flyref_add_prepare(s1, s2, s3, FLYNET_ROUNDING_DOUBLE, &pa) == FLYREF_OK) fam_bytes(&f, &pa, sizeof pa);
+        if (flyref_softmax_prepare(1.0f, s3, FLYNET_ROUNDING_DOUBLE, &ps) == FLYREF_OK) fam_bytes(&f, &ps, sizeof ps);
+        if (flyref_logistic_prepare(s3, &pl) == FLYREF_OK) fam_bytes(&f, &pl, sizeof pl);
+        if (flyref_hard_swish_prepare(s3, s3 * 0.75f, &ph) == FLYREF_OK) fam_bytes(&f, &ph, sizeof ph);
+    }
+    return report(out, "param_derivation", &f);
+}
+
+static void quant_arrays(int32_t n, int32_t slo, int32_t shi)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        g_bias[i] = rint_in(-30000, 30000);
+        g_mult[i] = rmult();
+        g_shift[i] = rint_in(slo, shi);
+    }
+}
+
+static int conv(suite_puts_fn out)
+{
+    family f;
+    int32_t it;
+    fam_init(&f);
+    for (it = 0; it < 300; ++it) {
+        const int32_t groups = rint_in(1, 3), kc = rint_in(1, 3), per = rint_in(1, 3);
+        const int32_t kh = (it % 3 == 0) ? 1 : rint_in(1, 3), kw = (it % 3 == 0) ? 1 : rint_in(1, 3);
+        flyref_conv_params p;
+        flyref_dims in, fd, od;
+        flyref_quant_params q;
+        flyref_context ctx;
+        in.n = rint_in(1, 2);
+        in.h = rint_in(1, 7);
+        in.w = rint_in(1, 7);
+        in.c = groups * kc;
+        fd.n = groups * per;
+        fd.h = kh;
+        fd.w = kw;
+        fd.c = kc;
+        p.input_offset = -zero_point();
+        p.output_offset = zero_point();
+        p.stride_h = rint_in(1, 2);
+        p.stride_w = rint_in(1, 2);
+        p.dilation_h = kh == 1 ? 1 : rint_in(1, 2);
+        p.dilation_w = kw == 1 ? 1 : rint_in(1, 2);
+        p.pad_h = kh == 1 ? 0 : rint_in(0, 1);
+        p.pad_w = kw == 1 ? 0 : rint_in(0, 1);
+        p.activation.min = -128;
+        p.activation.max = 127;
+        p.rounding = rounding();
+        od.n = in.n;
+        od.h = (in.h + 2 * p.pad_h - ((kh - 1) * p.dilation_h + 1)) / p.stride_h + 1;
+        od.w = (in.w + 2 * p.pad_w - ((kw - 1) * p.dilation_w + 1)) / p.stride_w + 1;
+        if (od.h < 1) od.h = 1;
+        if (od.w < 1) od.w = 1;
+        od.c = fd.n;
+        fill_s8(g_x, in.n * in.h * in.w * in.c, -128, 127);
+        fill_s8(g_w, fd.n * kh * kw * kc, -127, 127);
+        quant_arrays(fd.n, -12, 0);
+        q.multiplier = g_mult;
+        q.shift = g_shift;
+        q.count = (rnd() & 1u) ? fd.n : 1;
+        ctx.buf = g_scratch;
+        ctx.size = flyref_conv2d_wrapper_s8_buffer_size(&p, &in, &fd);
+        fam_status(&f, flyref_conv2d_wrapper_s8(&ctx, &p, &q, &in, g_x, &fd, g_w, (rnd() & 1u) ? g_bias : 0, &od, g_y));
+        fam_bytes(&f, g_y, od.n * od.h * od.w * od.c);
+    }
+    return report(out, "conv2d_s8", &f);
+}
+
+static int depthwise(suite_puts_fn out)
+{
+    family f;
+    int32_t it;
+    fam_init(&f);
+    for (it = 0; it < 300; ++it) {
+        const int32_t mult = rint_in(1, 8), kh = rint_in(1, 3), kw = rint_in(1, 3);
+        flyref_conv_params p;
+        flyref_dims in, fd, od;
+        flyref_quant_params q;
+        in.n = 1;
+        in.h = rint_in(1, 7);
+        in.w = rint_in(1, 7);
+        in.c = rint_in(1, 4);
+        p.input_offset = -zero_point();
+        p.output_offset = zero_point();
+        p.stride_h = rint_in(1, 2);
+        p.stride_w = rint_in(1, 2);
+        p.dilation_h = rint_in(1, 2);
+        p.dilation_w = rint_in(1, 2);
+        p.pad_h = rint_in(0, 1);
+        p.pad_w = rint_in(0, 1);
+        p.activation.min = rint_in(-128, 0);
+        p.activation.max = 127;
+        p.rounding = rounding();
+        od.n = 1;
+        od.h = (in.h + 2 * p.pad_h - ((kh - 1) * p.dilation_h + 1)) / p.stride_h + 1;
+        od.w = (in.w + 2 * p.pad_w - ((kw - 1) * p.dilation_w + 1)) / p.stride_w + 1;
+        if (od.h < 1) od.h = 1;
+        if (od.w < 1) od.w = 1;
+        od.c = in.c * mult;
+        fd.n = 1;
+        fd.h = kh;
+        fd.w = kw;
+        fd.c = od.c;
+        fill_s8(g_x, in.h * in.w * in.c, -128, 127);
+        fill_s8(g_w, kh * kw * od.c, -127, 127);
+        quant_arrays(od.c, -11, 0);
+        q.multiplier = g_mult;
+        q.shift = g_shift;
+        q.count = od.c;
+        fam_status(&f, flyref_depthwise_conv2d_s8(&p, mult, &q, &in, g_x, &fd, g_w, g_bias, &od, g_y));
+        fam_bytes(&f, g_y, od.h * od.w * od.c);
+    }
+    return report(out, "depthwise_conv2d_s8", &f);
+}
+
+static int fully_connected(suite_puts_fn out)
+{
+    family f;
+    int32_t it;
+    fam_init(&f);
+    for (it = 0; it < 300; ++it) {
+        const int32_t n = rint_in(1, 3), k = rint_in(1, 64), co = rint_in(1, 16);
+        flyref_fc_params p;
+        flyref_quant_params q;
+        flyref_dims in, fd, od;
+        in.n = n; in.h = 1; in.w = 1; in.c = k;
+        fd.n = co; fd.h = 1; fd.w = 1; fd.c = k;
+        od.n = n; od.h = 1; od.w = 1; od.c = co;
+        p.input_offset = -zero_point();
+        p.filter_offset = (rnd() % 4u == 0) ? rint_in(-127, 128) : 0;
+        p.output_offset = zero_point();
+        p.activation.min = -128;
+        p.activation.max = rint_in(0, 127);
+        p.rounding = rounding();
+        fill_s8(g_x, n * k, -128, 127);
+        fill_s8(g_w, co * k, -127, 127);
+        quant_arrays(co, -14, 0);
+        q.multiplier = g_mult;
+        q.shift = g_shift;
+        q.count = (rnd() & 1u) ? co : 1;
+        fam_status(&f, flyref_fully_connected_s8(&p, &q, &in, g_x, &fd, g_w, g_bias, &od, g_y));
+        fam_bytes(&f, g_y, n * co);
+    }
+    return report(out, "fully_connected_s8", &f);
+}
+
+static void rand_dims(flyref_dims *o, flyref_dims *a, flyref_dims *b)
+{
+    o->n = rint_in(1, 2);
+    o->h = rint_in(1, 5);
+    o->w = rint_in(1, 5);
+    o->c = rint_in(1, 6);
+    *a = *o;
+    *b = *o;
+    if (rnd() & 1u) a->h = 1;
+    if (rnd() & 1u) a->w = 1;
+    if (rnd() & 1u) b->h = 1;
+    if (rnd() & 1u) b->w = 1;
+    if (rnd() % 4u == 0) b->c = 1;
+}
+
+static int32_t count(const flyref_dims *d) { return d->n * d->h * d->w * d->c; }
+
+static int elementwise(suite_puts_fn out)
+{
+    family f;
+    int32_t it;
+    fam_init(&f);
+    for (it = 0; it < 600; ++it) {
+        flyref_dims o, a, b;
+        rand_dims(&o, &a, &b);
+        fill_s8(g_x, count(&a), -128, 127);
+        fill_s8(g_x2, count(&b), -128, 127);
+        switch (it % 4) {
+        case 0: {
+            flyref_add_params p;
+            flynet_add_params r;
+            const float s1 = (float)(int32_t)(rnd() % 1000u + 1u) / 4096.0f, s2 = (float)(int32_t)(rnd() % 1000u + 1u) / 4096.0f;
+            const int32_t rd = rounding();
+            if (flyref_add_prepare(s1, s2, s1 + s2, rd, &r) != FLYREF_OK) continue;
+            p.input1_offset = -zero_point();
+            p.input2_offset = -zero_point();
+            p.left_shift = r.left_shift;
+            p.input1_multiplier = r.input1_multiplier;
+            p.input1_shift = r.input1_shift;
+            p.input2_multiplier = r.input2_multiplier;
+            p.input2_shift = r.input2_shift;
+            p.output_multiplier = r.output_multiplier;
+            p.output_shift = r.output_shift;
+            p.output_offset = zero_point();
+            p.activation.min = -128;
+            p.activation.max = 127;
+            p.rounding = rd;
+            fam_status(&f, flyref_add_s8(&p, &a, g_x, &b, g_x2, &o, g_y));
+            break;
+        }
+        case 1: {
+            flyref_mul_params p;
+            p.input1_offset = -zero_point();
+            p.input2_offset = -zero_point();
+            p.output_multiplier = rmult();
+            p.output_shift = rint_in(-16, 0);
+            p.output_offset = zero_point();
+            p.activation.min = -128;
+            p.activation.max = 127;
+            p.rounding = rounding();
+            fam_status(&f, flyref_mul_s8(&p, &a, g_x, &b, g_x2, &o, g_y));
+            break;
+        }
+        case 2:
+            fam_status(&f, flyref_maximum_s8(&a, g_x, &b, g_x2, &o, g_y));
+            break;
+        default: {
+            flyref_dims in = o;
+            const int32_t g = rint_in(1, 4);
+            in.c = o.c * g;
+            fill_s8(g_x, count(&in), -128, 127);
+            fam_status(&f, flyref_max_group_s8(g, &in, g_x, &o, g_y));
+            break;
+        }
+        }
+        fam_bytes(&f, g_y, count(&o));
+    }
+    return report(out, "elementwise_s8", &f);
+}
+
+static int pooling(suite_puts_fn out)
+{
+    family f;
+    int32_t it;
+    fam_init(&f);
+    for (it = 0; it < 400; ++it) {
+        flyref_pool_params p;
+        flyref_dims in, od;
+        in.n = rint_in(1, 2);
+        in.h = rint_in(1, 8);
+        in.w = rint_in(1, 8);
+        in.c = rint_in(1, 4);
+        p.filter_h = rint_in(1, 3);
+        p.filter_w = rint_in(1, 3);
+        p.stride_h = rint_in(1, 3);
+        p.stride_w = rint_in(1, 3);
+        p.pad_h = rint_in(0, p.filter_h - 1);
+        p.pad_w = rint_in(0, p.filter_w - 1);
+        p.activation.min = rint_in(-128, 0);
+        p.activation.max = 127;
+        if (in.h + 2 * p.pad_h < p.filter_h || in.w + 2 * p.pad_w < p.filter_w) continue;
+        od.n = in.n;
+        od.h = (in.h + 2 * p.pad_h - p.filter_h) / p.stride_h + 1;
+        od.w = (in.w + 2 * p.pad_w - p.filter_w) / p.stride_w + 1;
+        od.c = in.c;
+        fill_s8(g_x, count(&in), -128, 127);
+        fam_status(&f, (it & 1) ? flyref_avg_pool_s8(&p, &in, g_x, &od, g_y) : flyref_max_pool_s8(&p, &in, g_x, &od, g_y));
+        fam_bytes(&f, g_y, count(&od));
+    }
+    return report(out, "pool_s8", &f);
+}
+
+static int activations(suite_puts_fn out)
+{
+    family f;
+    int32_t it, i;
+    fam_init(&f);
+    for (i = 0; i < 256; ++i) g_x[i] = (int8_t)(i - 128);
+    for (it = 0; it < 300; ++it) {
+        const float si = (float)(int32_t)(rnd() % 2000u + 10u) / 8192.0f;
+        const float so = (float)(int32_t)(rnd() % 2000u + 10u) / 8192.0f;
+        const int32_t rows = rint_in(1, 8), len = rint_in(1, 32);
+        flynet_softmax_params rs;
+        flynet_logistic_params rl;
+        flynet_hard_swish_params rh;
+        flynet_hard_sigmoid_params rg;
+        if (flyref_softmax_prepare(1.0f, si, FLYNET_ROUNDING_DOUBLE, &rs) == FLYREF_OK) {
+            flyref_softmax_params p;
+            p.input_multiplier = rs.input_multiplier;
+            p.input_left_shift = rs.input_left_shift;
+            p.diff_min = rs.diff_min;
+            fill_s8(g_x2, rows * len, -128, 127);
+            fam_status(&f, flyref_softmax_s8(&p, rows, len, g_x2, g_y));
+            fam_bytes(&f, g_y, rows * len);
+        }
+        if (flyref_logistic_prepare(si, &rl) == FLYREF_OK) {
+            flyref_logistic_params p;
+            p.input_zero_point = zero_point();
+            p.input_multiplier = rl.input_multiplier;
+            p.input_left_shift = rl.input_left_shift;
+            p.input_range_radius = rl.input_range_radius;
+            p.rounding = rounding();
+            fam_status(&f, flyref_logistic_s8(&p, 256, g_x, g_y));
+            fam_bytes(&f, g_y, 256);
+        }
+        if (flyref_hard_swish_prepare(si, so, &rh) == FLYREF_OK) {
+            flyref_hard_swish_params p;
+            p.input_zero_point = zero_point();
+            p.output_zero_point = zero_point();
+            p.output_multiplier_int16 = rh.output_multiplier_int16;
+            p.output_exponent = rh.output_exponent;
+            p.reluish_multiplier_int16 = rh.reluish_multiplier_int16;
+            p.reluish_exponent = rh.reluish_exponent;
+            fam_status(&f, flyref_hard_swish_s8(&p, 256, g_x, g_y));
+            fam_bytes(&f, g_y, 256);
+        }
+        if (flyref_hard_sigmoid_prepare(si, 1.0f / 256.0f, -128, FLYNET_ROUNDING_DOUBLE, &rg) == FLYREF_OK) {
+            flyref_hard_sigmoid_params p;
+            p.input_zero_point = zero_point();
+            p.reluish_multiplier_int16 = rg.reluish_multiplier_int16;
+            p.reluish_exponent = rg.reluish_exponent;
+            p.output_multiplier = rg.output_multiplier;
+            p.output_shift = rg.output_shift;
+            p.output_offset = -128;
+            p.activation.min = -128;
+            p.activation.max = 127;
+            p.rounding = rounding();
+            fam_status(&f, flyref_hard_sigmoid_s8(&p, 256, g_x, g_y));
+            fam_bytes(&f, g_y, 256);
+        }
+        {
+            flyref_requantize_params p;
+            p.input_offset = -zero_point();
+            p.output_offset = zero_point();
+            p.multiplier = rmult();
+            p.shift = rint_in(-8, 2);
+            p.activation.min = -128;
+            p.activation.max = 127;
+            p.rounding = rounding();
+            fam_status(&f, flyref_requantize_s8(&p, 256, g_x, g_y));
+            fam_bytes(&f, g_y, 256);
+        }
+    }
+    return report(out, "activation_s8", &f);
+}
+
+static int data_movement(suite_puts_fn out)
+{
+    family f;
+    int32_t it;
+    fam_init(&f);
+    for (it = 0; it < 200; ++it) {
+        const int32_t outer = rint_in(1, 20), c1 = rint_in(1, 6), c2 = rint_in(1, 6), cout = rint_in(1, 12);
+        const int8_t *ins[2];
+        int32_t ch[2], o;
+        flyref_dims in, od;
+        ins[0] = g_x;
+        ins[1] = g_x2;
+        ch[0] = c1;
+        ch[1] = c2;
+        fill_s8(g_x, outer * c1, -128, 127);
+        fill_s8(g_x2, outer * c2, -128, 127);
+        fam_status(&f, flyref_concat_s8(2, ins, ch, outer, g_y));
+        fam_bytes(&f, g_y, outer * (c1 + c2));
+        in.n = 1; in.h = 1; in.w = outer; in.c = c1 + c2;
+        od = in;
+        od.c = cout;
+        for (o = 0; o < cout; ++o) g_idx[o] = rint_in(0, c1 + c2 - 1);
+        fam_status(&f, flyref_channel_gather_s8(&in, g_y, g_idx, &od, g_y2));
+        fam_bytes(&f, g_y2, outer * cout);
+    }
+    return report(out, "data_movement_s8", &f);
+}
+
+static int vaeca(suite_puts_fn out)
+{
+    family f;
+    int32_t it;
+    fam_init(&f);
+    for (it = 0; it < 200; ++it) {
+        const int32_t heads = rint_in(1, 4), e = rint_in(1, 10), k = 2 * rint_in(0, 2) + 1;
+        flyref_vaeca_descriptor_params p;
+        flyref_eca_conv1d_params c;
+        flyref_dims z, d, fd;
+        z.n = rint_in(1, 2);
+        z.h = rint_in(1, 8);
+        z.w = rint_in(1, 8);
+        z.c = e * heads;
+        fill_s8(g_x, count(&z), -128, 127);
+        p.input_offset = -zero_point();
+        p.mean_multiplier = rmult();
+        p.mean_shift = rint_in(-14, -6);
+        p.mean_offset = rint_in(-10, 10);
+        p.std_multiplier = rmult();
+        p.std_shift = rint_in(-18, -8);
+        p.std_offset = -128;
+        p.eps_q = rnd() % 100000u;
+        p.sqrt_frac_bits = rint_in(0, 8);
+        p.rounding = rounding();
+        fam_status(&f, flyref_vaeca_descriptor_s8(&p, &z, g_x, g_y, g_y2));
+        fam_bytes(&f, g_y, z.n * z.c);
+        fam_bytes(&f, g_y2, z.n * z.c);
+        d.n = z.n; d.h = 1; d.w = 1; d.c = z.c;
+        fd.n = 1; fd.h = 1; fd.w = k; fd.c = 2;
+        fill_s8(g_w, 2 * k, -127, 127);
+        c.heads = heads;
+        c.mean_offset = -p.mean_offset;
+        c.std_offset = 128;
+        c.mean_multiplier = rmult();
+        c.mean_shift = rint_in(-10, 0);
+        c.std_multiplier = rmult();
+        c.std_shift = rint_in(-10, 0);
+        c.sum_shift = rint_in(0, 8);
+        c.output_offset = zero_point();
+        c.activation.min = -128;
+        c.activation.max = 127;
+        c.rounding = rounding();
+        fam_status(&f, flyref_eca_conv1d_s8(&c, &d, g_y, g_y2, &fd, g_w, g_x2));
+        fam_bytes(&f, g_x2, z.n * z.c);
+    }
+    return report(out, "vaeca_s8", &f);
+}
+
+static int interpreter(suite_puts_fn out)
+{
+    /* expansion 1x1 -> depthwise 3x3 x3 heads -> max-out -> global avg pool, through the interpreter */
+    static flyref_tensor t[12];
+    static flyref_node nodes[4];
+    static const flynet_conv2d_params pe = {1, 1, 0, 0, 1, 1, -128, 127, FLYNET_ROUNDING_DOUBLE};
+    static const flynet_conv2d_params pd = {1, 1, 1, 1, 1, 1, -128, 127, FLYNET_ROUNDING_SINGLE};
+    static const flynet_max_group_params pg = {3};
+    static const flynet_pool2d_params pp = {4, 4, 1, 1, 0, 0, -128, 127};
+    static int8_t we[6 * 4], wd[9 * 18];
+    static int32_t m1[1] = {0x50000000}, s1[1] = {-7}, m2[18], s2[18];
+    family f;
+    flyref_graph g;
+    size_t need = 0;
+    int32_t it, i;
+    fam_init(&f);
+    for (i = 0; i < 12; ++i) {
+        t[i].type = FLYNET_TYPE_INT8;
+        t[i].data = 0;
+        t[i].zero_point = 0;
+    }
+#define DIMS(k, N, H, W, C) (t[k].dims.n = N, t[k].dims.h = H, t[k].dims.w = W, t[k].dims.c = C)
+    DIMS(0, 1, 4, 4, 4); t[0].arena_offset = 0; t[0].zero_point = -3;
+    DIMS(1, 6, 1, 1, 4); t[1].data = we;
+    DIMS(2, 1, 1, 1, 1); t[2].type = FLYNET_TYPE_INT32; t[2].data = m1;
+    DIMS(3, 1, 1, 1, 1); t[3].type = FLYNET_TYPE_INT32; t[3].data = s1;
+    DIMS(4, 1, 4, 4, 6); t[4].arena_offset = 64; t[4].zero_point = -128;
+    DIMS(5, 1, 3, 3, 18); t[5].data = wd;
+    DIMS(6, 1, 1, 1, 18); t[6].type = FLYNET_TYPE_INT32; t[6].data = m2;
+    DIMS(7, 1, 1, 1, 18); t[7].type = FLYNET_TYPE_INT32; t[7].data = s2;
+    DIMS(8, 1, 4, 4, 18); t[8].arena_offset = 160; t[8].zero_point = 5;
+    DIMS(9, 1, 4, 4, 6); t[9].arena_offset = 448; t[9].zero_point = 5;
+    DIMS(10, 1, 1, 1, 6); t[10].arena_offset = 544; t[10].zero_point = 5;
+#undef DIMS
+    for (i = 0; i < 4; ++i) {
+        nodes[i].num_outputs = 1;
+        nodes[i].scratch_offset = 0;
+        nodes[i].scratch_size = 0;
+    }
+    nodes[0].op = FLYNET_OP_CONV2D; nodes[0].num_inputs = 5; nodes[0].params = &pe;
+    nodes[0].inputs[0] = 0; nodes[0].inputs[1] = 1; nodes[0].inputs[2] = -1; nodes[0].inputs[3] = 2; nodes[0].inputs[4] = 3;
+    nodes[0].outputs[0] = 4;
+    nodes[1].op = FLYNET_OP_DEPTHWISE_CONV2D; nodes[1].num_inputs = 5; nodes[1].params = &pd;
+    nodes[1].inputs[0] = 4; nodes[1].inputs[1] = 5; nodes[1].inputs[2] = -1; nodes[1].inputs[3] = 6; nodes[1].inputs[4] = 7;
+    nodes[1].outputs[0] = 8;
+    nodes[2].op = FLYNET_OP_MAX_GROUP; nodes[2].num_inputs = 1; nodes[2].params = &pg;
+    nodes[2].inputs[0] = 8; nodes[2].outputs[0] = 9;
+    nodes[3].op = FLYNET_OP_AVG_POOL2D; nodes[3].num_inputs = 1; nodes[3].params = &pp;
+    nodes[3].inputs[0] = 9; nodes[3].outputs[0] = 10;
+    g.tensors = t;
+    g.num_tensors = 11;
+    g.nodes = nodes;
+    g.num_nodes = 4;
+    for (it = 0; it < 50; ++it) {
+        fill_s8(we, 24, -127, 127);
+        fill_s8(wd, 162, -127, 127);
+        for (i = 0; i < 18; ++i) {
+            m2[i] = rmult();
+            s2[i] = rint_in(-9, -6);
+        }
+        fill_s8((int8_t *)g_arena, 64, -128, 127);
+        fam_status(&f, flyref_plan_scratch(&g, &need));
+        fam_status(&f, flyref_graph_prepare(&g, sizeof g_arena));
+        fam_status(&f, flyref_graph_invoke(&g, g_arena, sizeof g_arena));
+        fam_bytes(&f, g_arena + 64, 486);
+    }
+    return report(out, "interpreter", &f);
+}
+
+int flyref_kernel_suite_run(suite_puts_fn out)
+{
+    int fails = 0;
+    g_state = 0x12345678u;
+    out("flyref kernel suite v1\n");
+    fails += fixed_point(out);
+    fails += param_derivation(out);
+    fails += conv(out);
+    fails += depthwise(out);
+    fails += fully_connected(out);
+    fails += elementwise(out);
+    fails += pooling(out);
+    fails += activations(out);
+    fails += data_movement(out);
+    fails += vaeca(out);
+    fails += interpreter(out);
+    out(fails == 0 ? "flyref kernel suite: all OK\n" : "flyref kernel suite: FAILURES\n");
+    return fails;
+}
