@@ -16,3 +16,7 @@ set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/h5_dataset.cpp PROPERTIES
   INCLUDE_DIRECTORIES "${HDF5_INCLUDE_DIRS}"
   COMPILE_OPTIONS "${HDF5_DEFINITIONS}")
 list(APPEND FLYNET_CORE_LIBS ZLIB::ZLIB JPEG::JPEG PNG::PNG TBB::tbb ${HDF5_CXX_LIBRARIES} ${HDF5_LIBRARIES})
+
+# Loader throughput benchmark; not part of `all` (build it with --target flynet_data_loader_bench).
+add_executable(flynet_data_loader_bench EXCLUDE_FROM_ALL ${CMAKE_CURRENT_LIST_DIR}/../../../bench/data_loader_bench.cpp)
+target_link_libraries(flynet_data_loader_bench PRIVATE flynet_core)
