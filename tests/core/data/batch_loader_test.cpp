@@ -1,7 +1,10 @@
 // BatchLoader: coverage per epoch, batch counts, normalisation, augmentation geometry against a
 // naive crop/flip, determinism across thread counts, cancellation.
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "data_test_util.hpp"
 
@@ -229,6 +232,58 @@ TEST(BatchLoader, RestartMidEpochAndDestroyWhilePrefetching) {
     ASSERT_TRUE(l.next(b));
   }  // destroyed with a batch in flight: must join, not hang or crash
   SUCCEED();
+}
+
+// Counts get() calls and can fail on one index; 1x1x1 samples labelled by index.
+class ProbeDataset : public Dataset {
+ public:
+  ProbeDataset(int64_t n, int64_t fail_at) : fail_at_(fail_at) {
+    info_.h = info_.w = info_.c = 1;
+    info_.size = n;
+    info_.classes = int(n);
+    info_.source = "probe";
+  }
+  const DatasetInfo& info() const override { return info_; }
+  int32_t get(int64_t i, uint8_t* px) const override {
+    if (i == fail_at_) throw Error(ErrorCode::format, "sample " + std::to_string(i) + " is broken", "probe.bin");
+    ++calls;
+    *px = uint8_t(i);
+    return int32_t(i);
+  }
+  mutable std::atomic<int64_t> calls{0};
+
+ private:
+  DatasetInfo info_;
+  int64_t fail_at_;
+};
+
+TEST(BatchLoader, PrefetchesExactlyOneBatchAhead) {
+  auto d = std::make_shared<ProbeDataset>(100, -1);
+  LoaderOptions o;
+  o.batch = 10;
+  BatchLoader l(d, o);
+  l.start_epoch(0);
+  Batch b;
+  ASSERT_TRUE(l.next(b));
+  // Batch 1 is built in the background without being asked for...
+  for (int t = 0; t < 500 && d->calls < 20; ++t) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(d->calls, 20);
+  // ... and nothing beyond it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(d->calls, 20);
+  ASSERT_TRUE(l.next(b));
+  EXPECT_EQ(b.first, 10);
+}
+
+TEST(BatchLoader, DatasetErrorReachesTheCaller) {
+  auto d = std::make_shared<ProbeDataset>(30, 17);
+  LoaderOptions o;
+  o.batch = 10;
+  o.shuffle = false;
+  BatchLoader l(d, o);
+  Batch b;
+  ASSERT_TRUE(l.next(b));
+  expect_error([&] { l.next(b); }, ErrorCode::format, "sample 17 is broken", "probe.bin");
 }
 
 TEST(BatchLoader, OptionErrors) {

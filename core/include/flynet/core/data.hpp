@@ -85,9 +85,13 @@ struct ChannelStats {
 ChannelStats channel_stats(const Dataset& d);
 
 /// A view of part of a dataset (for validation splits): samples [begin, end) of a fixed
-/// permutation drawn from `seed`.
+/// permutation drawn from `seed`. Sample i of the view is base sample indices[i]; info() is
+/// base's with size = indices.size(). Throws Error{usage} on an index out of range.
 std::shared_ptr<const Dataset> subset(std::shared_ptr<const Dataset> base, const std::vector<int64_t>& indices);
 /// Splits `base` into (train, validation) with `fraction` of it held out, deterministically.
+/// The result's `test` is the validation part; each part keeps `base`'s order (a sorted subset
+/// of a permutation drawn from `seed`) and `base`'s mean/std. Throws Error{usage} unless
+/// 0 < fraction < 1 and both parts are non-empty.
 DatasetPair split_validation(std::shared_ptr<const Dataset> base, double fraction, uint64_t seed);
 
 struct Augment {
