@@ -51,7 +51,7 @@ typedef struct flyref_node {
     int32_t num_inputs, num_outputs;
     int32_t inputs[FLYREF_MAX_NODE_INPUTS];   /**< tensor indices, -1 = absent optional input */
     int32_t outputs[FLYREF_MAX_NODE_OUTPUTS];
-    const void *params;            /**< the op's flynet_*_params record */
+    const void *params;            /**< the op's flynet_*_params record (NULL for MAXIMUM) */
     uint32_t scratch_offset;       /**< arena offset of scratch (caller or flyref_plan_scratch) */
     uint32_t scratch_size;         /**< written by flyref_graph_prepare / flyref_plan_scratch */
 } flyref_node;

@@ -79,7 +79,8 @@ static flyref_status check_node(const flyref_graph *g, const flyref_node *n, int
                                 int32_t max_in, int32_t outs)
 {
     int32_t i;
-    if (n->num_inputs < min_in || n->num_inputs > max_in || n->num_outputs != outs || n->params == 0) {
+    if (n->num_inputs < min_in || n->num_inputs > max_in || n->num_outputs != outs ||
+        (n->params == 0 && n->op != FLYNET_OP_MAXIMUM)) { /* MAXIMUM has no record */
         return FLYREF_FORMAT_ERROR;
     }
     for (i = 0; i < outs; ++i) {
@@ -644,6 +645,25 @@ static const fr_op k_ops[] = {
 
 /* C99 compile-time check: the table reaches the last op code of flynet_format.h. */
 typedef char flyref_op_table_covers_all_ops[(sizeof k_ops / sizeof k_ops[0] == FLYNET_OP_COUNT) ? 1 : -1];
+
+/* The parameter records are ABI (flynet_format.h): all-int32 fields, so no padding anywhere. */
+#define FR_RECORD_SIZE(type, n_fields) typedef char fr_size_##type[(sizeof(type) == 4u * (n_fields)) ? 1 : -1]
+FR_RECORD_SIZE(flynet_tensor_record, 10);
+FR_RECORD_SIZE(flynet_conv2d_params, 9);
+FR_RECORD_SIZE(flynet_fully_connected_params, 4);
+FR_RECORD_SIZE(flynet_add_params, 10);
+FR_RECORD_SIZE(flynet_mul_params, 5);
+FR_RECORD_SIZE(flynet_pool2d_params, 8);
+FR_RECORD_SIZE(flynet_softmax_params, 4);
+FR_RECORD_SIZE(flynet_logistic_params, 4);
+FR_RECORD_SIZE(flynet_hard_swish_params, 4);
+FR_RECORD_SIZE(flynet_hard_sigmoid_params, 7);
+FR_RECORD_SIZE(flynet_concat_params, 1);
+FR_RECORD_SIZE(flynet_channel_gather_params, 1);
+FR_RECORD_SIZE(flynet_requantize_params, 5);
+FR_RECORD_SIZE(flynet_vaeca_descriptor_params, 8);
+FR_RECORD_SIZE(flynet_eca_conv1d_params, 9);
+FR_RECORD_SIZE(flynet_max_group_params, 1);
 
 int flyref_op_supported(int32_t op)
 {

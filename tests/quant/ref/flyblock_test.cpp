@@ -1,0 +1,312 @@
+// FlyBlock variants through the interpreter, checked against a naive C++ composition of the same
+// integer steps: every gate (sigmoid, h*softmax over heads) x every mixer (Max-out, Funnel
+// Max-out at stride 2 with an MDW-Concat shortcut, Sum+ReLU as a grouped 1x1 conv), both
+// rounding modes. Shows that each FlyNet block option of flynet-architecture.md 3.1-3.6 is
+// expressible with the flyref kernels.
+#include <cstring>
+
+#include "flyref_interpreter.h"
+#include "test_util.hpp"
+
+namespace {
+
+using fr_test::same;
+
+struct G {
+  std::vector<flyref_tensor> t;
+  std::vector<flyref_node> n;
+  std::vector<std::vector<int32_t>> k32;
+  std::vector<std::vector<int8_t>> k8;
+  uint32_t end = 0;
+  G() { t.reserve(64); n.reserve(32); k32.reserve(64); k8.reserve(64); }
+  int act(flyref_dims d, int zp) {
+    flyref_tensor x{};
+    x.dims = d;
+    x.type = FLYNET_TYPE_INT8;
+    x.zero_point = zp;
+    x.arena_offset = end;
+    end += static_cast<uint32_t>(d.n * d.h * d.w * d.c + 15) & ~15u;
+    t.push_back(x);
+    return static_cast<int>(t.size() - 1);
+  }
+  int c8(flyref_dims d, const std::vector<int8_t>& v) {
+    k8.push_back(v);
+    flyref_tensor x{};
+    x.dims = d;
+    x.type = FLYNET_TYPE_INT8;
+    x.data = k8.back().data();
+    t.push_back(x);
+    return static_cast<int>(t.size() - 1);
+  }
+  int c32(const std::vector<int32_t>& v) {
+    k32.push_back(v);
+    flyref_tensor x{};
+    x.dims = {1, 1, 1, static_cast<int32_t>(v.size())};
+    x.type = FLYNET_TYPE_INT32;
+    x.data = k32.back().data();
+    t.push_back(x);
+    return static_cast<int>(t.size() - 1);
+  }
+  void node(int op, std::vector<int> in, std::vector<int> out, const void* p) {
+    flyref_node x{};
+    x.op = op;
+    x.num_inputs = static_cast<int32_t>(in.size());
+    x.num_outputs = static_cast<int32_t>(out.size());
+    for (size_t i = 0; i < in.size(); ++i) x.inputs[i] = in[i];
+    for (size_t i = 0; i < out.size(); ++i) x.outputs[i] = out[i];
+    x.params = p;
+    n.push_back(x);
+  }
+};
+
+enum Gate { kSigmoid, kSoftmax };
+enum Mixer { kMaxOut, kFunnel, kSumRelu };
+
+struct Param {
+  Gate gate;
+  Mixer mixer;
+  bool single;
+  int seed;
+};
+
+class FlyBlockVariants : public ::testing::TestWithParam<Param> {};
+
+std::vector<int32_t> rv(naive::Rng& r, int n, int64_t lo, int64_t hi) {
+  std::vector<int32_t> v;
+  for (int i = 0; i < n; ++i) v.push_back(static_cast<int32_t>(r.uni(lo, hi)));
+  return v;
+}
+
+TEST_P(FlyBlockVariants, InterpreterMatchesNaive) {
+  const Param prm = GetParam();
+  naive::Rng r(5000 + prm.seed);
+  const bool single = prm.single;
+  const int rnd = fr_test::rounding_of(single);
+  const int H = 8, W = 8, C = 4, E = 8, h = 3, EH = E * h;
+  const int s = prm.mixer == kFunnel ? 2 : 1;  // Funnel Max-out exercised at stride 2
+  const int HO = H / s, WO = W / s;
+  const int COUT = s == 2 ? 6 : C;             // stride 2: C_in != C_out, MDW-Concat shortcut
+  const int zx = 9, zu = -128, zz = -7, zv = -7, zy = 4, zo = -1;
+
+  G g;
+  flynet_conv2d_params pe{1, 1, 0, 0, 1, 1, zu, 127, rnd};
+  flynet_conv2d_params pd{s, s, 1, 1, 1, 1, -128, 127, rnd};
+  flynet_vaeca_descriptor_params pv{};
+  pv.mean_multiplier = 1 << 30;
+  pv.mean_shift = -5;
+  pv.std_multiplier = 1 << 30;
+  pv.std_shift = -8;
+  pv.eps_q_lo = 777;
+  pv.sqrt_frac_bits = 3;
+  pv.rounding = rnd;
+  flynet_eca_conv1d_params pc{h, r.mult(), -7, r.mult(), -7, 3, -128, 127, rnd};
+  flynet_logistic_params pl{};
+  ASSERT_EQ(flyref_logistic_prepare(0.06f, &pl), FLYREF_OK);
+  pl.rounding = rnd;
+  flynet_softmax_params ps{};
+  ASSERT_EQ(flyref_softmax_prepare(1.0f, 0.06f, rnd, &ps), FLYREF_OK);
+  ps.row_size = h;
+  // gate x Z on Z's scale: sigmoid gate g/256; softmax gate h * p -> h/256 = 3/256 = 0.75 * 2^-6.
+  flynet_mul_params pm = prm.gate == kSoftmax ? flynet_mul_params{3 << 29, -6, -128, 127, rnd}
+                                              : flynet_mul_params{1 << 30, -7, -128, 127, rnd};
+  flynet_max_group_params pg{h};
+  flynet_pool2d_params psub{1, 1, s, s, 0, 0, -128, 127};
+  const int32_t rq_m = r.mult(), rq_s = static_cast<int32_t>(r.uni(-2, 0));
+  flynet_requantize_params prq{rq_m, rq_s, -128, 127, rnd};
+  flynet_conv2d_params psum{1, 1, 0, 0, 1, 1, zv, 127, rnd};  // Sum+ReLU: clamp at zp
+  flynet_conv2d_params pp{1, 1, 0, 0, 1, 1, -128, 127, rnd};
+  flynet_conv2d_params psc{s, s, 1, 1, 1, 1, -128, 127, rnd};
+  flynet_channel_gather_params pgat{0};
+  flynet_add_params pa{};
+  ASSERT_EQ(flyref_add_prepare(0.05f, 0.04f, 0.06f, rnd, &pa), FLYREF_OK);
+
+  const auto xin = r.s8(H * W * C);
+  const auto we = r.s8(E * C, -127, 127);
+  const auto be = rv(r, E, -3000, 3000), me = rv(r, E, 1 << 30, 0x7FFFFFFF), se = rv(r, E, -9, -6);
+  const auto wd = r.s8(9 * EH, -127, 127);
+  const auto bd = rv(r, EH, -3000, 3000), md = rv(r, EH, 1 << 30, 0x7FFFFFFF), sd = rv(r, EH, -10, -7);
+  const auto weca = r.s8(6, -127, 127);
+  const auto wp = r.s8(COUT * E, -127, 127);
+  const auto bp = rv(r, COUT, -2000, 2000), mp = rv(r, COUT, 1 << 30, 0x7FFFFFFF), sp = rv(r, COUT, -9, -7);
+  const int m_sc = (COUT + C - 1) / C;
+  const auto wsc = r.s8(9 * C * m_sc, -127, 127);
+  const auto msc = rv(r, C * m_sc, 1 << 30, 0x7FFFFFFF), ssc = rv(r, C * m_sc, -9, -7);
+  std::vector<int32_t> gidx;
+  for (int o = 0; o < COUT; ++o) gidx.push_back((o % C) * m_sc + o / C);
+  const auto msum = rv(r, E, 1 << 30, 0x7FFFFFFF), ssum = rv(r, E, -3, -1);
+
+  // ---------------- graph
+  const int x = g.act({1, H, W, C}, zx);
+  const int u = g.act({1, H, W, E}, zu);
+  g.node(FLYNET_OP_CONV2D, {x, g.c8({E, 1, 1, C}, we), g.c32(be), g.c32(me), g.c32(se)}, {u}, &pe);
+  const int z = g.act({1, HO, WO, EH}, zz);
+  g.node(FLYNET_OP_DEPTHWISE_CONV2D, {u, g.c8({1, 3, 3, EH}, wd), g.c32(bd), g.c32(md), g.c32(sd)}, {z}, &pd);
+  const int mean = g.act({1, 1, 1, EH}, 0), stdv = g.act({1, 1, 1, EH}, -128);
+  g.node(FLYNET_OP_VAECA_DESCRIPTOR, {z}, {mean, stdv}, &pv);
+  const int logit = g.act({1, 1, 1, EH}, 0);
+  g.node(FLYNET_OP_ECA_CONV1D, {mean, stdv, g.c8({1, 1, 3, 2}, weca)}, {logit}, &pc);
+  const int gate = g.act({1, 1, 1, EH}, -128);
+  if (prm.gate == kSigmoid) g.node(FLYNET_OP_LOGISTIC, {logit}, {gate}, &pl);
+  else g.node(FLYNET_OP_SOFTMAX, {logit}, {gate}, &ps);
+  const int gz = g.act({1, HO, WO, EH}, zz);
+  g.node(FLYNET_OP_MUL, {gate, z}, {gz}, &pm);
+  const int v = g.act({1, HO, WO, E}, zv);
+  if (prm.mixer == kSumRelu) {
+    g.node(FLYNET_OP_CONV2D, {gz, g.c8({E, 1, 1, h}, std::vector<int8_t>(E * h, 1)), -1, g.c32(msum), g.c32(ssum)}, {v}, &psum);
+  } else if (prm.mixer == kMaxOut) {
+    g.node(FLYNET_OP_MAX_GROUP, {gz}, {v}, &pg);
+  } else {
+    const int mo = g.act({1, HO, WO, E}, zv);
+    g.node(FLYNET_OP_MAX_GROUP, {gz}, {mo}, &pg);
+    const int usub = g.act({1, HO, WO, E}, zu);
+    g.node(FLYNET_OP_MAX_POOL2D, {u}, {usub}, &psub);
+    const int urq = g.act({1, HO, WO, E}, zv);
+    g.node(FLYNET_OP_REQUANTIZE, {usub}, {urq}, &prq);
+    g.node(FLYNET_OP_MAXIMUM, {urq, mo}, {v}, nullptr);
+  }
+  const int y = g.act({1, HO, WO, COUT}, zy);
+  g.node(FLYNET_OP_CONV2D, {v, g.c8({COUT, 1, 1, E}, wp), g.c32(bp), g.c32(mp), g.c32(sp)}, {y}, &pp);
+  int shortcut = x;
+  if (s == 2) {
+    const int dsc = g.act({1, HO, WO, C * m_sc}, 0);
+    g.node(FLYNET_OP_DEPTHWISE_CONV2D, {x, g.c8({1, 3, 3, C * m_sc}, wsc), -1, g.c32(msc), g.c32(ssc)}, {dsc}, &psc);
+    shortcut = g.act({1, HO, WO, COUT}, 0);
+    g.node(FLYNET_OP_CHANNEL_GATHER, {dsc, g.c32(gidx)}, {shortcut}, &pgat);
+  }
+  const int out = g.act({1, HO, WO, COUT}, zo);
+  g.node(FLYNET_OP_ADD, {y, shortcut}, {out}, &pa);
+
+  flyref_graph graph{g.t.data(), static_cast<int32_t>(g.t.size()), g.n.data(), static_cast<int32_t>(g.n.size())};
+  size_t need = 0;
+  ASSERT_EQ(flyref_plan_scratch(&graph, &need), FLYREF_OK);
+  std::vector<uint8_t> arena(need, 0xEE);
+  ASSERT_EQ(flyref_graph_prepare(&graph, arena.size()), FLYREF_OK);
+  std::memcpy(arena.data() + g.t[x].arena_offset, xin.data(), xin.size());
+  ASSERT_EQ(flyref_graph_invoke(&graph, arena.data(), arena.size()), FLYREF_OK);
+  const auto* got = static_cast<const int8_t*>(flyref_tensor_data(&graph, arena.data(), out));
+
+  // ---------------- naive composition
+  naive::ConvCfg ce;
+  ce.in_off = -zx;
+  ce.out_off = zu;
+  ce.amin = zu;
+  ce.single = single;
+  const auto U = naive::conv(ce, {1, H, W, C}, xin, {E, 1, 1, C}, we, be.data(), me, se, {1, H, W, E});
+  naive::ConvCfg cd;
+  cd.in_off = -zu;
+  cd.out_off = zz;
+  cd.sh = cd.sw = s;
+  cd.ph = cd.pw = 1;
+  cd.single = single;
+  const auto Z = naive::depthwise(cd, h, {1, H, W, E}, U, {1, 3, 3, EH}, wd, bd.data(), md, sd, {1, HO, WO, EH});
+  const int P = HO * WO;
+  std::vector<int8_t> M(EH), S(EH), L(EH), GT(EH);
+  for (int c = 0; c < EH; ++c) {
+    int64_t s1 = 0, s2 = 0;
+    for (int i = 0; i < P; ++i) {
+      const int64_t val = Z[i * EH + c] - zz;
+      s1 += val;
+      s2 += val * val;
+    }
+    const uint64_t rr = naive::isqrt((static_cast<uint64_t>(P * s2 - s1 * s1) << 6) + 777);
+    M[c] = naive::clamp8(naive::requant(static_cast<int32_t>(s1), pv.mean_multiplier, pv.mean_shift, single));
+    S[c] = naive::clamp8(int64_t{naive::requant(static_cast<int32_t>(rr), pv.std_multiplier, pv.std_shift, single)} - 128);
+  }
+  for (int c = 0; c < E; ++c)
+    for (int j = 0; j < h; ++j) {
+      int64_t am = 0, as = 0;
+      for (int t = 0; t < 3; ++t) {
+        const int cc = c + t - 1;
+        if (cc < 0 || cc >= E) continue;
+        am += int64_t{weca[2 * t]} * M[cc * h + j];
+        as += int64_t{weca[2 * t + 1]} * (S[cc * h + j] + 128);
+      }
+      const int64_t sum = int64_t{naive::requant(static_cast<int32_t>(am), pc.mean_multiplier, pc.mean_shift, single)} +
+                          naive::requant(static_cast<int32_t>(as), pc.std_multiplier, pc.std_shift, single);
+      L[c * h + j] = naive::clamp8(naive::rdbpot(static_cast<int32_t>(sum), pc.sum_shift));
+    }
+  if (prm.gate == kSigmoid) {
+    for (int c = 0; c < EH; ++c)
+      GT[c] = naive::logistic(L[c], 0, pl.input_multiplier, pl.input_left_shift, pl.input_range_radius, single);
+  } else {
+    GT = naive::softmax(ps.input_multiplier, ps.input_left_shift, ps.diff_min, E, h, L);
+  }
+  const auto GZ = naive::binary({1, 1, 1, EH}, {1, HO, WO, EH}, {1, HO, WO, EH}, [&](int i1, int i2) {
+    return naive::clamp8(int64_t{naive::requant((GT[i1] + 128) * (Z[i2] - zz), pm.output_multiplier, pm.output_shift, single)} + zz);
+  });
+  std::vector<int8_t> V(P * E);
+  for (int p = 0; p < P; ++p)
+    for (int c = 0; c < E; ++c) {
+      const int8_t* gz3 = &GZ[p * EH + c * h];
+      if (prm.mixer == kSumRelu) {
+        const int32_t acc = (gz3[0] - zz) + (gz3[1] - zz) + (gz3[2] - zz);
+        V[p * E + c] = naive::clamp8(int64_t{naive::requant(acc, msum[c], ssum[c], single)} + zv, zv, 127);
+      } else {
+        int8_t mx = std::max({gz3[0], gz3[1], gz3[2]});
+        if (prm.mixer == kFunnel) {
+          const int oy = p / WO, ox = p % WO;
+          const int8_t usub = U[((oy * s) * W + ox * s) * E + c];
+          const int8_t urq = naive::clamp8(int64_t{naive::requant(usub - zu, rq_m, rq_s, single)} + zv);
+          mx = std::max(mx, urq);
+        }
+        V[p * E + c] = mx;
+      }
+    }
+  naive::ConvCfg cp;
+  cp.in_off = -zv;
+  cp.out_off = zy;
+  cp.single = single;
+  const auto Y = naive::conv(cp, {1, HO, WO, E}, V, {COUT, 1, 1, E}, wp, bp.data(), mp, sp, {1, HO, WO, COUT});
+  std::vector<int8_t> SC(P * COUT);
+  int zsc = zx;
+  if (s == 2) {
+    naive::ConvCfg cs;
+    cs.in_off = -zx;
+    cs.sh = cs.sw = 2;
+    cs.ph = cs.pw = 1;
+    cs.single = single;
+    const auto DSC = naive::depthwise(cs, m_sc, {1, H, W, C}, xin, {1, 3, 3, C * m_sc}, wsc, nullptr, msc, ssc,
+                                      {1, HO, WO, C * m_sc});
+    for (int p = 0; p < P; ++p)
+      for (int o = 0; o < COUT; ++o) SC[p * COUT + o] = DSC[p * C * m_sc + (o % C) * m_sc + o / C];
+    zsc = 0;
+  } else {
+    SC = xin;
+  }
+  std::vector<int8_t> want(P * COUT);
+  for (int i = 0; i < P * COUT; ++i) {
+    const int32_t a = naive::requant((Y[i] - zy) * (1 << 20), pa.input1_multiplier, pa.input1_shift, single);
+    const int32_t b = naive::requant((SC[i] - zsc) * (1 << 20), pa.input2_multiplier, pa.input2_shift, single);
+    want[i] = naive::clamp8(int64_t{naive::requant(a + b, pa.output_multiplier, pa.output_shift, single)} + zo);
+  }
+  EXPECT_TRUE(same(std::vector<int8_t>(got, got + want.size()), want));
+  EXPECT_NE(*std::min_element(GT.begin(), GT.end()), *std::max_element(GT.begin(), GT.end()));
+  // Non-trivial data: outputs spread over many codes, few saturated.
+  std::vector<int> hist(256);
+  int saturated = 0;
+  for (int8_t w : want) {
+    ++hist[w + 128];
+    saturated += (w == -128 || w == 127);
+  }
+  EXPECT_GT(std::count_if(hist.begin(), hist.end(), [](int c) { return c > 0; }), 20);
+  EXPECT_LT(saturated, static_cast<int>(want.size()) / 4);
+}
+
+std::vector<Param> all_params() {
+  std::vector<Param> v;
+  int seed = 0;
+  for (Gate gt : {kSigmoid, kSoftmax})
+    for (Mixer mx : {kMaxOut, kFunnel, kSumRelu})
+      for (bool single : {false, true})
+        for (int k = 0; k < 5; ++k) v.push_back({gt, mx, single, seed++});
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(GatesMixersRoundings, FlyBlockVariants, ::testing::ValuesIn(all_params()),
+                         [](const ::testing::TestParamInfo<Param>& i) {
+                           const char* g = i.param.gate == kSigmoid ? "Sigmoid" : "HeadSoftmax";
+                           const char* m = i.param.mixer == kMaxOut ? "MaxOut" : i.param.mixer == kFunnel ? "FunnelS2" : "SumRelu";
+                           return std::string(g) + m + (i.param.single ? "Single" : "Double") + std::to_string(i.param.seed);
+                         });
+
+}  // namespace
