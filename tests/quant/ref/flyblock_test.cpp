@@ -310,3 +310,65 @@ INSTANTIATE_TEST_SUITE_P(GatesMixersRoundings, FlyBlockVariants, ::testing::Valu
                          });
 
 }  // namespace
+
+namespace {
+
+// MobileNetV3 squeeze-excite, as flynet-architecture.md 2.1 defines it: global average pool ->
+// FC -> ReLU -> FC -> hard-sigmoid -> channel-wise multiply. Interpreter vs naive composition.
+TEST(SqueezeExcite, InterpreterMatchesNaive) {
+  for (int seed = 0; seed < 20; ++seed) {
+    naive::Rng r(9000 + seed);
+    const bool single = seed & 1;
+    const int rnd = fr_test::rounding_of(single);
+    const int H = 4, W = 4, C = 16, R = 8, zx = -3, zr = -128, zs = 5, zo = 2;
+    G g;
+    const auto xin = r.s8(H * W * C);
+    const auto w1 = r.s8(R * C, -127, 127), w2 = r.s8(C * R, -127, 127);
+    const auto b1 = rv(r, R, -500, 500), b2 = rv(r, C, -500, 500);
+    const int32_t m1 = r.mult(), s1 = static_cast<int32_t>(r.uni(-8, -6));
+    const int32_t m2 = r.mult(), s2 = static_cast<int32_t>(r.uni(-8, -6));
+    flynet_pool2d_params pg{H, W, 1, 1, 0, 0, -128, 127};
+    flynet_fully_connected_params pf1{0, zr, 127, rnd};  // ReLU: clamp at the output zero point
+    flynet_fully_connected_params pf2{0, -128, 127, rnd};
+    flynet_hard_sigmoid_params ph{};
+    ASSERT_EQ(flyref_hard_sigmoid_prepare(0.05f, 1.0f / 256, -128, rnd, &ph), FLYREF_OK);
+    flynet_mul_params pm{r.mult(), -8, -128, 127, rnd};
+
+    const int x = g.act({1, H, W, C}, zx);
+    const int pooled = g.act({1, 1, 1, C}, zx);
+    g.node(FLYNET_OP_AVG_POOL2D, {x}, {pooled}, &pg);
+    const int q = g.act({1, 1, 1, R}, zr);
+    g.node(FLYNET_OP_FULLY_CONNECTED, {pooled, g.c8({R, 1, 1, C}, w1), g.c32(b1), g.c32({m1}), g.c32({s1})}, {q}, &pf1);
+    const int e = g.act({1, 1, 1, C}, zs);
+    g.node(FLYNET_OP_FULLY_CONNECTED, {q, g.c8({C, 1, 1, R}, w2), g.c32(b2), g.c32({m2}), g.c32({s2})}, {e}, &pf2);
+    const int gate = g.act({1, 1, 1, C}, -128);
+    g.node(FLYNET_OP_HARD_SIGMOID, {e}, {gate}, &ph);
+    const int out = g.act({1, H, W, C}, zo);
+    g.node(FLYNET_OP_MUL, {x, gate}, {out}, &pm);
+
+    flyref_graph graph{g.t.data(), static_cast<int32_t>(g.t.size()), g.n.data(), static_cast<int32_t>(g.n.size())};
+    size_t need = 0;
+    ASSERT_EQ(flyref_plan_scratch(&graph, &need), FLYREF_OK);
+    std::vector<uint8_t> arena(need);
+    ASSERT_EQ(flyref_graph_prepare(&graph, arena.size()), FLYREF_OK);
+    std::memcpy(arena.data() + g.t[x].arena_offset, xin.data(), xin.size());
+    ASSERT_EQ(flyref_graph_invoke(&graph, arena.data(), arena.size()), FLYREF_OK);
+    const auto* got = static_cast<const int8_t*>(flyref_tensor_data(&graph, arena.data(), out));
+
+    const auto P = naive::pool(true, {1, H, W, C}, xin, {1, 1, 1, C}, H, W, 1, 1, 0, 0, -128, 127);
+    const auto Q = naive::fully_connected(-zx, 0, zr, zr, 127, single, 1, C, R, P, w1, b1.data(), {m1}, {s1});
+    const auto E = naive::fully_connected(-zr, 0, zs, -128, 127, single, 1, R, C, Q, w2, b2.data(), {m2}, {s2});
+    std::vector<int8_t> GT(C);
+    for (int c = 0; c < C; ++c) {
+      const int16_t rl = naive::reluish(E[c] - zs, ph.reluish_multiplier_int16, ph.reluish_exponent);
+      GT[c] = naive::clamp8(int64_t{naive::requant(rl, ph.output_multiplier, ph.output_shift, single)} - 128);
+    }
+    const auto want = naive::binary({1, H, W, C}, {1, 1, 1, C}, {1, H, W, C}, [&](int i1, int i2) {
+      return naive::clamp8(int64_t{naive::requant((xin[i1] - zx) * (GT[i2] + 128), pm.output_multiplier, pm.output_shift, single)} + zo);
+    });
+    EXPECT_TRUE(same(std::vector<int8_t>(got, got + want.size()), want)) << "seed " << seed;
+    EXPECT_NE(*std::min_element(GT.begin(), GT.end()), *std::max_element(GT.begin(), GT.end()));
+  }
+}
+
+}  // namespace

@@ -191,6 +191,58 @@ TEST(QuantizeMultiplier, MatchesBitLevelFormulation) {
   EXPECT_EQ(flyref_quantize_multiplier(-1.0, FLYNET_ROUNDING_DOUBLE, &m, &s), FLYREF_ARG_ERROR);
 }
 
+// Trap 6 of section 11 (apache/tvm #10817): per-tensor FC multiplies the scales in float, conv
+// in double. Find scale triples where the two orders give different multipliers and check each
+// helper follows its own TFLM formula.
+TEST(ParamDerivation, FloatVsDoubleScaleProductOrder) {
+  naive::Rng r(7);
+  int differing = 0;
+  for (int i = 0; i < 200000 && differing < 50; ++i) {
+    const float si = std::ldexp(static_cast<float>(r.uni(1 << 23, (1 << 24) - 1)), -30);
+    const float sw = std::ldexp(static_cast<float>(r.uni(1 << 23, (1 << 24) - 1)), -31);
+    const float so = std::ldexp(static_cast<float>(r.uni(1 << 23, (1 << 24) - 1)), -27);
+    int32_t mc, ms, mf, mfs, nm;
+    int ns;
+    ASSERT_EQ(flyref_conv_multiplier(si, sw, so, FLYNET_ROUNDING_DOUBLE, &mc, &ms), FLYREF_OK);
+    ASSERT_EQ(flyref_fc_multiplier(si, sw, so, FLYNET_ROUNDING_DOUBLE, &mf, &mfs), FLYREF_OK);
+    naive::quantize_multiplier(static_cast<double>(si) * static_cast<double>(sw) / static_cast<double>(so), false, &nm, &ns);
+    ASSERT_EQ(mc, nm);
+    ASSERT_EQ(ms, ns);
+    const float prod = si * sw;
+    naive::quantize_multiplier(static_cast<double>(prod) / static_cast<double>(so), false, &nm, &ns);
+    ASSERT_EQ(mf, nm);
+    ASSERT_EQ(mfs, ns);
+    differing += mc != mf;
+  }
+  EXPECT_GE(differing, 10);  // the order does matter for some scales
+}
+
+TEST(ParamDerivation, ActivationRange) {
+  int32_t lo = 0, hi = 0;
+  // scale 0.05, zp -10: RELU6 -> [max(-128, -10), min(127, -10 + round(6/0.05) = 110)].
+  ASSERT_EQ(flyref_activation_range(FLYNET_ACT_RELU6, 0.05f, -10, &lo, &hi), FLYREF_OK);
+  EXPECT_EQ(lo, -10);
+  EXPECT_EQ(hi, 110);
+  ASSERT_EQ(flyref_activation_range(FLYNET_ACT_RELU, 0.05f, -10, &lo, &hi), FLYREF_OK);
+  EXPECT_EQ(lo, -10);
+  EXPECT_EQ(hi, 127);
+  // RELU_N1_TO_1 with scale 0.25, zp 3: [3 - 4, 3 + 4] = [-1, 7].
+  ASSERT_EQ(flyref_activation_range(FLYNET_ACT_RELU_N1_TO_1, 0.25f, 3, &lo, &hi), FLYREF_OK);
+  EXPECT_EQ(lo, -1);
+  EXPECT_EQ(hi, 7);
+  ASSERT_EQ(flyref_activation_range(FLYNET_ACT_NONE, 0.25f, 3, &lo, &hi), FLYREF_OK);
+  EXPECT_EQ(lo, -128);
+  EXPECT_EQ(hi, 127);
+  // RELU6 with a tiny scale: Q(6) is far above 127 -> clamped.
+  ASSERT_EQ(flyref_activation_range(FLYNET_ACT_RELU6, 0.001f, 0, &lo, &hi), FLYREF_OK);
+  EXPECT_EQ(hi, 127);
+  EXPECT_EQ(flyref_activation_range(99, 0.25f, 3, &lo, &hi), FLYREF_ARG_ERROR);
+  EXPECT_EQ(flyref_activation_range(FLYNET_ACT_RELU, 0.0f, 3, &lo, &hi), FLYREF_ARG_ERROR);
+  // Round half away from zero in float: 0.5/0.25... 6/4 = 1.5 -> 2 (scale 4, zp 0).
+  ASSERT_EQ(flyref_activation_range(FLYNET_ACT_RELU6, 4.0f, 0, &lo, &hi), FLYREF_OK);
+  EXPECT_EQ(hi, 2);
+}
+
 TEST(Isqrt, ExactAgainstBitwiseSquares) {
   for (uint64_t v = 0; v < 200000; ++v) ASSERT_EQ(flyref_isqrt_u64(v), naive::isqrt(v)) << v;
   naive::Rng r(6);
