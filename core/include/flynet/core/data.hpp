@@ -56,6 +56,12 @@ struct DatasetPair {
 ///  - an HDF5 file with groups train/ and test/, each holding `images` (N x H x W x C uint8)
 ///    and `labels` (N integer).
 /// Throws Error{io|format} naming the offending file on anything missing, corrupt or mismatched.
+/// Everything is read (and decoded) into memory at open time; get() is then a copy.
+/// Class names: class_names.txt (one per line) beside idx files, or Fashion-MNIST's built-in
+/// names when the path contains "fashion"; batches.meta.txt / fine_label_names.txt for CIFAR;
+/// the folder names for image folders; the root attribute `class_names` of an HDF5 file.
+/// classes = number of names if any, else max train label + 1 (at least 2); CIFAR-10/100 fix
+/// it at 10/100.
 DatasetPair open_dataset(const std::string& path);
 
 /// In-memory images and labels: the payload of write_h5_dataset and memory_dataset.
