@@ -1,0 +1,72 @@
+// The network executor: runs a Model's graph forward and backward, one Layer per node, keeping
+// every node's output (for backward, and for calibration which reads them all) and the
+// gradient of every trainable parameter.
+//
+//   Net net(model);
+//   RunCtx ctx; ctx.training = true; ctx.temperature = 3.f;
+//   const Tensor& logits = net.forward(images, ctx);        // [N, 1, 1, classes]
+//   net.backward(dlogits, ctx);                             // fills net.grad(name)
+//
+// Hooks for later stages:
+//  - weight_transform: an "effective weight" per quantizable parameter (conv/linear), computed
+//    before every forward from the float weight (QAT fake quantization); the gradient w.r.t. the
+//    effective weight is used as the gradient of the float weight (straight-through).
+//  - output_hook: called with every node's output right after it is computed (calibration
+//    ranges, activation fake quantization); it may modify the tensor in place.
+#ifndef FLYNET_CORE_NET_HPP_
+#define FLYNET_CORE_NET_HPP_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flynet/core/layers.hpp"
+#include "flynet/core/model.hpp"
+
+namespace flynet {
+
+class Net {
+ public:
+  /// Binds to `model`: parameters are read (and BN running statistics updated) in place, so
+  /// the model must outlive the Net and keep its parameter map unchanged.
+  explicit Net(Model& model);
+  ~Net();
+  Net(const Net&) = delete;
+  Net& operator=(const Net&) = delete;
+
+  using WeightTransform = std::function<void(const ParamDecl& decl, const Tensor& w, Tensor& effective)>;
+  using OutputHook = std::function<void(const Node& node, int index, Tensor& out)>;
+  void set_weight_transform(WeightTransform f) { weight_transform_ = std::move(f); }
+  void set_output_hook(OutputHook f) { output_hook_ = std::move(f); }
+
+  /// `images` is [N, H, W, C] normalised; returns the logits [N, 1, 1, classes].
+  const Tensor& forward(const Tensor& images, const RunCtx& ctx);
+  /// Backward of the last forward from d loss / d logits; fills grad() of every trainable
+  /// parameter (overwritten, not accumulated).
+  void backward(const Tensor& dlogits, const RunCtx& ctx);
+
+  const Tensor& output(int node) const { return outs_[size_t(node)]; }
+  const Tensor& logits() const { return outs_.back(); }
+  /// The gradient of a trainable parameter after backward().
+  const Tensor& grad(const std::string& param) const;
+  std::map<std::string, Tensor>& grads() { return grads_; }
+  Model& model() { return model_; }
+
+ private:
+  Model& model_;
+  std::vector<std::unique_ptr<Layer>> layers_;  // one per node; nullptr for the input
+  std::vector<Tensor> outs_, douts_;
+  std::vector<TensorPtrs> params_;              // per node, what forward/backward see
+  std::vector<TensorPtrs> pgrads_;
+  std::map<std::string, Tensor> grads_;
+  std::map<std::string, Tensor> effective_;     // weight_transform outputs
+  std::vector<Tensor> scratch_;
+  WeightTransform weight_transform_;
+  OutputHook output_hook_;
+};
+
+}  // namespace flynet
+
+#endif  // FLYNET_CORE_NET_HPP_

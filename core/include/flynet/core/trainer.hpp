@@ -1,0 +1,107 @@
+// The training loop: epochs of shuffled, augmented batches through Net, softmax cross-entropy
+// with label smoothing, SGD/AdamW with a cosine schedule, the softmax-gate temperature annealed
+// per epoch, a JSON-lines metrics log, an atomic checkpoint after every epoch and exact resume
+// from one. Plus evaluate(), used by train and by the later stages (calibrate, verify).
+//
+//   DatasetPair d = open_dataset(path);
+//   Model m = Model::create(spec, seed);
+//   TrainConfig cfg; cfg.epochs = 20; cfg.checkpoint = "model.ckpt.h5";
+//   TrainResult r = train(m, d, cfg, &observer);       // m now holds the trained weights
+//   EvalResult e = evaluate(m, *d.test, mean, std);
+#ifndef FLYNET_CORE_TRAINER_HPP_
+#define FLYNET_CORE_TRAINER_HPP_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flynet/core/data.hpp"
+#include "flynet/core/model.hpp"
+#include "flynet/core/optim.hpp"
+
+namespace flynet {
+
+struct TrainConfig {
+  int epochs = 20;
+  int batch = 128;
+  double lr = 0.1;               ///< peak learning rate (after warm-up)
+  double warmup_epochs = 1.0;    ///< linear warm-up length
+  double lr_final_ratio = 0.0;   ///< cosine ends at lr * this
+  OptimOptions optim;
+  double label_smoothing = 0.1;
+  double t_start = 10.0, t_end = 1.0;  ///< softmax gating temperature, geometric per epoch
+  bool augment = true;           ///< Augment::for_dataset (crop, flip where valid)
+  uint64_t seed = 1;             ///< shuffling, augmentation, dropout (init seed is the model's)
+  int threads = 0;               ///< compute threads (OpenMP, oneDNN); 0 = default
+  int loader_threads = 1;        ///< TBB threads decoding/augmenting batches
+  int eval_every = 1;            ///< test accuracy every N epochs (0: only at the end)
+  std::string checkpoint;        ///< written after every epoch (atomic); empty: none
+  std::string metrics;           ///< JSON-lines log, one object per epoch (appended); empty: none
+  std::string resume;            ///< checkpoint to continue from; empty: start fresh
+  int64_t max_steps = -1;        ///< stop after this many steps in total (tests, benchmarks)
+};
+
+/// What an observer sees while training.
+struct BatchProgress {
+  int epoch = 0, epochs = 0;
+  int64_t batch = 0, batches = 0;  ///< 1-based batch index of this epoch and their count
+  double loss = 0, accuracy = 0;   ///< running means over the epoch so far
+  double images_per_s = 0;         ///< this epoch so far
+  double eta_s = 0;                ///< rest of this epoch
+};
+
+struct EpochStats {
+  int epoch = 0;                   ///< 0-based
+  double loss = 0, accuracy = 0;   ///< training, running over the epoch
+  double test_top1 = -1, test_top5 = -1, test_loss = -1;  ///< -1 when not evaluated
+  double lr = 0, temperature = 1;
+  double seconds = 0, images_per_s = 0;
+};
+
+class TrainObserver {
+ public:
+  virtual ~TrainObserver() = default;
+  virtual void on_batch(const BatchProgress&) {}
+  virtual void on_epoch(const EpochStats&) {}
+  virtual void on_resume(int /*epoch*/, const std::string& /*file*/) {}
+};
+
+struct TrainResult {
+  double test_top1 = 0, test_top5 = 0;
+  int epochs = 0;
+  double seconds = 0;
+};
+
+/// Trains `model` in place. With cfg.resume the parameters, BN statistics, optimizer state and
+/// schedule position come from the checkpoint (which must be of the same architecture; throws
+/// Error{format}). Stores the results, seed, options and dataset normalisation in model.meta
+/// ("train.test_top1", "data.mean", "data.std", ...), with the gating temperature fixed to 1.
+TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg, TrainObserver* observer = nullptr);
+
+struct EvalResult {
+  double top1 = 0, top5 = 0, loss = 0;  ///< loss without label smoothing
+  int64_t count = 0;
+  Tensor logits;                        ///< [count, classes] when keep_logits
+  std::vector<int32_t> labels;
+};
+
+/// Inference (eval-mode BN, T = 1, no dropout) over a dataset in order, normalised with
+/// `mean`/`std` per channel.
+EvalResult evaluate(Model& model, std::shared_ptr<const Dataset> data, const std::vector<float>& mean,
+                    const std::vector<float>& std, int batch = 256, bool keep_logits = false);
+
+struct Throughput {
+  double train_images_per_s = 0;  ///< forward + loss + backward + optimizer step
+  double infer_images_per_s = 0;  ///< forward in eval mode
+};
+/// Times `steps` training steps and `steps` inference batches of `batch` random images on a
+/// fresh model of `spec` (after two warm-up steps each). No data set needed.
+Throughput measure_throughput(const ArchSpec& spec, int batch, int steps, int threads);
+
+/// The normalisation a trained model expects, from meta "data.mean"/"data.std"; empty when absent.
+void model_normalisation(const Model& model, std::vector<float>& mean, std::vector<float>& std);
+
+}  // namespace flynet
+
+#endif  // FLYNET_CORE_TRAINER_HPP_

@@ -1,0 +1,336 @@
+// The training loop, checkpoints and evaluation (trainer.hpp).
+//
+// Reproducibility: everything random is a pure function of (seed, epoch, step): the loader
+// derives each epoch's shuffle and augmentation from (seed, epoch), dropout masks from
+// (seed, step, node), the schedule from the step. A checkpoint therefore only needs the
+// parameters (with BN running statistics), the optimizer moments and (epoch, step), and a
+// resumed run is bit-identical to an uninterrupted one with the same thread count.
+#include "flynet/core/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "flynet/core/layers.hpp"
+#include "flynet/core/loss.hpp"
+#include "flynet/core/net.hpp"
+#include "flynet/core/schedule.hpp"
+#include "flynet/formats/error.hpp"
+
+namespace flynet {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string join(const std::vector<float>& v) {
+  std::ostringstream o;
+  o.precision(9);
+  for (size_t i = 0; i < v.size(); ++i) o << (i ? "," : "") << v[i];
+  return o.str();
+}
+
+std::vector<float> split_floats(const std::string& s) {
+  std::vector<float> v;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) v.push_back(std::stof(item));
+  return v;
+}
+
+std::string fmt(double v, int prec = 6) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*g", prec, v);
+  return b;
+}
+
+const char* optim_name(OptimKind k) { return k == OptimKind::sgd ? "sgd" : "adamw"; }
+
+std::string describe(const TrainConfig& c) {
+  std::ostringstream o;
+  o << "epochs=" << c.epochs << " batch=" << c.batch << " lr=" << c.lr << " optimizer=" << optim_name(c.optim.kind)
+    << " momentum=" << c.optim.momentum << " nesterov=" << (c.optim.nesterov ? 1 : 0)
+    << " weight_decay=" << c.optim.weight_decay << " warmup=" << c.warmup_epochs
+    << " label_smoothing=" << c.label_smoothing << " t_start=" << c.t_start << " t_end=" << c.t_end
+    << " augment=" << (c.augment ? 1 : 0) << " seed=" << c.seed;
+  return o.str();
+}
+
+int64_t meta_int(const Model& m, const std::string& key, const std::string& file) {
+  auto it = m.meta.find(key);
+  if (it == m.meta.end()) throw Error(ErrorCode::format, "not a flynet checkpoint (no " + key + ")", file);
+  try {
+    return std::stoll(it->second);
+  } catch (const std::exception&) {
+    throw Error(ErrorCode::format, "bad " + key + " in checkpoint", file);
+  }
+}
+
+void write_checkpoint(const Model& model, const Optimizer& opt, int epochs_done, int64_t step, const TrainConfig& cfg,
+                      const std::string& path) {
+  Model ck = model;
+  for (const auto& [name, t] : opt.state())
+    ck.extra.push_back(TensorRecord::from_f32("optim." + name, t.shape, t.ptr()));
+  ck.meta["ckpt.epoch"] = std::to_string(epochs_done);
+  ck.meta["ckpt.step"] = std::to_string(step);
+  ck.meta["ckpt.seed"] = std::to_string(cfg.seed);
+  ck.meta["ckpt.optimizer"] = optim_name(cfg.optim.kind);
+  ck.meta["ckpt.config"] = describe(cfg);
+  save_model(ck, path);
+}
+
+}  // namespace
+
+void model_normalisation(const Model& model, std::vector<float>& mean, std::vector<float>& std) {
+  mean.clear();
+  std.clear();
+  auto m = model.meta.find("data.mean"), s = model.meta.find("data.std");
+  if (m != model.meta.end()) mean = split_floats(m->second);
+  if (s != model.meta.end()) std = split_floats(s->second);
+}
+
+EvalResult evaluate(Model& model, std::shared_ptr<const Dataset> data, const std::vector<float>& mean,
+                    const std::vector<float>& std, int batch, bool keep_logits) {
+  LoaderOptions lo;
+  lo.batch = batch;
+  lo.shuffle = false;
+  lo.mean = mean;
+  lo.std = std;
+  BatchLoader loader(data, lo);
+  Net net(model);
+  RunCtx ctx;  // eval: running BN statistics, T = 1, no dropout
+  EvalResult r;
+  const int K = model.spec().classes;
+  const int64_t total = data->info().size;
+  if (keep_logits) r.logits = Tensor({total, K});
+  loader.start_epoch(0);
+  Batch b;
+  double loss_sum = 0;
+  while (loader.next(b)) {
+    const Tensor& z = net.forward(b.images, ctx);
+    loss_sum += softmax_cross_entropy(z, b.labels, 0.0, nullptr).loss * b.n();
+    for (int i = 0; i < b.n(); ++i) {
+      const float* zi = z.ptr() + int64_t(i) * K;
+      const float target = zi[b.labels[size_t(i)]];
+      int above = 0;  // classes scoring strictly higher than the label; ties count for the label
+      for (int k = 0; k < K; ++k) above += zi[k] > target;
+      r.top1 += above == 0;
+      r.top5 += above < 5;
+      if (keep_logits) std::copy(zi, zi + K, r.logits.ptr() + (r.count + i) * K);
+    }
+    r.labels.insert(r.labels.end(), b.labels.begin(), b.labels.end());
+    r.count += b.n();
+  }
+  if (r.count) {
+    r.top1 /= double(r.count);
+    r.top5 /= double(r.count);
+    r.loss = loss_sum / double(r.count);
+  }
+  return r;
+}
+
+TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg, TrainObserver* observer) {
+  if (cfg.epochs < 1) throw Error(ErrorCode::usage, "epochs must be at least 1");
+  if (cfg.batch < 1) throw Error(ErrorCode::usage, "batch must be at least 1");
+  const DatasetInfo& info = data.train->info();
+  const ArchSpec& spec = model.spec();
+  if (info.h != spec.in_h || info.w != spec.in_w || info.c != spec.in_c)
+    throw Error(ErrorCode::shape,
+                "dataset images are " + std::to_string(info.h) + "x" + std::to_string(info.w) + "x" +
+                    std::to_string(info.c) + " but the model takes " + std::to_string(spec.in_h) + "x" +
+                    std::to_string(spec.in_w) + "x" + std::to_string(spec.in_c),
+                info.source);
+  if (info.classes > spec.classes)
+    throw Error(ErrorCode::shape,
+                "dataset has " + std::to_string(info.classes) + " classes, the model " + std::to_string(spec.classes),
+                info.source);
+  set_num_threads(cfg.threads);
+
+  Optimizer opt(model, cfg.optim);
+  int start_epoch = 0;
+  int64_t step = 0;
+  if (!cfg.resume.empty()) {
+    Model ck = load_model(cfg.resume);
+    if (!(ck.spec() == model.spec()))
+      throw Error(ErrorCode::format, "checkpoint was trained with a different architecture", cfg.resume);
+    auto it = ck.meta.find("ckpt.optimizer");
+    if (it != ck.meta.end() && it->second != optim_name(cfg.optim.kind))
+      throw Error(ErrorCode::usage, "checkpoint was trained with optimizer " + it->second, cfg.resume);
+    start_epoch = int(meta_int(ck, "ckpt.epoch", cfg.resume));
+    step = meta_int(ck, "ckpt.step", cfg.resume);
+    std::map<std::string, Tensor> state;
+    for (const TensorRecord& t : ck.extra)
+      if (t.name.rfind("optim.", 0) == 0) {
+        Tensor v(t.shape);
+        std::vector<float> f = t.to_f32();
+        std::copy(f.begin(), f.end(), v.data.begin());
+        state[t.name.substr(6)] = std::move(v);
+      }
+    opt.load_state(state, step, cfg.resume);
+    model.params = std::move(ck.params);
+    if (observer) observer->on_resume(start_epoch, cfg.resume);
+  }
+
+  LoaderOptions lo;
+  lo.batch = cfg.batch;
+  lo.shuffle = true;
+  lo.drop_last = true;  // constant batch: stable BN statistics, one primitive set
+  if (cfg.augment) lo.augment = Augment::for_dataset(info);
+  lo.mean = info.mean;
+  lo.std = info.std;
+  lo.seed = cfg.seed;
+  lo.threads = cfg.loader_threads;
+  BatchLoader loader(data.train, lo);
+  const int64_t per_epoch = loader.batches_per_epoch();
+  if (per_epoch < 1) throw Error(ErrorCode::usage, "the training set is smaller than one batch", info.source);
+  const int64_t total_steps = per_epoch * cfg.epochs;
+  const int64_t warmup = int64_t(std::llround(cfg.warmup_epochs * double(per_epoch)));
+
+  std::ofstream metrics;
+  if (!cfg.metrics.empty()) {
+    metrics.open(cfg.metrics, start_epoch > 0 ? std::ios::app : std::ios::trunc);
+    if (!metrics) throw Error(ErrorCode::io, "cannot write the metrics log", cfg.metrics);
+  }
+
+  TrainResult result;
+  const auto t_run = Clock::now();
+  Tensor dlogits;
+  EpochStats last;
+  for (int epoch = start_epoch; epoch < cfg.epochs; ++epoch) {
+    if (cfg.max_steps >= 0 && step >= cfg.max_steps) break;
+    Net net(model);
+    RunCtx ctx;
+    ctx.training = true;
+    ctx.temperature = float(gate_temperature(epoch, cfg.epochs, cfg.t_start, cfg.t_end));
+    ctx.seed = cfg.seed;
+    loader.start_epoch(epoch);
+    const auto t0 = Clock::now();
+    double loss_sum = 0, lr = cfg.lr;
+    int64_t correct = 0, seen = 0, b_idx = 0;
+    Batch b;
+    while (loader.next(b)) {
+      if (cfg.max_steps >= 0 && step >= cfg.max_steps) break;
+      ctx.step = uint64_t(step);
+      lr = cosine_lr(cfg.lr, step, total_steps, warmup, cfg.lr_final_ratio);
+      const Tensor& z = net.forward(b.images, ctx);
+      const LossResult lr_ = softmax_cross_entropy(z, b.labels, cfg.label_smoothing, &dlogits);
+      if (!std::isfinite(lr_.loss))
+        throw Error(ErrorCode::numeric, "training diverged (loss " + fmt(lr_.loss) + " at step " + std::to_string(step) +
+                                            "); try a lower --lr");
+      net.backward(dlogits, ctx);
+      opt.step(model, net.grads(), lr);
+      ++step;
+      ++b_idx;
+      loss_sum += lr_.loss * b.n();
+      correct += lr_.correct;
+      seen += b.n();
+      if (observer) {
+        BatchProgress p;
+        p.epoch = epoch;
+        p.epochs = cfg.epochs;
+        p.batch = b_idx;
+        p.batches = per_epoch;
+        p.loss = loss_sum / double(seen);
+        p.accuracy = double(correct) / double(seen);
+        const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+        p.images_per_s = double(seen) / std::max(s, 1e-9);
+        p.eta_s = s / double(b_idx) * double(per_epoch - b_idx);
+        observer->on_batch(p);
+      }
+    }
+    EpochStats st;
+    st.epoch = epoch;
+    st.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    st.loss = seen ? loss_sum / double(seen) : 0;
+    st.accuracy = seen ? double(correct) / double(seen) : 0;
+    st.images_per_s = double(seen) / std::max(st.seconds, 1e-9);
+    st.lr = lr;
+    st.temperature = ctx.temperature;
+    const bool last_epoch = epoch == cfg.epochs - 1 || (cfg.max_steps >= 0 && step >= cfg.max_steps);
+    if (last_epoch || (cfg.eval_every > 0 && (epoch + 1) % cfg.eval_every == 0)) {
+      const EvalResult e = evaluate(model, data.test, info.mean, info.std);
+      st.test_top1 = e.top1;
+      st.test_top5 = e.top5;
+      st.test_loss = e.loss;
+    }
+    if (metrics) {
+      metrics << "{\"epoch\":" << epoch + 1 << ",\"step\":" << step << ",\"loss\":" << fmt(st.loss)
+              << ",\"accuracy\":" << fmt(st.accuracy) << ",\"lr\":" << fmt(st.lr)
+              << ",\"temperature\":" << fmt(st.temperature) << ",\"seconds\":" << fmt(st.seconds, 4)
+              << ",\"images_per_s\":" << fmt(st.images_per_s, 5);
+      if (st.test_top1 >= 0)
+        metrics << ",\"test_top1\":" << fmt(st.test_top1) << ",\"test_top5\":" << fmt(st.test_top5)
+                << ",\"test_loss\":" << fmt(st.test_loss);
+      metrics << "}\n";
+      metrics.flush();
+    }
+    if (!cfg.checkpoint.empty()) write_checkpoint(model, opt, epoch + 1, step, cfg, cfg.checkpoint);
+    if (observer) observer->on_epoch(st);
+    last = st;
+    result.epochs = epoch + 1;
+  }
+  result.seconds = std::chrono::duration<double>(Clock::now() - t_run).count();
+  if (last.test_top1 < 0) {  // resumed a finished run, or stopped by max_steps before evaluating
+    const EvalResult e = evaluate(model, data.test, info.mean, info.std);
+    last.test_top1 = e.top1;
+    last.test_top5 = e.top5;
+  }
+  result.test_top1 = last.test_top1;
+  result.test_top5 = last.test_top5;
+
+  model.meta["train.test_top1"] = fmt(result.test_top1, 6);
+  model.meta["train.test_top5"] = fmt(result.test_top5, 6);
+  model.meta["train.epochs"] = std::to_string(cfg.epochs);
+  model.meta["train.seed"] = std::to_string(cfg.seed);
+  model.meta["train.options"] = describe(cfg);
+  model.meta["train.dataset"] = info.source;
+  model.meta["train.gate_temperature"] = "1";
+  model.meta["data.mean"] = join(info.mean);
+  model.meta["data.std"] = join(info.std);
+  model.meta["data.scale"] = "1/255";
+  return result;
+}
+
+}  // namespace flynet
+
+namespace flynet {
+
+Throughput measure_throughput(const ArchSpec& spec, int batch, int steps, int threads) {
+  set_num_threads(threads);
+  Model model = Model::create(spec, 1);
+  Net net(model);
+  Optimizer opt(model, OptimOptions{});
+  Tensor x({batch, spec.in_h, spec.in_w, spec.in_c});
+  uint64_t s = 12345;
+  for (float& v : x.data) {  // xorshift noise in [-1, 1)
+    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+    v = float(double(s >> 11) / 4503599627370496.0 - 1.0);
+  }
+  std::vector<int32_t> labels(static_cast<size_t>(batch));
+  for (int i = 0; i < batch; ++i) labels[size_t(i)] = i % spec.classes;
+  RunCtx train_ctx;
+  train_ctx.training = true;
+  Tensor dl;
+  auto train_step = [&](int64_t step) {
+    train_ctx.step = uint64_t(step);
+    net.forward(x, train_ctx);
+    softmax_cross_entropy(net.logits(), labels, 0.1, &dl);
+    net.backward(dl, train_ctx);
+    opt.step(model, net.grads(), 1e-3);
+  };
+  Throughput t;
+  for (int i = 0; i < 2; ++i) train_step(i);
+  auto t0 = Clock::now();
+  for (int i = 0; i < steps; ++i) train_step(2 + i);
+  t.train_images_per_s = double(steps) * batch / std::chrono::duration<double>(Clock::now() - t0).count();
+  RunCtx eval_ctx;
+  for (int i = 0; i < 2; ++i) net.forward(x, eval_ctx);
+  t0 = Clock::now();
+  for (int i = 0; i < steps; ++i) net.forward(x, eval_ctx);
+  t.infer_images_per_s = double(steps) * batch / std::chrono::duration<double>(Clock::now() - t0).count();
+  return t;
+}
+
+}  // namespace flynet
