@@ -65,7 +65,10 @@ typedef struct flyref_graph {
 
 /** Validates every node (op code, arity, tensor types, shapes, parameter ranges), records each
  *  node's scratch size and checks that all arena tensors and scratch regions fit in arena_size.
- *  FLYREF_NO_IMPL for an unknown op, FLYREF_ARENA_TOO_SMALL when something does not fit. */
+ *  FLYREF_NO_IMPL for an unknown op, FLYREF_ARENA_TOO_SMALL when something does not fit,
+ *  FLYREF_FORMAT_ERROR for bad indices/arity/types or a scratch region overlapping the node's own
+ *  tensors, FLYREF_SHAPE_ERROR / FLYREF_ARG_ERROR for inconsistent shapes / parameters. Some
+ *  parameter ranges (shifts, clamps of records) are checked by the kernels at invoke time. */
 flyref_status flyref_graph_prepare(flyref_graph *graph, size_t arena_size);
 
 /** Runs the nodes in order. Call flyref_graph_prepare first. */

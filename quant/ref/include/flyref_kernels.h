@@ -12,7 +12,9 @@
  *     -> max(act_min) -> min(act_max);
  *   - rounding: a flynet_rounding value (0 = build default, see FLYREF_DEFAULT_ROUNDING);
  *   - every kernel validates its parameters first and returns FLYREF_ARG_ERROR /
- *     FLYREF_SHAPE_ERROR without writing the output when they are out of range.
+ *     FLYREF_SHAPE_ERROR without writing the output when they are out of range; kernels with
+ *     scratch return FLYREF_ARENA_TOO_SMALL when ctx->buf is NULL or ctx->size is too small
+ *     (the one data-dependent failure is avg_pool's all-padding window, see there).
  *
  * Bit-exactness: see quant/ref/README.md for the table of kernels and their references.
  */

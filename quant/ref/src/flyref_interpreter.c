@@ -742,6 +742,8 @@ flyref_status flyref_plan_scratch(flyref_graph *g, size_t *arena_needed)
     return FLYREF_OK;
 }
 
+static int overlaps(size_t a, size_t an, size_t b, size_t bn) { return a < b + bn && b < a + an; }
+
 flyref_status flyref_graph_prepare(flyref_graph *g, size_t arena_size)
 {
     int overflow;
@@ -755,8 +757,19 @@ flyref_status flyref_graph_prepare(flyref_graph *g, size_t arena_size)
         st = k_ops[n->op].prepare(g, n, &s);
         if (st != FLYREF_OK) return st;
         n->scratch_size = s;
-        if (s > 0 && ((size_t)n->scratch_offset + s > arena_size || (size_t)n->scratch_offset + s < s)) {
-            return FLYREF_ARENA_TOO_SMALL;
+        if (s > 0) {
+            int32_t j;
+            if ((size_t)n->scratch_offset + s > arena_size || (size_t)n->scratch_offset + s < s) {
+                return FLYREF_ARENA_TOO_SMALL;
+            }
+            /* Scratch must not overlap the node's own arena tensors. */
+            for (j = 0; j < n->num_inputs + n->num_outputs; ++j) {
+                const int32_t idx = j < n->num_inputs ? n->inputs[j] : n->outputs[j - n->num_inputs];
+                const flyref_tensor *t = tensor(g, idx);
+                if (t != 0 && t->data == 0 && overlaps(t->arena_offset, flyref_tensor_bytes(t), n->scratch_offset, s)) {
+                    return FLYREF_FORMAT_ERROR;
+                }
+            }
         }
     }
     return FLYREF_OK;

@@ -166,7 +166,15 @@ TEST(Conv2dS8, RejectsBadArguments) {
   q.shift = &shift;
   p.stride_h = 0;
   EXPECT_EQ(flyref_conv2d_s8(&ctx, &p, &q, &in, x.data(), &f, w.data(), nullptr, &out, y), FLYREF_ARG_ERROR);
+  p.stride_h = 1 << 30;  // one output row: fine; two rows: tap coordinates would leave int32
+  EXPECT_EQ(flyref_conv2d_s8(&ctx, &p, &q, &in, x.data(), &f, w.data(), nullptr, &out, y), FLYREF_OK);
+  const flyref_dims out2 = D(1, 2, 1, 1);
+  int8_t y2[2];
+  EXPECT_EQ(flyref_conv2d_s8(&ctx, &p, &q, &in, x.data(), &f, w.data(), nullptr, &out2, y2), FLYREF_ARG_ERROR);
   p.stride_h = 1;
+  p.dilation_w = 1 << 30;
+  EXPECT_EQ(flyref_conv2d_s8(&ctx, &p, &q, &in, x.data(), &f, w.data(), nullptr, &out, y), FLYREF_ARG_ERROR);
+  p.dilation_w = 1;
   p.input_offset = 129;
   EXPECT_EQ(flyref_conv2d_s8(&ctx, &p, &q, &in, x.data(), &f, w.data(), nullptr, &out, y), FLYREF_ARG_ERROR);
   p.input_offset = 0;

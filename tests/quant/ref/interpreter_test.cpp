@@ -355,6 +355,9 @@ TEST(Interpreter, FailureStatuses) {
   EXPECT_EQ(need, 16u + 9u);  // tensors end at 16 (aligned), 9 bytes of patch
   EXPECT_EQ(flyref_graph_prepare(&gc, need - 1), FLYREF_ARENA_TOO_SMALL);
   EXPECT_EQ(flyref_graph_prepare(&gc, need), FLYREF_OK);
+  c.nodes[0].scratch_offset = 8;  // overlaps the conv's own input (bytes 0..8)
+  gc = c.graph();
+  EXPECT_EQ(flyref_graph_prepare(&gc, need), FLYREF_FORMAT_ERROR);
 }
 
 }  // namespace

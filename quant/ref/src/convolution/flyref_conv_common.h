@@ -19,6 +19,12 @@ static inline flyref_status fr_conv_check(const flyref_conv_params *p, const fly
         p->pad_h < 0 || p->pad_w < 0) {
         return FLYREF_ARG_ERROR;
     }
+    /* Keep every tap coordinate (o*stride - pad + k*dilation) far inside int32. */
+    if ((int64_t)(out_d->h - 1) * p->stride_h + (int64_t)(f_d->h - 1) * p->dilation_h > (1 << 28) ||
+        (int64_t)(out_d->w - 1) * p->stride_w + (int64_t)(f_d->w - 1) * p->dilation_w > (1 << 28) ||
+        p->pad_h > (1 << 28) || p->pad_w > (1 << 28)) {
+        return FLYREF_ARG_ERROR;
+    }
     if (!fr_in_offset_ok(p->input_offset) || !fr_out_offset_ok(p->output_offset) ||
         !fr_act_ok(&p->activation) || fr_mode(p->rounding) == 0 || !fr_quant_ok(q, out_c)) {
         return FLYREF_ARG_ERROR;

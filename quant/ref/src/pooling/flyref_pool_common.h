@@ -16,6 +16,13 @@ static inline flyref_status fr_pool_check(const flyref_pool_params *p, const fly
         p->pad_w < 0 || !fr_act_ok(&p->activation)) {
         return FLYREF_ARG_ERROR;
     }
+    /* Window area <= 2^24 keeps the int32 sum of the average pool exact; coordinates stay far
+     * inside int32. */
+    if ((int64_t)p->filter_h * p->filter_w > (1 << 24) || p->pad_h > (1 << 28) || p->pad_w > (1 << 28) ||
+        (int64_t)(out_d->h - 1) * p->stride_h + p->filter_h > (1 << 28) ||
+        (int64_t)(out_d->w - 1) * p->stride_w + p->filter_w > (1 << 28)) {
+        return FLYREF_ARG_ERROR;
+    }
     return FLYREF_OK;
 }
 
