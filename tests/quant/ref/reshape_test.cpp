@@ -37,6 +37,23 @@ TEST(ConcatS8, RandomMatchesNaiveAndHandWorked) {
   EXPECT_TRUE(same(y, {1, 2, 9, 3, 4, 8}));
 }
 
+TEST(ChannelGatherS8, RandomMatchesNaive) {
+  naive::Rng r(802);
+  for (int it = 0; it < 1000; ++it) {
+    const int n = static_cast<int>(r.uni(1, 2)), hh = static_cast<int>(r.uni(1, 4)), ww = static_cast<int>(r.uni(1, 4));
+    const int cin = static_cast<int>(r.uni(1, 12)), cout = static_cast<int>(r.uni(1, 16));
+    const auto x = r.s8(n * hh * ww * cin);
+    std::vector<int32_t> idx;
+    for (int o = 0; o < cout; ++o) idx.push_back(static_cast<int32_t>(r.uni(0, cin - 1)));
+    std::vector<int8_t> want, got(n * hh * ww * cout);
+    for (int p = 0; p < n * hh * ww; ++p)
+      for (int o = 0; o < cout; ++o) want.push_back(x[p * cin + idx[o]]);
+    const flyref_dims in = D(n, hh, ww, cin), out = D(n, hh, ww, cout);
+    ASSERT_EQ(flyref_channel_gather_s8(&in, x.data(), idx.data(), &out, got.data()), FLYREF_OK);
+    ASSERT_TRUE(same(got, want));
+  }
+}
+
 // MDW-Concat: C_in = 2, C_out = 5 -> m = ceil(5/2) = 3 heads; depthwise output channel ic*3 + j;
 // shortcut channel o reads input channel o % 2 with head o / 2: index[o] = (o % 2) * 3 + o / 2
 // = [0, 3, 1, 4, 2]. Depthwise output [d00 d01 d02 d10 d11 d12] = [10 11 12 20 21 22] ->
