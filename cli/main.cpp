@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough(false);
   flynet::cli::setup_info(app);
+  flynet::cli::setup_train(app);
 
   // Not CLI11_PARSE: its handling would bypass our one-line error format.
   try {

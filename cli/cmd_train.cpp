@@ -1,0 +1,221 @@
+// flynet train: trains a model on a dataset (core/trainer.hpp) and writes it with its test
+// accuracy and normalisation. Thin: options -> TrainConfig, a progress printer, save.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "commands.hpp"
+#include "flynet/core/data.hpp"
+#include "flynet/core/model.hpp"
+#include "flynet/core/trainer.hpp"
+#include "flynet/formats/error.hpp"
+
+namespace flynet::cli {
+
+namespace {
+
+struct TrainOptions {
+  std::string data;
+  ArchOptions arch;
+  TrainConfig cfg;
+  std::string optimizer = "sgd";
+  bool no_nesterov = false;
+  bool no_augment = false;
+  std::string out;
+  std::string checkpoint;  // default: <out stem>.ckpt.h5
+  std::string metrics;     // default: <out stem>.metrics.jsonl
+  int benchmark = 0;
+  bool quiet = false;
+};
+
+std::string sibling(const std::string& out, const std::string& suffix) {
+  std::filesystem::path p(out);
+  return (p.parent_path() / (p.stem().string() + suffix)).string();
+}
+
+std::string duration(double s) {
+  char b[32];
+  const int t = int(s + 0.5);
+  if (t >= 3600)
+    std::snprintf(b, sizeof b, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
+  else
+    std::snprintf(b, sizeof b, "%d:%02d", t / 60, t % 60);
+  return b;
+}
+
+// A progress bar redrawn in place on a terminal; plain lines (about every 10% of an epoch)
+// otherwise, so logs stay readable.
+class Progress final : public TrainObserver {
+ public:
+  explicit Progress(bool quiet) : tty_(isatty(STDOUT_FILENO) == 1), quiet_(quiet) {}
+  void on_batch(const BatchProgress& p) override {
+    if (quiet_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (tty_) {
+      if (p.batch != p.batches && now - last_ < std::chrono::milliseconds(200)) return;
+      last_ = now;
+      const int width = 24, done = int(double(width) * double(p.batch) / double(p.batches));
+      std::printf("\repoch %d/%d [%s%s] %lld/%lld loss %.4f acc %.2f%% %.0f img/s ETA %s   ", p.epoch + 1, p.epochs,
+                  std::string(size_t(done), '#').c_str(), std::string(size_t(width - done), '.').c_str(),
+                  (long long)p.batch, (long long)p.batches, p.loss, 100 * p.accuracy, p.images_per_s,
+                  duration(p.eta_s).c_str());
+      std::fflush(stdout);
+    } else {
+      const int64_t every = std::max<int64_t>(1, p.batches / 10);
+      if (p.batch % every && p.batch != p.batches) return;
+      std::printf("epoch %d/%d batch %lld/%lld loss %.4f acc %.2f%% %.0f img/s ETA %s\n", p.epoch + 1, p.epochs,
+                  (long long)p.batch, (long long)p.batches, p.loss, 100 * p.accuracy, p.images_per_s,
+                  duration(p.eta_s).c_str());
+      std::fflush(stdout);
+    }
+  }
+  void on_epoch(const EpochStats& s) override {
+    if (quiet_) return;
+    if (tty_) std::printf("\n");
+    std::printf("epoch %d done: loss %.4f train acc %.2f%%", s.epoch + 1, s.loss, 100 * s.accuracy);
+    if (s.test_top1 >= 0) std::printf(" test top-1 %.2f%% top-5 %.2f%%", 100 * s.test_top1, 100 * s.test_top5);
+    std::printf(" lr %.4g T %.3g %.0f img/s %s\n", s.lr, s.temperature, s.images_per_s, duration(s.seconds).c_str());
+    std::fflush(stdout);
+  }
+  void on_resume(int epoch, const std::string& file) override {
+    if (!quiet_) std::printf("resuming from %s after epoch %d\n", file.c_str(), epoch);
+  }
+
+ private:
+  bool tty_, quiet_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+void run_train(TrainOptions& o, const CLI::App& sub) {
+  TrainConfig& cfg = o.cfg;
+  cfg.optim.kind = o.optimizer == "adamw" ? OptimKind::adamw : OptimKind::sgd;
+  cfg.optim.nesterov = !o.no_nesterov;
+  cfg.augment = !o.no_augment;
+
+  if (o.benchmark > 0) {
+    const ArchSpec spec = o.arch.spec();
+    const Throughput t = measure_throughput(spec, cfg.batch, o.benchmark, cfg.threads);
+    std::printf("model: %s\nbatch: %d\ntrain_img_per_s: %.1f\ninfer_img_per_s: %.1f\n", spec.summary().c_str(),
+                cfg.batch, t.train_images_per_s, t.infer_images_per_s);
+    return;
+  }
+  if (o.data.empty()) throw Error(ErrorCode::usage, "--data is required");
+  if (o.out.empty()) throw Error(ErrorCode::usage, "--out is required");
+
+  DatasetPair data = open_dataset(o.data);
+  const DatasetInfo& info = data.train->info();
+  ArchSpec spec;
+  if (!cfg.resume.empty()) {
+    // The checkpoint fixes the architecture; options given here must agree with it.
+    spec = load_model(cfg.resume).spec();
+    if (o.arch.any_given(sub) && !(o.arch.spec() == spec))
+      throw Error(ErrorCode::format, "checkpoint was trained with a different architecture", cfg.resume);
+  } else {
+    ArchOptions a = o.arch;  // input shape and classes follow the dataset unless given
+    if (a.input.empty())
+      a.input = std::to_string(info.h) + "x" + std::to_string(info.w) + "x" + std::to_string(info.c);
+    if (!a.classes) a.classes = info.classes;
+    spec = a.spec();
+  }
+  cfg.checkpoint = o.checkpoint.empty() ? sibling(o.out, ".ckpt.h5") : o.checkpoint;
+  cfg.metrics = o.metrics.empty() ? sibling(o.out, ".metrics.jsonl") : o.metrics;
+  if (o.checkpoint == "none") cfg.checkpoint.clear();
+  if (o.metrics == "none") cfg.metrics.clear();
+
+  Model model = Model::create(spec, cfg.seed);
+  if (!o.quiet)
+    std::printf("training %s on %s (%lld images, %d classes), %d epochs, batch %d\n", spec.summary().c_str(),
+                info.source.c_str(), (long long)info.size, info.classes, cfg.epochs, cfg.batch);
+  Progress progress(o.quiet);
+  const TrainResult r = train(model, data, cfg, &progress);
+  save_model(model, o.out);
+  std::printf("test top-1 %.2f%% top-5 %.2f%% (%s, %s)\n", 100 * r.test_top1, 100 * r.test_top5,
+              duration(r.seconds).c_str(), o.out.c_str());
+}
+
+}  // namespace
+
+void setup_train(CLI::App& app) {
+  auto opt = std::make_shared<TrainOptions>();
+  TrainConfig& c = opt->cfg;
+  CLI::App* sub = app.add_subcommand("train", "train a model on a dataset and write it with its test accuracy");
+  sub->add_option("--data", opt->data,
+                  "dataset: MNIST-style idx directory, CIFAR binary directory, image-folder tree or HDF5 file")
+      ->option_text("DIR|FILE");
+  sub->add_option("--out", opt->out, "the trained model (.h5)")->option_text("FILE");
+  add_arch_options(*sub, opt->arch);
+  const std::string tr = "Training";
+  sub->add_option("--epochs", c.epochs, "epochs")->option_text("N")->default_val(c.epochs)->group(tr);
+  sub->add_option("--batch", c.batch, "batch size")->option_text("B")->default_val(c.batch)->group(tr);
+  sub->add_option("--lr", c.lr, "peak learning rate")->option_text("LR")->default_val(c.lr)->group(tr);
+  sub->add_option("--optimizer", opt->optimizer, "sgd (momentum, Nesterov) or adamw; decay is decoupled")
+      ->check(CLI::IsMember({"sgd", "adamw"}))
+      ->option_text("sgd|adamw")
+      ->default_val(opt->optimizer)
+      ->group(tr);
+  sub->add_option("--momentum", c.optim.momentum, "SGD momentum")->option_text("M")->default_val(c.optim.momentum)->group(tr);
+  sub->add_flag("--no-nesterov", opt->no_nesterov, "plain instead of Nesterov momentum")->group(tr);
+  sub->add_option("--weight-decay", c.optim.weight_decay, "decoupled weight decay (not on BN or biases)")
+      ->option_text("WD")
+      ->default_val(c.optim.weight_decay)
+      ->group(tr);
+  sub->add_option("--warmup", c.warmup_epochs, "epochs of linear learning-rate warm-up before the cosine decay")
+      ->option_text("EPOCHS")
+      ->default_val(c.warmup_epochs)
+      ->group(tr);
+  sub->add_option("--lr-final", c.lr_final_ratio, "final learning rate as a fraction of --lr")
+      ->option_text("F")
+      ->default_val(c.lr_final_ratio)
+      ->group(tr);
+  sub->add_option("--label-smoothing", c.label_smoothing, "label smoothing of the cross-entropy")
+      ->option_text("EPS")
+      ->default_val(c.label_smoothing)
+      ->group(tr);
+  sub->add_option("--t-start", c.t_start, "softmax gating temperature of the first epoch")
+      ->option_text("T")
+      ->default_val(c.t_start)
+      ->group(tr);
+  sub->add_option("--t-end", c.t_end, "softmax gating temperature of the last epoch (geometric in between)")
+      ->option_text("T")
+      ->default_val(c.t_end)
+      ->group(tr);
+  sub->add_flag("--no-augment", opt->no_augment, "no random crop/flip")->group(tr);
+  sub->add_option("--seed", c.seed, "initialisation, shuffling, augmentation and dropout seed")
+      ->option_text("S")
+      ->default_val(c.seed)
+      ->group(tr);
+  sub->add_option("--threads", c.threads, "compute threads (0: OMP_NUM_THREADS or all cores)")
+      ->option_text("N")
+      ->default_val(c.threads)
+      ->group(tr);
+  sub->add_option("--loader-threads", c.loader_threads, "threads decoding and augmenting batches")
+      ->option_text("N")
+      ->default_val(c.loader_threads)
+      ->group(tr);
+  sub->add_option("--eval-every", c.eval_every, "test accuracy every N epochs (0: only at the end)")
+      ->option_text("N")
+      ->default_val(c.eval_every)
+      ->group(tr);
+  sub->add_option("--checkpoint", opt->checkpoint, "checkpoint written after every epoch (default <out>.ckpt.h5; none: off)")
+      ->option_text("FILE")
+      ->group(tr);
+  sub->add_option("--metrics", opt->metrics, "JSON-lines metrics log (default <out>.metrics.jsonl; none: off)")
+      ->option_text("FILE")
+      ->group(tr);
+  sub->add_option("--resume", c.resume, "continue from a checkpoint: weights, optimizer, schedule, RNG")
+      ->option_text("CHECKPOINT")
+      ->group(tr);
+  sub->add_option("--max-steps", c.max_steps, "stop after this many optimizer steps in total")
+      ->option_text("N")
+      ->group(tr);
+  sub->add_option("--benchmark", opt->benchmark,
+                  "time N training steps and N inference batches on random data, print img/s, and exit")
+      ->option_text("N")
+      ->group(tr);
+  sub->add_flag("--quiet", opt->quiet, "only the final line")->group(tr);
+  sub->callback([opt, sub]() { run_train(*opt, *sub); });
+}
+
+}  // namespace flynet::cli
