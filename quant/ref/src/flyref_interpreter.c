@@ -29,7 +29,7 @@ size_t flyref_tensor_bytes(const flyref_tensor *t)
     count = fr_dims_count(&t->dims);
     if (count < 0) return 0;
     if (t->type == FLYNET_TYPE_INT8) return (size_t)count;
-    if (t->type == FLYNET_TYPE_INT32) return (size_t)count * 4u;
+    if (t->type == FLYNET_TYPE_INT32) return (size_t)count <= (size_t)-1 / 4u ? (size_t)count * 4u : 0;
     return 0;
 }
 
