@@ -5,7 +5,7 @@ execute_process(COMMAND ${HOST} OUTPUT_VARIABLE host_out RESULT_VARIABLE host_rc
 execute_process(COMMAND ${QEMU} -M ${MACHINE} -nographic -semihosting-config enable=on,target=native -kernel ${FW}
                 OUTPUT_VARIABLE q_out ERROR_VARIABLE q_err RESULT_VARIABLE q_rc TIMEOUT 150)
 set(q_all "${q_out}${q_err}")
-string(FIND "${q_all}" "flyref kernel suite v1" start)
+string(FIND "${q_all}" "flyref kernel suite v" start)
 if(start LESS 0)
   message(FATAL_ERROR "qemu (${MACHINE}) printed no transcript (exit ${q_rc}):\n${q_all}")
 endif()

@@ -4,6 +4,7 @@
  */
 #include "kernel_suite.h"
 
+#include "cmsis/cmsis_cases.h"
 #include "flyref.h"
 #include "flyref_interpreter.h"
 
@@ -651,11 +652,176 @@ static int interpreter(suite_puts_fn out)
     return report(out, "interpreter", &f);
 }
 
+/* ------------------------------------------------------------------ CMSIS-NN vectors on target */
+
+static int8_t g_out[16384];
+
+static flyref_conv_params cmsis_conv_params(const fw_cmsis_case *k)
+{
+    flyref_conv_params p;
+    p.input_offset = k->cfg[K_INPUT_OFFSET];
+    p.output_offset = k->cfg[K_OUTPUT_OFFSET];
+    p.stride_h = k->cfg[K_STRIDE_H];
+    p.stride_w = k->cfg[K_STRIDE_W];
+    p.pad_h = k->cfg[K_PAD_H];
+    p.pad_w = k->cfg[K_PAD_W];
+    p.dilation_h = k->cfg[K_DILATION_H];
+    p.dilation_w = k->cfg[K_DILATION_W];
+    p.activation.min = k->cfg[K_ACTIVATION_MIN];
+    p.activation.max = k->cfg[K_ACTIVATION_MAX];
+    p.rounding = FLYNET_ROUNDING_DOUBLE;
+    return p;
+}
+
+static flyref_status cmsis_run(const fw_cmsis_case *k)
+{
+    const int32_t *c = k->cfg;
+    flyref_dims in, fd, od;
+    flyref_quant_params q;
+    q.multiplier = k->multiplier;
+    q.shift = k->shift;
+    q.count = k->n_multiplier;
+    in.n = c[K_BATCHES]; in.h = c[K_INPUT_H]; in.w = c[K_INPUT_W]; in.c = c[K_INPUT_C];
+    od.n = c[K_BATCHES]; od.h = c[K_OUTPUT_H]; od.w = c[K_OUTPUT_W]; od.c = c[K_OUTPUT_C];
+    if (k->n_expected > (int32_t)sizeof g_out) return FLYREF_ARENA_TOO_SMALL;
+    switch (k->op) {
+    case FW_OP_CONV: {
+        const flyref_conv_params p = cmsis_conv_params(k);
+        flyref_context ctx;
+        fd.n = c[K_OUTPUT_C]; fd.h = c[K_KERNEL_H]; fd.w = c[K_KERNEL_W]; fd.c = c[K_KERNEL_C];
+        ctx.buf = g_scratch;
+        ctx.size = (int32_t)sizeof g_scratch;
+        return flyref_conv2d_wrapper_s8(&ctx, &p, &q, &in, k->input, &fd, k->weights, k->bias, &od, g_out);
+    }
+    case FW_OP_DEPTHWISE: {
+        const flyref_conv_params p = cmsis_conv_params(k);
+        fd.n = 1; fd.h = c[K_KERNEL_H]; fd.w = c[K_KERNEL_W]; fd.c = c[K_OUTPUT_C];
+        return flyref_depthwise_conv2d_s8(&p, c[K_CH_MULT], &q, &in, k->input, &fd, k->weights, k->bias, &od, g_out);
+    }
+    case FW_OP_FC: {
+        flyref_fc_params p;
+        p.input_offset = c[K_INPUT_OFFSET];
+        p.filter_offset = c[K_FILTER_OFFSET];
+        p.output_offset = c[K_OUTPUT_OFFSET];
+        p.activation.min = c[K_ACTIVATION_MIN];
+        p.activation.max = c[K_ACTIVATION_MAX];
+        p.rounding = FLYNET_ROUNDING_DOUBLE;
+        fd.n = c[K_OUTPUT_C]; fd.h = 1; fd.w = 1; fd.c = c[K_ACCUMULATION_DEPTH];
+        od.h = 1; od.w = 1;
+        return flyref_fully_connected_s8(&p, &q, &in, k->input, &fd, k->weights, k->bias, &od, g_out);
+    }
+    case FW_OP_ADD: {
+        flyref_add_params p;
+        flyref_dims d;
+        d.n = 1; d.h = 1; d.w = 1; d.c = c[K_SIZE];
+        p.input1_offset = c[K_INPUT1_OFFSET];
+        p.input2_offset = c[K_INPUT2_OFFSET];
+        p.left_shift = c[K_LEFT_SHIFT];
+        p.input1_multiplier = c[K_INPUT1_MULTIPLIER];
+        p.input1_shift = c[K_INPUT1_SHIFT];
+        p.input2_multiplier = c[K_INPUT2_MULTIPLIER];
+        p.input2_shift = c[K_INPUT2_SHIFT];
+        p.output_multiplier = c[K_OUTPUT_MULTIPLIER];
+        p.output_shift = c[K_OUTPUT_SHIFT];
+        p.output_offset = c[K_OUTPUT_OFFSET];
+        p.activation.min = c[K_ACTIVATION_MIN];
+        p.activation.max = c[K_ACTIVATION_MAX];
+        p.rounding = FLYNET_ROUNDING_DOUBLE;
+        return flyref_add_s8(&p, &d, k->input, &d, k->input2, &d, g_out);
+    }
+    case FW_OP_MUL: {
+        flyref_mul_params p;
+        flyref_dims d;
+        d.n = 1; d.h = 1; d.w = 1; d.c = c[K_SIZE];
+        p.input1_offset = c[K_INPUT1_OFFSET];
+        p.input2_offset = c[K_INPUT2_OFFSET];
+        p.output_multiplier = c[K_OUTPUT_MULTIPLIER];
+        p.output_shift = c[K_OUTPUT_SHIFT];
+        p.output_offset = c[K_OUTPUT_OFFSET];
+        p.activation.min = c[K_ACTIVATION_MIN];
+        p.activation.max = c[K_ACTIVATION_MAX];
+        p.rounding = FLYNET_ROUNDING_DOUBLE;
+        return flyref_mul_s8(&p, &d, k->input, &d, k->input2, &d, g_out);
+    }
+    case FW_OP_AVGPOOL:
+    case FW_OP_MAXPOOL: {
+        flyref_pool_params p;
+        p.filter_h = c[K_KERNEL_H];
+        p.filter_w = c[K_KERNEL_W];
+        p.stride_h = c[K_STRIDE_H];
+        p.stride_w = c[K_STRIDE_W];
+        p.pad_h = c[K_PAD_H];
+        p.pad_w = c[K_PAD_W];
+        p.activation.min = c[K_ACTIVATION_MIN];
+        p.activation.max = c[K_ACTIVATION_MAX];
+        return k->op == FW_OP_AVGPOOL ? flyref_avg_pool_s8(&p, &in, k->input, &od, g_out)
+                                      : flyref_max_pool_s8(&p, &in, k->input, &od, g_out);
+    }
+    case FW_OP_SOFTMAX: {
+        flyref_softmax_params p;
+        p.input_multiplier = c[K_INPUT_MULTIPLIER];
+        p.input_left_shift = c[K_INPUT_LEFT_SHIFT];
+        p.diff_min = c[K_DIFF_MIN];
+        return flyref_softmax_s8(&p, c[K_NUM_ROWS], c[K_ROW_SIZE], k->input, g_out);
+    }
+    default:
+        return FLYREF_NO_IMPL;
+    }
+}
+
+static int cmsis_vectors(suite_puts_fn out)
+{
+    static const char *const names[9] = {"", "conv", "depthwise", "fully_connected", "add", "mul",
+                                         "avgpool", "maxpool", "softmax"};
+    int32_t op, i, j, fails = 0;
+    if (fw_cmsis_case_count == 0) {
+        out("cmsis_nn_vectors absent (shared/data/cmsis-nn-vectors not found at configure time)\n");
+        return 0;
+    }
+    for (op = FW_OP_CONV; op <= FW_OP_SOFTMAX; ++op) {
+        family f;
+        int32_t exact = 0;
+        char line[128];
+        char *p = line;
+        fam_init(&f);
+        for (i = 0; i < fw_cmsis_case_count; ++i) {
+            const fw_cmsis_case *k = &fw_cmsis_cases[i];
+            int ok = 1;
+            if (k->op != op) continue;
+            fam_status(&f, cmsis_run(k));
+            for (j = 0; j < k->n_expected; ++j) ok &= g_out[j] == k->expected[j];
+            fam_bytes(&f, g_out, k->n_expected);
+            exact += ok;
+            if (!ok) {
+                f.fails++;
+                p = put_str(line, "cmsis_nn_vectors MISMATCH ");
+                p = put_str(p, k->name);
+                *p++ = '\n';
+                *p = 0;
+                out(line);
+            }
+        }
+        p = put_str(line, "cmsis_nn_vectors ");
+        p = put_str(p, names[op]);
+        p = put_str(p, " exact=");
+        p = put_dec(p, exact);
+        p = put_str(p, "/");
+        p = put_dec(p, f.cases);
+        p = put_str(p, " hash=");
+        p = put_hex(p, f.hash);
+        *p++ = '\n';
+        *p = 0;
+        out(line);
+        fails += f.fails;
+    }
+    return fails;
+}
+
 int flyref_kernel_suite_run(suite_puts_fn out)
 {
     int fails = 0;
     g_state = 0x12345678u;
-    out("flyref kernel suite v1\n");
+    out("flyref kernel suite v2\n");
     fails += fixed_point(out);
     fails += param_derivation(out);
     fails += conv(out);
@@ -667,6 +833,7 @@ int flyref_kernel_suite_run(suite_puts_fn out)
     fails += data_movement(out);
     fails += vaeca(out);
     fails += interpreter(out);
+    fails += cmsis_vectors(out);
     out(fails == 0 ? "flyref kernel suite: all OK\n" : "flyref kernel suite: FAILURES\n");
     return fails;
 }
