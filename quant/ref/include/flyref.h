@@ -17,8 +17,8 @@
  *   p.stride_h = p.stride_w = 1; p.pad_h = p.pad_w = 1; p.dilation_h = p.dilation_w = 1;
  *   p.activation.min = -128; p.activation.max = 127;          // rounding 0 = build default
  *   flyref_quant_params q = { mult, shift, C_OUT };            // per channel
- *   int8_t scratch[FLYREF_MAX_SCRATCH];
- *   flyref_context ctx = { scratch, flyref_conv2d_wrapper_s8_buffer_size(&in_d, &w_d) };
+ *   static int8_t scratch[256];   // >= flyref_conv2d_wrapper_s8_buffer_size(&p, &in_d, &w_d)
+ *   flyref_context ctx = { scratch, (int32_t)sizeof scratch };
  *   flyref_status s = flyref_conv2d_wrapper_s8(&ctx, &p, &q, &in_d, x, &w_d, w, bias, &out_d, y);
  *
  * Graphs: see flyref_interpreter.h.

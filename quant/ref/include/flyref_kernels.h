@@ -259,7 +259,7 @@ typedef struct flyref_vaeca_descriptor_params {
     int32_t input_offset;          /**< -zero point of z, [-127, 128] */
     int32_t mean_multiplier, mean_shift, mean_offset;  /**< mean_offset = +zp of mean output */
     int32_t std_multiplier, std_shift, std_offset;
-    uint64_t eps_q;                /**< round(eps * n^2 * 4^F / s_in^2) ... see README */
+    uint64_t eps_q;                /**< round(eps * n_px^2 * 4^F / s_in^2), see below */
     int32_t sqrt_frac_bits;        /**< F in [0, 15] */
     int32_t rounding;
 } flyref_vaeca_descriptor_params;
