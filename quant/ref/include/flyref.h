@@ -84,7 +84,8 @@ typedef struct flyref_quant_params {
 
 /* ---------------------------------------------------------------------------------------------
  * Fixed-point primitives (int8-semantics.md section 1). All are total functions (defined for
- * every input); out-of-range exponents are the caller's responsibility as documented.
+ * every input, no UB): an exponent, multiplier or rounding mode outside its documented range
+ * makes them return 0 instead of computing.
  * ------------------------------------------------------------------------------------------- */
 
 /** Saturating rounding doubling high multiply: floor((a*b + 2^30) / 2^31), INT32_MIN*INT32_MIN
