@@ -27,56 +27,146 @@ struct Geom {
   int k, s, pad;
 };
 
-// y[oh, ow, c] = sum_taps x[ih, iw, c] * wt[tap, c], one sample.
-FLYNET_SIMD void dw_forward_sample(const float* __restrict x, const float* __restrict wt, float* __restrict y,
-                                   Geom g) {
-  const int C = g.C;
-  for (int oh = 0; oh < g.OH; ++oh)
-    for (int ow = 0; ow < g.OW; ++ow) {
-      float* __restrict yo = y + (int64_t(oh) * g.OW + ow) * C;
-      for (int c = 0; c < C; ++c) yo[c] = 0.f;
-      for (int kh = 0; kh < g.k; ++kh) {
-        const int ih = oh * g.s - g.pad + kh;
-        if (ih < 0 || ih >= g.H) continue;
-        for (int kw = 0; kw < g.k; ++kw) {
-          const int iw = ow * g.s - g.pad + kw;
-          if (iw < 0 || iw >= g.W) continue;
-          const float* __restrict xi = x + (int64_t(ih) * g.W + iw) * C;
-          const float* __restrict wk = wt + int64_t(kh * g.k + kw) * C;
-          for (int c = 0; c < C; ++c) yo[c] += xi[c] * wk[c];
-        }
-      }
+// The kernels keep a block of B channels of one output (or input) pixel in registers across
+// all taps (B = 32, then 8, then 1), so each multiply-add costs two loads instead of a load,
+// a load-modify-store and a load. FlyNet widths are multiples of 8.
+template <int B>
+[[gnu::always_inline]] inline void fwd_block(const float* __restrict x, const float* __restrict wt, float* __restrict y, const Geom& g,
+                      int oh, int ow, int c) {
+  float acc[B] = {};
+  for (int kh = 0; kh < g.k; ++kh) {
+    const int ih = oh * g.s - g.pad + kh;
+    if (ih < 0 || ih >= g.H) continue;
+    for (int kw = 0; kw < g.k; ++kw) {
+      const int iw = ow * g.s - g.pad + kw;
+      if (iw < 0 || iw >= g.W) continue;
+      const float* __restrict xi = x + (int64_t(ih) * g.W + iw) * g.C + c;
+      const float* __restrict wk = wt + int64_t(kh * g.k + kw) * g.C + c;
+      for (int i = 0; i < B; ++i) acc[i] += xi[i] * wk[i];
     }
+  }
+  float* __restrict yo = y + (int64_t(oh) * g.OW + ow) * g.C + c;
+  for (int i = 0; i < B; ++i) yo[i] = acc[i];
 }
 
-// dx = conv^T(dy) and dw += dy (x) x, one sample. dx is zeroed here.
+// dx at input pixel (ih, iw): the output pixels whose window covers it, through the flipped taps.
+template <int B>
+[[gnu::always_inline]] inline void bwd_data_block(const float* __restrict dy, const float* __restrict wt, float* __restrict dx, const Geom& g,
+                           int ih, int iw, int c) {
+  float acc[B] = {};
+  for (int kh = 0; kh < g.k; ++kh) {
+    const int t = ih + g.pad - kh;
+    if (t < 0 || t % g.s) continue;
+    const int oh = t / g.s;
+    if (oh >= g.OH) continue;
+    for (int kw = 0; kw < g.k; ++kw) {
+      const int u = iw + g.pad - kw;
+      if (u < 0 || u % g.s) continue;
+      const int ow = u / g.s;
+      if (ow >= g.OW) continue;
+      const float* __restrict d = dy + (int64_t(oh) * g.OW + ow) * g.C + c;
+      const float* __restrict wk = wt + int64_t(kh * g.k + kw) * g.C + c;
+      for (int i = 0; i < B; ++i) acc[i] += d[i] * wk[i];
+    }
+  }
+  float* __restrict o = dx + (int64_t(ih) * g.W + iw) * g.C + c;
+  for (int i = 0; i < B; ++i) o[i] = acc[i];
+}
+
+// dw[tap] += sum over output pixels of dy * x(tap-shifted), for one tap and channel block.
+template <int B>
+[[gnu::always_inline]] inline void bwd_weight_block(const float* __restrict x, const float* __restrict dy, float* __restrict dw, const Geom& g,
+                             int kh, int kw, int c) {
+  float acc[B] = {};
+  for (int oh = 0; oh < g.OH; ++oh) {
+    const int ih = oh * g.s - g.pad + kh;
+    if (ih < 0 || ih >= g.H) continue;
+    for (int ow = 0; ow < g.OW; ++ow) {
+      const int iw = ow * g.s - g.pad + kw;
+      if (iw < 0 || iw >= g.W) continue;
+      const float* __restrict xi = x + (int64_t(ih) * g.W + iw) * g.C + c;
+      const float* __restrict d = dy + (int64_t(oh) * g.OW + ow) * g.C + c;
+      for (int i = 0; i < B; ++i) acc[i] += d[i] * xi[i];
+    }
+  }
+  float* __restrict o = dw + int64_t(kh * g.k + kw) * g.C + c;
+  for (int i = 0; i < B; ++i) o[i] += acc[i];
+}
+
+// Channel blocks of 32, then 8, then single channels; the blocks inline into each target clone.
+#define FLYNET_OVER_CHANNELS(C, CALL) \
+  do {                                 \
+    int c = 0;                         \
+    for (; c + 32 <= (C); c += 32) CALL(32); \
+    for (; c + 8 <= (C); c += 8) CALL(8);    \
+    for (; c < (C); ++c) CALL(1);            \
+  } while (0)
+
+// y = depthwise(x), one sample.
+FLYNET_SIMD void dw_forward_sample(const float* __restrict x, const float* __restrict wt, float* __restrict y,
+                                   Geom g) {
+#define FLYNET_FWD(B) fwd_block<B>(x, wt, y, g, oh, ow, c)
+  for (int oh = 0; oh < g.OH; ++oh)
+    for (int ow = 0; ow < g.OW; ++ow) FLYNET_OVER_CHANNELS(g.C, FLYNET_FWD);
+#undef FLYNET_FWD
+}
+
+// dx = depthwise^T(dy) (overwritten, when dx is non-null) and dw += dy (x) x, one sample.
 FLYNET_SIMD void dw_backward_sample(const float* __restrict x, const float* __restrict wt,
                                     const float* __restrict dy, float* __restrict dx, float* __restrict dw,
                                     Geom g) {
-  const int C = g.C;
-  if (dx) std::fill(dx, dx + int64_t(g.H) * g.W * C, 0.f);
-  for (int oh = 0; oh < g.OH; ++oh)
-    for (int ow = 0; ow < g.OW; ++ow) {
-      const float* __restrict dyo = dy + (int64_t(oh) * g.OW + ow) * C;
-      for (int kh = 0; kh < g.k; ++kh) {
-        const int ih = oh * g.s - g.pad + kh;
-        if (ih < 0 || ih >= g.H) continue;
-        for (int kw = 0; kw < g.k; ++kw) {
-          const int iw = ow * g.s - g.pad + kw;
-          if (iw < 0 || iw >= g.W) continue;
-          const int64_t off = (int64_t(ih) * g.W + iw) * C;
-          const int64_t tap = int64_t(kh * g.k + kw) * C;
-          const float* __restrict xi = x + off;
-          float* __restrict dwk = dw + tap;
-          for (int c = 0; c < C; ++c) dwk[c] += dyo[c] * xi[c];
-          if (dx) {
-            float* __restrict dxi = dx + off;
-            const float* __restrict wk = wt + tap;
-            for (int c = 0; c < C; ++c) dxi[c] += dyo[c] * wk[c];
-          }
-        }
+#define FLYNET_BWD_DATA(B) bwd_data_block<B>(dy, wt, dx, g, ih, iw, c)
+#define FLYNET_BWD_WEIGHT(B) bwd_weight_block<B>(x, dy, dw, g, kh, kw, c)
+  if (dx)
+    for (int ih = 0; ih < g.H; ++ih)
+      for (int iw = 0; iw < g.W; ++iw) FLYNET_OVER_CHANNELS(g.C, FLYNET_BWD_DATA);
+  for (int kh = 0; kh < g.k; ++kh)
+    for (int kw = 0; kw < g.k; ++kw) FLYNET_OVER_CHANNELS(g.C, FLYNET_BWD_WEIGHT);
+#undef FLYNET_BWD_DATA
+#undef FLYNET_BWD_WEIGHT
+}
+
+// The sample's input gathered to output-channel order, and the inverse (sum of the heads);
+// the head count is a compile-time constant for the usual h so the loops vectorise.
+template <int H>
+[[gnu::always_inline]] inline void gather_h(const float* __restrict x, int64_t n, float* __restrict out) {
+  for (int64_t e = 0; e < n; ++e)
+    for (int j = 0; j < H; ++j) out[e * H + j] = x[e];
+}
+template <int H>
+[[gnu::always_inline]] inline void sum_h(const float* __restrict dg, int64_t n, float* __restrict dx) {
+  for (int64_t e = 0; e < n; ++e) {
+    float a = 0.f;
+    for (int j = 0; j < H; ++j) a += dg[e * H + j];
+    dx[e] = a;
+  }
+}
+FLYNET_SIMD void gather_mdw(const float* __restrict x, int64_t px, int cin, int h, float* __restrict out) {
+  const int64_t n = px * cin;
+  switch (h) {
+    case 2: gather_h<2>(x, n, out); return;
+    case 3: gather_h<3>(x, n, out); return;
+    case 4: gather_h<4>(x, n, out); return;
+    case 5: gather_h<5>(x, n, out); return;
+    default:
+      for (int64_t e = 0; e < n; ++e)
+        for (int j = 0; j < h; ++j) out[e * h + j] = x[e];
+  }
+}
+FLYNET_SIMD void sum_heads(const float* __restrict dg, int64_t px, int cin, int h, float* __restrict dx) {
+  const int64_t n = px * cin;
+  switch (h) {
+    case 2: sum_h<2>(dg, n, dx); return;
+    case 3: sum_h<3>(dg, n, dx); return;
+    case 4: sum_h<4>(dg, n, dx); return;
+    case 5: sum_h<5>(dg, n, dx); return;
+    default:
+      for (int64_t e = 0; e < n; ++e) {
+        float a = 0.f;
+        for (int j = 0; j < h; ++j) a += dg[e * h + j];
+        dx[e] = a;
       }
-    }
+  }
 }
 
 class DepthwiseLayer final : public Layer {
@@ -84,6 +174,10 @@ class DepthwiseLayer final : public Layer {
   DepthwiseLayer(const Node& n, std::vector<int> src) : Layer(n), src_(std::move(src)) {
     identity_ = int(src_.size()) == n.cin;
     for (int o = 0; identity_ && o < int(src_.size()); ++o) identity_ = src_[size_t(o)] == o;
+    const int h = n.cout / n.cin;
+    mult_ = n.cout % n.cin == 0 ? h : 0;
+    for (int o = 0; mult_ && o < n.cout; ++o)
+      if (src_[size_t(o)] != o / h) mult_ = 0;
   }
 
   void forward(const RunCtx&, const ConstTensorPtrs& x, const TensorPtrs& p, Tensor& y) override {
@@ -167,6 +261,10 @@ class DepthwiseLayer final : public Layer {
     const int cin = node_.cin, C = g.C;
     buf.resize(size_t(px * C));
     const int* src = src_.data();
+    if (mult_ > 0) {  // MDW order: the h heads of channel c are contiguous
+      gather_mdw(x, px, cin, mult_, buf.data());
+      return buf.data();
+    }
     for (int64_t i = 0; i < px; ++i) {
       const float* xi = x + i * cin;
       float* bi = buf.data() + i * C;
@@ -178,6 +276,10 @@ class DepthwiseLayer final : public Layer {
     const int64_t px = int64_t(g.H) * g.W;
     const int cin = node_.cin, C = g.C;
     const int* src = src_.data();
+    if (mult_ > 0) {
+      sum_heads(dg, px, cin, mult_, dx);
+      return;
+    }
     for (int64_t i = 0; i < px; ++i) {
       float* di = dx + i * cin;
       const float* gi = dg + i * C;
@@ -188,6 +290,7 @@ class DepthwiseLayer final : public Layer {
 
   std::vector<int> src_;  // input channel of each output channel
   bool identity_ = false;
+  int mult_ = 0;  // > 0: MDW order src[o] = o / mult_
   FloatBuffer wt_, partial_;
 };
 

@@ -21,6 +21,36 @@ namespace {
 
 constexpr double kStdEps = 1e-5;
 
+// The per-sample loops over P pixels x Q channels, vectorised over the contiguous channels.
+FLYNET_SIMD void sums(const float* __restrict z, int64_t P, int64_t Q, double* __restrict s, double* __restrict s2) {
+  for (int64_t i = 0; i < P; ++i) {
+    const float* __restrict zi = z + i * Q;
+    for (int64_t q = 0; q < Q; ++q) {
+      const double v = zi[q];
+      s[q] += v;
+      s2[q] += v * v;
+    }
+  }
+}
+
+FLYNET_SIMD void scale(const float* __restrict z, const float* __restrict g, int64_t P, int64_t Q, float* __restrict y) {
+  for (int64_t i = 0; i < P; ++i)
+    for (int64_t q = 0; q < Q; ++q) y[i * Q + q] = g[q] * z[i * Q + q];
+}
+
+FLYNET_SIMD void dot_rows(const float* __restrict z, const float* __restrict dy, int64_t P, int64_t Q,
+                          double* __restrict dg) {
+  for (int64_t i = 0; i < P; ++i)
+    for (int64_t q = 0; q < Q; ++q) dg[q] += double(dy[i * Q + q]) * z[i * Q + q];
+}
+
+FLYNET_SIMD void dz_rows(const float* __restrict z, const float* __restrict dy, const float* __restrict g,
+                         const float* __restrict a, const float* __restrict b, const float* __restrict mu, int64_t P,
+                         int64_t Q, float* __restrict dz) {
+  for (int64_t i = 0; i < P; ++i)
+    for (int64_t q = 0; q < Q; ++q) dz[i * Q + q] = g[q] * dy[i * Q + q] + a[q] + b[q] * (z[i * Q + q] - mu[q]);
+}
+
 class VaEcaLayer final : public Layer {
  public:
   using Layer::Layer;
@@ -38,13 +68,7 @@ class VaEcaLayer final : public Layer {
     parallel_for(N, [&](int64_t n) {
       const float* zn = z.ptr() + n * P * Q;
       std::vector<double> s(size_t(Q), 0.0), s2(size_t(Q), 0.0);
-      for (int64_t i = 0; i < P; ++i) {
-        const float* zi = zn + i * Q;
-        for (int64_t q = 0; q < Q; ++q) {
-          s[size_t(q)] += zi[q];
-          s2[size_t(q)] += double(zi[q]) * zi[q];
-        }
-      }
+      sums(zn, P, Q, s.data(), s2.data());
       float* mu = mu_.data() + n * Q;
       float* sg = sig_.data() + n * Q;
       float* g = g_.data() + n * Q;
@@ -66,11 +90,7 @@ class VaEcaLayer final : public Layer {
           l[size_t(c * h + j)] = acc;
         }
       gate(l.data(), g, E, h);
-      for (int64_t i = 0; i < P; ++i) {
-        const float* zi = zn + i * Q;
-        float* yi = y.ptr() + (n * P + i) * Q;
-        for (int64_t q = 0; q < Q; ++q) yi[q] = g[q] * zi[q];
-      }
+      scale(zn, g, P, Q, y.ptr() + n * P * Q);
     });
   }
 
@@ -88,8 +108,7 @@ class VaEcaLayer final : public Layer {
       const float* sg = sig_.data() + n * Q;
       const float* g = g_.data() + n * Q;
       std::vector<double> dg(size_t(Q), 0.0);
-      for (int64_t i = 0; i < P; ++i)
-        for (int64_t q = 0; q < Q; ++q) dg[size_t(q)] += double(dyn[i * Q + q]) * zn[i * Q + q];
+      dot_rows(zn, dyn, P, Q, dg.data());
       // through the gate
       std::vector<double> dl(static_cast<size_t>(Q));
       if (node_.gate == Gate::softmax) {
@@ -123,10 +142,7 @@ class VaEcaLayer final : public Layer {
         a[size_t(q)] = float(dmu[size_t(q)] / double(P));
         b[size_t(q)] = float(dsg[size_t(q)] / (double(sg[q]) * double(P)));
       }
-      float* dzn = dx[0]->ptr() + n * P * Q;
-      for (int64_t i = 0; i < P; ++i)
-        for (int64_t q = 0; q < Q; ++q)
-          dzn[i * Q + q] = g[q] * dyn[i * Q + q] + a[size_t(q)] + b[size_t(q)] * (zn[i * Q + q] - mu[q]);
+      dz_rows(zn, dyn, g, a.data(), b.data(), mu, P, Q, dx[0]->ptr() + n * P * Q);
     });
     if (dp[0]) {
       for (int t = 0; t < 2 * k; ++t) {

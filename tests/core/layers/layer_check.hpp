@@ -13,6 +13,12 @@
 
 namespace flynet::test {
 
+// The shapes here are tiny: one thread avoids OpenMP wake-ups dominating on a busy machine.
+inline const bool kOneThread = [] {
+  set_num_threads(1);
+  return true;
+}();
+
 inline Tensor random_tensor(std::vector<int64_t> shape, std::mt19937& rng, float lo = -1.f, float hi = 1.f) {
   Tensor t(std::move(shape));
   std::uniform_real_distribution<float> u(lo, hi);
