@@ -1,0 +1,55 @@
+// Calibration: runs the float model (eval mode, T = 1) over calibration images and records,
+// for every tensor the int8 graph will hold, the observed range, a histogram and the range
+// chosen by one of five methods (observer.hpp). VA-ECA nodes also get ranges for their
+// descriptor (mean, std) and gate logits, computed from the node's input the way the int8
+// kernels compute them.
+//
+//   CalibrateOptions o; o.method = CalibMethod::kl;
+//   CalibrationReport r = calibrate(model, images, o);   // images: normalised NHWC batches
+//   store_calibration(model, r);                        // into model.meta / model.extra
+#ifndef FLYNET_QUANT_CALIBRATE_HPP_
+#define FLYNET_QUANT_CALIBRATE_HPP_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "flynet/core/model.hpp"
+#include "flynet/quant/observer.hpp"
+#include "flynet/quant/quantize.hpp"
+
+namespace flynet {
+
+struct CalibrateOptions {
+  CalibMethod method = CalibMethod::minmax;
+  double percentile = 99.99;
+};
+
+struct TensorCalibration {
+  std::string name;                ///< float node name (or "<va_eca>:mean|std|logit")
+  float observed_min = 0, observed_max = 0;
+  RangeChoice chosen;
+  std::vector<double> histogram;   ///< TensorObserver::kBins bins over the observed range
+};
+
+struct CalibrationReport {
+  Calibration calibration;
+  std::vector<TensorCalibration> tensors;
+  int64_t samples = 0;
+};
+
+/// `batches()` is called twice (range pass, histogram pass) and must yield the same batches
+/// each time: it calls `use(images)` for each normalised [n, H, W, C] batch.
+using BatchSource = std::function<void(const std::function<void(const Tensor& images)>& use)>;
+
+CalibrationReport calibrate(Model& model, const BatchSource& batches, const CalibrateOptions& opt);
+
+/// Stores ranges and histograms in the model (meta "calib.*", extra tensors "calib.<name>")
+/// replacing any earlier calibration; read_calibration() gives the Calibration back.
+void store_calibration(Model& model, const CalibrationReport& r);
+/// Throws Error{format} naming `file` if the model has no calibration.
+Calibration read_calibration(const Model& model, const std::string& file);
+
+}  // namespace flynet
+
+#endif  // FLYNET_QUANT_CALIBRATE_HPP_

@@ -1,0 +1,132 @@
+#include "flynet/quant/calibrate.hpp"
+
+#include <cmath>
+#include <map>
+
+#include "flynet/core/net.hpp"
+#include "flynet/formats/error.hpp"
+
+namespace flynet {
+
+namespace {
+
+constexpr double kStdEps = 1e-5;
+
+// The VA-ECA internals of one batch, in float: per (sample, head-channel) mean and std of Z,
+// and the 1-D conv logits (design 3.3).
+void va_eca_internals(const Node& n, const Tensor& z, const Tensor& w, std::vector<float>& mean,
+                      std::vector<float>& sd, std::vector<float>& logit) {
+  const int64_t N = z.shape[0], P = z.shape[1] * z.shape[2], Q = z.shape[3];
+  const int h = n.heads, k = n.eca_k, pad = (k - 1) / 2;
+  const int64_t E = Q / h;
+  mean.assign(size_t(N * Q), 0.f);
+  sd.assign(size_t(N * Q), 0.f);
+  logit.assign(size_t(N * Q), 0.f);
+  for (int64_t b = 0; b < N; ++b) {
+    std::vector<double> s(size_t(Q), 0.0), s2(size_t(Q), 0.0);
+    for (int64_t i = 0; i < P; ++i)
+      for (int64_t q = 0; q < Q; ++q) {
+        const double v = z.data[size_t((b * P + i) * Q + q)];
+        s[size_t(q)] += v;
+        s2[size_t(q)] += v * v;
+      }
+    for (int64_t q = 0; q < Q; ++q) {
+      const double m = s[size_t(q)] / double(P);
+      mean[size_t(b * Q + q)] = float(m);
+      sd[size_t(b * Q + q)] = float(std::sqrt(std::max(0.0, s2[size_t(q)] / double(P) - m * m) + kStdEps));
+    }
+    for (int64_t c = 0; c < E; ++c)
+      for (int j = 0; j < h; ++j) {
+        double acc = 0;
+        for (int t = 0; t < k; ++t) {
+          const int64_t cc = c + t - pad;
+          if (cc < 0 || cc >= E) continue;
+          acc += double(w.data[size_t(t)]) * mean[size_t(b * Q + cc * h + j)] +
+                 double(w.data[size_t(k + t)]) * sd[size_t(b * Q + cc * h + j)];
+        }
+        logit[size_t(b * Q + c * h + j)] = float(acc);
+      }
+  }
+}
+
+}  // namespace
+
+CalibrationReport calibrate(Model& model, const BatchSource& batches, const CalibrateOptions& opt) {
+  std::map<std::string, TensorObserver> obs;
+  Net net(model);
+  RunCtx ctx;  // eval mode, T = 1
+  int pass = 0;
+  int64_t samples = 0;
+  auto feed = [&](const std::string& name, const float* x, int64_t n) {
+    TensorObserver& o = obs[name];
+    if (pass == 0) o.observe_range(x, n);
+    else o.observe_histogram(x, n);
+  };
+  net.set_output_hook([&](const Node& node, int index, Tensor& out) {
+    if (node.op == OpKind::dropout) return;
+    feed(node.name, out.ptr(), out.numel());
+    if (node.op == OpKind::va_eca) {
+      std::vector<float> m, s, l;
+      va_eca_internals(node, net.output(node.inputs[0]), model.param(node.name + ".weight"), m, s, l);
+      feed(node.name + ":mean", m.data(), int64_t(m.size()));
+      feed(node.name + ":std", s.data(), int64_t(s.size()));
+      feed(node.name + ":logit", l.data(), int64_t(l.size()));
+    }
+    (void)index;
+  });
+  for (pass = 0; pass < 2; ++pass)
+    batches([&](const Tensor& images) {
+      if (pass == 0) samples += images.shape[0];
+      net.forward(images, ctx);
+    });
+  if (samples == 0) throw Error(ErrorCode::usage, "no calibration images");
+
+  CalibrationReport r;
+  r.samples = samples;
+  r.calibration.method = std::string(choice_name(kCalibChoices, opt.method));
+  for (const auto& [name, o] : obs) {
+    TensorCalibration t;
+    t.name = name;
+    t.observed_min = o.min();
+    t.observed_max = o.max();
+    t.chosen = o.choose_range(opt.method, opt.percentile);
+    t.histogram = o.histogram();
+    r.calibration.ranges[name] = TensorRange{t.chosen.min, t.chosen.max};
+    r.tensors.push_back(std::move(t));
+  }
+  return r;
+}
+
+void store_calibration(Model& model, const CalibrationReport& r) {
+  std::erase_if(model.extra, [](const TensorRecord& t) { return t.name.rfind("calib.", 0) == 0; });
+  std::erase_if(model.meta, [](const auto& kv) { return kv.first.rfind("calib.", 0) == 0; });
+  model.meta["calib.method"] = r.calibration.method;
+  model.meta["calib.samples"] = std::to_string(r.samples);
+  for (const TensorCalibration& t : r.tensors) {
+    // [chosen min, chosen max, observed min, observed max, clipped fraction, sqnr dB]
+    const float v[6] = {t.chosen.min, t.chosen.max, t.observed_min, t.observed_max, float(t.chosen.clipped_fraction),
+                        float(t.chosen.sqnr_db)};
+    model.extra.push_back(TensorRecord::from_f32("calib." + t.name + ".range", {6}, v));
+    std::vector<float> h(t.histogram.begin(), t.histogram.end());
+    model.extra.push_back(TensorRecord::from_f32("calib." + t.name + ".hist", {int64_t(h.size())}, h.data()));
+  }
+}
+
+Calibration read_calibration(const Model& model, const std::string& file) {
+  auto it = model.meta.find("calib.method");
+  if (it == model.meta.end()) throw Error(ErrorCode::format, "model is not calibrated: run flynet calibrate first", file);
+  Calibration c;
+  c.method = it->second;
+  const std::string suffix = ".range";
+  for (const TensorRecord& t : model.extra) {
+    if (t.name.rfind("calib.", 0) != 0 || t.name.size() < suffix.size() ||
+        t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    const std::vector<float> v = t.to_f32();
+    if (v.size() != 6) throw Error(ErrorCode::format, "calibration record '" + t.name + "' is malformed", file);
+    c.ranges[t.name.substr(6, t.name.size() - 6 - suffix.size())] = TensorRange{v[0], v[1]};
+  }
+  return c;
+}
+
+}  // namespace flynet

@@ -1,0 +1,605 @@
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "flyref.h"
+#include "flynet/core/fake_quant.hpp"
+#include "flynet/core/fold_bn.hpp"
+#include "flynet/formats/error.hpp"
+#include "flynet/quant/quantize.hpp"
+#include "flynet_format.h"
+
+namespace flynet {
+
+namespace {
+
+constexpr double kStdEps = 1e-5;   // the float VA-ECA's sqrt(var + eps)
+constexpr int kEcaSumShift = 8;    // fraction bits of the ECA conv's combined sum
+
+std::vector<float> parse_floats(const std::string& s) {
+  std::vector<float> v;
+  std::istringstream in(s);
+  for (std::string item; std::getline(in, item, ',');) v.push_back(std::stof(item));
+  return v;
+}
+
+void check(flyref_status st, const std::string& what) {
+  if (st != FLYREF_OK)
+    throw Error(ErrorCode::unsupported, what + ": the int8 kernels reject its parameters (" +
+                                            flyref_status_str(st) + ")");
+}
+
+template <class T>
+std::vector<uint8_t> bytes_of(const std::vector<T>& v) {
+  std::vector<uint8_t> b(v.size() * sizeof(T));
+  if (!v.empty()) std::memcpy(b.data(), v.data(), b.size());
+  return b;
+}
+
+class Lowering {
+ public:
+  Lowering(const Model& m, Calibration cal, const QuantizeOptions& o) : m_(m), g_(m.graph), cal_(std::move(cal)), o_(o) {}
+
+  IntGraph run() {
+    unify_ranges();
+    value_.assign(g_.nodes.size(), -1);
+    for (size_t i = 0; i < g_.nodes.size(); ++i)
+      if (value_[i] < 0) lower(int(i));
+    out_.output = value_.back();
+    out_.meta = m_.meta;
+    for (const auto& [k, v] : g_.spec.to_map()) out_.meta["arch." + k] = v;
+    out_.meta["quant.rounding"] = o_.rounding == FLYNET_ROUNDING_SINGLE ? "single" : "double";
+    out_.meta["quant.weights"] = o_.per_tensor ? "per-tensor" : "per-channel";
+    if (!cal_.method.empty()) out_.meta["quant.calibration"] = cal_.method;
+    if (o_.weight_levels > 0) out_.meta["quant.weight_levels"] = std::to_string(o_.weight_levels);
+    return std::move(out_);
+  }
+
+ private:
+  // ---- ranges ---------------------------------------------------------------------------
+  TensorRange& range(const std::string& key) {
+    auto it = cal_.ranges.find(key);
+    if (it == cal_.ranges.end())
+      throw Error(ErrorCode::format, "no calibration range for '" + key + "': run flynet calibrate first");
+    return it->second;
+  }
+  static void widen(TensorRange& a, const TensorRange& b) {
+    a.min = std::min(a.min, b.min);
+    a.max = std::max(a.max, b.max);
+  }
+
+  // Max-out is exact in int8 only when its inputs and output share one scale and zero point
+  // (design 3.2), so the reduce output uses its input's range, and a funnel's candidate U is
+  // brought into the same range.
+  void unify_ranges() {
+    for (const Node& n : g_.nodes) {
+      if (n.op != OpKind::head_reduce || n.reduce == Reduce::sum_relu) continue;
+      TensorRange& z = range(g_.nodes[size_t(n.inputs[0])].name);
+      if (n.reduce == Reduce::funnel_maxout) widen(z, range(g_.nodes[size_t(n.inputs[1])].name));
+      range(n.name) = z;
+    }
+  }
+
+  // ---- tensors --------------------------------------------------------------------------
+  static std::array<int32_t, 4> dims(const Shape& s) { return {1, s.h, s.w, s.c}; }
+
+  int32_t act_tensor(const std::string& name, const Shape& s, const TensorRange& r) {
+    const ActQuant q = act_quant_params(r.min, r.max);
+    IntTensor t;
+    t.name = name;
+    t.dims = dims(s);
+    t.scale = q.scale;
+    t.zero_point = q.zero_point;
+    return out_.add_tensor(std::move(t));
+  }
+  int32_t like_tensor(const std::string& name, const std::array<int32_t, 4>& d, int32_t like) {
+    IntTensor t;
+    t.name = name;
+    t.dims = d;
+    t.scale = out_.tensors[size_t(like)].scale;
+    t.zero_point = out_.tensors[size_t(like)].zero_point;
+    return out_.add_tensor(std::move(t));
+  }
+  int32_t fixed_tensor(const std::string& name, const std::array<int32_t, 4>& d, double scale, int32_t zp) {
+    IntTensor t;
+    t.name = name;
+    t.dims = d;
+    t.scale = scale;
+    t.zero_point = zp;
+    return out_.add_tensor(std::move(t));
+  }
+  int32_t const_i8(const std::string& name, const std::array<int32_t, 4>& d, const std::vector<int8_t>& v,
+                   std::vector<double> scales = {}, int levels = 0) {
+    IntTensor t;
+    t.name = name;
+    t.dims = d;
+    t.type = FLYNET_TYPE_INT8;
+    t.data = bytes_of(v);
+    t.channel_scales = std::move(scales);
+    t.levels = levels;
+    if (t.channel_scales.size() == 1) t.scale = t.channel_scales[0];
+    return out_.add_tensor(std::move(t));
+  }
+  int32_t const_i32(const std::string& name, const std::vector<int32_t>& v) {
+    IntTensor t;
+    t.name = name;
+    t.dims = {1, 1, 1, int32_t(v.size())};
+    t.type = FLYNET_TYPE_INT32;
+    t.data = bytes_of(v);
+    return out_.add_tensor(std::move(t));
+  }
+  const IntTensor& T(int32_t i) const { return out_.tensors[size_t(i)]; }
+
+  void op(const std::string& name, int32_t code, std::vector<int32_t> in, std::vector<int32_t> out,
+          std::vector<int32_t> params) {
+    out_.ops.push_back(IntOp{name, code, std::move(in), std::move(out), std::move(params)});
+  }
+  template <class P>
+  void op(const std::string& name, int32_t code, std::vector<int32_t> in, std::vector<int32_t> out, const P& p) {
+    IntOp o{name, code, std::move(in), std::move(out), {}};
+    o.set_params(p);
+    out_.ops.push_back(std::move(o));
+  }
+
+  std::vector<int> users(int i) const {
+    std::vector<int> u;
+    for (size_t j = size_t(i) + 1; j < g_.nodes.size(); ++j)
+      for (int in : g_.nodes[j].inputs)
+        if (in == i) u.push_back(int(j));
+    return u;
+  }
+  // The ReLU that is the sole consumer of node i, to fuse as a clamp; -1 if none.
+  int fusable_relu(int i) const {
+    const auto u = users(i);
+    if (u.size() == 1 && g_.nodes[size_t(u[0])].op == OpKind::activation && g_.nodes[size_t(u[0])].act == Act::relu)
+      return u[0];
+    return -1;
+  }
+  void clamp_of(int fused_act, int32_t out, int32_t& lo, int32_t& hi) {
+    lo = -128;
+    hi = 127;
+    if (fused_act >= 0)
+      check(flyref_activation_range(FLYNET_ACT_RELU, float(T(out).scale), T(out).zero_point, &lo, &hi),
+            g_.nodes[size_t(fused_act)].name);
+  }
+
+  // ---- weights --------------------------------------------------------------------------
+  struct QuantWeights {
+    std::vector<int32_t> codes;   // same layout as the float weight (OIHW / [out, in])
+    std::vector<double> scales;   // per output channel (or one, per tensor)
+    int levels = 0;
+  };
+  // Per-channel symmetric codes in [-127, 127] of folded weights w' = w * s (s: BN scale).
+  // A model trained with L levels keeps the codes of its grid: w' = code * step * s exactly.
+  QuantWeights quantize_weights(const Tensor& raw, const std::vector<float>& s, const Tensor& folded, bool quantizable) {
+    const int64_t oc = folded.shape[0], per = folded.numel() / oc;
+    QuantWeights q;
+    q.codes.resize(size_t(folded.numel()));
+    if (o_.weight_levels > 0 && quantizable && !o_.per_tensor) {
+      std::vector<float> fq(size_t(raw.numel()));
+      const auto grids = fake_quant_weights(raw.ptr(), fq.data(), oc, per, o_.weight_levels);
+      weight_codes(fq.data(), q.codes.data(), oc, per, grids);
+      bool fits = true;
+      for (const ChannelGrid& gr : grids) fits &= gr.max_code <= 127;
+      if (fits) {
+        q.levels = o_.weight_levels;
+        for (int64_t c = 0; c < oc; ++c) {
+          const double sc = s.empty() ? 1.0 : double(s[size_t(c)]);
+          double step = double(grids[size_t(c)].step) * std::fabs(sc);
+          if (step == 0) step = 1.0;
+          q.scales.push_back(step);
+          if (sc < 0)
+            for (int64_t i = 0; i < per; ++i) q.codes[size_t(c * per + i)] = -q.codes[size_t(c * per + i)];
+        }
+        return q;
+      }
+    }
+    auto amax = [&](int64_t c0, int64_t c1) {
+      double a = 0;
+      for (int64_t i = c0 * per; i < c1 * per; ++i) a = std::max(a, std::fabs(double(folded.data[size_t(i)])));
+      return a > 0 ? a / 127.0 : 1.0;
+    };
+    if (o_.per_tensor) q.scales.assign(size_t(oc), amax(0, oc));
+    else
+      for (int64_t c = 0; c < oc; ++c) q.scales.push_back(amax(c, c + 1));
+    for (int64_t c = 0; c < oc; ++c)
+      for (int64_t i = 0; i < per; ++i) {
+        const double v = std::round(double(folded.data[size_t(c * per + i)]) / q.scales[size_t(c)]);
+        q.codes[size_t(c * per + i)] = int32_t(std::clamp(v, -127.0, 127.0));
+      }
+    return q;
+  }
+  // Bias int32 at scale in_scale * w_scale[c], and the requantization multipliers.
+  void bias_and_multipliers(const std::string& name, double in_scale, const std::vector<double>& w_scale,
+                            const std::vector<float>& bias, double out_scale, int32_t& bias_t, int32_t& mult_t,
+                            int32_t& shift_t) {
+    const size_t oc = w_scale.size();
+    std::vector<int32_t> b(oc), m(oc), sh(oc);
+    for (size_t c = 0; c < oc; ++c) {
+      const double v = std::round(double(bias[c]) / (in_scale * w_scale[c]));
+      b[c] = int32_t(std::clamp(v, double(INT32_MIN), double(INT32_MAX)));
+      check(flyref_conv_multiplier(float(in_scale), float(w_scale[c]), float(out_scale), o_.rounding, &m[c], &sh[c]),
+            name);
+    }
+    if (o_.per_tensor) {
+      m.resize(1);
+      sh.resize(1);
+    }
+    bias_t = const_i32(name + ".bias", b);
+    mult_t = const_i32(name + ".mult", m);
+    shift_t = const_i32(name + ".shift", sh);
+  }
+
+  // ---- layers ---------------------------------------------------------------------------
+  void lower(int i) {
+    const Node& n = g_.nodes[size_t(i)];
+    switch (n.op) {
+      case OpKind::input: return lower_input(i);
+      case OpKind::conv2d:
+      case OpKind::dw_concat: return lower_conv(i);
+      case OpKind::batchnorm:
+        throw Error(ErrorCode::unsupported, "batch norm '" + n.name + "' does not follow a conv: cannot fold it");
+      case OpKind::activation: return lower_activation(i);
+      case OpKind::va_eca: return lower_va_eca(i);
+      case OpKind::head_reduce: return lower_reduce(i);
+      case OpKind::add: return lower_add(i);
+      case OpKind::global_avg_pool: return lower_pool(i);
+      case OpKind::linear: return lower_linear(i);
+      case OpKind::scale_channels: return lower_scale(i);
+      case OpKind::dropout: value_[size_t(i)] = in(n, 0); return;
+    }
+  }
+  int32_t in(const Node& n, int k) const { return value_[size_t(n.inputs[size_t(k)])]; }
+
+  void lower_input(int i) {
+    const Node& n = g_.nodes[size_t(i)];
+    std::vector<float> mean, sd;
+    input_normalisation(m_, mean, sd);
+    // The exact range of normalised pixels: firmware quantizes camera pixels with it.
+    TensorRange r{std::numeric_limits<float>::max(), -std::numeric_limits<float>::max()};
+    for (size_t c = 0; c < mean.size(); ++c) {
+      r.min = std::min(r.min, (0.f - mean[c]) / sd[c]);
+      r.max = std::max(r.max, (1.f - mean[c]) / sd[c]);
+    }
+    value_[size_t(i)] = out_.input = act_tensor(n.name, n.out, r);
+    out_.meta["input.scale"] = std::to_string(T(out_.input).scale);
+    out_.meta["input.zero_point"] = std::to_string(T(out_.input).zero_point);
+  }
+
+  void lower_conv(int i) {
+    const Node& n = g_.nodes[size_t(i)];
+    const int b = bn_after(g_, i);
+    FoldedConv f;
+    std::string out_node = n.name;
+    if (b >= 0) {
+      f = fold_node(m_, i);
+      out_node = g_.nodes[size_t(b)].name;
+    } else {
+      f.weight = m_.param(n.name + ".weight");
+      f.bias.assign(size_t(n.cout), 0.f);
+      if (n.bias) f.bias.assign(m_.param(n.name + ".bias").data.begin(), m_.param(n.name + ".bias").data.end());
+    }
+    const int relu = fusable_relu(b >= 0 ? b : i);
+    if (relu >= 0) out_node = g_.nodes[size_t(relu)].name;
+    const QuantWeights q = quantize_weights(m_.param(n.name + ".weight"), f.scale, f.weight, true);
+    const int32_t x = in(n, 0);
+    const int K = n.kernel;
+    flynet_conv2d_params p{};
+    p.stride_h = p.stride_w = n.stride;
+    p.pad_h = p.pad_w = n.pad;
+    p.dilation_h = p.dilation_w = 1;
+    p.rounding = o_.rounding;
+
+    if (n.op == OpKind::dw_concat) {
+      // Depthwise with multiplier m: dw channel c*m + j computes head j of input channel c,
+      // which is output o = j * cin + c of the concat (o reads o % cin); channels past C_out
+      // get zero weights, and a gather puts the rest in concat order.
+      const int cin = n.cin, mlt = n.heads, cdw = cin * mlt;
+      std::vector<int8_t> w(size_t(K * K * cdw), 0);
+      std::vector<double> ws(size_t(cdw), 1.0);
+      std::vector<float> bias(size_t(cdw), 0.f);
+      std::vector<int32_t> index(size_t(n.cout));
+      for (int o = 0; o < n.cout; ++o) {
+        const int dwc = (o % cin) * mlt + o / cin;
+        index[size_t(o)] = dwc;
+        ws[size_t(dwc)] = q.scales[size_t(o)];
+        bias[size_t(dwc)] = f.bias[size_t(o)];
+        for (int t = 0; t < K * K; ++t) w[size_t(t * cdw + dwc)] = int8_t(q.codes[size_t(o * K * K + t)]);
+      }
+      const int32_t y_dw = act_tensor(out_node + ".heads", Shape{n.out.h, n.out.w, cdw}, range(out_node));
+      clamp_of(relu, y_dw, p.act_min, p.act_max);
+      const int32_t wt = const_i8(n.name + ".weight", {1, K, K, cdw}, w, ws, q.levels);
+      int32_t bt, mt, st;
+      bias_and_multipliers(n.name, T(x).scale, ws, bias, T(y_dw).scale, bt, mt, st);
+      op(n.name, FLYNET_OP_DEPTHWISE_CONV2D, {x, wt, bt, mt, st}, {y_dw}, p);
+      const int32_t y = like_tensor(out_node, dims(n.out), y_dw);
+      op(n.name + ".gather", FLYNET_OP_CHANNEL_GATHER, {y_dw, const_i32(n.name + ".index", index)}, {y},
+         flynet_channel_gather_params{0});
+      finish(i, b, relu, y);
+      return;
+    }
+
+    const int32_t y = act_tensor(out_node, n.out, range(out_node));
+    clamp_of(relu, y, p.act_min, p.act_max);
+    int32_t bt, mt, st;
+    bias_and_multipliers(n.name, T(x).scale, q.scales, f.bias, T(y).scale, bt, mt, st);
+    if (n.groups == n.cin && n.cout % n.cin == 0) {
+      // Depthwise with multiplier cout/cin (the MDW heads): weights [1, K, K, C_OUT].
+      std::vector<int8_t> w(size_t(K * K * n.cout));
+      for (int o = 0; o < n.cout; ++o)
+        for (int t = 0; t < K * K; ++t) w[size_t(t * n.cout + o)] = int8_t(q.codes[size_t(o * K * K + t)]);
+      const int32_t wt = const_i8(n.name + ".weight", {1, K, K, n.cout}, w, q.scales, q.levels);
+      op(n.name, FLYNET_OP_DEPTHWISE_CONV2D, {x, wt, bt, mt, st}, {y}, p);
+    } else {
+      // OIHW -> [C_OUT, KH, KW, C_IN / groups].
+      const int ci = n.cin / n.groups;
+      std::vector<int8_t> w(size_t(n.cout * K * K * ci));
+      for (int o = 0; o < n.cout; ++o)
+        for (int c = 0; c < ci; ++c)
+          for (int t = 0; t < K * K; ++t)
+            w[size_t((o * K * K + t) * ci + c)] = int8_t(q.codes[size_t((o * ci + c) * K * K + t)]);
+      const int32_t wt = const_i8(n.name + ".weight", {n.cout, K, K, ci}, w, q.scales, q.levels);
+      op(n.name, FLYNET_OP_CONV2D, {x, wt, bt, mt, st}, {y}, p);
+    }
+    finish(i, b, relu, y);
+  }
+  void finish(int conv, int bn, int relu, int32_t y) {
+    value_[size_t(conv)] = y;
+    if (bn >= 0) value_[size_t(bn)] = y;
+    if (relu >= 0) value_[size_t(relu)] = y;
+  }
+
+  void lower_activation(int i) {
+    const Node& n = g_.nodes[size_t(i)];
+    const int32_t x = in(n, 0);
+    const double s_in = T(x).scale;
+    switch (n.act) {
+      case Act::hswish: {
+        const int32_t y = act_tensor(n.name, n.out, range(n.name));
+        flynet_hard_swish_params p{};
+        check(flyref_hard_swish_prepare(float(s_in), float(T(y).scale), &p), n.name);
+        op(n.name, FLYNET_OP_HARD_SWISH, {x}, {y}, p);
+        value_[size_t(i)] = y;
+        return;
+      }
+      case Act::hsigmoid: {
+        const int32_t y = act_tensor(n.name, n.out, range(n.name));
+        flynet_hard_sigmoid_params p{};
+        check(flyref_hard_sigmoid_prepare(float(s_in), float(T(y).scale), T(y).zero_point, o_.rounding, &p), n.name);
+        op(n.name, FLYNET_OP_HARD_SIGMOID, {x}, {y}, p);
+        value_[size_t(i)] = y;
+        return;
+      }
+      case Act::sigmoid: {
+        const int32_t y = fixed_tensor(n.name, dims(n.out), 1.0 / 256, -128);
+        flynet_logistic_params p{};
+        check(flyref_logistic_prepare(float(s_in), &p), n.name);
+        p.rounding = o_.rounding;
+        op(n.name, FLYNET_OP_LOGISTIC, {x}, {y}, p);
+        value_[size_t(i)] = y;
+        return;
+      }
+      case Act::relu: {
+        // A ReLU not fused into its producer: requantize with the ReLU clamp.
+        const int32_t y = act_tensor(n.name, n.out, range(n.name));
+        requantize(n.name, x, y, FLYNET_ACT_RELU);
+        value_[size_t(i)] = y;
+        return;
+      }
+    }
+  }
+  void requantize(const std::string& name, int32_t x, int32_t y, int32_t act) {
+    flynet_requantize_params p{};
+    check(flyref_quantize_multiplier(T(x).scale / T(y).scale, o_.rounding, &p.multiplier, &p.shift), name);
+    check(flyref_activation_range(act, float(T(y).scale), T(y).zero_point, &p.act_min, &p.act_max), name);
+    p.rounding = o_.rounding;
+    op(name, FLYNET_OP_REQUANTIZE, {x}, {y}, p);
+  }
+
+  void lower_va_eca(int i) {
+    const Node& n = g_.nodes[size_t(i)];
+    const int32_t z = in(n, 0);
+    const int h = n.heads, C = n.out.c, k = n.eca_k;
+    const int64_t npx = int64_t(n.out.h) * n.out.w;
+    const double s_in = T(z).scale;
+    const std::array<int32_t, 4> vd{1, 1, 1, C};
+    const int32_t mean = act_tensor(n.name + ":mean", Shape{1, 1, C}, range(n.name + ":mean"));
+    const int32_t sd = act_tensor(n.name + ":std", Shape{1, 1, C}, range(n.name + ":std"));
+
+    // Descriptor. The largest sqrt fraction F whose products stay below 2^62 (quant/ref README).
+    flynet_vaeca_descriptor_params d{};
+    int F = 15;
+    uint64_t eps_q = 0;
+    for (; F >= 0; --F) {
+      const long double scale4 = std::ldexp(1.0L, 2 * F);
+      const long double epsq = std::round(kStdEps * npx * npx * scale4 / (s_in * s_in));
+      if (scale4 * npx * npx * 16257.0L + epsq < std::ldexp(1.0L, 62)) {
+        eps_q = uint64_t(epsq);
+        break;
+      }
+    }
+    if (F < 0) throw Error(ErrorCode::unsupported, "VA-ECA '" + n.name + "': feature map too large for the int8 descriptor");
+    check(flyref_quantize_multiplier(s_in / (double(npx) * T(mean).scale), o_.rounding, &d.mean_multiplier, &d.mean_shift), n.name);
+    check(flyref_quantize_multiplier(s_in / (double(npx) * std::ldexp(1.0, F) * T(sd).scale), o_.rounding,
+                                     &d.std_multiplier, &d.std_shift), n.name);
+    d.eps_q_lo = uint32_t(eps_q & 0xffffffffu);
+    d.eps_q_hi = uint32_t(eps_q >> 32);
+    d.sqrt_frac_bits = F;
+    d.rounding = o_.rounding;
+    op(n.name + ".descriptor", FLYNET_OP_VAECA_DESCRIPTOR, {z}, {mean, sd}, d);
+
+    // 1-D conv over channels: int8 weights [1, 1, k, 2], one scale for the mean taps and one
+    // for the std taps.
+    const Tensor& w = m_.param(n.name + ".weight");  // [2, k]: row 0 mean, row 1 std
+    double wmax[2] = {0, 0};
+    for (int r = 0; r < 2; ++r)
+      for (int t = 0; t < k; ++t) wmax[r] = std::max(wmax[r], std::fabs(double(w.data[size_t(r * k + t)])));
+    const double ws[2] = {wmax[0] > 0 ? wmax[0] / 127 : 1.0, wmax[1] > 0 ? wmax[1] / 127 : 1.0};
+    std::vector<int8_t> wq(size_t(2 * k));
+    for (int t = 0; t < k; ++t)
+      for (int r = 0; r < 2; ++r)
+        wq[size_t(t * 2 + r)] = int8_t(std::clamp(std::round(double(w.data[size_t(r * k + t)]) / ws[r]), -127.0, 127.0));
+    const int32_t wt = const_i8(n.name + ".weight", {1, 1, k, 2}, wq, {ws[0], ws[1]});
+    const int32_t logit = act_tensor(n.name + ":logit", Shape{1, 1, C}, range(n.name + ":logit"));
+    flynet_eca_conv1d_params e{};
+    e.heads = h;
+    e.sum_shift = kEcaSumShift;
+    const double two_s = std::ldexp(1.0, kEcaSumShift);
+    check(flyref_quantize_multiplier(T(mean).scale * ws[0] / T(logit).scale * two_s, o_.rounding, &e.mean_multiplier,
+                                     &e.mean_shift), n.name);
+    check(flyref_quantize_multiplier(T(sd).scale * ws[1] / T(logit).scale * two_s, o_.rounding, &e.std_multiplier,
+                                     &e.std_shift), n.name);
+    e.act_min = -128;
+    e.act_max = 127;
+    e.rounding = o_.rounding;
+    op(n.name + ".conv1d", FLYNET_OP_ECA_CONV1D, {mean, sd, wt}, {logit}, e);
+
+    // Gate: sigmoid, or h * softmax over the heads of each channel (T = 1 at inference). The
+    // softmax kernel's output is softmax * 256 - 128; the factor h goes into the gate's scale.
+    int32_t gate;
+    if (n.gate == Gate::sigmoid) {
+      gate = fixed_tensor(n.name + ":gate", vd, 1.0 / 256, -128);
+      flynet_logistic_params p{};
+      check(flyref_logistic_prepare(float(T(logit).scale), &p), n.name);
+      p.rounding = o_.rounding;
+      op(n.name + ".gate", FLYNET_OP_LOGISTIC, {logit}, {gate}, p);
+    } else {
+      gate = fixed_tensor(n.name + ":gate", vd, double(h) / 256, -128);
+      flynet_softmax_params p{};
+      check(flyref_softmax_prepare(1.0f, float(T(logit).scale), o_.rounding, &p), n.name);
+      p.row_size = h;
+      op(n.name + ".gate", FLYNET_OP_SOFTMAX, {logit}, {gate}, p);
+    }
+    const int32_t y = act_tensor(n.name, n.out, range(n.name));
+    mul(n.name + ".mul", z, gate, y);
+    value_[size_t(i)] = y;
+  }
+  void mul(const std::string& name, int32_t a, int32_t b, int32_t y) {
+    flynet_mul_params p{};
+    check(flyref_quantize_multiplier(T(a).scale * T(b).scale / T(y).scale, o_.rounding, &p.output_multiplier,
+                                     &p.output_shift), name);
+    p.act_min = -128;
+    p.act_max = 127;
+    p.rounding = o_.rounding;
+    op(name, FLYNET_OP_MUL, {a, b}, {y}, p);
+  }
+
+  void lower_reduce(int i) {
+    const Node& n = g_.nodes[size_t(i)];
+    const int32_t z = in(n, 0);
+    const int h = n.heads;
+    if (n.reduce == Reduce::sum_relu) {
+      // Sum over the h heads of each channel = grouped 1x1 conv with all-ones weights.
+      const int32_t y = act_tensor(n.name, n.out, range(n.name));
+      const int E = n.out.c;
+      const std::vector<int8_t> ones(size_t(E * h), 1);
+      const int32_t wt = const_i8(n.name + ".ones", {E, 1, 1, h}, ones, std::vector<double>(size_t(E), 1.0));
+      int32_t bt, mt, st;
+      bias_and_multipliers(n.name, T(z).scale, std::vector<double>(size_t(E), 1.0), std::vector<float>(size_t(E), 0.f),
+                           T(y).scale, bt, mt, st);
+      flynet_conv2d_params p{1, 1, 0, 0, 1, 1, 0, 0, o_.rounding};
+      check(flyref_activation_range(FLYNET_ACT_RELU, float(T(y).scale), T(y).zero_point, &p.act_min, &p.act_max), n.name);
+      op(n.name, FLYNET_OP_CONV2D, {z, wt, bt, mt, st}, {y}, p);
+      value_[size_t(i)] = y;
+      return;
+    }
+    const int32_t mx = like_tensor(n.name + (n.reduce == Reduce::funnel_maxout ? ".heads" : ""), dims(n.out), z);
+    op(n.name + ".max", FLYNET_OP_MAX_GROUP, {z}, {mx}, flynet_max_group_params{h});
+    if (n.reduce == Reduce::maxout) {
+      value_[size_t(i)] = mx;
+      return;
+    }
+    // Funnel: U, sampled at the block's stride, requantized into the heads' range.
+    int32_t u = in(n, 1);
+    if (n.funnel_stride > 1) {
+      const int32_t us = like_tensor(n.name + ".u_sub", dims(n.out), u);
+      const int s = n.funnel_stride;
+      op(n.name + ".subsample", FLYNET_OP_MAX_POOL2D, {u}, {us}, flynet_pool2d_params{1, 1, s, s, 0, 0, -128, 127});
+      u = us;
+    }
+    const int32_t ur = like_tensor(n.name + ".u", dims(n.out), z);
+    requantize(n.name + ".u_requant", u, ur, FLYNET_ACT_NONE);
+    const int32_t y = like_tensor(n.name, dims(n.out), z);
+    op(n.name, FLYNET_OP_MAXIMUM, {mx, ur}, {y}, std::vector<int32_t>{0});  // no parameters: one reserved word
+    value_[size_t(i)] = y;
+  }
+
+  void lower_add(int i) {
+    const Node& n = g_.nodes[size_t(i)];
+    const int32_t a = in(n, 0), b = in(n, 1);
+    const int32_t y = act_tensor(n.name, n.out, range(n.name));
+    flynet_add_params p{};
+    check(flyref_add_prepare(float(T(a).scale), float(T(b).scale), float(T(y).scale), o_.rounding, &p), n.name);
+    p.act_min = -128;
+    p.act_max = 127;
+    op(n.name, FLYNET_OP_ADD, {a, b}, {y}, p);
+    value_[size_t(i)] = y;
+  }
+
+  void lower_pool(int i) {
+    const Node& n = g_.nodes[size_t(i)];
+    const int32_t x = in(n, 0);
+    const Shape& s = g_.nodes[size_t(n.inputs[0])].out;
+    const int32_t y = like_tensor(n.name, dims(n.out), x);
+    op(n.name, FLYNET_OP_AVG_POOL2D, {x}, {y}, flynet_pool2d_params{s.h, s.w, 1, 1, 0, 0, -128, 127});
+    value_[size_t(i)] = y;
+  }
+
+  void lower_linear(int i) {
+    const Node& n = g_.nodes[size_t(i)];
+    const int32_t x = in(n, 0);
+    const int relu = fusable_relu(i);
+    const std::string out_node = relu >= 0 ? g_.nodes[size_t(relu)].name : n.name;
+    const int32_t y = act_tensor(out_node, n.out, range(out_node));
+    const Tensor& w = m_.param(n.name + ".weight");
+    const QuantWeights q = quantize_weights(w, {}, w, true);
+    std::vector<int8_t> codes(q.codes.begin(), q.codes.end());
+    const int32_t wt = const_i8(n.name + ".weight", {n.cout, 1, 1, n.cin}, codes, q.scales, q.levels);
+    const std::vector<float> bias(m_.param(n.name + ".bias").data.begin(), m_.param(n.name + ".bias").data.end());
+    int32_t bt, mt, st;
+    bias_and_multipliers(n.name, T(x).scale, q.scales, bias, T(y).scale, bt, mt, st);
+    flynet_fully_connected_params p{};
+    clamp_of(relu, y, p.act_min, p.act_max);
+    p.rounding = o_.rounding;
+    op(n.name, FLYNET_OP_FULLY_CONNECTED, {x, wt, bt, mt, st}, {y}, p);
+    value_[size_t(i)] = y;
+    if (relu >= 0) value_[size_t(relu)] = y;
+  }
+
+  void lower_scale(int i) {
+    const Node& n = g_.nodes[size_t(i)];
+    const int32_t y = act_tensor(n.name, n.out, range(n.name));
+    mul(n.name, in(n, 0), in(n, 1), y);
+    value_[size_t(i)] = y;
+  }
+
+  const Model& m_;
+  const Graph& g_;
+  Calibration cal_;
+  QuantizeOptions o_;
+  IntGraph out_;
+  std::vector<int32_t> value_;  // float node -> int tensor holding its value
+};
+
+}  // namespace
+
+void input_normalisation(const Model& m, std::vector<float>& mean, std::vector<float>& stdev) {
+  const int c = m.spec().in_c;
+  auto get = [&](const char* key, float dflt) {
+    auto it = m.meta.find(key);
+    std::vector<float> v = it == m.meta.end() ? std::vector<float>{} : parse_floats(it->second);
+    if (v.size() == 1) v.assign(size_t(c), v[0]);
+    if (v.empty()) v.assign(size_t(c), dflt);
+    if (int(v.size()) != c) throw Error(ErrorCode::format, std::string("model metadata '") + key + "' does not have one value per input channel");
+    return v;
+  };
+  mean = get("data.mean", 0.f);
+  stdev = get("data.std", 1.f);
+}
+
+IntGraph lower_to_int8(const Model& m, Calibration cal, const QuantizeOptions& opt) {
+  return Lowering(m, std::move(cal), opt).run();
+}
+
+}  // namespace flynet
