@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""FlyNet-h3 0.5x, small-input variant (28x28x1, 10 classes), in PyTorch: the same graph as
+`flynet info --input 28x28x1` (same layers, channel order, shortcuts, VA-ECA softmax gating,
+max-out), timed for training (forward, label-smoothed cross-entropy, backward, SGD step) and
+inference (eval mode, no_grad) on random batches, with torch.set_num_threads(THREADS).
+
+    python3 bench/pytorch_flynet.py [--batch 128] [--steps 20] [--threads 2]
+
+Prints `train_img_per_s: X` and `infer_img_per_s: Y` (the better of NCHW and channels_last).
+"""
+import argparse
+import math
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def make_div(v, d=8):
+    n = max(d, int(v + d / 2) // d * d)
+    if n < 0.9 * v:
+        n += d
+    return n
+
+
+def eca_k(c):
+    k = int(abs((math.log2(c) + 1) / 2))
+    return max(3, k if k % 2 else k + 1)
+
+
+class HSwish(nn.Module):
+    def forward(self, x):
+        return F.hardswish(x)
+
+
+class VAECA(nn.Module):
+    """(mean, std) per head map -> shared 1-D conv over channels -> h * softmax over heads / T."""
+
+    def __init__(self, e, h):
+        super().__init__()
+        self.e, self.h, self.k = e, h, eca_k(e)
+        self.conv = nn.Conv1d(2, 1, self.k, padding=(self.k - 1) // 2, bias=False)
+        self.temperature = 1.0
+
+    def forward(self, z):  # z: N, E*h, H, W with channel c*h + j
+        n = z.shape[0]
+        mu = z.mean(dim=(2, 3))
+        sd = torch.sqrt(z.var(dim=(2, 3), unbiased=False) + 1e-5)
+        d = torch.stack([mu, sd], 1).view(n, 2, self.e, self.h)       # N, 2, E, h
+        d = d.permute(0, 3, 1, 2).reshape(n * self.h, 2, self.e)       # (N h), 2, E
+        l = self.conv(d).view(n, self.h, self.e).permute(0, 2, 1)      # N, E, h
+        g = self.h * torch.softmax(l / self.temperature, dim=2)
+        return z * g.reshape(n, self.e * self.h, 1, 1)
+
+
+class FlyBlock(nn.Module):
+    def __init__(self, cin, e, cout, k, s, nl, h=3):
+        super().__init__()
+        self.exp = None
+        if e != cin:
+            self.exp = nn.Sequential(nn.Conv2d(cin, e, 1, bias=False), nn.BatchNorm2d(e, eps=1e-3, momentum=0.01),
+                                     nn.ReLU() if nl == "RE" else HSwish())
+        self.mdw = nn.Conv2d(e, h * e, k, s, (k - 1) // 2, groups=e, bias=False)  # output c*h + j
+        self.mdw_bn = nn.BatchNorm2d(h * e, eps=1e-3, momentum=0.01)
+        self.eca = VAECA(e, h)
+        self.h, self.e = h, e
+        self.proj = nn.Conv2d(e, cout, 1, bias=False)
+        self.proj_bn = nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01)
+        self.identity = s == 1 and cin == cout
+        self.short = None
+        if not self.identity:  # MDW-Concat: ceil(cout/cin) depthwise heads, output o reads input o % cin
+            self.reps = -(-cout // cin)
+            self.cout = cout
+            self.short = nn.Conv2d(cout, cout, 3, s, 1, groups=cout, bias=False)
+            self.short_bn = nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01)
+
+    def forward(self, x):
+        u = self.exp(x) if self.exp is not None else x
+        z = self.eca(self.mdw_bn(self.mdw(u)))
+        n, _, hh, ww = z.shape
+        v = z.view(n, self.e, self.h, hh, ww).amax(dim=2)  # max-out over the heads
+        y = self.proj_bn(self.proj(v))
+        if self.identity:
+            return y + x
+        xs = x.repeat(1, self.reps, 1, 1)[:, : self.cout]
+        return y + self.short_bn(self.short(xs))
+
+
+class FlyNet(nn.Module):
+    ROWS = [  # k, expansion ratio, out, nl, stride (MobileNetV3-Small, TF-slim ratios)
+        (3, 1.0, 16, "RE", 2), (3, 72 / 16, 24, "RE", 2), (3, 88 / 24, 24, "RE", 1), (5, 4, 40, "HS", 2),
+        (5, 6, 40, "HS", 1), (5, 6, 40, "HS", 1), (5, 3, 48, "HS", 1), (5, 3, 48, "HS", 1),
+        (5, 6, 96, "HS", 2), (5, 6, 96, "HS", 1), (5, 6, 96, "HS", 1)]
+
+    def __init__(self, width=0.5, in_c=1, classes=10):
+        super().__init__()
+        c = make_div(16 * width)
+        layers = [nn.Conv2d(in_c, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c, eps=1e-3, momentum=0.01), HSwish()]
+        for i, (k, ratio, out, nl, s) in enumerate(self.ROWS):
+            s = 1 if i == 0 else s  # small-input variant: stem and b0 at stride 1
+            cout = make_div(out * width)
+            e = make_div(c * ratio)
+            layers.append(FlyBlock(c, e, cout, k, s, nl))
+            c = cout
+        last = make_div(576 * width)
+        layers += [nn.Conv2d(c, last, 1, bias=False), nn.BatchNorm2d(last, eps=1e-3, momentum=0.01), HSwish(),
+                   nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        fc1 = make_div(1024 * width)
+        layers += [nn.Linear(last, fc1), HSwish(), nn.Dropout(0.2), nn.Linear(fc1, classes)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def measure(model, x, y, steps, channels_last):
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
+    model.train()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    for _ in range(3):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    train = steps * x.shape[0] / (time.perf_counter() - t0)
+    model.eval()
+    with torch.no_grad():
+        for _ in range(3):
+            model(x)
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            model(x)
+        infer = steps * x.shape[0] / (time.perf_counter() - t0)
+    return train, infer
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    x = torch.randn(a.batch, 1, 28, 28)
+    y = torch.randint(0, 10, (a.batch,))
+    best = (0.0, 0.0)
+    for cl in (False, True):
+        t, i = measure(FlyNet(), x, y, a.steps, cl)
+        print(f"pytorch {'channels_last' if cl else 'nchw'}: train {t:.1f} img/s, inference {i:.1f} img/s")
+        best = (max(best[0], t), max(best[1], i))
+    params = sum(p.numel() for p in FlyNet().parameters())  # = flynet info's "params (with BN)"
+    print(f"torch {torch.__version__}, threads {a.threads}, batch {a.batch}, parameters incl. BN {params}")
+    print(f"train_img_per_s: {best[0]:.1f}")
+    print(f"infer_img_per_s: {best[1]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
