@@ -92,7 +92,7 @@ void model_normalisation(const Model& model, std::vector<float>& mean, std::vect
 }
 
 EvalResult evaluate(Model& model, std::shared_ptr<const Dataset> data, const std::vector<float>& mean,
-                    const std::vector<float>& std, int batch, bool keep_logits) {
+                    const std::vector<float>& std, int batch, bool keep_logits, float temperature) {
   LoaderOptions lo;
   lo.batch = batch;
   lo.shuffle = false;
@@ -100,7 +100,8 @@ EvalResult evaluate(Model& model, std::shared_ptr<const Dataset> data, const std
   lo.std = std;
   BatchLoader loader(data, lo);
   Net net(model);
-  RunCtx ctx;  // eval: running BN statistics, T = 1, no dropout
+  RunCtx ctx;  // eval: running BN statistics, no dropout
+  ctx.temperature = temperature;
   EvalResult r;
   const int K = model.spec().classes;
   const int64_t total = data->info().size;
@@ -250,7 +251,10 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
     st.temperature = ctx.temperature;
     const bool last_epoch = epoch == cfg.epochs - 1 || (cfg.max_steps >= 0 && step >= cfg.max_steps);
     if (last_epoch || (cfg.eval_every > 0 && (epoch + 1) % cfg.eval_every == 0)) {
-      const EvalResult e = evaluate(model, data.test, info.mean, info.std);
+      // The last epoch is evaluated as the model will be used (T = 1); earlier ones at the
+      // temperature they trained with.
+      const float t_eval = last_epoch ? 1.f : ctx.temperature;
+      const EvalResult e = evaluate(model, data.test, info.mean, info.std, 256, false, t_eval);
       st.test_top1 = e.top1;
       st.test_top5 = e.top5;
       st.test_loss = e.loss;

@@ -86,10 +86,12 @@ struct EvalResult {
   std::vector<int32_t> labels;
 };
 
-/// Inference (eval-mode BN, T = 1, no dropout) over a dataset in order, normalised with
-/// `mean`/`std` per channel.
+/// Inference (eval-mode BN, no dropout) over a dataset in order, normalised with `mean`/`std`
+/// per channel. `temperature` is the softmax gating temperature: 1 for a finished model; the
+/// trainer's per-epoch evaluations use the epoch's value so they measure the network trained.
 EvalResult evaluate(Model& model, std::shared_ptr<const Dataset> data, const std::vector<float>& mean,
-                    const std::vector<float>& std, int batch = 256, bool keep_logits = false);
+                    const std::vector<float>& std, int batch = 256, bool keep_logits = false,
+                    float temperature = 1.f);
 
 struct Throughput {
   double train_images_per_s = 0;  ///< forward + loss + backward + optimizer step
