@@ -157,7 +157,7 @@ def main():
     best = (0.0, 0.0)
     for cl in (False, True):
         t, i = measure(FlyNet(), x, y, a.steps, cl)
-        print(f"pytorch {'channels_last' if cl else 'nchw'}: train {t:.1f} img/s, inference {i:.1f} img/s")
+        print(f"{'channels_last' if cl else 'nchw'}: train {t:.1f} img/s, inference {i:.1f} img/s")
         best = (max(best[0], t), max(best[1], i))
     params = sum(p.numel() for p in FlyNet().parameters())  # = flynet info's "params (with BN)"
     print(f"torch {torch.__version__}, threads {a.threads}, batch {a.batch}, parameters incl. BN {params}")

@@ -2,15 +2,24 @@
 // Serves conv2d with groups == cin (plain depthwise and the MDW heads with depth multiplier
 // h, output channel c*h + j reads input c) and dw_concat (output o reads input o % cin).
 //
-// Why hand-written (onednn-notes.md; measured there, batch 128, 72 ch, 14x14, 5x5, 2 threads):
-// oneDNN 2.6 runs a depth multiplier > 1 on its generic jit/gemm path (5.0 ms fwd, 10.5 ms
-// bwd-data vs 0.59/0.54 ms for multiplier 1), and depthwise backward-weights is its hot spot
-// in every layout (3.9 ms NHWC). This kernel first gathers each sample's input to the output
-// channel order (cout channels, in L2), then runs a multiplier-1 loop vectorised over the
-// contiguous channels; forward, backward-data and backward-weights of one sample share that
-// gathered copy, and backward-weights reduces per fixed sample chunk (deterministic).
-// Measured on the FlyNet-h3 0.5x 28x28x1 training step (batch 128, 2 threads): see
-// bench/train_throughput.sh and the figures in the comment at the end of this file.
+// Why hand-written. The three formulations of MDW (one oneDNN conv with depth multiplier h,
+// h oneDNN multiplier-1 depthwise convs, this kernel), batch 128, 72 ch, 14x14, 5x5, stride 1:
+//   oneDNN, multiplier 3, NHWC (onednn-notes.md, 2 threads, idle): fwd 5.0, bwd-data 10.5,
+//     bwd-weights 3.6 ms -- no depthwise kernel for a multiplier, generic jit path;
+//   oneDNN, 3 x multiplier 1, NHWC (same source): fwd 3 x 0.59, bwd-data 3 x 0.54,
+//     bwd-weights 3 x 3.9 ms, plus an interleave to the c*h + j order and back;
+//   this kernel, multiplier 3 (measured 2026-11-25 on a machine loaded by other builds, so
+//     upper bounds): 1 thread fwd 11.5, bwd-data + bwd-weights 34.6 ms (weights alone 19.3);
+//     2 threads fwd 10.8, bwd 31.3 ms.
+// Per head oneDNN's multiplier-1 forward and backward-data are faster; the kernel was kept
+// because it needs no interleave, keeps the MDW output order of the stored model and the int8
+// graph, and reduces the weight gradient in a fixed order (bit-identical runs); in the whole
+// FlyNet-h3 0.5x training step it is about a quarter of the time (perf, 1 thread). Switching
+// the forward/backward-data of wide layers to per-head oneDNN convs is the next speed step.
+// This kernel first gathers each sample's input to the output channel order (cout channels,
+// in L2), then runs a multiplier-1 loop vectorised over the contiguous channels; forward,
+// backward-data and backward-weights of one sample share that gathered copy, and
+// backward-weights reduces per fixed sample chunk (deterministic).
 #include <algorithm>
 #include <cstring>
 
