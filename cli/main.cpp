@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   app.fallthrough(false);
   flynet::cli::setup_info(app);
   flynet::cli::setup_train(app);
+  flynet::cli::setup_calibrate(app);
+  flynet::cli::setup_quantize(app);
 
   // Not CLI11_PARSE: its handling would bypass our one-line error format.
   try {

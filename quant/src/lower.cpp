@@ -6,6 +6,7 @@
 #include "flyref.h"
 #include "flynet/core/fake_quant.hpp"
 #include "flynet/core/fold_bn.hpp"
+#include "flynet/core/trainer.hpp"
 #include "flynet/formats/error.hpp"
 #include "flynet/quant/quantize.hpp"
 #include "flynet_format.h"
@@ -16,13 +17,6 @@ namespace {
 
 constexpr double kStdEps = 1e-5;   // the float VA-ECA's sqrt(var + eps)
 constexpr int kEcaSumShift = 8;    // fraction bits of the ECA conv's combined sum
-
-std::vector<float> parse_floats(const std::string& s) {
-  std::vector<float> v;
-  std::istringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) v.push_back(std::stof(item));
-  return v;
-}
 
 void check(flyref_status st, const std::string& what) {
   if (st != FLYREF_OK)
@@ -47,7 +41,8 @@ class Lowering {
     for (size_t i = 0; i < g_.nodes.size(); ++i)
       if (value_[i] < 0) lower(int(i));
     out_.output = value_.back();
-    out_.meta = m_.meta;
+    for (const auto& [k, v] : m_.meta)
+      if (k.rfind("calib.", 0) != 0) out_.meta.emplace(k, v);
     for (const auto& [k, v] : g_.spec.to_map()) out_.meta["arch." + k] = v;
     out_.meta["quant.rounding"] = o_.rounding == FLYNET_ROUNDING_SINGLE ? "single" : "double";
     out_.meta["quant.weights"] = o_.per_tensor ? "per-tensor" : "per-channel";
@@ -585,17 +580,16 @@ class Lowering {
 }  // namespace
 
 void input_normalisation(const Model& m, std::vector<float>& mean, std::vector<float>& stdev) {
-  const int c = m.spec().in_c;
-  auto get = [&](const char* key, float dflt) {
-    auto it = m.meta.find(key);
-    std::vector<float> v = it == m.meta.end() ? std::vector<float>{} : parse_floats(it->second);
-    if (v.size() == 1) v.assign(size_t(c), v[0]);
-    if (v.empty()) v.assign(size_t(c), dflt);
-    if (int(v.size()) != c) throw Error(ErrorCode::format, std::string("model metadata '") + key + "' does not have one value per input channel");
-    return v;
+  model_normalisation(m, mean, stdev);
+  const size_t c = size_t(m.spec().in_c);
+  auto fill = [&](std::vector<float>& v, float dflt, const char* key) {
+    if (v.size() == 1) v.assign(c, v[0]);
+    if (v.empty()) v.assign(c, dflt);
+    if (v.size() != c)
+      throw Error(ErrorCode::format, std::string("model metadata '") + key + "' does not have one value per input channel");
   };
-  mean = get("data.mean", 0.f);
-  stdev = get("data.std", 1.f);
+  fill(mean, 0.f, "data.mean");
+  fill(stdev, 1.f, "data.std");
 }
 
 IntGraph lower_to_int8(const Model& m, Calibration cal, const QuantizeOptions& opt) {

@@ -112,9 +112,20 @@ double TensorObserver::kl_score(float lo, float hi) const {
     level_mass[size_t(l)] += inside[i];
     if (inside[i] > 0) level_bins[size_t(l)] += 1;
   }
+  // Zero is exactly representable (it is the zero point), so the bin holding 0 keeps its own
+  // mass instead of sharing its level's: post-ReLU maps put half their mass there, and smearing
+  // that spike over the level would make every wide range look bad.
+  const int zero_bin = std::clamp(int((0.0 - min_) / w), 0, kBins - 1) - first;
+  if (zero_bin >= 0 && zero_bin < int(p.size()) && inside[size_t(zero_bin)] > 0) {
+    const int l = level_of[size_t(zero_bin)];
+    level_mass[size_t(l)] -= inside[size_t(zero_bin)];
+    level_bins[size_t(l)] -= 1;
+  }
   std::vector<double> qh(p.size(), 0.0);
-  for (size_t i = 0; i < p.size(); ++i)
-    if (inside[i] > 0) qh[i] = level_mass[size_t(level_of[i])] / level_bins[size_t(level_of[i])];
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (inside[i] <= 0) continue;
+    qh[i] = int(i) == zero_bin ? inside[i] : level_mass[size_t(level_of[i])] / level_bins[size_t(level_of[i])];
+  }
   return kl_divergence(p, qh);
 }
 

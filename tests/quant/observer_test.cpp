@@ -120,6 +120,19 @@ TEST(Observer, CleanUniformDataKeepsTheFullRange) {
   }
 }
 
+TEST(Observer, KlKeepsTheRangeOfAReluOutput) {
+  // Half the mass exactly at 0 (a ReLU output), the rest a half-normal: the zero spike is
+  // exactly representable and must not push KL to a tiny range.
+  std::mt19937 rng(8);
+  std::normal_distribution<float> d(0.f, 1.f);
+  std::vector<float> x(100000);
+  for (float& v : x) v = std::max(0.f, d(rng));
+  const TensorObserver o = observe(x, 1000);
+  const RangeChoice kl = o.choose_range(CalibMethod::kl);
+  EXPECT_GT(kl.max, 2.5f);
+  EXPECT_LT(kl.clipped_fraction, 0.01);
+}
+
 TEST(Observer, AllZeroTensor) {
   const std::vector<float> x(100, 0.f);
   const TensorObserver o = observe(x);

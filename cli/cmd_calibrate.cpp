@@ -1,0 +1,119 @@
+// flynet calibrate: activation ranges of a float model on calibration images, stored in the
+// model for `flynet quantize`. Thin: options -> calibrate() -> report -> save.
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "flynet/core/data.hpp"
+#include "flynet/formats/atomic_file.hpp"
+#include "flynet/formats/error.hpp"
+#include "flynet/quant/calibrate.hpp"
+#include "progress.hpp"
+
+namespace flynet::cli {
+
+namespace {
+
+struct CalibrateOptionsCli {
+  std::string model, data, out, json;
+  int64_t samples = 500;
+  int batch = 64;
+  CalibMethod method = CalibMethod::minmax;
+  double percentile = 99.99;
+};
+
+void run_calibrate(const CalibrateOptionsCli& o) {
+  Model m = load_model(o.model);
+  const DatasetPair d = open_dataset(o.data);
+  const DatasetInfo& di = d.train->info();
+  if (di.h != m.spec().in_h || di.w != m.spec().in_w || di.c != m.spec().in_c)
+    throw Error(ErrorCode::shape, "data set images do not fit the model's input " + std::to_string(m.spec().in_h) + "x" +
+                                      std::to_string(m.spec().in_w) + "x" + std::to_string(m.spec().in_c), o.data);
+  if (o.samples < 1) throw Error(ErrorCode::usage, "--samples must be at least 1");
+  std::vector<float> mean, sd;
+  input_normalisation(m, mean, sd);
+  // A fixed shuffle of the training split: every class is represented, and the same images
+  // come back in both passes and in every run.
+  LoaderOptions lo;
+  lo.batch = o.batch;
+  lo.shuffle = true;
+  lo.seed = 12345;
+  lo.mean = mean;
+  lo.std = sd;
+  BatchLoader loader(d.train, lo);
+  const int64_t n = std::min<int64_t>(o.samples, di.size);
+  int pass = 0;
+  ProgressLine progress("calibrating");
+  auto batches = [&](const std::function<void(const Tensor&)>& use) {
+    loader.start_epoch(0);
+    int64_t done = 0;
+    Batch b;
+    while (done < n && loader.next(b)) {
+      if (b.n() > n - done) {
+        Tensor part({n - done, b.images.shape[1], b.images.shape[2], b.images.shape[3]});
+        std::copy(b.images.data.begin(), b.images.data.begin() + part.numel(), part.data.begin());
+        use(part);
+        done = n;
+      } else {
+        use(b.images);
+        done += b.n();
+      }
+      progress(pass * n + done, 2 * n);
+    }
+    ++pass;
+  };
+  CalibrateOptions co;
+  co.method = o.method;
+  co.percentile = o.percentile;
+  const CalibrationReport r = calibrate(m, batches, co);
+  store_calibration(m, r);
+  save_model(m, o.out.empty() ? o.model : o.out);
+
+  std::printf("%-26s %10s %10s %10s %10s %9s %9s\n", "tensor", "obs.min", "obs.max", "min", "max", "clipped%", "sqnr dB");
+  for (const TensorCalibration& t : r.tensors)
+    std::printf("%-26s %10.4f %10.4f %10.4f %10.4f %9.4f %9.1f\n", t.name.c_str(), t.observed_min, t.observed_max,
+                t.chosen.min, t.chosen.max, 100 * t.chosen.clipped_fraction, t.chosen.sqnr_db);
+  std::printf("calibrated %zu tensors on %lld images with %s; wrote %s\n", r.tensors.size(), (long long)r.samples,
+              r.calibration.method.c_str(), (o.out.empty() ? o.model : o.out).c_str());
+  if (!o.json.empty()) {
+    nlohmann::json j;
+    j["method"] = r.calibration.method;
+    j["samples"] = r.samples;
+    for (const TensorCalibration& t : r.tensors)
+      j["tensors"].push_back({{"name", t.name},
+                              {"observed", {t.observed_min, t.observed_max}},
+                              {"range", {t.chosen.min, t.chosen.max}},
+                              {"clipped_fraction", t.chosen.clipped_fraction},
+                              {"mse", t.chosen.mse},
+                              {"sqnr_db", t.chosen.sqnr_db}});
+    write_bytes_atomically(o.json, j.dump(2) + "\n");
+  }
+}
+
+}  // namespace
+
+void setup_calibrate(CLI::App& app) {
+  auto opt = std::make_shared<CalibrateOptionsCli>();
+  CLI::App* sub = app.add_subcommand("calibrate", "collect activation ranges on calibration images");
+  sub->add_option("model", opt->model, "the float model (.h5)")->required()->option_text("MODEL");
+  sub->add_option("--data", opt->data, "data set (idx, CIFAR, image folders or HDF5); its training split is used")
+      ->required()
+      ->option_text("PATH");
+  sub->add_option("--samples", opt->samples, "calibration images")->default_val(opt->samples)->option_text("N");
+  std::string methods;
+  for (const auto& c : kCalibChoices) methods += "\n  " + std::string(c.name) + ": " + std::string(c.help);
+  sub->add_option("--method", opt->method, "range choice" + methods)
+      ->transform(CLI::CheckedTransformer(choice_map(kCalibChoices)))
+      ->option_text(choice_list(kCalibChoices))
+      ->default_str("minmax");
+  sub->add_option("--percentile", opt->percentile, "percentile for --method percentile, in (50, 100]")
+      ->default_val(opt->percentile)
+      ->option_text("P");
+  sub->add_option("--batch", opt->batch, "batch size")->default_val(opt->batch)->option_text("B");
+  sub->add_option("--out", opt->out, "write the calibrated model here (default: update MODEL in place)")->option_text("FILE");
+  sub->add_option("--json", opt->json, "also write the per-tensor report as JSON")->option_text("FILE");
+  sub->callback([opt]() { run_calibrate(*opt); });
+}
+
+}  // namespace flynet::cli

@@ -1,0 +1,121 @@
+// flynet quantize: a calibrated float model -> an int8 graph of quant/ref kernels (.q.h5).
+// With --data, also runs float, fake-quant simulation and the integer reference side by side
+// and prints their accuracy, agreement and per-layer SQNR.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "flynet/core/data.hpp"
+#include "flynet/formats/atomic_file.hpp"
+#include "flynet/formats/error.hpp"
+#include "flynet/formats/h5_store.hpp"
+#include "flynet/quant/calibrate.hpp"
+#include "flynet/quant/compare.hpp"
+#include "flynet/quant/int_runner.hpp"
+#include "flynet/quant/quantize.hpp"
+#include "flynet_format.h"
+#include "progress.hpp"
+
+namespace flynet::cli {
+
+namespace {
+
+enum class Rounding { single = FLYNET_ROUNDING_SINGLE, dbl = FLYNET_ROUNDING_DOUBLE };
+inline constexpr std::array kRoundingChoices = {
+    Choice<Rounding>{"double", Rounding::dbl, "TFLM / CMSIS-NN default: doubling high multiply, then rounding shift"},
+    Choice<Rounding>{"single", Rounding::single, "one rounding of the 64-bit product (CMSIS_NN_USE_SINGLE_ROUNDING)"},
+};
+
+struct QuantizeOptionsCli {
+  std::string model, out, data, json;
+  Rounding rounding = Rounding::dbl;
+  bool per_tensor = false;
+  int weight_levels = -1;  // -1: from the model (trained with --weight-levels), 0: off
+  int64_t samples = 1000;
+  bool no_sim = false;
+  int threads = 2;
+};
+
+void run_quantize(const QuantizeOptionsCli& o) {
+  Model m = load_model(o.model);
+  const Calibration cal = read_calibration(m, o.model);
+  QuantizeOptions q;
+  q.rounding = int32_t(o.rounding);
+  q.per_tensor = o.per_tensor;
+  q.weight_levels = o.weight_levels;
+  if (q.weight_levels < 0) {
+    auto it = m.meta.find("train.weight_levels");
+    q.weight_levels = it == m.meta.end() ? 0 : std::stoi(it->second);
+  }
+  const IntGraph g = lower_to_int8(m, cal, q);
+  const IntRunner runner(g);  // validates every op with the reference before anything is written
+  save_model_h5(int_graph_to_record(g), o.out);
+
+  int64_t weights = 0, params = 0;
+  for (const IntTensor& t : g.tensors)
+    if (t.constant()) (t.type == FLYNET_TYPE_INT8 ? weights : params) += int64_t(t.bytes());
+  std::printf("int8 graph: %zu ops, %zu tensors; weights %lld bytes, bias/multipliers/indices %lld bytes; "
+              "arena %llu bytes (lower bound %llu)\n",
+              g.ops.size(), g.tensors.size(), (long long)weights, (long long)params,
+              (unsigned long long)runner.plan().arena_size, (unsigned long long)runner.plan().lower_bound);
+  std::printf("input: scale %s, zero point %s (q = round(((pixel/255 - mean)/std) / scale) + zero point)\n",
+              g.meta.at("input.scale").c_str(), g.meta.at("input.zero_point").c_str());
+  std::printf("wrote %s (rounding %s, weights %s%s)\n", o.out.c_str(), g.meta.at("quant.rounding").c_str(),
+              g.meta.at("quant.weights").c_str(),
+              q.weight_levels > 0 ? (", " + std::to_string(q.weight_levels) + " levels kept").c_str() : "");
+  if (o.data.empty()) return;
+
+  const DatasetPair d = open_dataset(o.data);
+  CompareOptions co;
+  co.samples = o.samples;
+  co.simulate = !o.no_sim;
+  co.threads = o.threads;
+  ProgressLine progress("comparing");
+  const CompareReport r = compare_int8(m, g, d.test, co, [&](int64_t a, int64_t b) { progress(a, b); });
+  std::printf("\n%-26s %12s %12s %10s\n", "tensor", "int8 SQNR dB", "sim SQNR dB", "int==sim");
+  for (const LayerSqnr& l : r.layers)
+    std::printf("%-26s %12.1f %12.1f %9.2f%%\n", l.tensor.c_str(), l.int_vs_float, l.sim_vs_float, 100 * l.int_vs_sim_equal);
+  std::printf("\n%lld test images: top-1 float %.2f%%, fake-quant %.2f%%, int8 %.2f%%\n", (long long)r.count,
+              100 * r.top1_float, 100 * r.top1_sim, 100 * r.top1_int);
+  std::printf("top-1 agreement: int8/float %.2f%%, int8/fake-quant %.2f%%, fake-quant/float %.2f%%\n",
+              100 * r.agree_int_float, 100 * r.agree_int_sim, 100 * r.agree_sim_float);
+  if (!o.json.empty()) {
+    nlohmann::json j;
+    j["count"] = r.count;
+    j["top1"] = {{"float", r.top1_float}, {"fake_quant", r.top1_sim}, {"int8", r.top1_int}};
+    j["agreement"] = {{"int8_float", r.agree_int_float}, {"int8_fake_quant", r.agree_int_sim},
+                      {"fake_quant_float", r.agree_sim_float}};
+    for (const LayerSqnr& l : r.layers)
+      j["layers"].push_back({{"tensor", l.tensor}, {"int8_sqnr_db", l.int_vs_float}, {"fake_quant_sqnr_db", l.sim_vs_float},
+                             {"int8_equals_fake_quant", l.int_vs_sim_equal}});
+    write_bytes_atomically(o.json, j.dump(2) + "\n");
+  }
+}
+
+}  // namespace
+
+void setup_quantize(CLI::App& app) {
+  auto opt = std::make_shared<QuantizeOptionsCli>();
+  CLI::App* sub = app.add_subcommand("quantize", "fold BN and convert a calibrated model to an int8 graph");
+  sub->add_option("model", opt->model, "the calibrated float model (.h5)")->required()->option_text("MODEL");
+  sub->add_option("--out", opt->out, "the int8 model (.q.h5)")->required()->option_text("FILE");
+  std::string rounding;
+  for (const auto& c : kRoundingChoices) rounding += "\n  " + std::string(c.name) + ": " + std::string(c.help);
+  sub->add_option("--rounding", opt->rounding, "requantization rounding" + rounding)
+      ->transform(CLI::CheckedTransformer(choice_map(kRoundingChoices)))
+      ->option_text(choice_list(kRoundingChoices))
+      ->default_str("double");
+  sub->add_flag("--per-tensor", opt->per_tensor, "one weight scale per layer instead of per output channel");
+  sub->add_option("--weight-levels", opt->weight_levels,
+                  "keep the integer codes of weights trained with this many levels (default: what the model records; 0: off)")
+      ->option_text("L");
+  sub->add_option("--data", opt->data, "also compare float, fake-quant and int8 on this data set's test split")
+      ->option_text("PATH");
+  sub->add_option("--samples", opt->samples, "test images for the comparison (0: all)")->default_val(opt->samples)->option_text("N");
+  sub->add_flag("--no-sim", opt->no_sim, "skip the fake-quant simulation in the comparison (faster)");
+  sub->add_option("--threads", opt->threads, "threads for the integer runs")->default_val(opt->threads)->option_text("N");
+  sub->add_option("--json", opt->json, "write the comparison as JSON")->option_text("FILE");
+  sub->callback([opt]() { run_quantize(*opt); });
+}
+
+}  // namespace flynet::cli

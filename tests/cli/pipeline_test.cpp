@@ -1,0 +1,118 @@
+// The pipeline as a user runs it, on a tiny generated data set: train -> calibrate ->
+// quantize (with the side-by-side comparison), plus the errors a user meets on the way.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "flynet/core/data.hpp"
+#include "flynet/formats/h5_store.hpp"
+#include "flynet/formats/int_graph.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& p) {
+  std::ifstream f(p);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+class Pipeline : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / "flynet_pipeline_test";
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    // Two classes told apart by a bright square's position: learnable in a few steps.
+    auto make = [](int n, uint32_t seed) {
+      flynet::DatasetArrays a;
+      a.h = a.w = 16;
+      a.c = 1;
+      std::mt19937 rng(seed);
+      std::uniform_int_distribution<int> noise(0, 40);
+      for (int i = 0; i < n; ++i) {
+        const int label = i % 2;
+        for (int y = 0; y < 16; ++y)
+          for (int x = 0; x < 16; ++x) {
+            const bool on = label ? (x >= 9 && y >= 9) : (x < 7 && y < 7);
+            a.images.push_back(uint8_t(on ? 200 + noise(rng) : noise(rng)));
+          }
+        a.labels.push_back(label);
+      }
+      return a;
+    };
+    flynet::write_h5_dataset((dir_ / "data.h5").string(), make(256, 1), make(64, 2));
+  }
+  static Result flynet(const std::string& args) {
+    const std::string out = (dir_ / "out.txt").string(), err = (dir_ / "err.txt").string();
+    const int st = std::system((std::string(FLYNET_BIN) + " " + args + " >" + out + " 2>" + err).c_str());
+    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out), slurp(err)};
+  }
+  static std::string p(const std::string& name) { return (dir_ / name).string(); }
+  static fs::path dir_;
+};
+fs::path Pipeline::dir_;
+
+TEST_F(Pipeline, TrainCalibrateQuantizeCompare) {
+  Result r = flynet("train --data " + p("data.h5") + " --input 16x16x1 --classes 2 --width 0.25 --epochs 12 --batch 16 --threads 1 "
+                    "--out " + p("m.h5") + " --quiet --checkpoint none --metrics none");
+  ASSERT_EQ(r.code, 0) << r.err;
+
+  // Quantizing before calibrating names the missing step.
+  r = flynet("quantize " + p("m.h5") + " --out " + p("m.q.h5"));
+  EXPECT_EQ(r.code, 4);
+  EXPECT_EQ(r.err, "flynet quantize: error: model is not calibrated: run flynet calibrate first (" + p("m.h5") + ")\n");
+  EXPECT_FALSE(fs::exists(p("m.q.h5")));
+
+  r = flynet("calibrate " + p("m.h5") + " --data " + p("data.h5") + " --samples 64 --method kl --out " + p("m.cal.h5") +
+             " --json " + p("cal.json"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto cal = nlohmann::json::parse(slurp(p("cal.json")));
+  EXPECT_EQ(cal["method"], "kl");
+  EXPECT_EQ(cal["samples"], 64);
+  EXPECT_GT(cal["tensors"].size(), 50u);
+
+  r = flynet("quantize " + p("m.cal.h5") + " --out " + p("m.q.h5") + " --data " + p("data.h5") + " --samples 0 --json " +
+             p("q.json"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto q = nlohmann::json::parse(slurp(p("q.json")));
+  EXPECT_EQ(q["count"], 64);
+  // Float learnt the task; int8 keeps it, and follows the fake-quant simulation.
+  EXPECT_GE(q["top1"]["float"].get<double>(), 0.9);
+  EXPECT_GE(q["top1"]["int8"].get<double>(), q["top1"]["float"].get<double>() - 0.05);
+  EXPECT_GE(q["agreement"]["int8_fake_quant"].get<double>(), 0.95);
+  const flynet::IntGraph g = flynet::int_graph_from_record(flynet::load_model_h5(p("m.q.h5")), p("m.q.h5"));
+  EXPECT_GT(g.ops.size(), 50u);
+  EXPECT_EQ(g.meta.at("quant.calibration"), "kl");
+  EXPECT_EQ(g.meta.at("quant.rounding"), "double");
+
+  // `flynet info` refuses an int8 model with a clear message rather than a crash.
+  r = flynet("calibrate " + p("m.q.h5") + " --data " + p("data.h5"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST_F(Pipeline, CalibrateRejectsMismatchedData) {
+  Result r = flynet("train --data " + p("data.h5") + " --input 16x16x1 --classes 2 --width 0.25 --epochs 1 --max-steps 1 "
+                    "--batch 8 --threads 1 --out " + p("m1.h5") + " --quiet --checkpoint none --metrics none");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = flynet("calibrate " + p("m1.h5") + " --data /usr/share/datasets/fashion-mnist --samples 8");
+  if (!fs::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  EXPECT_EQ(r.code, 5);
+  EXPECT_EQ(r.err, "flynet calibrate: error: data set images do not fit the model's input 16x16x1 "
+                   "(/usr/share/datasets/fashion-mnist)\n");
+}
+
+}  // namespace
