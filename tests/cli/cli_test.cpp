@@ -11,30 +11,13 @@
 #include <sstream>
 
 #include "flynet/core/model.hpp"
+#include "run_flynet.hpp"
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-Result flynet(const std::string& args) {
-  const auto dir = std::filesystem::temp_directory_path();
-  // ctest runs tests in parallel: name the capture files after this test.
-  const std::string tag = std::string("flynet_cli_") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  const std::string out = (dir / (tag + ".out")).string(), err = (dir / (tag + ".err")).string();
-  const std::string cmd = std::string(FLYNET_BIN) + " " + args + " >" + out + " 2>" + err;
-  const int st = std::system(cmd.c_str());
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out), slurp(err)};
-}
+using flynet::test::Result;
+using flynet::test::slurp;
+Result flynet(const std::string& args) { return flynet::test::run_flynet(args); }
 
 TEST(Cli, VersionAndHelp) {
   Result r = flynet("--version");

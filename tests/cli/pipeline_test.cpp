@@ -12,22 +12,14 @@
 #include "flynet/core/data.hpp"
 #include "flynet/formats/h5_store.hpp"
 #include "flynet/formats/int_graph.hpp"
+#include "run_flynet.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using flynet::test::Result;
+using flynet::test::slurp;
 
 class Pipeline : public ::testing::Test {
  protected:
@@ -55,11 +47,7 @@ class Pipeline : public ::testing::Test {
     };
     flynet::write_h5_dataset((dir_ / "data.h5").string(), make(256, 1), make(64, 2));
   }
-  static Result flynet(const std::string& args) {
-    const std::string out = (dir_ / "out.txt").string(), err = (dir_ / "err.txt").string();
-    const int st = std::system((std::string(FLYNET_BIN) + " " + args + " >" + out + " 2>" + err).c_str());
-    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out), slurp(err)};
-  }
+  static Result flynet(const std::string& args) { return flynet::test::run_flynet(args); }
   static std::string p(const std::string& name) { return (dir_ / name).string(); }
   static fs::path dir_;
 };
