@@ -198,6 +198,11 @@ void setup_train(CLI::App& app) {
       ->option_text("N")
       ->default_val(c.eval_every)
       ->group(tr);
+  sub->add_option("--bn-recal", c.bn_recalibration,
+                  "batches of un-augmented training images that recompute the BN statistics at the end (0: off)")
+      ->option_text("N")
+      ->default_val(c.bn_recalibration)
+      ->group(tr);
   sub->add_option("--checkpoint", opt->checkpoint, "checkpoint written after every epoch (default <out>.ckpt.h5; none: off)")
       ->option_text("FILE")
       ->group(tr);

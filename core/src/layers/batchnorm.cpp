@@ -82,7 +82,7 @@ class BatchNormLayer final : public Layer {
       reduce(M, C, s, s2, [&](int64_t r0, int64_t r1, double* a, double* b) {
         row_sums(in.ptr() + r0 * C, r1 - r0, C, a, b);
       });
-      const double mom = node_.bn_momentum;
+      const double mom = ctx.bn_momentum >= 0 ? ctx.bn_momentum : node_.bn_momentum;
       for (int c = 0; c < C; ++c) {
         const double mu = s[size_t(c)] / double(M);
         const double var = std::max(0.0, s2[size_t(c)] / double(M) - mu * mu);

@@ -102,6 +102,51 @@ template <int B>
   for (int i = 0; i < B; ++i) o[i] += acc[i];
 }
 
+// dw for all K taps of kernel row kh at once: each dy vector is loaded once for K
+// multiply-adds (instead of once per tap), with K x B accumulators in registers.
+template <int K, int B>
+[[gnu::always_inline]] inline void bwd_weight_row(const float* __restrict x, const float* __restrict dy,
+                                                  float* __restrict dw, const Geom& g, int kh, int c) {
+  float acc[K][B] = {};
+  for (int oh = 0; oh < g.OH; ++oh) {
+    const int ih = oh * g.s - g.pad + kh;
+    if (ih < 0 || ih >= g.H) continue;
+    const float* __restrict xrow = x + int64_t(ih) * g.W * g.C + c;
+    for (int ow = 0; ow < g.OW; ++ow) {
+      const float* __restrict d = dy + (int64_t(oh) * g.OW + ow) * g.C + c;
+      const int iw0 = ow * g.s - g.pad;
+      if (iw0 >= 0 && iw0 + K <= g.W) {
+        for (int kw = 0; kw < K; ++kw) {
+          const float* __restrict xi = xrow + int64_t(iw0 + kw) * g.C;
+          for (int i = 0; i < B; ++i) acc[kw][i] += d[i] * xi[i];
+        }
+      } else {
+        for (int kw = 0; kw < K; ++kw) {
+          const int iw = iw0 + kw;
+          if (iw < 0 || iw >= g.W) continue;
+          const float* __restrict xi = xrow + int64_t(iw) * g.C;
+          for (int i = 0; i < B; ++i) acc[kw][i] += d[i] * xi[i];
+        }
+      }
+    }
+  }
+  for (int kw = 0; kw < K; ++kw) {
+    float* __restrict o = dw + int64_t(kh * K + kw) * g.C + c;
+    for (int i = 0; i < B; ++i) o[i] += acc[kw][i];
+  }
+}
+
+template <int K>
+[[gnu::always_inline]] inline void bwd_weight_rows(const float* __restrict x, const float* __restrict dy,
+                                                   float* __restrict dw, const Geom& g) {
+  for (int kh = 0; kh < K; ++kh) {
+    int c = 0;
+    for (; c + 16 <= g.C; c += 16) bwd_weight_row<K, 16>(x, dy, dw, g, kh, c);
+    for (; c + 8 <= g.C; c += 8) bwd_weight_row<K, 8>(x, dy, dw, g, kh, c);
+    for (; c < g.C; ++c) bwd_weight_row<K, 1>(x, dy, dw, g, kh, c);
+  }
+}
+
 // Channel blocks of 32, then 8, then single channels; the blocks inline into each target clone.
 #define FLYNET_OVER_CHANNELS(C, CALL) \
   do {                                 \
@@ -129,8 +174,14 @@ FLYNET_SIMD void dw_backward_sample(const float* __restrict x, const float* __re
   if (dx)
     for (int ih = 0; ih < g.H; ++ih)
       for (int iw = 0; iw < g.W; ++iw) FLYNET_OVER_CHANNELS(g.C, FLYNET_BWD_DATA);
-  for (int kh = 0; kh < g.k; ++kh)
-    for (int kw = 0; kw < g.k; ++kw) FLYNET_OVER_CHANNELS(g.C, FLYNET_BWD_WEIGHT);
+  if (g.k == 3) {
+    bwd_weight_rows<3>(x, dy, dw, g);
+  } else if (g.k == 5) {
+    bwd_weight_rows<5>(x, dy, dw, g);
+  } else {
+    for (int kh = 0; kh < g.k; ++kh)
+      for (int kw = 0; kw < g.k; ++kw) FLYNET_OVER_CHANNELS(g.C, FLYNET_BWD_WEIGHT);
+  }
 #undef FLYNET_BWD_DATA
 #undef FLYNET_BWD_WEIGHT
 }

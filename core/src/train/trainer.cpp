@@ -132,6 +132,29 @@ EvalResult evaluate(Model& model, std::shared_ptr<const Dataset> data, const std
   return r;
 }
 
+void recalibrate_batchnorm(Model& model, std::shared_ptr<const Dataset> data, const std::vector<float>& mean,
+                           const std::vector<float>& std, int batch, int batches, uint64_t seed) {
+  if (batches <= 0) return;
+  LoaderOptions lo;
+  lo.batch = batch;
+  lo.shuffle = true;
+  lo.drop_last = true;
+  lo.mean = mean;
+  lo.std = std;
+  lo.seed = seed ^ 0x5bd1e995ULL;
+  BatchLoader loader(data, lo);
+  Net net(model);
+  RunCtx ctx;
+  ctx.training = true;  // batch statistics; dropout sits after the last BN, so it does not matter
+  ctx.seed = seed;
+  loader.start_epoch(0);
+  Batch b;
+  for (int i = 0; i < batches && loader.next(b); ++i) {
+    ctx.bn_momentum = 1.0 / double(i + 1);  // running = mean over the batches so far
+    net.forward(b.images, ctx);
+  }
+}
+
 TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg, TrainObserver* observer) {
   if (cfg.epochs < 1) throw Error(ErrorCode::usage, "epochs must be at least 1");
   if (cfg.batch < 1) throw Error(ErrorCode::usage, "batch must be at least 1");
@@ -250,6 +273,12 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
     st.lr = lr;
     st.temperature = ctx.temperature;
     const bool last_epoch = epoch == cfg.epochs - 1 || (cfg.max_steps >= 0 && step >= cfg.max_steps);
+    // The checkpoint keeps the running statistics of training, so a resumed run continues
+    // exactly; the final model gets recalibrated ones before its evaluation.
+    if (!cfg.checkpoint.empty()) write_checkpoint(model, opt, epoch + 1, step, cfg, cfg.checkpoint);
+    if (last_epoch)
+      recalibrate_batchnorm(model, data.train, info.mean, info.std, std::min<int64_t>(cfg.batch, info.size),
+                            cfg.bn_recalibration, cfg.seed);
     if (last_epoch || (cfg.eval_every > 0 && (epoch + 1) % cfg.eval_every == 0)) {
       // The last epoch is evaluated as the model will be used (T = 1); earlier ones at the
       // temperature they trained with.
@@ -270,13 +299,15 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
       metrics << "}\n";
       metrics.flush();
     }
-    if (!cfg.checkpoint.empty()) write_checkpoint(model, opt, epoch + 1, step, cfg, cfg.checkpoint);
     if (observer) observer->on_epoch(st);
     last = st;
     result.epochs = epoch + 1;
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - t_run).count();
   if (last.test_top1 < 0) {  // resumed a finished run, or stopped by max_steps before evaluating
+    if (result.epochs == 0)
+      recalibrate_batchnorm(model, data.train, info.mean, info.std, std::min<int64_t>(cfg.batch, info.size),
+                            cfg.bn_recalibration, cfg.seed);
     const EvalResult e = evaluate(model, data.test, info.mean, info.std);
     last.test_top1 = e.top1;
     last.test_top5 = e.top5;

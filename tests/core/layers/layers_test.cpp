@@ -96,11 +96,15 @@ TEST(Depthwise, MultiplierForwardMatchesNaiveLoop) {
   LayerCase c{conv_node(6, 6, 3, 1, 6), {random_tensor({2, 4, 4, 6}, rng)}, {random_tensor({6, 1, 3, 3}, rng)}, {}};
   auto l = make_layer(c.node);
   expect_close(c.run(*l), naive_conv(c.x[0], c.p[0], nullptr, 6, 3, 1, 6), 1e-5, "dw");
+  // 39 output channels: the 32-, 8- and 1-channel blocks of the kernel
+  LayerCase w{conv_node(13, 39, 5, 1, 13), {random_tensor({2, 6, 5, 13}, rng)}, {random_tensor({39, 1, 5, 5}, rng)}, {}};
+  auto lw = make_layer(w.node);
+  expect_close(w.run(*lw), naive_conv(w.x[0], w.p[0], nullptr, 39, 5, 1, 13), 1e-5, "wide mdw");
 }
 
 TEST(Depthwise, GradientsMatchFiniteDifferences) {
   std::mt19937 rng(5);
-  for (auto [k, s, cin, mult] : {std::tuple{3, 1, 4, 3}, std::tuple{5, 2, 3, 2}, std::tuple{3, 1, 5, 1}}) {
+  for (auto [k, s, cin, mult] : {std::tuple{3, 1, 4, 3}, std::tuple{5, 2, 3, 2}, std::tuple{3, 1, 5, 1}, std::tuple{5, 1, 12, 3}}) {
     LayerCase c{conv_node(cin, cin * mult, k, s, cin), {random_tensor({3, 7, 6, cin}, rng)},
                 {random_tensor({cin * mult, 1, k, k}, rng)}, {}};
     c.ctx.training = true;

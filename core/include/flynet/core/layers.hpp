@@ -28,6 +28,9 @@ struct RunCtx {
   float temperature = 1.f;   ///< softmax gating temperature T (1 for evaluation and export)
   uint64_t seed = 0;         ///< dropout stream: masks depend on (seed, step, node) only
   uint64_t step = 0;
+  /// >= 0: replaces every BN node's momentum for this pass (BN recalibration uses 1 / (b + 1)
+  /// for batch b, an exact mean over the batches).
+  double bn_momentum = -1.0;
 };
 
 using TensorPtrs = std::vector<Tensor*>;

@@ -21,7 +21,7 @@ struct OptimOptions {
   double momentum = 0.9;    ///< SGD
   bool nesterov = true;     ///< SGD
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  ///< AdamW
-  double weight_decay = 5e-5;
+  double weight_decay = 1e-4;
 };
 
 class Optimizer {

@@ -36,6 +36,8 @@ struct TrainConfig {
   int threads = 0;               ///< compute threads (OpenMP, oneDNN); 0 = default
   int loader_threads = 1;        ///< TBB threads decoding/augmenting batches
   int eval_every = 1;            ///< test accuracy every N epochs (0: only at the end)
+  int bn_recalibration = 100;    ///< batches of un-augmented training images whose exact BN
+                                 ///< statistics replace the running ones at the end (0: keep)
   std::string checkpoint;        ///< written after every epoch (atomic); empty: none
   std::string metrics;           ///< JSON-lines log, one object per epoch (appended); empty: none
   std::string resume;            ///< checkpoint to continue from; empty: start fresh
@@ -100,6 +102,13 @@ struct Throughput {
 /// Times `steps` training steps and `steps` inference batches of `batch` random images on a
 /// fresh model of `spec` (after two warm-up steps each). No data set needed.
 Throughput measure_throughput(const ArchSpec& spec, int batch, int steps, int threads);
+
+/// Replaces the running statistics of every BN with the exact mean (and unbiased variance) over
+/// `batches` batches of un-augmented training images, in training-mode forward passes at T = 1.
+/// Why: torchvision's BN momentum 0.01 averages over the last ~100 steps of changing weights,
+/// which lags behind the final weights in short runs (and badly in tiny ones).
+void recalibrate_batchnorm(Model& model, std::shared_ptr<const Dataset> data, const std::vector<float>& mean,
+                           const std::vector<float>& std, int batch, int batches, uint64_t seed);
 
 /// The normalisation a trained model expects, from meta "data.mean"/"data.std"; empty when absent.
 void model_normalisation(const Model& model, std::vector<float>& mean, std::vector<float>& std);
