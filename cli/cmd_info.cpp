@@ -7,6 +7,10 @@
 #include "flynet/core/count.hpp"
 #include "flynet/core/model.hpp"
 #include "flynet/formats/error.hpp"
+#include "flynet/formats/h5_store.hpp"
+#include "flynet/formats/int_graph.hpp"
+#include "flynet/quant/int_runner.hpp"
+#include "flynet_format.h"
 
 namespace flynet::cli {
 
@@ -95,13 +99,48 @@ void print_table(const Graph& g, const GraphCount& c, const std::string& source)
   std::printf("\n%s\n%s\n", kStrictConvention, kProfilerConvention);
 }
 
+// An int8 model (flynet quantize): its ops, weight bytes and the planned arena.
+void int8_info(const IntGraph& g, const std::string& source, bool json) {
+  const IntRunner runner(g);
+  const ArenaPlan& plan = runner.plan();
+  int64_t weights = 0, params = 0;
+  nlohmann::json ops = nlohmann::json::array();
+  if (!json) std::printf("int8 model: %s\n\n%-26s %-5s %-14s %10s %10s\n", source.c_str(), "op", "code", "output", "weights", "params");
+  for (const IntOp& op : g.ops) {
+    int64_t w = 0, p = 0;
+    for (int32_t t : op.inputs)
+      if (t >= 0 && g.tensors[size_t(t)].constant())
+        (g.tensors[size_t(t)].type == FLYNET_TYPE_INT8 ? w : p) += int64_t(g.tensors[size_t(t)].bytes());
+    weights += w;
+    params += p;
+    const auto& d = g.tensors[size_t(op.outputs[0])].dims;
+    const std::string out = std::to_string(d[1]) + "x" + std::to_string(d[2]) + "x" + std::to_string(d[3]);
+    if (json)
+      ops.push_back({{"name", op.name}, {"op", op.op}, {"output", {d[1], d[2], d[3]}}, {"weight_bytes", w}, {"param_bytes", p}});
+    else
+      std::printf("%-26s %-5d %-14s %10lld %10lld\n", op.name.c_str(), op.op, out.c_str(), (long long)w, (long long)p);
+  }
+  if (json) {
+    nlohmann::json j{{"source", source}, {"kind", "int8"}, {"ops", ops}, {"weight_bytes", weights}, {"param_bytes", params},
+                     {"arena_bytes", plan.arena_size}, {"arena_lower_bound", plan.lower_bound}, {"meta", g.meta}};
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  std::printf("\nweights (int8):                 %10lld bytes\n", (long long)weights);
+  std::printf("bias, multipliers, shifts:      %10lld bytes\n", (long long)params);
+  std::printf("activation arena (planned):     %10llu bytes (lower bound %llu)\n", (unsigned long long)plan.arena_size,
+              (unsigned long long)plan.lower_bound);
+}
+
 void run_info(const InfoOptions& o, const CLI::App& sub) {
   Graph g;
   std::string source;
   if (!o.model.empty()) {
     if (o.arch.any_given(sub))
       throw Error(ErrorCode::usage, "give either a model file or architecture options, not both");
-    g = load_model(o.model).graph;
+    const ModelRecord rec = load_model_h5(o.model);
+    if (is_int_graph(rec)) return int8_info(int_graph_from_record(rec, o.model), o.model, o.json);
+    g = Model::from_record(rec, o.model).graph;
     source = o.model;
   } else {
     g = build_graph(o.arch.spec());

@@ -6,6 +6,7 @@
 
 #include "flynet/formats/error.hpp"
 #include "flynet/formats/h5_store.hpp"
+#include "flynet/formats/int_graph.hpp"
 
 namespace flynet {
 
@@ -81,6 +82,8 @@ ModelRecord Model::to_record() const {
 }
 
 Model Model::from_record(const ModelRecord& rec, const std::string& file) {
+  if (is_int_graph(rec))
+    throw Error(ErrorCode::format, "an int8 model (from flynet quantize) where a float model is needed", file);
   Model m;
   try {
     m.graph = build_graph(ArchSpec::from_map(rec.arch));

@@ -2,6 +2,7 @@
 // quantize (with the side-by-side comparison), plus the errors a user meets on the way.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -24,7 +25,8 @@ using flynet::test::slurp;
 class Pipeline : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / "flynet_pipeline_test";
+    // Per process: two test runs at once (two build trees) must not share files.
+    dir_ = fs::temp_directory_path() / ("flynet_pipeline_test_" + std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     // Two classes told apart by a bright square's position: learnable in a few steps.
@@ -47,6 +49,7 @@ class Pipeline : public ::testing::Test {
     };
     flynet::write_h5_dataset((dir_ / "data.h5").string(), make(256, 1), make(64, 2));
   }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
   static Result flynet(const std::string& args) { return flynet::test::run_flynet(args); }
   static std::string p(const std::string& name) { return (dir_ / name).string(); }
   static fs::path dir_;
@@ -86,10 +89,22 @@ TEST_F(Pipeline, TrainCalibrateQuantizeCompare) {
   EXPECT_EQ(g.meta.at("quant.calibration"), "kl");
   EXPECT_EQ(g.meta.at("quant.rounding"), "double");
 
-  // `flynet info` refuses an int8 model with a clear message rather than a crash.
+  // info reads the int8 model: its weights are the quantized conv/FC weights, one byte each.
+  r = flynet("info " + p("m.q.h5") + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto info = nlohmann::json::parse(r.out);
+  EXPECT_EQ(info["kind"], "int8");
+  EXPECT_GE(info["arena_bytes"].get<int64_t>(), info["arena_lower_bound"].get<int64_t>());
+  int64_t weight_bytes = 0;
+  for (const flynet::IntTensor& t : g.tensors)
+    if (t.constant() && t.type == 1) weight_bytes += int64_t(t.bytes());
+  EXPECT_EQ(info["weight_bytes"].get<int64_t>(), weight_bytes);
+
+  // calibrate refuses an int8 model with a one-line error rather than a crash.
   r = flynet("calibrate " + p("m.q.h5") + " --data " + p("data.h5"));
-  EXPECT_NE(r.code, 0);
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.code, 4);
+  EXPECT_EQ(r.err, "flynet calibrate: error: an int8 model (from flynet quantize) where a float model is needed (" +
+                       p("m.q.h5") + ")\n");
 }
 
 TEST_F(Pipeline, CalibrateRejectsMismatchedData) {
