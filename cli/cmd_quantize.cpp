@@ -72,22 +72,43 @@ void run_quantize(const QuantizeOptionsCli& o) {
   co.threads = o.threads;
   ProgressLine progress("comparing");
   const CompareReport r = compare_int8(m, g, d.test, co, [&](int64_t a, int64_t b) { progress(a, b); });
-  std::printf("\n%-26s %12s %12s %10s\n", "tensor", "int8 SQNR dB", "sim SQNR dB", "int==sim");
-  for (const LayerSqnr& l : r.layers)
-    std::printf("%-26s %12.1f %12.1f %9.2f%%\n", l.tensor.c_str(), l.int_vs_float, l.sim_vs_float, 100 * l.int_vs_sim_equal);
-  std::printf("\n%lld test images: top-1 float %.2f%%, fake-quant %.2f%%, int8 %.2f%%\n", (long long)r.count,
-              100 * r.top1_float, 100 * r.top1_sim, 100 * r.top1_int);
-  std::printf("top-1 agreement: int8/float %.2f%%, int8/fake-quant %.2f%%, fake-quant/float %.2f%%\n",
-              100 * r.agree_int_float, 100 * r.agree_int_sim, 100 * r.agree_sim_float);
+  const bool sim = co.simulate;
+  std::printf("\n%-26s %12s", "tensor", "int8 SQNR dB");
+  if (sim) std::printf(" %12s %10s", "sim SQNR dB", "int==sim");
+  std::printf("\n");
+  for (const LayerSqnr& l : r.layers) {
+    std::printf("%-26s %12.1f", l.tensor.c_str(), l.int_vs_float);
+    if (sim) std::printf(" %12.1f %9.2f%%", l.sim_vs_float, 100 * l.int_vs_sim_equal);
+    std::printf("\n");
+  }
+  if (sim) {
+    std::printf("\n%lld test images: top-1 float %.2f%%, fake-quant %.2f%%, int8 %.2f%%\n", (long long)r.count,
+                100 * r.top1_float, 100 * r.top1_sim, 100 * r.top1_int);
+    std::printf("top-1 agreement: int8/float %.2f%%, int8/fake-quant %.2f%%, fake-quant/float %.2f%%\n",
+                100 * r.agree_int_float, 100 * r.agree_int_sim, 100 * r.agree_sim_float);
+  } else {
+    std::printf("\n%lld test images: top-1 float %.2f%%, int8 %.2f%%\n", (long long)r.count, 100 * r.top1_float,
+                100 * r.top1_int);
+    std::printf("top-1 agreement: int8/float %.2f%%\n", 100 * r.agree_int_float);
+  }
   if (!o.json.empty()) {
     nlohmann::json j;
     j["count"] = r.count;
-    j["top1"] = {{"float", r.top1_float}, {"fake_quant", r.top1_sim}, {"int8", r.top1_int}};
-    j["agreement"] = {{"int8_float", r.agree_int_float}, {"int8_fake_quant", r.agree_int_sim},
-                      {"fake_quant_float", r.agree_sim_float}};
-    for (const LayerSqnr& l : r.layers)
-      j["layers"].push_back({{"tensor", l.tensor}, {"int8_sqnr_db", l.int_vs_float}, {"fake_quant_sqnr_db", l.sim_vs_float},
-                             {"int8_equals_fake_quant", l.int_vs_sim_equal}});
+    j["top1"] = {{"float", r.top1_float}, {"int8", r.top1_int}};
+    j["agreement"] = {{"int8_float", r.agree_int_float}};
+    if (sim) {
+      j["top1"]["fake_quant"] = r.top1_sim;
+      j["agreement"]["int8_fake_quant"] = r.agree_int_sim;
+      j["agreement"]["fake_quant_float"] = r.agree_sim_float;
+    }
+    for (const LayerSqnr& l : r.layers) {
+      nlohmann::json e{{"tensor", l.tensor}, {"int8_sqnr_db", l.int_vs_float}};
+      if (sim) {
+        e["fake_quant_sqnr_db"] = l.sim_vs_float;
+        e["int8_equals_fake_quant"] = l.int_vs_sim_equal;
+      }
+      j["layers"].push_back(e);
+    }
     write_bytes_atomically(o.json, j.dump(2) + "\n");
   }
 }
