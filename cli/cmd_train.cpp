@@ -28,6 +28,7 @@ struct TrainOptions {
   std::string metrics;     // default: <out stem>.metrics.jsonl
   int benchmark = 0;
   bool quiet = false;
+  double val_split = 0;    // fraction of the training split held out for per-epoch validation
 };
 
 std::string sibling(const std::string& out, const std::string& suffix) {
@@ -124,12 +125,31 @@ void run_train(TrainOptions& o, const CLI::App& sub) {
   if (o.checkpoint == "none") cfg.checkpoint.clear();
   if (o.metrics == "none") cfg.metrics.clear();
 
+  if (!(o.val_split >= 0 && o.val_split < 1)) throw Error(ErrorCode::usage, "--val-split must be in [0, 1)");
+  // With a validation split, the epochs are evaluated on the held-out part of the training
+  // split; the test split is used once, at the end.
+  DatasetPair fit = data;
+  if (o.val_split > 0) fit = split_validation(data.train, o.val_split, cfg.seed);
+
   Model model = Model::create(spec, cfg.seed);
   if (!o.quiet)
     std::printf("training %s on %s (%lld images, %d classes), %d epochs, batch %d\n", spec.summary().c_str(),
-                info.source.c_str(), (long long)info.size, info.classes, cfg.epochs, cfg.batch);
+                info.source.c_str(), (long long)fit.train->info().size, info.classes, cfg.epochs, cfg.batch);
   Progress progress(o.quiet);
-  const TrainResult r = train(model, data, cfg, &progress);
+  TrainResult r = train(model, fit, cfg, &progress);
+  if (o.val_split > 0) {
+    model.meta["train.val_top1"] = model.meta["train.test_top1"];
+    model.meta["train.val_split"] = std::to_string(o.val_split);
+    std::vector<float> mean, sd;
+    model_normalisation(model, mean, sd);
+    const EvalResult t = evaluate(model, data.test, mean, sd);
+    std::printf("validation top-1 %.2f%% (%lld held-out training images)\n", 100 * r.test_top1,
+                (long long)fit.test->info().size);
+    r.test_top1 = t.top1;
+    r.test_top5 = t.top5;
+    model.meta["train.test_top1"] = std::to_string(t.top1);
+    model.meta["train.test_top5"] = std::to_string(t.top5);
+  }
   save_model(model, o.out);
   std::printf("test top-1 %.2f%% top-5 %.2f%% (%s, %s)\n", 100 * r.test_top1, 100 * r.test_top5,
               duration(r.seconds).c_str(), o.out.c_str());
@@ -220,6 +240,11 @@ void setup_train(CLI::App& app) {
       ->option_text("N")
       ->group(tr);
   sub->add_flag("--quiet", opt->quiet, "only the final line")->group(tr);
+  sub->add_option("--val-split", opt->val_split,
+                  "hold out this fraction of the training split: epochs are evaluated on it, the test split once at the end")
+      ->option_text("F")
+      ->default_val(opt->val_split)
+      ->group(tr);
   sub->callback([opt, sub]() { run_train(*opt, *sub); });
 }
 

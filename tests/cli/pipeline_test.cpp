@@ -107,6 +107,21 @@ TEST_F(Pipeline, TrainCalibrateQuantizeCompare) {
                        p("m.q.h5") + ")\n");
 }
 
+TEST_F(Pipeline, ValidationSplitIsHeldOutOfTraining) {
+  Result r = flynet("train --data " + p("data.h5") + " --input 16x16x1 --classes 2 --width 0.25 --epochs 1 --max-steps 2 "
+                    "--batch 8 --threads 1 --val-split 0.25 --out " + p("v.h5") + " --quiet --checkpoint none --metrics none");
+  ASSERT_EQ(r.code, 0) << r.err;
+  // 256 training images, a quarter held out.
+  EXPECT_NE(r.out.find("(64 held-out training images)"), std::string::npos) << r.out;
+  const flynet::ModelRecord m = flynet::load_model_h5(p("v.h5"));
+  EXPECT_EQ(m.meta.count("train.val_top1"), 1u);
+  EXPECT_EQ(m.meta.count("train.test_top1"), 1u);
+  r = flynet("train --data " + p("data.h5") + " --val-split 1 --out " + p("v2.h5"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "flynet train: error: --val-split must be in [0, 1)\n");
+  EXPECT_FALSE(fs::exists(p("v2.h5")));
+}
+
 TEST_F(Pipeline, CalibrateRejectsMismatchedData) {
   Result r = flynet("train --data " + p("data.h5") + " --input 16x16x1 --classes 2 --width 0.25 --epochs 1 --max-steps 1 "
                     "--batch 8 --threads 1 --out " + p("m1.h5") + " --quiet --checkpoint none --metrics none");
