@@ -240,6 +240,11 @@ void setup_train(CLI::App& app) {
       ->option_text("N")
       ->group(tr);
   sub->add_flag("--quiet", opt->quiet, "only the final line")->group(tr);
+  sub->add_option("--weight-levels", c.weight_levels,
+                  "train with conv/FC weights quantized to L levels per output channel (2..256; 0: float)")
+      ->option_text("L")
+      ->default_val(c.weight_levels)
+      ->group(tr);
   sub->add_option("--val-split", opt->val_split,
                   "hold out this fraction of the training split: epochs are evaluated on it, the test split once at the end")
       ->option_text("F")

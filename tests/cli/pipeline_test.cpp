@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "flynet/core/data.hpp"
@@ -105,6 +106,40 @@ TEST_F(Pipeline, TrainCalibrateQuantizeCompare) {
   EXPECT_EQ(r.code, 4);
   EXPECT_EQ(r.err, "flynet calibrate: error: an int8 model (from flynet quantize) where a float model is needed (" +
                        p("m.q.h5") + ")\n");
+}
+
+// Design 3.7: trained with L levels, every conv/FC layer has at most L distinct weight values
+// per output channel, and quantize maps them to int8 codes with no further rounding.
+TEST_F(Pipeline, WeightLevelsSurviveQuantizationExactly) {
+  Result r = flynet("train --data " + p("data.h5") + " --input 16x16x1 --classes 2 --width 0.25 --epochs 1 --max-steps 6 "
+                    "--batch 16 --threads 1 --weight-levels 6 --out " + p("l6.h5") + " --quiet --checkpoint none --metrics none");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(flynet::load_model_h5(p("l6.h5")).meta.at("train.weight_levels"), "6");
+  r = flynet("calibrate " + p("l6.h5") + " --data " + p("data.h5") + " --samples 32 --out " + p("l6.cal.h5"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = flynet("quantize " + p("l6.cal.h5") + " --out " + p("l6.q.h5"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const flynet::IntGraph g = flynet::int_graph_from_record(flynet::load_model_h5(p("l6.q.h5")), p("l6.q.h5"));
+  int checked = 0;
+  for (const flynet::IntOp& op : g.ops) {
+    if (op.op != 1 && op.op != 2 && op.op != 3) continue;  // conv, depthwise, fully connected
+    if (op.name.find(".reduce") != std::string::npos) continue;  // sum+ReLU's fixed ones, not trained
+    const flynet::IntTensor& w = g.tensors[size_t(op.inputs[1])];
+    EXPECT_EQ(w.levels, 6) << op.name;
+    // Output channel: first dim (conv [O,K,K,I], FC [O,1,1,K]) or last (depthwise [1,K,K,O]).
+    const bool dw = op.op == 2;
+    const int oc = dw ? w.dims[3] : w.dims[0];
+    const int per = int(w.numel()) / oc;
+    for (int o = 0; o < oc; ++o) {
+      std::set<int> codes;
+      for (int i = 0; i < per; ++i) codes.insert(int8_t(w.data[size_t(dw ? i * oc + o : o * per + i)]));
+      EXPECT_LE(codes.size(), 6u) << op.name << " channel " << o;
+      // Even L: the grid is odd multiples of half a step.
+      for (int c : codes) EXPECT_TRUE(c % 2 != 0 || codes.size() == 1) << op.name << " code " << c;
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 30);
 }
 
 TEST_F(Pipeline, ValidationSplitIsHeldOutOfTraining) {

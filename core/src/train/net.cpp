@@ -5,6 +5,8 @@
 // order, so the sum is deterministic.
 #include "flynet/core/net.hpp"
 
+#include "flynet/core/fake_quant.hpp"
+
 #include <algorithm>
 
 #include "flynet/formats/error.hpp"
@@ -12,6 +14,14 @@
 namespace flynet {
 
 Net::Net(Model& model) : model_(model) {
+  // A model trained with L weight levels computes with its fake-quantized weights (design
+  // 3.7); the float weights stay the optimizer's shadow copy (straight-through gradient).
+  if (auto it = model_.meta.find("train.weight_levels"); it != model_.meta.end()) {
+    const int levels = std::stoi(it->second);
+    set_weight_transform([levels](const ParamDecl&, const Tensor& w, Tensor& eff) {
+      fake_quant_weights(w.ptr(), eff.ptr(), w.shape[0], w.numel() / w.shape[0], levels);
+    });
+  }
   const Graph& g = model_.graph;
   layers_.resize(g.nodes.size());
   outs_.resize(g.nodes.size());

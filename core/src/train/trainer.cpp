@@ -171,6 +171,11 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
                 "dataset has " + std::to_string(info.classes) + " classes, the model " + std::to_string(spec.classes),
                 info.source);
   set_num_threads(cfg.threads);
+  if (cfg.weight_levels != 0 && (cfg.weight_levels < 2 || cfg.weight_levels > 256))
+    throw Error(ErrorCode::usage, "weight levels must be in 2..256 (0: float)");
+  // Recorded in the model, so every Net on it (training, evaluation, calibration) computes
+  // with the quantized weights, and quantize keeps their codes.
+  if (cfg.weight_levels > 0) model.meta["train.weight_levels"] = std::to_string(cfg.weight_levels);
 
   Optimizer opt(model, cfg.optim);
   int start_epoch = 0;

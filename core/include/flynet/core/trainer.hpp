@@ -42,6 +42,8 @@ struct TrainConfig {
   std::string metrics;           ///< JSON-lines log, one object per epoch (appended); empty: none
   std::string resume;            ///< checkpoint to continue from; empty: start fresh
   int64_t max_steps = -1;        ///< stop after this many steps in total (tests, benchmarks)
+  int weight_levels = 0;         ///< 2..256: conv/FC weights fake-quantized to this many levels per
+                                 ///< output channel from the first step (design 3.7); 0: float
 };
 
 /// What an observer sees while training.
