@@ -10,7 +10,6 @@ namespace flynet {
 
 namespace {
 
-constexpr double kStdEps = 1e-5;
 
 // The VA-ECA internals of one batch, in float: per (sample, head-channel) mean and std of Z,
 // and the 1-D conv logits (design 3.3).
@@ -33,7 +32,7 @@ void va_eca_internals(const Node& n, const Tensor& z, const Tensor& w, std::vect
     for (int64_t q = 0; q < Q; ++q) {
       const double m = s[size_t(q)] / double(P);
       mean[size_t(b * Q + q)] = float(m);
-      sd[size_t(b * Q + q)] = float(std::sqrt(std::max(0.0, s2[size_t(q)] / double(P) - m * m) + kStdEps));
+      sd[size_t(b * Q + q)] = float(std::sqrt(std::max(0.0, s2[size_t(q)] / double(P) - m * m) + kVaEcaStdEps));
     }
     for (int64_t c = 0; c < E; ++c)
       for (int j = 0; j < h; ++j) {

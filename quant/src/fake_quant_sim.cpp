@@ -4,13 +4,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "flynet/core/graph.hpp"
 #include "flynet/formats/error.hpp"
 #include "flynet_format.h"
 
 namespace flynet {
 
 namespace {
-constexpr double kStdEps = 1e-5;
 struct Dims {
   int n, h, w, c;
 };
@@ -250,7 +250,7 @@ void FakeQuantSim::run_op(const IntOp& o) {
             }
             const double m = s / double(P);
             mean[n * C + c] = m;
-            sd[n * C + c] = std::sqrt(std::max(0.0, s2 / double(P) - m * m) + kStdEps);
+            sd[n * C + c] = std::sqrt(std::max(0.0, s2 / double(P) - m * m) + kVaEcaStdEps);
           }
         store(o.outputs[0], mean);
         store(o.outputs[1], sd);

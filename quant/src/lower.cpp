@@ -1,7 +1,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <sstream>
 
 #include "flyref.h"
 #include "flynet/core/fake_quant.hpp"
@@ -15,7 +14,6 @@ namespace flynet {
 
 namespace {
 
-constexpr double kStdEps = 1e-5;   // the float VA-ECA's sqrt(var + eps)
 constexpr int kEcaSumShift = 8;    // fraction bits of the ECA conv's combined sum
 
 void check(flyref_status st, const std::string& what) {
@@ -408,7 +406,7 @@ class Lowering {
     uint64_t eps_q = 0;
     for (; F >= 0; --F) {
       const long double scale4 = std::ldexp(1.0L, 2 * F);
-      const long double epsq = std::round(kStdEps * npx * npx * scale4 / (s_in * s_in));
+      const long double epsq = std::round(kVaEcaStdEps * npx * npx * scale4 / (s_in * s_in));
       if (scale4 * npx * npx * 16257.0L + epsq < std::ldexp(1.0L, 62)) {
         eps_q = uint64_t(epsq);
         break;

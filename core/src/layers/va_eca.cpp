@@ -19,7 +19,6 @@ namespace flynet::layers {
 
 namespace {
 
-constexpr double kStdEps = 1e-5;
 
 // The per-sample loops over P pixels x Q channels, vectorised over the contiguous channels.
 FLYNET_SIMD void sums(const float* __restrict z, int64_t P, int64_t Q, double* __restrict s, double* __restrict s2) {
@@ -76,7 +75,7 @@ class VaEcaLayer final : public Layer {
         const double m = s[size_t(q)] / double(P);
         const double var = std::max(0.0, s2[size_t(q)] / double(P) - m * m);
         mu[q] = float(m);
-        sg[q] = float(std::sqrt(var + kStdEps));
+        sg[q] = float(std::sqrt(var + kVaEcaStdEps));
       }
       std::vector<float> l(static_cast<size_t>(Q));
       for (int64_t c = 0; c < E; ++c)

@@ -37,6 +37,10 @@ enum class OpKind {
 std::string_view op_name(OpKind op);
 
 enum class Act { relu, hswish, hsigmoid, sigmoid };
+
+/// VA-ECA's descriptor: sigma = sqrt(var + eps) per head map (design 3.3). Training, calibration,
+/// the int8 lowering and the fake-quant simulation all use this one value.
+inline constexpr double kVaEcaStdEps = 1e-5;
 std::string_view act_name(Act a);
 
 /// What a parameter tensor is: drives initialisation, weight decay and quantization.
