@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include "commands.hpp"
 #include "flynet/core/data.hpp"
@@ -241,8 +242,9 @@ void setup_train(CLI::App& app) {
       ->group(tr);
   sub->add_flag("--quiet", opt->quiet, "only the final line")->group(tr);
   sub->add_option("--weight-levels", c.weight_levels,
-                  "train with conv/FC weights quantized to L levels per output channel (2..256; 0: float)")
+                  "train with conv/FC weights quantized to L levels per output channel (2..256; float or 0: off)")
       ->option_text("L")
+      ->transform(CLI::Transformer(std::map<std::string, std::string>{{"float", "0"}}))
       ->default_val(c.weight_levels)
       ->group(tr);
   sub->add_option("--val-split", opt->val_split,
