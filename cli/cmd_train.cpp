@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "commands.hpp"
 #include "flynet/core/data.hpp"
@@ -30,6 +31,7 @@ struct TrainOptions {
   int benchmark = 0;
   bool quiet = false;
   double val_split = 0;    // fraction of the training split held out for per-epoch validation
+  std::string init;        // warm start: a trained float (or QAT) model of the architecture
 };
 
 std::string sibling(const std::string& out, const std::string& suffix) {
@@ -109,11 +111,18 @@ void run_train(TrainOptions& o, const CLI::App& sub) {
   DatasetPair data = open_dataset(o.data);
   const DatasetInfo& info = data.train->info();
   ArchSpec spec;
-  if (!cfg.resume.empty()) {
-    // The checkpoint fixes the architecture; options given here must agree with it.
-    spec = load_model(cfg.resume).spec();
+  if (!cfg.resume.empty() && !o.init.empty())
+    throw Error(ErrorCode::usage, "--init and --resume exclude each other (a checkpoint already holds the weights)");
+  std::optional<Model> init;
+  if (!o.init.empty()) init = load_model(o.init);
+  if (!cfg.resume.empty() || init) {
+    // The checkpoint (or the warm-start model) fixes the architecture; options given here must
+    // agree with it.
+    const std::string& from = init ? o.init : cfg.resume;
+    spec = init ? init->spec() : load_model(cfg.resume).spec();
     if (o.arch.any_given(sub) && !(o.arch.spec() == spec))
-      throw Error(ErrorCode::format, "checkpoint was trained with a different architecture", cfg.resume);
+      throw Error(ErrorCode::format, std::string(init ? "model" : "checkpoint") + " has a different architecture",
+                  from);
   } else {
     ArchOptions a = o.arch;  // input shape and classes follow the dataset unless given
     if (a.input.empty())
@@ -133,6 +142,14 @@ void run_train(TrainOptions& o, const CLI::App& sub) {
   if (o.val_split > 0) fit = split_validation(data.train, o.val_split, cfg.seed);
 
   Model model = Model::create(spec, cfg.seed);
+  if (init) {
+    // Weights and BN statistics from the model; what it recorded about its own training,
+    // calibration or quantization does not describe the new run.
+    model.params = std::move(init->params);
+    model.extra = std::move(init->extra);
+    std::erase_if(model.extra, [](const TensorRecord& t) { return t.name.rfind("calib.", 0) == 0; });
+    model.meta["train.init"] = o.init;
+  }
   if (!o.quiet)
     std::printf("training %s on %s (%lld images, %d classes), %d epochs, batch %d\n", spec.summary().c_str(),
                 info.source.c_str(), (long long)fit.train->info().size, info.classes, cfg.epochs, cfg.batch);
@@ -246,6 +263,21 @@ void setup_train(CLI::App& app) {
       ->option_text("L")
       ->transform(CLI::Transformer(std::map<std::string, std::string>{{"float", "0"}}))
       ->default_val(c.weight_levels)
+      ->group(tr);
+  sub->add_option("--act-bits", c.act_bits,
+                  "quantization-aware training: node outputs fake-quantized to int8 (asymmetric, per tensor, "
+                  "EMA ranges) as the device computes them; weights get the int8 grid unless --weight-levels is given")
+      ->option_text("8")
+      ->check(CLI::IsMember({0, 8}))
+      ->group(tr);
+  sub->add_option("--fold-bn-after", c.fold_bn_after,
+                  "from epoch N (0-based) on, freeze BN statistics and fold BN into the conv before weight "
+                  "quantization, so the last epochs train the device's folded weights")
+      ->option_text("N")
+      ->group(tr);
+  sub->add_option("--init", opt->init, "warm start from this trained model (.h5): its weights and BN statistics, "
+                                       "a fresh schedule and optimizer")
+      ->option_text("FILE")
       ->group(tr);
   sub->add_option("--val-split", opt->val_split,
                   "hold out this fraction of the training split: epochs are evaluated on it, the test split once at the end")

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "flynet/core/net.hpp"
+#include "flynet/core/qat.hpp"
 #include "flynet/formats/error.hpp"
 
 namespace flynet {
@@ -83,12 +84,23 @@ CalibrationReport calibrate(Model& model, const BatchSource& batches, const Cali
   CalibrationReport r;
   r.samples = samples;
   r.calibration.method = std::string(choice_name(kCalibChoices, opt.method));
+  // A model trained with int8 activations (--act-bits) keeps the ranges it trained with: the
+  // device must quantize where training did. The method only fills in the tensors QAT does not
+  // track (VA-ECA internals).
+  std::map<std::string, ActRange> trained;
+  {
+    const std::vector<ActRange> qr = load_act_ranges(model);
+    for (size_t i = 0; i < qr.size(); ++i)
+      if (qr[i].initialised) trained[model.graph.nodes[i].name] = qr[i];
+  }
+  if (!trained.empty()) r.calibration.method += "+qat";
   for (const auto& [name, o] : obs) {
     TensorCalibration t;
     t.name = name;
     t.observed_min = o.min();
     t.observed_max = o.max();
-    t.chosen = o.choose_range(opt.method, opt.percentile);
+    auto q = trained.find(name);
+    t.chosen = q != trained.end() ? o.evaluate(q->second.min, q->second.max) : o.choose_range(opt.method, opt.percentile);
     t.histogram = o.histogram();
     r.calibration.ranges[name] = TensorRange{t.chosen.min, t.chosen.max};
     r.tensors.push_back(std::move(t));

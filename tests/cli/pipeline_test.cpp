@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -140,6 +141,76 @@ TEST_F(Pipeline, WeightLevelsSurviveQuantizationExactly) {
     ++checked;
   }
   EXPECT_GT(checked, 30);
+}
+
+// QAT as issue #5 describes it: a warm start from a float model, 8 weight levels, int8
+// activations with EMA ranges and BN folded in the last epoch. The saved model carries its QAT
+// state, calibration keeps the trained ranges, and quantize computes what training computed.
+TEST_F(Pipeline, QuantizationAwareTrainingFromAWarmStart) {
+  Result r = flynet("train --data " + p("data.h5") + " --input 16x16x1 --classes 2 --width 0.25 --epochs 2 --batch 16 "
+                    "--threads 1 --out " + p("f.h5") + " --quiet --checkpoint none --metrics none");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = flynet("train --data " + p("data.h5") + " --init " + p("f.h5") + " --epochs 3 --lr 0.02 --warmup 0 --batch 16 "
+             "--threads 1 --weight-levels 8 --act-bits 8 --fold-bn-after 2 --out " + p("qat.h5") +
+             " --quiet --checkpoint none --metrics none");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const flynet::ModelRecord m = flynet::load_model_h5(p("qat.h5"));
+  EXPECT_EQ(m.meta.at("train.weight_levels"), "8");
+  EXPECT_EQ(m.meta.at("train.act_bits"), "8");
+  EXPECT_EQ(m.meta.at("train.bn_folded"), "1");
+  EXPECT_EQ(m.meta.at("train.init"), p("f.h5"));
+  std::map<std::string, std::pair<float, float>> ranges;
+  for (const flynet::TensorRecord& t : m.tensors)
+    if (t.name.rfind("qat.", 0) == 0) ranges[t.name.substr(4, t.name.size() - 10)] = {t.to_f32()[0], t.to_f32()[1]};
+  EXPECT_GT(ranges.size(), 30u);
+  EXPECT_EQ(ranges.count("stem"), 0u);     // folded into its BN: quantized after it
+  EXPECT_EQ(ranges.count("stem.bn"), 1u);  // the conv's int8 output (hard-swish is its own op)
+  r = flynet("calibrate " + p("qat.h5") + " --data " + p("data.h5") + " --samples 32 --out " + p("qat.cal.h5"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = flynet("quantize " + p("qat.cal.h5") + " --out " + p("qat.q.h5") + " --data " + p("data.h5") +
+             " --samples 0 --json " + p("qat.json"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto q = nlohmann::json::parse(slurp(p("qat.json")));
+  // The "float" column of a QAT model is its fake-quant network: int8 follows it.
+  EXPECT_GE(q["agreement"]["int8_float"].get<double>(), 0.95);
+  const flynet::IntGraph g = flynet::int_graph_from_record(flynet::load_model_h5(p("qat.q.h5")), p("qat.q.h5"));
+  EXPECT_EQ(g.meta.at("quant.weight_levels"), "8");
+  // Every int8 activation with a trained range has exactly the trained quantization:
+  // scale = (max - min) / 255 and zero point round(-128 - min / scale) (int8-semantics.md).
+  int matched = 0;
+  for (const flynet::IntTensor& t : g.tensors) {
+    auto it = ranges.find(t.name);
+    if (it == ranges.end() || t.constant()) continue;
+    const float lo = std::min(it->second.first, 0.f), hi = std::max(it->second.second, 0.f);
+    const double scale = double(hi - lo) / 255.0;
+    EXPECT_NEAR(t.scale, scale, 1e-6 * scale) << t.name;
+    EXPECT_NEAR(t.zero_point, std::lround(-128.0 - lo / scale), 1) << t.name;
+    ++matched;
+  }
+  EXPECT_GT(matched, 30);
+  // Folded and quantized to 8 levels: at most 8 codes per output channel of every trained layer.
+  for (const flynet::IntOp& op : g.ops) {
+    if (op.op != 1 && op.op != 2 && op.op != 3) continue;
+    if (op.name.find(".reduce") != std::string::npos) continue;
+    const flynet::IntTensor& w = g.tensors[size_t(op.inputs[1])];
+    EXPECT_EQ(w.levels, 8) << op.name;
+    const bool dw = op.op == 2;
+    const int oc = dw ? w.dims[3] : w.dims[0];
+    const int per = int(w.numel()) / oc;
+    for (int o = 0; o < oc; ++o) {
+      std::set<int> codes;
+      for (int i = 0; i < per; ++i) codes.insert(int8_t(w.data[size_t(dw ? i * oc + o : o * per + i)]));
+      EXPECT_LE(codes.size(), 8u) << op.name << " channel " << o;
+    }
+  }
+  // --init and --resume together is a usage error; so is folding after the last epoch.
+  r = flynet("train --data " + p("data.h5") + " --init " + p("f.h5") + " --resume " + p("f.h5") + " --out " + p("x.h5"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "flynet train: error: --init and --resume exclude each other (a checkpoint already holds the weights)\n");
+  r = flynet("train --data " + p("data.h5") + " --init " + p("f.h5") + " --epochs 2 --fold-bn-after 2 --out " + p("x.h5"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "flynet train: error: --fold-bn-after must be below the number of epochs\n");
+  EXPECT_FALSE(fs::exists(p("x.h5")));
 }
 
 TEST_F(Pipeline, ValidationSplitIsHeldOutOfTraining) {

@@ -75,9 +75,9 @@ class BatchNormLayer final : public Layer {
     invstd_.assign(size_t(C), 0.f);
     scale_.assign(size_t(C), 0.f);
     shift_.assign(size_t(C), 0.f);
-    training_ = ctx.training;
+    training_ = ctx.training && !ctx.bn_frozen;
     const float eps = float(node_.bn_eps);
-    if (ctx.training) {
+    if (training_) {
       std::vector<double> s, s2;
       reduce(M, C, s, s2, [&](int64_t r0, int64_t r1, double* a, double* b) {
         row_sums(in.ptr() + r0 * C, r1 - r0, C, a, b);

@@ -6,23 +6,48 @@
 #include "flynet/core/net.hpp"
 
 #include "flynet/core/fake_quant.hpp"
+#include "flynet/core/fold_bn.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include "flynet/formats/error.hpp"
 
 namespace flynet {
 
 Net::Net(Model& model) : model_(model) {
+  const Graph& g = model_.graph;
   // A model trained with L weight levels computes with its fake-quantized weights (design
   // 3.7); the float weights stay the optimizer's shadow copy (straight-through gradient).
-  if (auto it = model_.meta.find("train.weight_levels"); it != model_.meta.end()) {
-    const int levels = std::stoi(it->second);
-    set_weight_transform([levels](const ParamDecl&, const Tensor& w, Tensor& eff) {
-      fake_quant_weights(w.ptr(), eff.ptr(), w.shape[0], w.numel() / w.shape[0], levels);
+  // With folded BN the grid is the one of the folded weight w * s (what the device stores).
+  int levels = kFloatLevels;
+  if (auto it = model_.meta.find("train.weight_levels"); it != model_.meta.end()) levels = std::stoi(it->second);
+  if (auto it = model_.meta.find("train.bn_folded"); it != model_.meta.end()) bn_folded_ = it->second == "1";
+  std::map<std::string, int> fold_bn_of;  // weight name -> its BN node, when folded
+  if (bn_folded_)
+    for (size_t i = 0; i < g.nodes.size(); ++i)
+      if (g.nodes[i].op == OpKind::conv2d || g.nodes[i].op == OpKind::dw_concat)
+        if (const int b = bn_after(g, int(i)); b >= 0) fold_bn_of[g.nodes[i].name + ".weight"] = b;
+  if (levels != kFloatLevels || !fold_bn_of.empty())
+    set_weight_transform([this, levels, fold_bn_of](const ParamDecl& d, const Tensor& w, Tensor& eff) {
+      const int64_t oc = w.shape[0], per = w.numel() / oc;
+      if (auto f = fold_bn_of.find(d.name); f != fold_bn_of.end())
+        folded_fake_quant(w.ptr(), eff.ptr(), oc, per, bn_scale(model_, f->second), levels);
+      else if (levels != kFloatLevels)
+        fake_quant_weights(w.ptr(), eff.ptr(), oc, per, levels);
+      else
+        std::copy(w.data.begin(), w.data.end(), eff.data.begin());
     });
+  if (auto it = model_.meta.find("train.act_bits"); it != model_.meta.end() && it->second != "0") {
+    if (it->second != "8") throw Error(ErrorCode::unsupported, "activation bits " + it->second + " (only 8 is supported)");
+    act_points_ = act_quant_points(g);
+    act_point_.assign(g.nodes.size(), -1);
+    for (size_t k = 0; k < act_points_.size(); ++k) act_point_[size_t(act_points_[k].node)] = int(k);
+    act_ranges_ = load_act_ranges(model_);
+    act_q_.resize(g.nodes.size());
+    act_on_.assign(g.nodes.size(), 0);
+    act_mask_.resize(g.nodes.size());
   }
-  const Graph& g = model_.graph;
   layers_.resize(g.nodes.size());
   outs_.resize(g.nodes.size());
   douts_.resize(g.nodes.size());
@@ -52,6 +77,8 @@ const Tensor& Net::forward(const Tensor& images, const RunCtx& ctx) {
   if (images.shape.size() != 4 || images.shape[1] != in.h || images.shape[2] != in.w || images.shape[3] != in.c)
     throw Error(ErrorCode::shape, "input batch " + images.shape_str() + " does not fit the model input " +
                                       std::to_string(in.h) + "x" + std::to_string(in.w) + "x" + std::to_string(in.c));
+  RunCtx run = ctx;
+  run.bn_frozen = run.bn_frozen || bn_folded_;
   reshape(outs_[0], images.shape);
   std::copy(images.data.begin(), images.data.end(), outs_[0].data.begin());
   for (size_t i = 1; i < g.nodes.size(); ++i) {
@@ -67,7 +94,8 @@ const Tensor& Net::forward(const Tensor& images, const RunCtx& ctx) {
           weight_transform_(n.params[k], *p[k], eff);
           p[k] = &eff;
         }
-    layers_[i]->forward(ctx, x, p, outs_[i]);
+    layers_[i]->forward(run, x, p, outs_[i]);
+    if (!act_points_.empty() && act_point_[i] >= 0) quantize_output(int(i), run);
     if (output_hook_) output_hook_(n, int(i), outs_[i]);
   }
   return outs_.back();
@@ -75,6 +103,8 @@ const Tensor& Net::forward(const Tensor& images, const RunCtx& ctx) {
 
 void Net::backward(const Tensor& dlogits, const RunCtx& ctx) {
   const Graph& g = model_.graph;
+  RunCtx run = ctx;
+  run.bn_frozen = run.bn_frozen || bn_folded_;
   if (dlogits.numel() != outs_.back().numel())
     throw Error(ErrorCode::shape, "gradient of the logits has the wrong size " + dlogits.shape_str());
   std::vector<char> written(g.nodes.size(), 0);
@@ -112,7 +142,14 @@ void Net::backward(const Tensor& dlogits, const RunCtx& ctx) {
       reshape(scratch_[s], outs_[size_t(j)].shape);
       dx[size_t(pending[s])] = &scratch_[s];
     }
-    layers_[i]->backward(ctx, x, p, outs_[i], douts_[i], dx, pgrads_[i]);
+    if (!act_points_.empty() && !act_mask_[i].empty()) {
+      // Clipped straight-through estimator of the output's fake quantization.
+      float* d = douts_[i].ptr();
+      const uint8_t* mk = act_mask_[i].data();
+      const int64_t m = douts_[i].numel();
+      for (int64_t e = 0; e < m; ++e) d[e] = mk[e] ? d[e] : 0.f;
+    }
+    layers_[i]->backward(run, x, p, outs_[i], douts_[i], dx, pgrads_[i]);
     for (size_t s = 0; s < pending.size(); ++s) {
       float* d = douts_[size_t(n.inputs[size_t(pending[s])])].ptr();
       const float* a = scratch_[s].ptr();
@@ -120,6 +157,45 @@ void Net::backward(const Tensor& dlogits, const RunCtx& ctx) {
       for (int64_t e = 0; e < m; ++e) d[e] += a[e];
     }
   }
+}
+
+void Net::quantize_output(int node, const RunCtx& ctx) {
+  const ActPoint& p = act_points_[size_t(act_point_[size_t(node)])];
+  Tensor& y = outs_[size_t(node)];
+  ActQuant q;
+  switch (p.kind) {
+    case ActPoint::fixed: q = p.fixed_q; break;
+    case ActPoint::shared: q = act_q_[size_t(p.share)]; break;
+    case ActPoint::own_range: {
+      ActRange& r = act_ranges_[size_t(node)];
+      if (ctx.training) ema_update(r, y.ptr(), y.numel(), act_momentum_);
+      if (!r.initialised) {  // eval before any training step: nothing to quantize with yet
+        act_mask_[size_t(node)].clear();
+        act_on_[size_t(node)] = 0;
+        return;
+      }
+      q = act_quant_params(r.min, r.max);
+      break;
+    }
+  }
+  if (p.kind == ActPoint::shared && !act_on_[size_t(p.share)]) {  // the source is not quantized yet
+    act_mask_[size_t(node)].clear();
+    act_on_[size_t(node)] = 0;
+    return;
+  }
+  act_q_[size_t(node)] = q;
+  act_on_[size_t(node)] = 1;
+  const int64_t n = y.numel();
+  float* v = y.ptr();
+  if (ctx.training) {
+    std::vector<uint8_t>& mk = act_mask_[size_t(node)];
+    mk.resize(size_t(n));
+    const float lo = float(-128 - q.zero_point) * q.scale, hi = float(127 - q.zero_point) * q.scale;
+    for (int64_t e = 0; e < n; ++e) mk[size_t(e)] = v[e] >= lo && v[e] <= hi;
+  } else {
+    act_mask_[size_t(node)].clear();
+  }
+  fake_quant_act(v, v, n, q);
 }
 
 const Tensor& Net::grad(const std::string& param) const {

@@ -16,6 +16,7 @@
 #include "flynet/core/layers.hpp"
 #include "flynet/core/loss.hpp"
 #include "flynet/core/net.hpp"
+#include "flynet/core/qat.hpp"
 #include "flynet/core/schedule.hpp"
 #include "flynet/formats/error.hpp"
 
@@ -55,6 +56,9 @@ std::string describe(const TrainConfig& c) {
     << " weight_decay=" << c.optim.weight_decay << " warmup=" << c.warmup_epochs
     << " label_smoothing=" << c.label_smoothing << " t_start=" << c.t_start << " t_end=" << c.t_end
     << " augment=" << (c.augment ? 1 : 0) << " seed=" << c.seed;
+  if (c.weight_levels) o << " weight_levels=" << c.weight_levels;
+  if (c.act_bits) o << " act_bits=" << c.act_bits;
+  if (c.fold_bn_after >= 0) o << " fold_bn_after=" << c.fold_bn_after;
   return o.str();
 }
 
@@ -155,6 +159,22 @@ void recalibrate_batchnorm(Model& model, std::shared_ptr<const Dataset> data, co
   }
 }
 
+namespace {
+
+// The end of a run: exact BN statistics, unless BN is folded into quantized weights — then its
+// scale is part of the weight grid, so it stays, and the effective weights are baked in.
+void finish_batchnorm(Model& model, std::shared_ptr<const Dataset> train, const DatasetInfo& info,
+                      const TrainConfig& cfg, int levels) {
+  if (auto f = model.meta.find("train.bn_folded"); f != model.meta.end() && f->second == "1") {
+    bake_folded_weights(model, levels);
+    return;
+  }
+  recalibrate_batchnorm(model, train, info.mean, info.std, std::min<int64_t>(cfg.batch, info.size),
+                        cfg.bn_recalibration, cfg.seed);
+}
+
+}  // namespace
+
 TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg, TrainObserver* observer) {
   if (cfg.epochs < 1) throw Error(ErrorCode::usage, "epochs must be at least 1");
   if (cfg.batch < 1) throw Error(ErrorCode::usage, "batch must be at least 1");
@@ -173,9 +193,20 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
   set_num_threads(cfg.threads);
   if (cfg.weight_levels != 0 && (cfg.weight_levels < 2 || cfg.weight_levels > 256))
     throw Error(ErrorCode::usage, "weight levels must be in 2..256 (0: float)");
+  if (cfg.act_bits != 0 && cfg.act_bits != 8) throw Error(ErrorCode::usage, "activation bits must be 8 (or 0: float)");
+  if (cfg.fold_bn_after >= cfg.epochs)
+    throw Error(ErrorCode::usage, "--fold-bn-after must be below the number of epochs");
   // Recorded in the model, so every Net on it (training, evaluation, calibration) computes
-  // with the quantized weights, and quantize keeps their codes.
-  if (cfg.weight_levels > 0) model.meta["train.weight_levels"] = std::to_string(cfg.weight_levels);
+  // with the quantized weights and activations, and quantize keeps their codes. With int8
+  // activations and float weights the weights still get the int8 grid (255 levels per
+  // channel, exactly what quantize produces): QAT should see the device's weights too.
+  const int levels = cfg.weight_levels ? cfg.weight_levels : (cfg.act_bits ? 255 : 0);
+  model.meta.erase("train.weight_levels");
+  model.meta.erase("train.act_bits");
+  model.meta.erase("train.bn_folded");
+  if (levels > 0) model.meta["train.weight_levels"] = std::to_string(levels);
+  if (cfg.act_bits > 0) model.meta["train.act_bits"] = std::to_string(cfg.act_bits);
+  else store_act_ranges(model, {});  // a warm start from a QAT model drops its ranges
 
   Optimizer opt(model, cfg.optim);
   int start_epoch = 0;
@@ -199,6 +230,8 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
       }
     opt.load_state(state, step, cfg.resume);
     model.params = std::move(ck.params);
+    if (cfg.act_bits > 0) store_act_ranges(model, load_act_ranges(ck));
+    if (auto f = ck.meta.find("train.bn_folded"); f != ck.meta.end()) model.meta[f->first] = f->second;
     if (observer) observer->on_resume(start_epoch, cfg.resume);
   }
 
@@ -229,7 +262,11 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
   EpochStats last;
   for (int epoch = start_epoch; epoch < cfg.epochs; ++epoch) {
     if (cfg.max_steps >= 0 && step >= cfg.max_steps) break;
+    // BN folding starts at its epoch; the flag stays on the model so evaluations and later
+    // stages compute as the last epochs trained.
+    if (cfg.fold_bn_after >= 0 && epoch >= cfg.fold_bn_after) model.meta["train.bn_folded"] = "1";
     Net net(model);
+    net.set_act_range_momentum(cfg.act_range_momentum);
     RunCtx ctx;
     ctx.training = true;
     ctx.temperature = float(gate_temperature(epoch, cfg.epochs, cfg.t_start, cfg.t_end));
@@ -269,6 +306,7 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
         observer->on_batch(p);
       }
     }
+    if (net.quantizes_activations()) store_act_ranges(model, net.act_ranges());
     EpochStats st;
     st.epoch = epoch;
     st.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -281,9 +319,7 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
     // The checkpoint keeps the running statistics of training, so a resumed run continues
     // exactly; the final model gets recalibrated ones before its evaluation.
     if (!cfg.checkpoint.empty()) write_checkpoint(model, opt, epoch + 1, step, cfg, cfg.checkpoint);
-    if (last_epoch)
-      recalibrate_batchnorm(model, data.train, info.mean, info.std, std::min<int64_t>(cfg.batch, info.size),
-                            cfg.bn_recalibration, cfg.seed);
+    if (last_epoch) finish_batchnorm(model, data.train, info, cfg, levels);
     if (last_epoch || (cfg.eval_every > 0 && (epoch + 1) % cfg.eval_every == 0)) {
       // The last epoch is evaluated as the model will be used (T = 1); earlier ones at the
       // temperature they trained with.
@@ -310,9 +346,7 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - t_run).count();
   if (last.test_top1 < 0) {  // resumed a finished run, or stopped by max_steps before evaluating
-    if (result.epochs == 0)
-      recalibrate_batchnorm(model, data.train, info.mean, info.std, std::min<int64_t>(cfg.batch, info.size),
-                            cfg.bn_recalibration, cfg.seed);
+    if (result.epochs == 0) finish_batchnorm(model, data.train, info, cfg, levels);
     const EvalResult e = evaluate(model, data.test, info.mean, info.std);
     last.test_top1 = e.top1;
     last.test_top5 = e.top5;

@@ -31,6 +31,9 @@ struct RunCtx {
   /// >= 0: replaces every BN node's momentum for this pass (BN recalibration uses 1 / (b + 1)
   /// for batch b, an exact mean over the batches).
   double bn_momentum = -1.0;
+  /// BN uses (and keeps) its running statistics even in training mode: QAT's folded BN, whose
+  /// scale is baked into the quantized weights, must not move under them.
+  bool bn_frozen = false;
 };
 
 using TensorPtrs = std::vector<Tensor*>;

@@ -12,7 +12,9 @@
 //    before every forward from the float weight (QAT fake quantization); the gradient w.r.t. the
 //    effective weight is used as the gradient of the float weight (straight-through).
 //  - output_hook: called with every node's output right after it is computed (calibration
-//    ranges, activation fake quantization); it may modify the tensor in place.
+//    ranges); it may modify the tensor in place.
+// A model with QAT state (qat.hpp: weight levels, int8 activations, folded BN) installs it
+// itself, so every Net on that model computes what training computed.
 #ifndef FLYNET_CORE_NET_HPP_
 #define FLYNET_CORE_NET_HPP_
 
@@ -24,6 +26,7 @@
 
 #include "flynet/core/layers.hpp"
 #include "flynet/core/model.hpp"
+#include "flynet/core/qat.hpp"
 
 namespace flynet {
 
@@ -54,6 +57,13 @@ class Net {
   std::map<std::string, Tensor>& grads() { return grads_; }
   Model& model() { return model_; }
 
+  /// int8 activation fake quantization (model meta "train.act_bits"): the EMA ranges by node
+  /// index, updated by training-mode forwards (weight `momentum` on each batch) and used as
+  /// they are in eval mode. Store them back with store_act_ranges(model, net.act_ranges()).
+  bool quantizes_activations() const { return !act_points_.empty(); }
+  const std::vector<ActRange>& act_ranges() const { return act_ranges_; }
+  void set_act_range_momentum(float momentum) { act_momentum_ = momentum; }
+
  private:
   Model& model_;
   std::vector<std::unique_ptr<Layer>> layers_;  // one per node; nullptr for the input
@@ -65,6 +75,16 @@ class Net {
   std::vector<Tensor> scratch_;
   WeightTransform weight_transform_;
   OutputHook output_hook_;
+
+  void quantize_output(int node, const RunCtx& ctx);
+  std::vector<ActPoint> act_points_;
+  std::vector<int> act_point_;                  // per node: index into act_points_ or -1
+  std::vector<ActRange> act_ranges_;            // per node
+  std::vector<ActQuant> act_q_;                 // per node: parameters of the last forward
+  std::vector<char> act_on_;                    // per node: quantized in the last forward
+  std::vector<std::vector<uint8_t>> act_mask_;  // per node: 1 where the clipped STE passes
+  float act_momentum_ = 0.01f;
+  bool bn_folded_ = false;                      // meta "train.bn_folded": BN frozen, folded
 };
 
 }  // namespace flynet

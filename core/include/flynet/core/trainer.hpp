@@ -44,6 +44,11 @@ struct TrainConfig {
   int64_t max_steps = -1;        ///< stop after this many steps in total (tests, benchmarks)
   int weight_levels = 0;         ///< 2..256: conv/FC weights fake-quantized to this many levels per
                                  ///< output channel from the first step (design 3.7); 0: float
+                                 ///< (255, the int8 grid, when act_bits is set)
+  int act_bits = 0;              ///< 8: node outputs fake-quantized to int8 with EMA ranges (qat.hpp)
+  int fold_bn_after = -1;        ///< >= 0: from this epoch on BN statistics are frozen and folded
+                                 ///< into the conv before weight quantization (qat.hpp)
+  float act_range_momentum = 0.01f;  ///< EMA weight of each batch's activation range
 };
 
 /// What an observer sees while training.
@@ -77,7 +82,7 @@ struct TrainResult {
   double seconds = 0;
 };
 
-/// Trains `model` in place. With cfg.resume the parameters, BN statistics, optimizer state and
+/// Trains `model` in place (a fresh one, or a warm start: any float model of the architecture). With cfg.resume the parameters, BN statistics, optimizer state and
 /// schedule position come from the checkpoint (which must be of the same architecture; throws
 /// Error{format}). Stores the results, seed, options and dataset normalisation in model.meta
 /// ("train.test_top1", "data.mean", "data.std", ...), with the gating temperature fixed to 1.
