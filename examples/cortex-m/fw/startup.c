@@ -1,5 +1,6 @@
-/* Minimal Cortex-M startup: vector table, reset handler (.data copy, .bss clear, main), fault
- * handlers that report over semihosting and exit with a distinct status. */
+/* Minimal Cortex-M startup for the MPS2 boards (ARMv7-M and ARMv8-M Mainline): vector table,
+ * reset handler (.data copy, .bss clear, main), fault handlers that report over semihosting and
+ * exit with a distinct status. SysTick_Handler is weak so a firmware can count timer wraps. */
 #include <stdint.h>
 
 #include "semihost.h"
@@ -10,6 +11,7 @@ int main(void);
 void Reset_Handler(void);
 void HardFault_Handler(void);
 void Default_Handler(void);
+void SysTick_Handler(void) __attribute__((weak, alias("Default_Handler")));
 
 void Reset_Handler(void)
 {
@@ -31,9 +33,9 @@ void Default_Handler(void)
     semihost_exit(4);
 }
 
-typedef void (*vector_fn)(void);
-
-/* Initial stack pointer, then the 15 system exception vectors of ARMv7-M. */
+/* Initial stack pointer, then the 15 system exception vectors. Slot 7 is SecureFault on ARMv8-M
+ * with the Security Extension (an505) and reserved on ARMv7-M. No device interrupt is enabled,
+ * so the table stops there. */
 __attribute__((section(".isr_vector"), used)) const uintptr_t g_vectors[16] = {
     (uintptr_t)&_estack,
     (uintptr_t)Reset_Handler,
@@ -42,10 +44,11 @@ __attribute__((section(".isr_vector"), used)) const uintptr_t g_vectors[16] = {
     (uintptr_t)Default_Handler,   /* MemManage */
     (uintptr_t)Default_Handler,   /* BusFault */
     (uintptr_t)Default_Handler,   /* UsageFault */
-    0, 0, 0, 0,
+    (uintptr_t)Default_Handler,   /* SecureFault (ARMv8-M), reserved (ARMv7-M) */
+    0, 0, 0,
     (uintptr_t)Default_Handler,   /* SVCall */
     (uintptr_t)Default_Handler,   /* DebugMonitor */
     0,
     (uintptr_t)Default_Handler,   /* PendSV */
-    (uintptr_t)Default_Handler,   /* SysTick */
+    (uintptr_t)SysTick_Handler,
 };
