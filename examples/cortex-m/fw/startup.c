@@ -5,7 +5,7 @@
 
 #include "semihost.h"
 
-extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
+extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _sstack, _estack;
 int main(void);
 
 void Reset_Handler(void);
@@ -21,10 +21,23 @@ void Reset_Handler(void)
     semihost_exit(main());
 }
 
-void HardFault_Handler(void)
+/* The fault may come from a stack overflow, so the report runs on a fresh stack: the handler
+ * passes the faulting SP and resets SP to the top before calling C. */
+__attribute__((used)) static void hard_fault_report(uintptr_t sp)
 {
-    semihost_write0("flyref-fw: HardFault\n");
+    /* Exception entry pushes 8 words; with less room than that left the push itself faulted. */
+    if (sp < (uintptr_t)&_sstack + 32u) semihost_write0("flyref-fw: HardFault (stack overflow)\n");
+    else semihost_write0("flyref-fw: HardFault\n");
     semihost_exit(3);
+}
+
+__attribute__((naked)) void HardFault_Handler(void)
+{
+    __asm__ volatile("mov r0, sp\n\t"
+                     "ldr r1, =_estack\n\t"
+                     "mov sp, r1\n\t"
+                     "b hard_fault_report\n\t"
+                     ".ltorg");
 }
 
 void Default_Handler(void)
