@@ -1,0 +1,274 @@
+// Throughput of the C99 integer reference (quant/ref) on a quantized model: the test split of a
+// data set through IntRunner, images in parallel with TBB (one IntRunner per thread), then a
+// single-thread profile of where the time goes, by op kind.
+//
+//   flynet_ref_throughput [model.q.h5] [--data DIR] [--threads N] [--reps R] [--limit N]
+//                         [--profile-images N]
+//
+// Prints images/s, seconds, MACs/s and an FNV-1a hash of every output code (in image order), so
+// that any change in the kernels' arithmetic shows up as a different hash.
+#include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "flynet/core/data.hpp"
+#include "flynet/formats/error.hpp"
+#include "flynet/formats/h5_store.hpp"
+#include "flynet/formats/int_graph.hpp"
+#include "flynet/quant/compare.hpp"
+#include "flynet/quant/int_runner.hpp"
+#include "flynet_format.h"
+#include "flyref_interpreter.h"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+std::vector<float> floats_of(const std::map<std::string, std::string>& meta, const char* key) {
+  std::vector<float> v;
+  auto it = meta.find(key);
+  if (it == meta.end()) return v;
+  std::stringstream ss(it->second);
+  std::string item;
+  while (std::getline(ss, item, ',')) v.push_back(std::stof(item));
+  return v;
+}
+
+const flynet::IntTensor& T(const flynet::IntGraph& g, int32_t t) { return g.tensors[size_t(t)]; }
+
+/// Multiply-accumulates of one op (conv / depthwise / FC; 0 for the rest).
+int64_t macs_of(const flynet::IntGraph& g, const flynet::IntOp& op) {
+  const auto& o = T(g, op.outputs[0]).dims;
+  const int64_t opx = int64_t(o[0]) * o[1] * o[2];
+  if (op.op == FLYNET_OP_CONV2D) {
+    const auto& w = T(g, op.inputs[1]).dims;
+    return opx * o[3] * w[1] * w[2] * w[3];
+  }
+  if (op.op == FLYNET_OP_DEPTHWISE_CONV2D) {
+    const auto& w = T(g, op.inputs[1]).dims;
+    return opx * o[3] * w[1] * w[2];
+  }
+  if (op.op == FLYNET_OP_FULLY_CONNECTED) {
+    const auto& w = T(g, op.inputs[1]).dims;
+    return int64_t(o[0]) * w[0] * w[1] * w[2] * w[3];
+  }
+  return 0;
+}
+
+/// Op kind for the profile: the op name, with kernel size / stride / multiplier where the
+/// reference takes different paths.
+std::string kind_of(const flynet::IntGraph& g, const flynet::IntOp& op) {
+  const char* names[] = {"invalid", "conv2d", "depthwise", "fully_connected", "add", "mul", "maximum",
+                         "avg_pool", "max_pool", "softmax", "hard_swish", "logistic", "hard_sigmoid",
+                         "concat", "channel_gather", "requantize", "vaeca_descriptor", "eca_conv1d",
+                         "max_group"};
+  std::string s = op.op >= 0 && op.op < FLYNET_OP_COUNT ? names[op.op] : "op" + std::to_string(op.op);
+  if (op.op == FLYNET_OP_CONV2D || op.op == FLYNET_OP_DEPTHWISE_CONV2D) {
+    const auto& w = T(g, op.inputs[1]).dims;
+    const auto p = op.get_params<flynet_conv2d_params>();
+    s += " " + std::to_string(w[1]) + "x" + std::to_string(w[2]) + " s" + std::to_string(p.stride_h);
+    if (op.op == FLYNET_OP_DEPTHWISE_CONV2D)
+      s += " m" + std::to_string(T(g, op.outputs[0]).dims[3] / T(g, op.inputs[0]).dims[3]);
+  }
+  return s;
+}
+
+uint64_t fnv1a(uint64_t h, const int8_t* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    h ^= uint8_t(p[i]);
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+/// The graph as flyref structures with every activation at its own offset, so that each node can
+/// be invoked alone (a one-node graph over the same tensors) and timed.
+struct OpByOp {
+  std::vector<flyref_tensor> tensors;
+  std::vector<flyref_node> nodes;
+  std::vector<uint8_t> arena;
+  static constexpr int32_t kNoParams = 0;
+
+  explicit OpByOp(const flynet::IntGraph& g) {
+    size_t off = 0;
+    for (const flynet::IntTensor& t : g.tensors) {
+      flyref_tensor f{};
+      f.dims = {t.dims[0], t.dims[1], t.dims[2], t.dims[3]};
+      f.type = t.type;
+      f.zero_point = t.zero_point;
+      f.data = t.constant() ? t.data.data() : nullptr;
+      if (!t.constant()) {
+        f.arena_offset = uint32_t(off);
+        off = (off + t.bytes() + 15) & ~size_t(15);
+      }
+      tensors.push_back(f);
+    }
+    for (const flynet::IntOp& o : g.ops) {
+      flyref_node n{};
+      n.op = o.op;
+      n.num_inputs = int32_t(o.inputs.size());
+      n.num_outputs = int32_t(o.outputs.size());
+      std::copy(o.inputs.begin(), o.inputs.end(), n.inputs);
+      std::copy(o.outputs.begin(), o.outputs.end(), n.outputs);
+      n.params = o.params.empty() ? static_cast<const void*>(&kNoParams) : o.params.data();
+      nodes.push_back(n);
+    }
+    flyref_graph fg{tensors.data(), int32_t(tensors.size()), nodes.data(), int32_t(nodes.size())};
+    size_t need = 0;
+    if (flyref_plan_scratch(&fg, &need) != FLYREF_OK || flyref_graph_prepare(&fg, need) != FLYREF_OK)
+      throw flynet::Error(flynet::ErrorCode::unsupported, "the integer reference rejects the graph");
+    arena.assign(need, 0);
+  }
+
+  /// Runs one image node by node, adding each node's seconds to `t`; returns the output codes.
+  const int8_t* run(const flynet::IntGraph& g, const int8_t* x, std::vector<double>& t) {
+    std::memcpy(arena.data() + tensors[size_t(g.input)].arena_offset, x, T(g, g.input).bytes());
+    for (size_t k = 0; k < nodes.size(); ++k) {
+      flyref_graph one{tensors.data(), int32_t(tensors.size()), &nodes[k], 1};
+      const auto t0 = clock_type::now();
+      const flyref_status st = flyref_graph_invoke(&one, arena.data(), arena.size());
+      t[k] += seconds_since(t0);
+      if (st != FLYREF_OK)
+        throw flynet::Error(flynet::ErrorCode::internal, "op '" + g.ops[k].name + "' failed: " + flyref_status_str(st));
+    }
+    return reinterpret_cast<const int8_t*>(arena.data() + tensors[size_t(g.output)].arena_offset);
+  }
+};
+
+double load_average() {
+  std::ifstream f("/proc/loadavg");
+  double l = -1;
+  f >> l;
+  return l;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Throughput of the integer reference (quant/ref) on a quantized model"};
+  std::string model = "/work/exp/models/m.mse.q.h5", data = "/usr/share/datasets/fashion-mnist";
+  int threads = 2, reps = 1, profile_images = 1000;
+  int64_t limit = 0;
+  app.add_option("model", model, "quantized model (.q.h5)");
+  app.add_option("--data", data, "data set (its test split is used)");
+  app.add_option("--threads", threads, "TBB threads for the timed run")->check(CLI::PositiveNumber);
+  app.add_option("--reps", reps, "timed repetitions (best and all are printed)")->check(CLI::PositiveNumber);
+  app.add_option("--limit", limit, "first N test images (0 = all)");
+  app.add_option("--profile-images", profile_images, "images of the single-thread op profile (0 = none)");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    const flynet::IntGraph g = flynet::int_graph_from_record(flynet::load_model_h5(model), model);
+    const flynet::DatasetPair d = flynet::open_dataset(data);
+    const flynet::DatasetInfo& di = d.test->info();
+    const flynet::IntTensor& in = T(g, g.input);
+    const flynet::IntTensor& out = T(g, g.output);
+    if (in.numel() != int64_t(di.h) * di.w * di.c)
+      throw flynet::Error(flynet::ErrorCode::shape, "the model's input does not match the data set's images", model);
+    const int64_t n = limit > 0 ? std::min(limit, di.size) : di.size;
+
+    // Normalisation as the model was trained (its metadata), else the data set's statistics.
+    std::vector<float> mean = floats_of(g.meta, "data.mean"), sd = floats_of(g.meta, "data.std");
+    if (mean.size() != size_t(di.c)) mean = di.mean;
+    if (sd.size() != size_t(di.c)) sd = di.std;
+    const int64_t px = in.numel();
+    std::vector<int8_t> xq(size_t(n * px));
+    std::vector<int32_t> labels(static_cast<size_t>(n));
+    {
+      std::vector<uint8_t> pix(static_cast<size_t>(px));
+      std::vector<float> xf(static_cast<size_t>(px));
+      for (int64_t i = 0; i < n; ++i) {
+        labels[size_t(i)] = d.test->get(i, pix.data());
+        for (int64_t e = 0; e < px; ++e) {
+          const size_t c = size_t(e % di.c);
+          xf[size_t(e)] = (pix[size_t(e)] / 255.f - mean[c]) / sd[c];
+        }
+        flynet::quantize_input(g, xf.data(), xq.data() + i * px);
+      }
+    }
+
+    int64_t macs = 0;
+    for (const flynet::IntOp& op : g.ops) macs += macs_of(g, op);
+    std::printf("model %s: %zu ops, %.3f M MACs per image\n", model.c_str(), g.ops.size(), macs / 1e6);
+    std::printf("data %s: %lld test images, load average %.2f at start\n", data.c_str(), (long long)n,
+                load_average());
+
+    const int64_t K = out.numel();
+    std::vector<int8_t> y(size_t(n * K));
+    tbb::task_arena arena(threads);
+    std::vector<double> times;
+    for (int r = 0; r < reps; ++r) {
+      std::fill(y.begin(), y.end(), int8_t(0));
+      tbb::enumerable_thread_specific<flynet::IntRunner> runners([&] { return flynet::IntRunner(g); });
+      const auto t0 = clock_type::now();
+      arena.execute([&] {
+        tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, 16), [&](const tbb::blocked_range<int64_t>& b) {
+          flynet::IntRunner& runner = runners.local();
+          for (int64_t i = b.begin(); i < b.end(); ++i) runner.run(xq.data() + i * px, y.data() + i * K);
+        });
+      });
+      times.push_back(seconds_since(t0));
+    }
+    uint64_t h = fnv1a(0xcbf29ce484222325ull, y.data(), y.size());
+    int64_t correct = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const int8_t* v = y.data() + i * K;
+      correct += std::max_element(v, v + K) - v == labels[size_t(i)];
+    }
+    const double best = *std::min_element(times.begin(), times.end());
+    std::printf("threads %d: %.0f images/s, %.3f s for %lld images, %.2f GMAC/s (best of %d:", threads, n / best, best,
+                (long long)n, double(macs) * n / best / 1e9, reps);
+    for (double t : times) std::printf(" %.3f", t);
+    std::printf(" s)\n");
+    std::printf("top-1 %.4f, output hash %016llx, load average %.2f at end\n", double(correct) / n,
+                (unsigned long long)h, load_average());
+
+    if (profile_images > 0) {
+      OpByOp ops(g);
+      std::vector<double> t(g.ops.size(), 0.0);
+      const int64_t pn = std::min<int64_t>(profile_images, n);
+      uint64_t ph = 0xcbf29ce484222325ull;
+      for (int64_t i = 0; i < pn; ++i) ph = fnv1a(ph, ops.run(g, xq.data() + i * px, t), size_t(K));
+      if (ph != fnv1a(0xcbf29ce484222325ull, y.data(), size_t(pn * K)))
+        throw flynet::Error(flynet::ErrorCode::internal, "op-by-op run disagrees with IntRunner");
+      std::map<std::string, std::pair<double, int64_t>> by_kind;
+      double total = 0;
+      for (size_t k = 0; k < g.ops.size(); ++k) {
+        auto& e = by_kind[kind_of(g, g.ops[k])];
+        e.first += t[k];
+        e.second += macs_of(g, g.ops[k]);
+        total += t[k];
+      }
+      std::vector<std::pair<std::string, std::pair<double, int64_t>>> rows(by_kind.begin(), by_kind.end());
+      std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+      std::printf("\nsingle-thread profile, %lld images, %.3f ms per image:\n", (long long)pn, total / pn * 1e3);
+      std::printf("%-26s %10s %7s %12s %9s\n", "op kind", "us/image", "share", "MACs/image", "GMAC/s");
+      for (const auto& [k, v] : rows)
+        std::printf("%-26s %10.1f %6.1f%% %12lld %9s\n", k.c_str(), v.first / pn * 1e6, 100 * v.first / total,
+                    (long long)v.second,
+                    v.second ? std::to_string(std::lround(double(v.second) * pn / v.first / 1e7) / 100.0).substr(0, 5).c_str()
+                             : "-");
+    }
+  } catch (const flynet::Error& e) {
+    std::fprintf(stderr, "flynet_ref_throughput: error: %s\n", e.message().c_str());
+    return 1;
+  }
+  return 0;
+}
