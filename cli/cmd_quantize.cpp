@@ -9,8 +9,10 @@
 #include "flynet/formats/atomic_file.hpp"
 #include "flynet/formats/error.hpp"
 #include "flynet/formats/h5_store.hpp"
+#include "flynet/quant/bias_correction.hpp"
 #include "flynet/quant/calibrate.hpp"
 #include "flynet/quant/compare.hpp"
+#include "flynet/quant/equalize.hpp"
 #include "flynet/quant/int_runner.hpp"
 #include "flynet/quant/quantize.hpp"
 #include "flynet_format.h"
@@ -34,7 +36,90 @@ struct QuantizeOptionsCli {
   int64_t samples = 1000;
   bool no_sim = false;
   int threads = 2;
+  bool equalize = false, bias_correction = false;
+  BiasCorrectionMode bias_mode = BiasCorrectionMode::int8;
+  int64_t cal_samples = 0;  // 0: as many as flynet calibrate used (meta calib.samples)
 };
+
+// The images flynet calibrate measured the ranges on: its loader settings (training split,
+// fixed shuffle seed 12345), the first n.
+Tensor calibration_images(const Model& m, const std::string& data, int64_t n) {
+  const DatasetPair d = open_dataset(data);
+  const DatasetInfo& di = d.train->info();
+  if (di.h != m.spec().in_h || di.w != m.spec().in_w || di.c != m.spec().in_c)
+    throw Error(ErrorCode::shape, "data set images do not fit the model's input", data);
+  n = std::min<int64_t>(n, di.size);
+  LoaderOptions lo;
+  lo.batch = 64;
+  lo.shuffle = true;
+  lo.seed = 12345;
+  input_normalisation(m, lo.mean, lo.std);
+  BatchLoader loader(d.train, lo);
+  loader.start_epoch(0);
+  Tensor images({n, di.h, di.w, di.c});
+  const int64_t px = int64_t(di.h) * di.w * di.c;
+  int64_t done = 0;
+  Batch b;
+  while (done < n && loader.next(b)) {
+    const int64_t k = std::min<int64_t>(b.n(), n - done);
+    std::copy(b.images.data.begin(), b.images.data.begin() + k * px, images.data.begin() + done * px);
+    done += k;
+  }
+  return images;
+}
+
+// --equalize and --bias-correction, in that order: equalization changes the float weights the
+// lowering quantizes, bias correction the int32 biases of the lowered graph.
+IntGraph lower_with_improvements(const QuantizeOptionsCli& o, Model& m, Calibration cal, const QuantizeOptions& q) {
+  if (!o.equalize && !o.bias_correction) return lower_to_int8(m, cal, q);
+  if (o.data.empty())
+    throw Error(ErrorCode::usage, "--equalize and --bias-correction need --data: they run on its training split");
+  int64_t n = o.cal_samples;
+  if (n <= 0) {
+    auto it = m.meta.find("calib.samples");
+    n = it == m.meta.end() ? 500 : std::stoll(it->second);
+  }
+  const Tensor images = calibration_images(m, o.data, n);
+  if (o.equalize) {
+    if (q.weight_levels > 0)
+      throw Error(ErrorCode::usage, "--equalize rescales weights, which cannot keep trained weight-level codes: add --weight-levels 0");
+    const EqualizeResult r = equalize(m);
+    std::string pairs;
+    for (const EqualizePair& p : r.pairs) pairs += (pairs.empty() ? "" : ", ") + p.first + " -> " + p.second;
+    std::printf("equalized %zu pairs in %d sweeps%s%s\n", r.pairs.size(), r.sweeps, pairs.empty() ? "" : ": ",
+                pairs.c_str());
+    const int64_t N = images.shape[0], px = images.numel() / N;
+    remeasure_ranges(m, r, cal, [&](const std::function<void(const Tensor&)>& use) {
+      for (int64_t b0 = 0; b0 < N; b0 += 64) {
+        Tensor part({std::min<int64_t>(64, N - b0), images.shape[1], images.shape[2], images.shape[3]});
+        std::copy(images.data.begin() + b0 * px, images.data.begin() + b0 * px + part.numel(), part.data.begin());
+        use(part);
+      }
+    });
+  }
+  IntGraph g = lower_to_int8(m, cal, q);
+  if (o.equalize) g.meta["quant.equalize"] = "cross-layer, ranges re-measured on " + std::to_string(images.shape[0]) + " images";
+  if (o.bias_correction) {
+    BiasCorrectionOptions bo;
+    bo.mode = o.bias_mode;
+    bo.threads = o.threads;
+    ProgressLine progress("bias correction");
+    const BiasCorrectionReport r = correct_bias(m, g, images, bo, [&](int64_t a, int64_t b) { progress(a, b); });
+    const BiasCorrectionLayer* worst = nullptr;
+    double mean = 0;
+    for (const BiasCorrectionLayer& l : r.layers) {
+      mean += l.mean_abs_shift / double(r.layers.size());
+      if (!worst || l.max_abs_shift > worst->max_abs_shift) worst = &l;
+    }
+    const std::string mode(choice_name(kBiasCorrectionChoices, o.bias_mode));
+    std::printf("bias correction (%s error, %lld calibration images, %d integer passes): %zu layers, mean |shift| %.3f "
+                "output LSB, largest %.2f at %s\n",
+                mode.c_str(), (long long)r.images, r.passes, r.layers.size(), mean, worst ? worst->max_abs_shift : 0.0,
+                worst ? worst->name.c_str() : "-");
+    g.meta["quant.bias_correction"] = mode + ", " + std::to_string(r.images) + " images";
+  }
+  return g;
+}
 
 void run_quantize(const QuantizeOptionsCli& o) {
   Model m = load_model(o.model);
@@ -47,7 +132,7 @@ void run_quantize(const QuantizeOptionsCli& o) {
     auto it = m.meta.find("train.weight_levels");
     q.weight_levels = it == m.meta.end() ? 0 : std::stoi(it->second);
   }
-  const IntGraph g = lower_to_int8(m, cal, q);
+  const IntGraph g = lower_with_improvements(o, m, cal, q);
   const IntRunner runner(g);  // validates every op with the reference before anything is written
   save_model_h5(int_graph_to_record(g), o.out);
 
@@ -136,6 +221,19 @@ void setup_quantize(CLI::App& app) {
   sub->add_flag("--no-sim", opt->no_sim, "skip the fake-quant simulation in the comparison (faster)");
   sub->add_option("--threads", opt->threads, "threads for the integer runs")->default_val(opt->threads)->option_text("N");
   sub->add_option("--json", opt->json, "write the comparison as JSON")->option_text("FILE");
+  sub->add_flag("--equalize", opt->equalize,
+                "cross-layer equalization of the ReLU / linear pairs before quantizing (needs --data)");
+  sub->add_flag("--bias-correction", opt->bias_correction,
+                "remove each conv/FC channel's mean int8 error from its bias (needs --data)");
+  std::string bias_modes;
+  for (const auto& c : kBiasCorrectionChoices) bias_modes += "\n  " + std::string(c.name) + ": " + std::string(c.help);
+  sub->add_option("--bias-correction-mode", opt->bias_mode, "the error --bias-correction removes" + bias_modes)
+      ->transform(CLI::CheckedTransformer(choice_map(kBiasCorrectionChoices)))
+      ->option_text(choice_list(kBiasCorrectionChoices))
+      ->default_str("int8");
+  sub->add_option("--cal-samples", opt->cal_samples,
+                  "training images for --equalize and --bias-correction (default: as many as flynet calibrate used)")
+      ->option_text("N");
   sub->callback([opt]() { run_quantize(*opt); });
 }
 

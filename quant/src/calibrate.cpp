@@ -12,41 +12,17 @@ namespace flynet {
 namespace {
 
 
-// The VA-ECA internals of one batch, in float: per (sample, head-channel) mean and std of Z,
-// and the 1-D conv logits (design 3.3).
+// The VA-ECA internals of one batch (design 3.3), sample by sample with the layer's own
+// definition.
 void va_eca_internals(const Node& n, const Tensor& z, const Tensor& w, std::vector<float>& mean,
                       std::vector<float>& sd, std::vector<float>& logit) {
   const int64_t N = z.shape[0], P = z.shape[1] * z.shape[2], Q = z.shape[3];
-  const int h = n.heads, k = n.eca_k, pad = (k - 1) / 2;
-  const int64_t E = Q / h;
   mean.assign(size_t(N * Q), 0.f);
   sd.assign(size_t(N * Q), 0.f);
   logit.assign(size_t(N * Q), 0.f);
-  for (int64_t b = 0; b < N; ++b) {
-    std::vector<double> s(size_t(Q), 0.0), s2(size_t(Q), 0.0);
-    for (int64_t i = 0; i < P; ++i)
-      for (int64_t q = 0; q < Q; ++q) {
-        const double v = z.data[size_t((b * P + i) * Q + q)];
-        s[size_t(q)] += v;
-        s2[size_t(q)] += v * v;
-      }
-    for (int64_t q = 0; q < Q; ++q) {
-      const double m = s[size_t(q)] / double(P);
-      mean[size_t(b * Q + q)] = float(m);
-      sd[size_t(b * Q + q)] = float(std::sqrt(std::max(0.0, s2[size_t(q)] / double(P) - m * m) + kVaEcaStdEps));
-    }
-    for (int64_t c = 0; c < E; ++c)
-      for (int j = 0; j < h; ++j) {
-        double acc = 0;
-        for (int t = 0; t < k; ++t) {
-          const int64_t cc = c + t - pad;
-          if (cc < 0 || cc >= E) continue;
-          acc += double(w.data[size_t(t)]) * mean[size_t(b * Q + cc * h + j)] +
-                 double(w.data[size_t(k + t)]) * sd[size_t(b * Q + cc * h + j)];
-        }
-        logit[size_t(b * Q + c * h + j)] = float(acc);
-      }
-  }
+  for (int64_t b = 0; b < N; ++b)
+    va_eca_descriptor(z.ptr() + b * P * Q, P, Q, n.heads, n.eca_k, w.ptr(), mean.data() + b * Q, sd.data() + b * Q,
+                      logit.data() + b * Q);
 }
 
 }  // namespace

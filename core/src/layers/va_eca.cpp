@@ -56,7 +56,7 @@ class VaEcaLayer final : public Layer {
 
   void forward(const RunCtx& ctx, const ConstTensorPtrs& x, const TensorPtrs& p, Tensor& y) override {
     const Tensor& z = *x[0];
-    const int h = node_.heads, k = node_.eca_k, pad = (k - 1) / 2;
+    const int h = node_.heads, k = node_.eca_k;
     const int64_t N = z.shape[0], P = z.shape[1] * z.shape[2], Q = z.shape[3], E = Q / h;
     reshape(y, z.shape);
     mu_.resize(size_t(N * Q));
@@ -66,28 +66,11 @@ class VaEcaLayer final : public Layer {
     const float* w = p[0]->ptr();
     parallel_for(N, [&](int64_t n) {
       const float* zn = z.ptr() + n * P * Q;
-      std::vector<double> s(size_t(Q), 0.0), s2(size_t(Q), 0.0);
-      sums(zn, P, Q, s.data(), s2.data());
       float* mu = mu_.data() + n * Q;
       float* sg = sig_.data() + n * Q;
       float* g = g_.data() + n * Q;
-      for (int64_t q = 0; q < Q; ++q) {
-        const double m = s[size_t(q)] / double(P);
-        const double var = std::max(0.0, s2[size_t(q)] / double(P) - m * m);
-        mu[q] = float(m);
-        sg[q] = float(std::sqrt(var + kVaEcaStdEps));
-      }
       std::vector<float> l(static_cast<size_t>(Q));
-      for (int64_t c = 0; c < E; ++c)
-        for (int j = 0; j < h; ++j) {
-          float acc = 0.f;
-          for (int t = 0; t < k; ++t) {
-            const int64_t cc = c + t - pad;
-            if (cc < 0 || cc >= E) continue;
-            acc += w[t] * mu[cc * h + j] + w[k + t] * sg[cc * h + j];
-          }
-          l[size_t(c * h + j)] = acc;
-        }
+      va_eca_descriptor(zn, P, Q, h, k, w, mu, sg, l.data());
       gate(l.data(), g, E, h);
       scale(zn, g, P, Q, y.ptr() + n * P * Q);
     });
@@ -179,3 +162,31 @@ std::unique_ptr<Layer> make_va_eca(const Node& n) {
 }
 
 }  // namespace flynet::layers
+
+namespace flynet {
+
+void va_eca_descriptor(const float* z, int64_t P, int64_t Q, int heads, int k, const float* w, float* mu,
+                       float* sigma, float* logit) {
+  const int h = heads, pad = (k - 1) / 2;
+  const int64_t E = Q / h;
+  std::vector<double> s(size_t(Q), 0.0), s2(size_t(Q), 0.0);
+  layers::sums(z, P, Q, s.data(), s2.data());
+  for (int64_t q = 0; q < Q; ++q) {
+    const double m = s[size_t(q)] / double(P);
+    const double var = std::max(0.0, s2[size_t(q)] / double(P) - m * m);
+    mu[q] = float(m);
+    sigma[q] = float(std::sqrt(var + kVaEcaStdEps));
+  }
+  for (int64_t c = 0; c < E; ++c)
+    for (int j = 0; j < h; ++j) {
+      float acc = 0.f;
+      for (int t = 0; t < k; ++t) {
+        const int64_t cc = c + t - pad;
+        if (cc < 0 || cc >= E) continue;
+        acc += w[t] * mu[cc * h + j] + w[k + t] * sigma[cc * h + j];
+      }
+      logit[c * h + j] = acc;
+    }
+}
+
+}  // namespace flynet

@@ -63,6 +63,13 @@ class Layer {
 /// Throws Error{unsupported} for an attribute combination without an implementation.
 std::unique_ptr<Layer> make_layer(const Node& n);
 
+/// VA-ECA's descriptor and 1-D conv for one sample (design 3.3): `z` is [P, Q] (P = H*W pixels,
+/// Q = E*h channels, channel c*h + j = head j of channel c), `w` the [2, k] weight; writes Q
+/// values each of mu, sigma = sqrt(var + kVaEcaStdEps) and the logits. The layer's forward and
+/// calibration (which records the ranges of all three) share this one definition.
+void va_eca_descriptor(const float* z, int64_t P, int64_t Q, int heads, int k, const float* w, float* mu,
+                       float* sigma, float* logit);
+
 /// Resizes `t` to `shape` keeping its storage when the element count is unchanged.
 void reshape(Tensor& t, const std::vector<int64_t>& shape);
 
