@@ -81,8 +81,6 @@ IntGraph lower_with_improvements(const QuantizeOptionsCli& o, Model& m, Calibrat
   }
   const Tensor images = calibration_images(m, o.data, n);
   if (o.equalize) {
-    if (q.weight_levels > 0)
-      throw Error(ErrorCode::usage, "--equalize rescales weights, which cannot keep trained weight-level codes: add --weight-levels 0");
     const EqualizeResult r = equalize(m);
     std::string pairs;
     for (const EqualizePair& p : r.pairs) pairs += (pairs.empty() ? "" : ", ") + p.first + " -> " + p.second;
