@@ -84,6 +84,56 @@ static inline int32_t fr_requant(int32_t x, int32_t mult, int32_t shift, int32_t
                                           : fr_requant_double(x, mult, shift);
 }
 
+/**
+ * Requantization with its constants prepared once (per channel or per tensor) for the kernels'
+ * inner loops: fr_rq_apply(q, x) == fr_requant(x, mult, shift, mode) for every int32 x when
+ * mult >= 0 (what fr_mult_ok admits).
+ *
+ * Why it is equal. Single rounding is the spec's formula: (x * mult + 2^(t-1)) >> t, t = 31 - shift
+ * (the product is below 2^62 and the rounding term at most 2^61, so the int64 sum does not
+ * overflow). Double rounding is h = (p + 2^30) >> 31 with p = (x << ls) * mult (fr_srdhm: its
+ * saturating case needs mult = INT32_MIN and cannot occur), then for rs > 0
+ * out = (h + 2^(rs-1) - [h < 0]) >> rs. With floor((floor(a / b) + c) / d) = floor((a + c*b) / (b*d))
+ * for integers, out = (p + 2^30 + (2^(rs-1) - [h < 0]) * 2^31) >> (31 + rs), and h < 0 exactly when
+ * p + 2^30 < 0. So out = (p + c - [p < -2^30] * k) >> sh with c = 2^30 + 2^(30+rs), k = 2^31,
+ * sh = 31 + rs (rs = 0: c = 2^30, k = 0, sh = 31, which is h itself). |p| < 2^62 and c <= 2^61 + 2^30:
+ * no overflow. The result fits int32 in double rounding; in single rounding it wraps like the
+ * spec's fr_wrap64.
+ */
+typedef struct fr_rq {
+    int64_t c;
+    int32_t mult, ls, sh, k; /* k: 1 when the correction 2^31 applies (double rounding, rs > 0) */
+} fr_rq;
+
+static inline void fr_rq_init(fr_rq *q, int32_t mult, int32_t shift, int32_t mode)
+{
+    q->mult = mult;
+    if (mode == FLYNET_ROUNDING_SINGLE) {
+        q->ls = 0;
+        q->sh = 31 - shift;
+        q->c = (int64_t)1 << (q->sh - 1);
+        q->k = 0;
+    } else {
+        const int32_t rs = shift > 0 ? 0 : -shift;
+        q->ls = shift > 0 ? shift : 0;
+        q->sh = 31 + rs;
+        q->c = ((int64_t)1 << 30) + (rs > 0 ? (int64_t)1 << (30 + rs) : 0);
+        q->k = rs > 0;
+    }
+}
+
+static inline int32_t fr_rq_apply(const fr_rq *q, int32_t x)
+{
+    const int64_t p = (int64_t)fr_shl(x, q->ls) * q->mult;
+    return fr_wrap64((p + q->c - ((int64_t)(q->k & (p < -((int64_t)1 << 30))) << 31)) >> q->sh);
+}
+
+/** fr_rq_apply, then + out_offset and the clamp: the epilogue of conv / depthwise / FC. */
+static inline int8_t fr_rq_out8(const fr_rq *q, int32_t acc, int32_t out_offset, int32_t act_min, int32_t act_max)
+{
+    return (int8_t)fr_clamp(fr_add(fr_rq_apply(q, acc), out_offset), act_min, act_max);
+}
+
 /* ---- argument checks shared by the kernels ---- */
 
 static inline int fr_dims_ok(const flyref_dims *d)

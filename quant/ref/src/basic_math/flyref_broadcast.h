@@ -50,4 +50,19 @@ static inline flyref_status fr_bcast_init(fr_bcast *b, const flyref_dims *d1, co
                 }                                                                              \
     } while (0)
 
+/* Calls ROW(r1, r2, ro) for every output row (the C channels at one pixel), in NHWC order: r1, r2
+ * are the rows' first elements in the inputs (their channel stride is s1[3] / s2[3], 0 or 1), ro
+ * the output row's. The same element pairs as FR_BCAST_LOOP. */
+#define FR_BCAST_ROWS(b, o, ROW)                                                               \
+    do {                                                                                       \
+        int32_t n_, y_, x_, ro = 0;                                                            \
+        for (n_ = 0; n_ < (o)->n; ++n_)                                                        \
+            for (y_ = 0; y_ < (o)->h; ++y_)                                                    \
+                for (x_ = 0; x_ < (o)->w; ++x_, ro += (o)->c) {                                \
+                    const int32_t r1 = n_ * (b).s1[0] + y_ * (b).s1[1] + x_ * (b).s1[2];       \
+                    const int32_t r2 = n_ * (b).s2[0] + y_ * (b).s2[1] + x_ * (b).s2[2];       \
+                    ROW;                                                                       \
+                }                                                                              \
+    } while (0)
+
 #endif /* FLYREF_BROADCAST_H_ */

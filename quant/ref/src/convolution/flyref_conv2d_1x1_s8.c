@@ -1,5 +1,98 @@
-/* 1x1 convolution fast path (no padding, any stride, groups). Refer to flyref_kernels.h. */
+/*
+ * 1x1 convolution fast path (no padding, any stride, groups). Refer to flyref_kernels.h.
+ *
+ * Output channels are taken in blocks whose requantization constants are prepared once
+ * (fr_rq_apply, equal to fr_requant: see flyref_internal.h). Each output pixel of a block is then
+ * computed one of two ways, both bit-exact because |w| <= 128 and |x + input_offset| <= 255 make
+ * every product exact, and sums modulo 2^32 do not depend on the order:
+ *   - few input channels (the expansions): the block's weights transposed to a stack block
+ *     [k][channel], and each input value multiplied into all the block's accumulators (uint32,
+ *     i.e. modulo 2^32 like the spec's fr_add chain);
+ *   - many input channels (the projections): the pixel's (x + input_offset) widened once to int16
+ *     on the stack and dotted with each filter row in int32 (at most FR_1X1_K products, below
+ *     2^24), then added to the bias modulo 2^32 (fr_add).
+ * Channels per group above FR_1X1_K take the spec's loop.
+ */
 #include "flyref_conv_common.h"
+
+/* Stack use: FR_1X1_WT bytes of transposed weights + 2 * FR_1X1_K bytes + FR_1X1_OB * 32 bytes
+ * (about 4 KB). */
+#define FR_1X1_K 512
+#define FR_1X1_OB 64
+#define FR_1X1_WT 1024
+/* Up to this many input channels the transposed (outer-product) form is used. */
+#define FR_1X1_SMALL_K 32
+
+typedef struct fr_1x1_block {
+    int32_t bias[FR_1X1_OB];
+    fr_rq rq[FR_1X1_OB];
+} fr_1x1_block;
+
+static void fr_1x1_fast(const flyref_conv_params *params, const flyref_quant_params *quant,
+                        const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
+                        const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims,
+                        int8_t *output, int32_t mode, int32_t groups, int32_t per_group)
+{
+    int16_t xs[FR_1X1_K];
+    int8_t wt[FR_1X1_WT];
+    uint32_t acc[FR_1X1_OB];
+    int32_t sum[4];
+    fr_1x1_block blk;
+    const int32_t kc = filter_dims->c, out_c = filter_dims->n, in_c = input_dims->c;
+    const int32_t in_off = params->input_offset, out_off = params->output_offset;
+    const int32_t act_min = params->activation.min, act_max = params->activation.max;
+    const int32_t small = kc <= FR_1X1_SMALL_K;
+    const int32_t ob = small ? fr_min(FR_1X1_OB, FR_1X1_WT / kc) : FR_1X1_OB;
+    int32_t g, oc0, b, oy, ox, i, j;
+    for (g = 0; g < groups; ++g) {
+        for (oc0 = g * per_group; oc0 < (g + 1) * per_group; oc0 += ob) {
+            const int32_t nb = fr_min(ob, (g + 1) * per_group - oc0);
+            for (j = 0; j < nb; ++j) {
+                const int32_t q = quant->count != 1 ? oc0 + j : 0;
+                blk.bias[j] = bias ? bias[oc0 + j] : 0;
+                fr_rq_init(&blk.rq[j], quant->multiplier[q], quant->shift[q], mode);
+            }
+            if (small) {
+                for (i = 0; i < kc; ++i) {
+                    for (j = 0; j < nb; ++j) wt[i * nb + j] = filter[(int64_t)(oc0 + j) * kc + i];
+                }
+            }
+            for (b = 0; b < input_dims->n; ++b) {
+                for (oy = 0; oy < output_dims->h; ++oy) {
+                    for (ox = 0; ox < output_dims->w; ++ox) {
+                        const int8_t *src = input + (((int64_t)b * input_dims->h + (int64_t)oy * params->stride_h) *
+                                                         input_dims->w + (int64_t)ox * params->stride_w) * in_c +
+                                            (int64_t)g * kc;
+                        int8_t *dst = output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * out_c + oc0;
+                        if (small) {
+                            for (j = 0; j < nb; ++j) acc[j] = (uint32_t)blk.bias[j];
+                            for (i = 0; i + 1 < kc; i += 2) {
+                                fr_mac_2(acc, wt + i * nb, wt + (i + 1) * nb, src[i] + in_off, src[i + 1] + in_off, nb);
+                            }
+                            if (i < kc) fr_mac_1(acc, wt + i * nb, src[i] + in_off, nb);
+                            for (j = 0; j < nb; ++j) dst[j] = fr_rq_out8(&blk.rq[j], fr_wrap(acc[j]), out_off, act_min, act_max);
+                        } else {
+                            const int8_t *w = filter + (int64_t)oc0 * kc;
+                            for (i = 0; i < kc; ++i) xs[i] = (int16_t)(src[i] + in_off);
+                            for (j = 0; j + 4 <= nb; j += 4, w += 4 * kc) {
+                                int32_t t;
+                                fr_dot4(w, w + kc, w + 2 * kc, w + 3 * kc, xs, kc, sum);
+                                for (t = 0; t < 4; ++t) {
+                                    dst[j + t] = fr_rq_out8(&blk.rq[j + t], fr_add(blk.bias[j + t], sum[t]), out_off,
+                                                            act_min, act_max);
+                                }
+                            }
+                            for (; j < nb; ++j, w += kc) {
+                                dst[j] = fr_rq_out8(&blk.rq[j], fr_add(blk.bias[j], fr_dot1(w, xs, kc)), out_off,
+                                                    act_min, act_max);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
 
 flyref_status flyref_conv2d_1x1_s8(const flyref_conv_params *params, const flyref_quant_params *quant,
                                    const flyref_dims *input_dims, const int8_t *input,
@@ -25,6 +118,11 @@ flyref_status flyref_conv2d_1x1_s8(const flyref_conv_params *params, const flyre
     per_group = filter_dims->n / groups;
     mode = fr_mode(params->rounding);
 
+    if (kc <= FR_1X1_K) {
+        fr_1x1_fast(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
+                    per_group);
+        return FLYREF_OK;
+    }
     for (b = 0; b < input_dims->n; ++b) {
         for (oy = 0; oy < output_dims->h; ++oy) {
             for (ox = 0; ox < output_dims->w; ++ox) {

@@ -42,4 +42,64 @@ static inline int8_t fr_epilogue(int32_t acc, const flyref_quant_params *q, int3
     return (int8_t)fr_clamp(v, act->min, act->max);
 }
 
+/*
+ * Vector-friendly accumulation helpers of the fast paths. Each product w * v has |w| <= 128 and
+ * |v| <= 255 (v = x + input_offset), so it is exact in int16 and the compiler can use 16-bit
+ * vector multiplies; sums are kept in uint32, i.e. modulo 2^32 like the spec's fr_add chain.
+ */
+
+/* acc[i] += w[i] * v */
+static inline void fr_mac_1(uint32_t *restrict acc, const int8_t *restrict w, int32_t v, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) acc[i] += (uint32_t)(int32_t)(int16_t)(w[i] * v);
+}
+
+/* acc[i] += w0[i] * v0 + w1[i] * v1 */
+static inline void fr_mac_2(uint32_t *restrict acc, const int8_t *restrict w0, const int8_t *restrict w1, int32_t v0,
+                            int32_t v1, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        acc[i] += (uint32_t)((int32_t)(int16_t)(w0[i] * v0) + (int32_t)(int16_t)(w1[i] * v1));
+    }
+}
+
+/* Four filter rows against one int16 vector (x + input_offset), in int32: exact while
+ * k * 128 * 255 < 2^31. The 8-wide inner blocks let the compiler use 16-bit multiply-add vector
+ * instructions. */
+static inline void fr_dot4(const int8_t *restrict w0, const int8_t *restrict w1, const int8_t *restrict w2,
+                    const int8_t *restrict w3, const int16_t *restrict xs, int32_t k, int32_t *restrict out)
+{
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, i, j;
+    const int32_t k8 = k & ~7;
+    for (i = 0; i < k8; i += 8) {
+        for (j = 0; j < 8; ++j) {
+            const int32_t x = xs[i + j];
+            s0 += w0[i + j] * x;
+            s1 += w1[i + j] * x;
+            s2 += w2[i + j] * x;
+            s3 += w3[i + j] * x;
+        }
+    }
+    for (; i < k; ++i) {
+        const int32_t x = xs[i];
+        s0 += w0[i] * x;
+        s1 += w1[i] * x;
+        s2 += w2[i] * x;
+        s3 += w3[i] * x;
+    }
+    out[0] = s0;
+    out[1] = s1;
+    out[2] = s2;
+    out[3] = s3;
+}
+
+static inline int32_t fr_dot1(const int8_t *restrict w, const int16_t *restrict xs, int32_t k)
+{
+    int32_t s = 0, i;
+    for (i = 0; i < k; ++i) s += w[i] * xs[i];
+    return s;
+}
+
 #endif /* FLYREF_CONV_COMMON_H_ */

@@ -1,22 +1,31 @@
-/* Depthwise convolution s8 with channel multiplier. Refer to flyref_kernels.h. */
+/*
+ * Depthwise convolution s8 with channel multiplier. Refer to flyref_kernels.h.
+ *
+ * Fast path (why it is bit-exact): output channel oc = ic * ch_mult + m only ever sees input
+ * channel ic, so for a fixed m the weights of a block of input channels can be copied to a
+ * contiguous, tap-major stack block and the block's channels computed side by side with the
+ * input pixel's contiguous channels. Each product w * (x + input_offset) lies in
+ * [-128 * 255, 128 * 255] and so fits int16 exactly (the compiler's 16-bit vector multiply);
+ * the products are summed in uint32, i.e. modulo 2^32 like the spec's wrapping fr_add chain,
+ * and addition modulo 2^32 does not depend on the order. Taps outside the input are skipped
+ * exactly as in the spec (they contribute nothing, not offset * w). The requantization is
+ * fr_rq_apply (equal to fr_requant, see flyref_internal.h) with each channel's constants
+ * prepared once per block. The generic loop below is the spec and serves kernels too large for
+ * the stack block.
+ */
 #include "flyref_conv_common.h"
 
-flyref_status flyref_depthwise_conv2d_s8(const flyref_conv_params *params, int32_t ch_mult,
-                                         const flyref_quant_params *quant,
-                                         const flyref_dims *input_dims, const int8_t *input,
-                                         const flyref_dims *filter_dims, const int8_t *filter,
-                                         const int32_t *bias, const flyref_dims *output_dims,
-                                         int8_t *output)
-{
-    int32_t out_c, mode, b, oy, ox;
-    flyref_status s;
-    if (input_dims == 0 || ch_mult < 1) return FLYREF_ARG_ERROR;
-    out_c = input_dims->c * ch_mult;
-    s = fr_conv_check(params, quant, input_dims, input, filter_dims, filter, output_dims, output, out_c);
-    if (s != FLYREF_OK) return s;
-    if (filter_dims->n != 1 || filter_dims->c != out_c) return FLYREF_SHAPE_ERROR;
-    mode = fr_mode(params->rounding);
+/* Stack use of the fast path: FR_DW_WT bytes of weights + FR_DW_IB * 34 bytes (about 3.2 KB). */
+#define FR_DW_WT 1024
+#define FR_DW_IB 64
 
+static void fr_dw_generic(const flyref_conv_params *params, int32_t ch_mult, const flyref_quant_params *quant,
+                          const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
+                          const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims,
+                          int8_t *output, int32_t mode)
+{
+    const int32_t out_c = input_dims->c * ch_mult;
+    int32_t b, oy, ox;
     for (b = 0; b < input_dims->n; ++b) {
         for (oy = 0; oy < output_dims->h; ++oy) {
             for (ox = 0; ox < output_dims->w; ++ox) {
@@ -44,6 +53,181 @@ flyref_status flyref_depthwise_conv2d_s8(const flyref_conv_params *params, int32
                 }
             }
         }
+    }
+}
+
+/* acc[i] += w[i] * xs[i]; the product is exact in int16 (see the top comment). */
+static void fr_dw_mac(uint32_t *restrict acc, const int8_t *restrict w, const int16_t *restrict xs, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) acc[i] += (uint32_t)(int32_t)(int16_t)(w[i] * xs[i]);
+}
+
+/* acc[i] += w[i] * (x[i] + off), the input widened in the same loop. */
+static void fr_dw_mac_x(uint32_t *restrict acc, const int8_t *restrict w, const int8_t *restrict x, int32_t off,
+                        int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) acc[i] += (uint32_t)(int32_t)(int16_t)(w[i] * (int16_t)(x[i] + off));
+}
+
+/* acc[i] += w[i] * xv: one input value for every lane (a single input channel). */
+static void fr_dw_mac_1(uint32_t *restrict acc, const int8_t *restrict w, int32_t xv, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) acc[i] += (uint32_t)(int32_t)(int16_t)(w[i] * xv);
+}
+
+/* Per-channel constants of one block, prepared once so the pixel loop reads them contiguously. */
+typedef struct fr_dw_block {
+    int32_t bias[FR_DW_IB];
+    fr_rq rq[FR_DW_IB];
+} fr_dw_block;
+
+static void fr_dw_prepare(fr_dw_block *blk, const int32_t *bias, const flyref_quant_params *quant, int32_t mode,
+                          int32_t oc0, int32_t step, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        const int32_t oc = oc0 + i * step;
+        const int32_t q = quant->count != 1 ? oc : 0;
+        blk->bias[i] = bias ? bias[oc] : 0;
+        fr_rq_init(&blk->rq[i], quant->multiplier[q], quant->shift[q], mode);
+    }
+}
+
+/*
+ * One block of nb channels at every output pixel. Lane i of the block writes output channel
+ * oc0 + i * out_step and wt holds the block's weights tap-major ([tap][i]). Its input channel:
+ *   expand = 0: ic0 + i (contiguous input channels, out_step = ch_mult);
+ *   expand = 1: (oc0 + i) / ch_mult (consecutive output channels, out_step = 1), for layers with
+ *               too few input channels for a vector block (the stem).
+ */
+static void fr_dw_block_run(const flyref_conv_params *params, int32_t ch_mult, const fr_dw_block *blk,
+                            const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
+                            const int8_t *wt, const flyref_dims *output_dims, int8_t *output, int32_t oc0,
+                            int32_t out_step, int32_t nb, int expand)
+{
+    uint32_t acc[FR_DW_IB];
+    int16_t xs[FR_DW_IB];
+    const int32_t in_c = input_dims->c, in_h = input_dims->h, in_w = input_dims->w;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = in_c * ch_mult;
+    const int32_t kh = filter_dims->h, kw = filter_dims->w;
+    const int32_t sh = params->stride_h, sw = params->stride_w, ph = params->pad_h, pw = params->pad_w;
+    const int32_t dh = params->dilation_h, dw = params->dilation_w;
+    const int32_t in_off = params->input_offset, out_off = params->output_offset;
+    const int32_t act_min = params->activation.min, act_max = params->activation.max;
+    const int32_t ic0 = oc0 / ch_mult, m0 = oc0 % ch_mult;
+    int32_t b, oy, ox, i;
+    for (b = 0; b < input_dims->n; ++b) {
+        const int8_t *in_b = input + (int64_t)b * in_h * in_w * in_c + ic0;
+        for (oy = 0; oy < out_h; ++oy) {
+            const int32_t iy0 = oy * sh - ph;
+            for (ox = 0; ox < out_w; ++ox) {
+                const int32_t ix0 = ox * sw - pw;
+                int8_t *dst = output + (((int64_t)b * out_h + oy) * out_w + ox) * out_c + oc0;
+                int32_t ky, kx;
+                for (i = 0; i < nb; ++i) acc[i] = (uint32_t)blk->bias[i];
+                for (ky = 0; ky < kh; ++ky) {
+                    const int32_t iy = iy0 + ky * dh;
+                    if (iy < 0 || iy >= in_h) continue;
+                    for (kx = 0; kx < kw; ++kx) {
+                        const int32_t ix = ix0 + kx * dw;
+                        const int8_t *x, *wk;
+                        if (ix < 0 || ix >= in_w) continue;
+                        x = in_b + ((int64_t)iy * in_w + ix) * in_c;
+                        wk = wt + (ky * kw + kx) * nb;
+                        if (!expand) {
+                            fr_dw_mac_x(acc, wk, x, in_off, nb);
+                        } else if (in_c == 1) {
+                            fr_dw_mac_1(acc, wk, x[0] + in_off, nb);
+                        } else {
+                            int32_t c = 0, m = m0;
+                            for (i = 0; i < nb; ++i) {
+                                xs[i] = (int16_t)(x[c] + in_off);
+                                if (++m == ch_mult) {
+                                    m = 0;
+                                    ++c;
+                                }
+                            }
+                            fr_dw_mac(acc, wk, xs, nb);
+                        }
+                    }
+                }
+                for (i = 0; i < nb; ++i) {
+                    dst[(int64_t)i * out_step] = fr_rq_out8(&blk->rq[i], fr_wrap(acc[i]), out_off, act_min, act_max);
+                }
+            }
+        }
+    }
+}
+
+static void fr_dw_fast(const flyref_conv_params *params, int32_t ch_mult, const flyref_quant_params *quant,
+                       const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
+                       const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims,
+                       int8_t *output, int32_t mode, int32_t ib)
+{
+    int8_t wt[FR_DW_WT];
+    fr_dw_block blk;
+    const int32_t in_c = input_dims->c, out_c = in_c * ch_mult;
+    const int32_t taps = filter_dims->h * filter_dims->w;
+    int32_t c0, m, t, i;
+    if (ch_mult > 1 && in_c < 8) {
+        /* Blocks of consecutive output channels, whose weights are already contiguous per tap. */
+        for (c0 = 0; c0 < out_c; c0 += ib) {
+            const int32_t nb = fr_min(ib, out_c - c0);
+            for (t = 0; t < taps; ++t) {
+                for (i = 0; i < nb; ++i) wt[t * nb + i] = filter[(int64_t)t * out_c + c0 + i];
+            }
+            fr_dw_prepare(&blk, bias, quant, mode, c0, 1, nb);
+            fr_dw_block_run(params, ch_mult, &blk, input_dims, input, filter_dims, wt, output_dims, output, c0, 1,
+                            nb, 1);
+        }
+        return;
+    }
+    for (c0 = 0; c0 < in_c; c0 += ib) {
+        const int32_t nb = fr_min(ib, in_c - c0);
+        for (m = 0; m < ch_mult; ++m) {
+            const int32_t oc0 = c0 * ch_mult + m;
+            for (t = 0; t < taps; ++t) {
+                const int8_t *src = filter + (int64_t)t * out_c + oc0;
+                for (i = 0; i < nb; ++i) wt[t * nb + i] = src[(int64_t)i * ch_mult];
+            }
+            fr_dw_prepare(&blk, bias, quant, mode, oc0, ch_mult, nb);
+            fr_dw_block_run(params, ch_mult, &blk, input_dims, input, filter_dims, wt, output_dims, output, oc0,
+                            ch_mult, nb, 0);
+        }
+    }
+}
+
+flyref_status flyref_depthwise_conv2d_s8(const flyref_conv_params *params, int32_t ch_mult,
+                                         const flyref_quant_params *quant,
+                                         const flyref_dims *input_dims, const int8_t *input,
+                                         const flyref_dims *filter_dims, const int8_t *filter,
+                                         const int32_t *bias, const flyref_dims *output_dims,
+                                         int8_t *output)
+{
+    int32_t out_c, mode, taps, ib;
+    flyref_status s;
+    if (input_dims == 0 || ch_mult < 1) return FLYREF_ARG_ERROR;
+    if ((int64_t)input_dims->c * ch_mult > INT32_MAX) return FLYREF_SHAPE_ERROR;
+    out_c = input_dims->c * ch_mult;
+    s = fr_conv_check(params, quant, input_dims, input, filter_dims, filter, output_dims, output, out_c);
+    if (s != FLYREF_OK) return s;
+    if (filter_dims->n != 1 || filter_dims->c != out_c) return FLYREF_SHAPE_ERROR;
+    mode = fr_mode(params->rounding);
+
+    /* Channels per block: as many as the stack block holds the weights of, a multiple of 16 (whole
+     * 128-bit vectors) when possible. */
+    taps = filter_dims->h * filter_dims->w;
+    ib = taps <= FR_DW_WT / FR_DW_IB ? FR_DW_IB : FR_DW_WT / taps;
+    if (ib > 16) ib &= ~15;
+    if (ib >= 8) {
+        fr_dw_fast(params, ch_mult, quant, input_dims, input, filter_dims, filter, bias, output_dims, output,
+                   mode, ib);
+    } else {
+        fr_dw_generic(params, ch_mult, quant, input_dims, input, filter_dims, filter, bias, output_dims, output,
+                      mode);
     }
     return FLYREF_OK;
 }

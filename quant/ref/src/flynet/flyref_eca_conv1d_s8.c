@@ -10,7 +10,7 @@ flyref_status flyref_eca_conv1d_s8(const flyref_eca_conv1d_params *p, const flyr
                                    const int8_t *mean_in, const int8_t *std_in,
                                    const flyref_dims *f_d, const int8_t *w, int8_t *output)
 {
-    int32_t mode, k, pad, h, e, b, i;
+    int32_t mode, k, pad, h, e, b;
     if (p == 0 || mean_in == 0 || std_in == 0 || w == 0 || output == 0) return FLYREF_ARG_ERROR;
     if (!fr_dims_ok(d) || !fr_dims_ok(f_d) || fr_dims_count(d) < 0) return FLYREF_SHAPE_ERROR;
     mode = fr_mode(p->rounding);
@@ -26,23 +26,34 @@ flyref_status flyref_eca_conv1d_s8(const flyref_eca_conv1d_params *p, const flyr
     pad = (k - 1) / 2;
     h = p->heads;
     e = d->c / h;
-    for (b = 0; b < d->n; ++b) {
-        const int8_t *mb = mean_in + (int64_t)b * d->c;
-        const int8_t *sb = std_in + (int64_t)b * d->c;
-        for (i = 0; i < d->c; ++i) {
-            const int32_t c = i / h, j = i % h;
-            int32_t am = 0, as = 0, t, v;
-            for (t = 0; t < k; ++t) {
-                const int32_t cc = c + t - pad;
-                if (cc < 0 || cc >= e) continue; /* zero padding: contributes nothing */
-                am += (int32_t)w[t * 2 + 0] * ((int32_t)mb[cc * h + j] + p->mean_offset);
-                as += (int32_t)w[t * 2 + 1] * ((int32_t)sb[cc * h + j] + p->std_offset);
+    {
+        /* Channel i = c*h + j walked as (c, j), without a division per element. */
+        const int32_t mo = p->mean_offset, so = p->std_offset, sum_shift = p->sum_shift;
+        fr_rq rq_mean, rq_std;
+        const int32_t out_off = p->output_offset, lo = p->activation.min, hi = p->activation.max;
+        fr_rq_init(&rq_mean, p->mean_multiplier, p->mean_shift, mode);
+        fr_rq_init(&rq_std, p->std_multiplier, p->std_shift, mode);
+        for (b = 0; b < d->n; ++b) {
+            const int8_t *mb = mean_in + (int64_t)b * d->c;
+            const int8_t *sb = std_in + (int64_t)b * d->c;
+            int8_t *ob = output + (int64_t)b * d->c;
+            int32_t c, j;
+            for (c = 0; c < e; ++c) {
+                /* taps t with 0 <= c + t - pad < e; the others are zero padding and contribute nothing */
+                const int32_t t0 = fr_max(0, pad - c), t1 = fr_min(k, e + pad - c);
+                for (j = 0; j < h; ++j) {
+                    int32_t am = 0, as = 0, t, v;
+                    for (t = t0; t < t1; ++t) {
+                        const int32_t idx = (c + t - pad) * h + j;
+                        am += (int32_t)w[t * 2 + 0] * ((int32_t)mb[idx] + mo);
+                        as += (int32_t)w[t * 2 + 1] * ((int32_t)sb[idx] + so);
+                    }
+                    /* |am|, |as| <= 255 * 128 * 255 < 2^23: no overflow. */
+                    v = fr_add(fr_rq_apply(&rq_mean, am), fr_rq_apply(&rq_std, as));
+                    v = fr_add(fr_rdbpot(v, sum_shift), out_off);
+                    ob[c * h + j] = (int8_t)fr_clamp(v, lo, hi);
+                }
             }
-            /* |am|, |as| <= 255 * 128 * 255 < 2^23: no overflow. */
-            v = fr_add(fr_requant(am, p->mean_multiplier, p->mean_shift, mode),
-                       fr_requant(as, p->std_multiplier, p->std_shift, mode));
-            v = fr_add(fr_rdbpot(v, p->sum_shift), p->output_offset);
-            output[(int64_t)b * d->c + i] = (int8_t)fr_clamp(v, p->activation.min, p->activation.max);
         }
     }
     return FLYREF_OK;

@@ -1,5 +1,14 @@
-/* Fully connected s8, per tensor or per channel. Refer to flyref_kernels.h. */
+/*
+ * Fully connected s8, per tensor or per channel. Refer to flyref_kernels.h.
+ * Fast path (filter_offset 0, K <= FR_FC_K): each batch row's (x + input_offset) widened once to
+ * int16 on the stack and dotted with the filter rows in int32; bit-exact because every product
+ * is exact, the dot of at most FR_FC_K products stays below 2^25, and adding it to the bias
+ * modulo 2^32 (fr_add) gives the spec's wrapping sum, whatever the order.
+ */
 #include "../convolution/flyref_conv_common.h"
+
+/* Stack use of the fast path: 2 * FR_FC_K bytes. */
+#define FR_FC_K 1024
 
 flyref_status flyref_fully_connected_s8(const flyref_fc_params *params, const flyref_quant_params *quant,
                                         const flyref_dims *input_dims, const int8_t *input,
@@ -25,6 +34,28 @@ flyref_status flyref_fully_connected_s8(const flyref_fc_params *params, const fl
         return FLYREF_ARG_ERROR;
     }
     mode = fr_mode(params->rounding);
+    if (params->filter_offset == 0 && k <= FR_FC_K) {
+        int16_t xs[FR_FC_K];
+        int32_t sum[4], i, t;
+        for (b = 0; b < input_dims->n; ++b) {
+            const int8_t *x = input + (int64_t)b * k;
+            int8_t *y = output + (int64_t)b * out_c;
+            for (i = 0; i < k; ++i) xs[i] = (int16_t)(x[i] + params->input_offset);
+            for (oc = 0; oc + 4 <= out_c; oc += 4) {
+                const int8_t *w = filter + (int64_t)oc * k;
+                fr_dot4(w, w + k, w + 2 * k, w + 3 * k, xs, k, sum);
+                for (t = 0; t < 4; ++t) {
+                    y[oc + t] = fr_epilogue(fr_add(bias ? bias[oc + t] : 0, sum[t]), quant, oc + t, mode,
+                                            params->output_offset, &params->activation);
+                }
+            }
+            for (; oc < out_c; ++oc) {
+                y[oc] = fr_epilogue(fr_add(bias ? bias[oc] : 0, fr_dot1(filter + (int64_t)oc * k, xs, k)), quant, oc,
+                                    mode, params->output_offset, &params->activation);
+            }
+        }
+        return FLYREF_OK;
+    }
     for (b = 0; b < input_dims->n; ++b) {
         const int8_t *x = input + (int64_t)b * k;
         for (oc = 0; oc < out_c; ++oc) {
