@@ -1,25 +1,156 @@
 /*
- * flynet_format.h -- the flynet int8 model ABI (C99, no C++).
+ * flynet_format.h -- the flynet int8 model ABI and the .fly file format (C99, no C++).
  *
  * THIS HEADER IS THE SINGLE SOURCE OF TRUTH OF THE FLYNET MODEL FORMAT. The C++ tools (export,
- * verify) and the C99 integer reference in quant/ref/ both include it; nothing else defines
- * op codes, type codes or parameter records.
+ * verify, info: formats/include/flynet/formats/fly_file.hpp) and the C99 integer reference in
+ * quant/ref/ (reader: quant/ref/include/flyref_model.h) both include it; nothing else defines op
+ * codes, type codes, parameter records or file layout.
  *
- * What is here now:
- *   - op codes (flynet_op), tensor element types, activation kinds, rounding modes;
+ * =============================================================================================
+ * THE .fly FILE, version 1.0 (byte-level specification)
+ * =============================================================================================
+ *
+ * General rules
+ *   - Every multi-byte field is little-endian. uN / iN: unsigned / two's-complement N-bit
+ *     integers; f32: IEEE-754 binary32. Offsets are byte offsets from the start of the file.
+ *   - The file is read in place (from flash): raw constants and parameter records are used
+ *     where they lie, so the reader needs the file at a 4-byte aligned address and a
+ *     little-endian target. Sections start at multiples of 16 (FLYNET_FILE_SECTION_ALIGN);
+ *     constants start at multiples of 4 (FLYNET_FILE_CONSTANT_ALIGN) in their section.
+ *   - Padding bytes (between sections, after a constant) are written as zero and never read;
+ *     they are covered by the payload CRC.
+ *   - CRC-32 = IEEE 802.3 / zlib crc32: reflected polynomial 0xEDB88320, initial value
+ *     0xFFFFFFFF, final XOR 0xFFFFFFFF ("123456789" -> 0xCBF43926).
+ *   - Bytes after file_size are ignored (a flash region may be larger than the model).
+ *
+ * File = header (32 bytes) | section table (section_count x 16 bytes) | sections
+ *
+ * Header
+ *   off size field
+ *     0   4  magic          "FLYN" (0x46 0x4C 0x59 0x4E)
+ *     4   2  version_major  u16 = 1. A reader rejects any major it does not know
+ *                           (FLYREF_MODEL_UNSUPPORTED_VERSION): newer majors may change layouts.
+ *     6   2  version_minor  u16 = 0. Minor versions only add what an older reader may skip (new
+ *                           section ids); readers accept every minor of their major.
+ *     8   4  file_size      u32, bytes of the whole file
+ *    12   4  section_count  u32, 1 .. FLYNET_FILE_MAX_SECTIONS
+ *    16   4  flags          u32, 0 (reserved)
+ *    20   4  payload_crc    u32, CRC-32 of bytes [header_end, file_size)
+ *    24   4  reserved       u32, 0
+ *    28   4  header_crc     u32, CRC-32 of bytes [0, 28) followed by [32, header_end)
+ *   header_end = 32 + 16 * section_count (the header and the section table).
+ *
+ * Section table entry (16 bytes each, sorted by offset)
+ *     0   4  id      u32, flynet_section; unknown ids are skipped (a later minor version)
+ *     4   4  offset  u32, multiple of 16, >= header_end, >= the previous section's end
+ *     8   4  size    u32, offset + size <= file_size
+ *    12   4  count   u32, number of items (see each section)
+ *   MODEL, TENSORS, OPS, CONSTANTS and PLAN appear exactly once; HOST at most once.
+ *
+ * MODEL (id 1), size 16, count 0
+ *     0   4  input         u32 tensor index of the image (an int8 arena tensor)
+ *     4   4  output        u32 tensor index of the logits (an int8 arena tensor)
+ *     8   4  input_scale   f32 > 0, finite (real = scale * (q - zero_point); zero points are
+ *                           in TENSORS)
+ *    12   4  output_scale  f32 > 0, finite
+ *
+ * TENSORS (id 2), count = number of tensors T (1 .. 65535), size = 12 * T
+ *   One record per tensor, tensor index = record index:
+ *     0   8  dims        u16[4] N, H, W, C, each >= 1 (weights as the op records say); the
+ *                        decoded size N*H*W*C * (1 or 4) must be below 2^31
+ *     8   1  type        u8 flynet_type (INT8, INT32)
+ *     9   1  zero_point  i8 (0 for INT32)
+ *    10   1  storage     u8 flynet_storage: ARENA (an activation, placed by PLAN) or how the
+ *                        constant's data is stored in CONSTANTS (see below)
+ *    11   1  bits        u8, PACKED: 1 .. 8 bits per element; otherwise 0
+ *
+ * OPS (id 3), count = number of ops (1 .. 65535), size = sum of the record sizes
+ *   Records back to back, in execution order; each record's size is a multiple of 4:
+ *     0   1  op          u8 flynet_op
+ *     1   1  num_inputs  u8, 0 .. 8
+ *     2   1  num_outputs u8, 1 .. 2
+ *     3   1  num_params  u8, words of the parameter record (>= the op's record size,
+ *                        flynet_op_param_words(); MAXIMUM has none)
+ *     4   2*k  indices   u16 inputs then outputs (k = num_inputs + num_outputs); 0xFFFF
+ *                        (FLYNET_FILE_NO_TENSOR) = an absent optional input (the bias)
+ *         pad to a multiple of 4 with zeros
+ *         4*p params     i32[num_params], the op's flynet_*_params record as below, word by word
+ *
+ * CONSTANTS (id 4), count = number of constant tensors, size = end of the last one's data
+ *   The stored data of every tensor whose storage is not ARENA, in tensor order, each starting
+ *   at the next multiple of 4 from the previous end (the first at 0). Stored forms (n = element
+ *   count = N*H*W*C):
+ *     RAW     the values as the tensor's type: n bytes (INT8) or 4n bytes (INT32, LE). Used in
+ *             place by the reader.
+ *     PACKED  INT8 only. A code table of 2^bits i8 values, then ceil(n*bits/8) bytes of packed
+ *             indices: element k's index occupies bits [k*bits, (k+1)*bits) of the byte stream,
+ *             bit j of the stream being bit (j mod 8) of byte j/8 (LSB first); the element's
+ *             value is table[index]. Unused table entries and trailing bits are written as zero
+ *             (readers ignore them).
+ *     S8      INT32 stored as n i8 (sign-extended when read).
+ *     S16     INT32 stored as n i16, LE (sign-extended when read).
+ *   The reader decodes PACKED, S8 and S16 constants just before each node that reads them,
+ *   into that node's decode region of the arena (see PLAN); so flash holds the packed bits and
+ *   RAM at most one node's decoded inputs. The writer's choice (flynet export):
+ *     - int8 constants (weights): PACKED with bits = max(1, ceil(log2 d)) for d distinct codes
+ *       when bits < 8 and the packed form, table included, is smaller than n; RAW otherwise;
+ *     - int32 constants used only as per-channel shifts (input 4 of CONV2D, DEPTHWISE_CONV2D,
+ *       FULLY_CONNECTED) or channel indices (input 1 of CHANNEL_GATHER): S8 when every value
+ *       fits, else S16 when every value fits, else RAW;
+ *     - every other int32 constant (biases, multipliers): RAW, read in place from flash.
+ *
+ * PLAN (id 5), count = number of ARENA tensors A, size = 8 + 4*A + 8*(number of ops)
+ *   The offline arena plan: every activation and every node's scratch and decode region at an
+ *   offset of one arena of arena_size bytes (the caller's arena must be at least that large
+ *   and 4-byte aligned; 16 is better for DMA and caches).
+ *     0   4  arena_size         u32, bytes
+ *     4   4  arena_lower_bound  u32, the plan's lower bound: the largest total size of buffers
+ *                               alive at one node (informational, <= arena_size)
+ *     8   4*A tensor_offset      u32 per ARENA tensor, in tensor order; multiples of 4;
+ *                               offset + tensor bytes <= arena_size
+ *         8*ops node regions    per op: u32 scratch_offset, u32 decode_offset; multiples of 4,
+ *                               <= arena_size. The scratch size (im2col patch) and the decode
+ *                               size are derived by the reader: the decode region holds the
+ *                               node's non-RAW constant inputs decoded, in input order, each at
+ *                               the next multiple of 4 from the previous end. One exception:
+ *                               PACKED weights of FULLY_CONNECTED (input 1, dims {C_OUT,1,1,K})
+ *                               are decoded R rows at a time and the FC runs block by block,
+ *                               R = min(C_OUT, max(1, floor(FLYNET_FILE_FC_DECODE_BYTES / K)));
+ *                               their slot holds R*K bytes (a classifier's weights never need
+ *                               their full size in RAM). Both regions must fit in the arena and
+ *                               not overlap each other or the node's own arena tensors.
+ *
+ * HOST (id 6, optional), count 0: what only host tools read (names, real-valued scales, weight
+ *   levels, meta), so that export -> load gives back the same IntGraph. Not read by the C
+ *   reader. Byte-packed (no alignment), strings as u16 length + bytes (no terminator):
+ *     per tensor:  name, f64 scale, i32 levels, u32 channel count m, f64[m] channel scales
+ *     per op:      name
+ *     u32 meta entries, then per entry: key (u16 length + bytes), value (u32 length + bytes)
+ *
+ * Reading order (every reader checks in this order, so the first broken thing names the
+ * status): size >= 32 (else TRUNCATED), magic (BAD_MAGIC), version_major (UNSUPPORTED_VERSION),
+ * file_size <= size (TRUNCATED), section_count and header_end <= file_size (BAD_HEADER),
+ * header_crc (HEADER_CRC), payload_crc (PAYLOAD_CRC); then the structure: flags and reserved
+ * (BAD_HEADER), section table and section sizes, MODEL scales (BAD_SECTION), tensor records
+ * (BAD_TENSOR), constant layout (BAD_CONSTANTS), op records (op code: NO_IMPL; arity, record
+ * size, parameter words: BAD_OP; tensor indices: BAD_INDEX), MODEL input/output (BAD_INDEX),
+ * plan (BAD_PLAN), and last every node against its tensors (the interpreter's prepare).
+ *
+ * =============================================================================================
+ * The ABI (shared by the file and the in-memory graphs of quant/ref)
+ * =============================================================================================
+ *   - op codes (flynet_op), tensor element types, activation kinds, rounding modes, storage;
  *   - the fixed-width parameter record of every op, as the interpreter in quant/ref consumes it
  *     (every field is a 32-bit integer, so the records have no padding, the same layout on every
- *     target and can later be stored little-endian in a file as they are).
- *
- * What is NOT here yet: the byte-level file layout (magic, version, sections, CRC, arena plan).
- * It will be added by the export issue, at the top of this comment, and must reuse the records
- * below unchanged.
+ *     target, and the file stores them as they are).
+ *   flynet_tensor_record is an older in-memory descriptor kept for ABI stability; the file uses
+ *   the compact 12-byte tensor record above instead.
  *
  * ABI rules:
  *   - enum values are never renumbered, only appended before the *_COUNT sentinel;
  *   - records are only extended at their end, and a record never shrinks;
- *   - "offset" in this file means a quantization offset (CMSIS-NN naming): an input offset is
- *     minus the input zero point, an output offset is plus the output zero point.
+ *   - "offset" in the parameter records means a quantization offset (CMSIS-NN naming): an input
+ *     offset is minus the input zero point, an output offset is plus the output zero point.
  */
 #ifndef FLYNET_FORMAT_H_
 #define FLYNET_FORMAT_H_
@@ -222,6 +353,90 @@ typedef struct flynet_eca_conv1d_params {
 typedef struct flynet_max_group_params {
     int32_t group_size;
 } flynet_max_group_params;
+
+/* ---------------------------------------------------------------------------------------------
+ * The .fly file (layout: the top comment of this header).
+ * ------------------------------------------------------------------------------------------- */
+
+#define FLYNET_FILE_MAGIC_0 0x46u /* 'F' */
+#define FLYNET_FILE_MAGIC_1 0x4Cu /* 'L' */
+#define FLYNET_FILE_MAGIC_2 0x59u /* 'Y' */
+#define FLYNET_FILE_MAGIC_3 0x4Eu /* 'N' */
+#define FLYNET_FILE_VERSION_MAJOR 1u
+#define FLYNET_FILE_VERSION_MINOR 0u
+#define FLYNET_FILE_HEADER_SIZE 32u
+#define FLYNET_FILE_SECTION_ENTRY_SIZE 16u
+#define FLYNET_FILE_MAX_SECTIONS 16u
+#define FLYNET_FILE_SECTION_ALIGN 16u
+#define FLYNET_FILE_CONSTANT_ALIGN 4u
+#define FLYNET_FILE_ARENA_ALIGN 4u
+#define FLYNET_FILE_MODEL_SIZE 16u
+#define FLYNET_FILE_TENSOR_RECORD_SIZE 12u
+#define FLYNET_FILE_OP_HEADER_SIZE 4u
+#define FLYNET_FILE_MAX_TENSORS 65535u
+#define FLYNET_FILE_MAX_OPS 65535u
+#define FLYNET_FILE_MAX_DIM 65535u
+#define FLYNET_FILE_NO_TENSOR 0xFFFFu /**< an absent optional input in an op record */
+/** Bytes of decoded FULLY_CONNECTED weights a PACKED FC decodes at once (PLAN section). */
+#define FLYNET_FILE_FC_DECODE_BYTES 4096u
+
+/** Header field offsets. */
+#define FLYNET_FILE_OFF_MAGIC 0u
+#define FLYNET_FILE_OFF_VERSION_MAJOR 4u
+#define FLYNET_FILE_OFF_VERSION_MINOR 6u
+#define FLYNET_FILE_OFF_FILE_SIZE 8u
+#define FLYNET_FILE_OFF_SECTION_COUNT 12u
+#define FLYNET_FILE_OFF_FLAGS 16u
+#define FLYNET_FILE_OFF_PAYLOAD_CRC 20u
+#define FLYNET_FILE_OFF_RESERVED 24u
+#define FLYNET_FILE_OFF_HEADER_CRC 28u
+
+/** Section ids. Values are ABI: never renumber, only append. */
+typedef enum flynet_section {
+    FLYNET_SECTION_MODEL = 1,
+    FLYNET_SECTION_TENSORS = 2,
+    FLYNET_SECTION_OPS = 3,
+    FLYNET_SECTION_CONSTANTS = 4,
+    FLYNET_SECTION_PLAN = 5,
+    FLYNET_SECTION_HOST = 6,
+    FLYNET_SECTION_COUNT
+} flynet_section;
+
+/** How a tensor's data is stored (file tensor record, flyref_tensor.storage). */
+typedef enum flynet_storage {
+    FLYNET_STORAGE_ARENA = 0,  /**< no stored data: an activation placed in the arena */
+    FLYNET_STORAGE_RAW = 1,    /**< the values as the tensor's type, used in place */
+    FLYNET_STORAGE_PACKED = 2, /**< INT8: 2^bits-entry code table + bits-wide indices, LSB first */
+    FLYNET_STORAGE_S8 = 3,     /**< INT32 stored as int8, sign-extended when decoded */
+    FLYNET_STORAGE_S16 = 4,    /**< INT32 stored as little-endian int16, sign-extended */
+    FLYNET_STORAGE_COUNT
+} flynet_storage;
+
+/** Words of the parameter record of op (0 for MAXIMUM, which has none; -1 for an unknown op). */
+static inline int32_t flynet_op_param_words(int32_t op)
+{
+    switch (op) {
+    case FLYNET_OP_CONV2D:
+    case FLYNET_OP_DEPTHWISE_CONV2D: return (int32_t)(sizeof(flynet_conv2d_params) / 4u);
+    case FLYNET_OP_FULLY_CONNECTED: return (int32_t)(sizeof(flynet_fully_connected_params) / 4u);
+    case FLYNET_OP_ADD: return (int32_t)(sizeof(flynet_add_params) / 4u);
+    case FLYNET_OP_MUL: return (int32_t)(sizeof(flynet_mul_params) / 4u);
+    case FLYNET_OP_MAXIMUM: return 0;
+    case FLYNET_OP_AVG_POOL2D:
+    case FLYNET_OP_MAX_POOL2D: return (int32_t)(sizeof(flynet_pool2d_params) / 4u);
+    case FLYNET_OP_SOFTMAX: return (int32_t)(sizeof(flynet_softmax_params) / 4u);
+    case FLYNET_OP_HARD_SWISH: return (int32_t)(sizeof(flynet_hard_swish_params) / 4u);
+    case FLYNET_OP_LOGISTIC: return (int32_t)(sizeof(flynet_logistic_params) / 4u);
+    case FLYNET_OP_HARD_SIGMOID: return (int32_t)(sizeof(flynet_hard_sigmoid_params) / 4u);
+    case FLYNET_OP_CONCAT: return (int32_t)(sizeof(flynet_concat_params) / 4u);
+    case FLYNET_OP_CHANNEL_GATHER: return (int32_t)(sizeof(flynet_channel_gather_params) / 4u);
+    case FLYNET_OP_REQUANTIZE: return (int32_t)(sizeof(flynet_requantize_params) / 4u);
+    case FLYNET_OP_VAECA_DESCRIPTOR: return (int32_t)(sizeof(flynet_vaeca_descriptor_params) / 4u);
+    case FLYNET_OP_ECA_CONV1D: return (int32_t)(sizeof(flynet_eca_conv1d_params) / 4u);
+    case FLYNET_OP_MAX_GROUP: return (int32_t)(sizeof(flynet_max_group_params) / 4u);
+    default: return -1;
+    }
+}
 
 #ifdef __cplusplus
 }

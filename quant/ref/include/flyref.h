@@ -52,7 +52,21 @@ typedef enum flyref_status {
     FLYREF_NO_IMPL = -2,          /**< unknown or unimplemented op code */
     FLYREF_FORMAT_ERROR = -3,     /**< malformed graph (bad tensor index, type, arity) */
     FLYREF_ARENA_TOO_SMALL = -4,  /**< arena or scratch buffer too small */
-    FLYREF_SHAPE_ERROR = -5       /**< tensor shapes inconsistent with the op */
+    FLYREF_SHAPE_ERROR = -5,      /**< tensor shapes inconsistent with the op */
+    /* .fly model reader (flyref_model.h); the order of the checks is in flynet_format.h */
+    FLYREF_MODEL_TRUNCATED = -6,           /**< fewer bytes than the header or file_size says */
+    FLYREF_MODEL_BAD_MAGIC = -7,           /**< not a .fly file */
+    FLYREF_MODEL_UNSUPPORTED_VERSION = -8, /**< a major version this reader does not know */
+    FLYREF_MODEL_BAD_HEADER = -9,          /**< section count, header size or flags invalid */
+    FLYREF_MODEL_HEADER_CRC = -10,         /**< header or section table corrupted */
+    FLYREF_MODEL_PAYLOAD_CRC = -11,        /**< sections corrupted */
+    FLYREF_MODEL_BAD_SECTION = -12,        /**< section missing, repeated, misplaced or of a wrong size */
+    FLYREF_MODEL_BAD_TENSOR = -13,         /**< tensor record: type, dims, zero point, storage, bits */
+    FLYREF_MODEL_BAD_CONSTANTS = -14,      /**< constant data does not fill its section exactly */
+    FLYREF_MODEL_BAD_OP = -15,             /**< op record: arity, size or parameter words */
+    FLYREF_MODEL_BAD_INDEX = -16,          /**< tensor index out of range or of the wrong kind */
+    FLYREF_MODEL_BAD_PLAN = -17,           /**< arena offset misaligned or past the arena */
+    FLYREF_MODEL_TABLES_TOO_SMALL = -18    /**< caller's table memory too small */
 } flyref_status;
 
 /** Human-readable name of a status ("FLYREF_OK", ...). Never NULL. */
