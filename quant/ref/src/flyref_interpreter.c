@@ -2,6 +2,8 @@
  * Graph interpreter: a const op table of {prepare, eval} indexed by flynet_op. Refer to
  * flyref_interpreter.h. prepare validates the node against its tensors and reports scratch; eval
  * builds the kernel's parameter struct from the node's record and tensors and calls the kernel.
+ * Encoded constants (packed weights, narrowed shifts and indices) are decoded into the node's
+ * decode region just before its eval, so the kernels only ever see plain int8/int32 arrays.
  */
 
 #include "flyref_interpreter.h"
@@ -22,6 +24,60 @@ static const flyref_tensor *tensor(const flyref_graph *g, int32_t idx)
     return (idx >= 0 && idx < g->num_tensors) ? &g->tensors[idx] : 0;
 }
 
+static int is_encoded(const flyref_tensor *t)
+{
+    return t->data != 0 && (t->storage == FLYNET_STORAGE_PACKED || t->storage == FLYNET_STORAGE_S8 ||
+                            t->storage == FLYNET_STORAGE_S16);
+}
+
+/* A constant's storage must agree with its type; arena tensors ignore storage and bits. */
+static int storage_ok(const flyref_tensor *t)
+{
+    if (t->data == 0) return 1;
+    switch (t->storage) {
+    case FLYNET_STORAGE_ARENA:
+    case FLYNET_STORAGE_RAW: return 1;
+    case FLYNET_STORAGE_PACKED: return t->type == FLYNET_TYPE_INT8 && t->bits >= 1 && t->bits <= 8;
+    case FLYNET_STORAGE_S8:
+    case FLYNET_STORAGE_S16: return t->type == FLYNET_TYPE_INT32;
+    default: return 0;
+    }
+}
+
+static int32_t sext8(uint32_t b) { return (int32_t)(b & 0x7Fu) - (int32_t)(b & 0x80u); }
+static int32_t sext16(uint32_t h) { return (int32_t)(h & 0x7FFFu) - (int32_t)(h & 0x8000u); }
+
+/* Index of element k of a packed stream; reads the second byte only when the field crosses into
+ * it, so a stream of exactly ceil(count * bits / 8) bytes is never overrun. */
+static uint32_t packed_index(const uint8_t *p, int32_t bits, int32_t k)
+{
+    const uint64_t pos = (uint64_t)k * (uint64_t)bits;
+    const size_t byte = (size_t)(pos >> 3);
+    const uint32_t sh = (uint32_t)(pos & 7u);
+    uint32_t v = p[byte];
+    if (sh + (uint32_t)bits > 8u) v |= (uint32_t)p[byte + 1] << 8;
+    return (v >> sh) & ((1u << bits) - 1u);
+}
+
+void flyref_unpack_s8(const uint8_t *packed, int32_t bits, const int8_t *table, int32_t count, int8_t *out)
+{
+    int32_t k;
+    if (packed == 0 || table == 0 || out == 0 || bits < 1 || bits > 8) return;
+    for (k = 0; k < count; ++k) out[k] = table[packed_index(packed, bits, k)];
+}
+
+/* Element k (< element count) of a constant in any storage, as int32. */
+static int32_t const_value(const flyref_tensor *t, int32_t k)
+{
+    const uint8_t *p = (const uint8_t *)t->data;
+    switch (t->storage) {
+    case FLYNET_STORAGE_PACKED: return sext8(p[packed_index(p + (1u << t->bits), t->bits, k)]);
+    case FLYNET_STORAGE_S8: return sext8(p[k]);
+    case FLYNET_STORAGE_S16: return sext16((uint32_t)p[2 * k] | ((uint32_t)p[2 * k + 1] << 8));
+    default: return t->type == FLYNET_TYPE_INT8 ? ((const int8_t *)t->data)[k] : ((const int32_t *)t->data)[k];
+    }
+}
+
 size_t flyref_tensor_bytes(const flyref_tensor *t)
 {
     int32_t count;
@@ -38,9 +94,90 @@ const void *flyref_tensor_data(const flyref_graph *g, const uint8_t *arena, int3
     const flyref_tensor *t;
     if (g == 0) return 0;
     t = tensor(g, idx);
-    if (t == 0) return 0;
+    if (t == 0 || is_encoded(t)) return 0;
     if (t->data != 0) return t->data;
     return arena != 0 ? arena + t->arena_offset : 0;
+}
+
+flyref_status flyref_tensor_decode(const flyref_tensor *t, void *out, size_t out_size)
+{
+    int32_t k, count;
+    if (t == 0 || t->data == 0 || out == 0 || !storage_ok(t)) return FLYREF_ARG_ERROR;
+    if (flyref_tensor_bytes(t) == 0 || out_size < flyref_tensor_bytes(t)) return FLYREF_ARG_ERROR;
+    count = fr_dims_count(&t->dims);
+    if (t->storage == FLYNET_STORAGE_PACKED) {
+        const uint8_t *p = (const uint8_t *)t->data;
+        flyref_unpack_s8(p + (1u << t->bits), t->bits, (const int8_t *)p, count, (int8_t *)out);
+    } else if (t->type == FLYNET_TYPE_INT8) {
+        for (k = 0; k < count; ++k) ((int8_t *)out)[k] = ((const int8_t *)t->data)[k];
+    } else {
+        for (k = 0; k < count; ++k) ((int32_t *)out)[k] = const_value(t, k);
+    }
+    return FLYREF_OK;
+}
+
+static uint32_t align4(uint32_t v) { return (v + 3u) & ~3u; }
+
+/* PACKED fully-connected weights are decoded a block of rows at a time (flynet_format.h, PLAN):
+ * rows per block for weights {C_OUT, 1, 1, K}. */
+static int32_t fc_block_rows(const flyref_tensor *w)
+{
+    const int64_t k = (int64_t)w->dims.h * w->dims.w * w->dims.c;
+    int64_t rows = k > 0 ? (int64_t)FLYNET_FILE_FC_DECODE_BYTES / k : 1;
+    if (rows < 1) rows = 1;
+    if (rows > w->dims.n) rows = w->dims.n;
+    return (int32_t)rows;
+}
+
+static int fc_blocked(const flyref_node *n, int32_t i, const flyref_tensor *t)
+{
+    return n->op == FLYNET_OP_FULLY_CONNECTED && i == 1 && t->data != 0 && t->storage == FLYNET_STORAGE_PACKED;
+}
+
+/* Bytes input i (encoded) takes in the decode region, before 4-alignment. */
+static uint64_t slot_bytes(const flyref_node *n, int32_t i, const flyref_tensor *t)
+{
+    if (fc_blocked(n, i, t)) {
+        return (uint64_t)fc_block_rows(t) * (uint64_t)((int64_t)t->dims.h * t->dims.w * t->dims.c);
+    }
+    return (uint64_t)flyref_tensor_bytes(t);
+}
+
+/* Byte offset of input i's decoded copy in the node's decode region (encoded inputs in input
+ * order, each 4-aligned). Sizes were bounded by decode_needed() in prepare. */
+static uint32_t decode_slot(const flyref_graph *g, const flyref_node *n, int32_t i)
+{
+    uint32_t off = 0;
+    int32_t j;
+    for (j = 0; j < i; ++j) {
+        const flyref_tensor *t = j < n->num_inputs ? tensor(g, n->inputs[j]) : 0;
+        if (t != 0 && is_encoded(t)) off += align4((uint32_t)slot_bytes(n, j, t));
+    }
+    return off;
+}
+
+/* Bytes of the node's decode region; 0 with *ok = 0 when it does not fit in 31 bits. */
+static uint32_t decode_needed(const flyref_graph *g, const flyref_node *n, int *ok)
+{
+    uint64_t total = 0;
+    int32_t j;
+    for (j = 0; j < n->num_inputs; ++j) {
+        const flyref_tensor *t = tensor(g, n->inputs[j]);
+        if (t != 0 && is_encoded(t)) total += (slot_bytes(n, j, t) + 3u) & ~(uint64_t)3u;
+    }
+    *ok = total <= 0x7FFFFFFFu;
+    return *ok ? (uint32_t)total : 0;
+}
+
+/* Data of input i as the kernel reads it: decoded copy, constant data or arena tensor. */
+static const void *node_input(const flyref_graph *g, const flyref_node *n, uint8_t *arena, int32_t i)
+{
+    const flyref_tensor *t;
+    if (i >= n->num_inputs) return 0;
+    t = tensor(g, n->inputs[i]);
+    if (t == 0) return 0;
+    if (is_encoded(t)) return arena != 0 ? arena + n->decode_offset + decode_slot(g, n, i) : 0;
+    return flyref_tensor_data(g, arena, n->inputs[i]);
 }
 
 static const flyref_tensor *in_t(const flyref_graph *g, const flyref_node *n, int32_t i)
@@ -55,13 +192,13 @@ static const flyref_tensor *out_t(const flyref_graph *g, const flyref_node *n, i
 
 static const int8_t *in8(const flyref_graph *g, const flyref_node *n, uint8_t *arena, int32_t i)
 {
-    return i < n->num_inputs ? (const int8_t *)flyref_tensor_data(g, arena, n->inputs[i]) : 0;
+    return (const int8_t *)node_input(g, n, arena, i);
 }
 
 static const int32_t *in32(const flyref_graph *g, const flyref_node *n, uint8_t *arena, int32_t i)
 {
     if (i >= n->num_inputs || n->inputs[i] < 0) return 0;
-    return (const int32_t *)flyref_tensor_data(g, arena, n->inputs[i]);
+    return (const int32_t *)node_input(g, n, arena, i);
 }
 
 static int8_t *out8(const flyref_graph *g, const flyref_node *n, uint8_t *arena, int32_t i)
@@ -104,7 +241,7 @@ static flyref_activation act_of(int32_t lo, int32_t hi)
 static flyref_status weighted_check(const flyref_graph *g, const flyref_node *n, int32_t out_c)
 {
     const flyref_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 1), *m = in_t(g, n, 3), *s = in_t(g, n, 4);
-    flyref_quant_params q;
+    int32_t i, count;
     flyref_status st = check_node(g, n, 5, 5, 1);
     if (st != FLYREF_OK) return st;
     if (!is_s8(x) || !is_s8(w) || w->data == 0 || !is_s32(m) || !is_s32(s) || m->data == 0 || s->data == 0) {
@@ -115,13 +252,16 @@ static flyref_status weighted_check(const flyref_graph *g, const flyref_node *n,
         if (!is_s32(b) || b->data == 0 || count_of(b) != out_c) return FLYREF_FORMAT_ERROR;
     }
     if (count_of(m) != count_of(s)) return FLYREF_FORMAT_ERROR;
-    q.multiplier = (const int32_t *)m->data;
-    q.shift = (const int32_t *)s->data;
-    q.count = count_of(m);
-    return fr_quant_ok(&q, out_c) ? FLYREF_OK : FLYREF_ARG_ERROR;
+    /* The values are read through const_value: mult and shift may still be encoded here. */
+    count = count_of(m);
+    if (count != 1 && count != out_c) return FLYREF_ARG_ERROR;
+    for (i = 0; i < count; ++i) {
+        if (!fr_mult_ok(const_value(m, i), const_value(s, i))) return FLYREF_ARG_ERROR;
+    }
+    return FLYREF_OK;
 }
 
-static void conv_params(const flyref_graph *g, const flyref_node *n, flyref_conv_params *p,
+static void conv_params(const flyref_graph *g, const flyref_node *n, uint8_t *arena, flyref_conv_params *p,
                         flyref_quant_params *q)
 {
     const flynet_conv2d_params *r = (const flynet_conv2d_params *)n->params;
@@ -136,8 +276,8 @@ static void conv_params(const flyref_graph *g, const flyref_node *n, flyref_conv
     p->dilation_w = r->dilation_w;
     p->activation = act_of(r->act_min, r->act_max);
     p->rounding = r->rounding;
-    q->multiplier = (const int32_t *)m->data;
-    q->shift = (const int32_t *)in_t(g, n, 4)->data;
+    q->multiplier = in32(g, n, arena, 3);
+    q->shift = in32(g, n, arena, 4);
     q->count = count_of(m);
 }
 
@@ -158,7 +298,7 @@ static flyref_status conv_prepare(const flyref_graph *g, const flyref_node *n, u
         o->dims.c != w->dims.n || o->dims.n != x->dims.n) {
         return FLYREF_SHAPE_ERROR;
     }
-    conv_params(g, n, &p, &q);
+    conv_params(g, n, 0, &p, &q);
     *scratch = (uint32_t)flyref_conv2d_wrapper_s8_buffer_size(&p, &x->dims, &w->dims);
     return FLYREF_OK;
 }
@@ -168,7 +308,7 @@ static flyref_status conv_eval(const flyref_graph *g, const flyref_node *n, uint
     flyref_conv_params p;
     flyref_quant_params q;
     flyref_context ctx;
-    conv_params(g, n, &p, &q);
+    conv_params(g, n, arena, &p, &q);
     ctx.buf = n->scratch_size > 0 ? arena + n->scratch_offset : 0;
     ctx.size = (int32_t)n->scratch_size;
     return flyref_conv2d_wrapper_s8(&ctx, &p, &q, &in_t(g, n, 0)->dims, in8(g, n, arena, 0),
@@ -199,7 +339,7 @@ static flyref_status dw_eval(const flyref_graph *g, const flyref_node *n, uint8_
     flyref_conv_params p;
     flyref_quant_params q;
     const flyref_tensor *x = in_t(g, n, 0);
-    conv_params(g, n, &p, &q);
+    conv_params(g, n, arena, &p, &q);
     return flyref_depthwise_conv2d_s8(&p, out_t(g, n, 0)->dims.c / x->dims.c, &q, &x->dims,
                                       in8(g, n, arena, 0), &in_t(g, n, 1)->dims, in8(g, n, arena, 1),
                                       in32(g, n, arena, 2), &out_t(g, n, 0)->dims, out8(g, n, arena, 0));
@@ -224,6 +364,50 @@ static flyref_status fc_prepare(const flyref_graph *g, const flyref_node *n, uin
     return FLYREF_OK;
 }
 
+/* FC with PACKED weights: decode R rows, run the kernel on those output channels (one batch
+ * row at a time, so the output stays in place), next R rows. Output channels are independent,
+ * so the integers are those of one call on the whole matrix. */
+static flyref_status fc_eval_blocked(const flyref_graph *g, const flyref_node *n, uint8_t *arena,
+                                     const flyref_fc_params *p)
+{
+    const flyref_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 1), *m = in_t(g, n, 3);
+    const int32_t c_out = w->dims.n, k = w->dims.h * w->dims.w * w->dims.c, rows = fc_block_rows(w);
+    const int32_t count = count_of(m), batches = x->dims.n;
+    const uint8_t *stored = (const uint8_t *)w->data;
+    int8_t *block = (int8_t *)(arena + n->decode_offset + decode_slot(g, n, 1));
+    const int8_t *xin = in8(g, n, arena, 0);
+    const int32_t *bias = in32(g, n, arena, 2), *mult = in32(g, n, arena, 3), *shift = in32(g, n, arena, 4);
+    int8_t *yout = out8(g, n, arena, 0);
+    int32_t c0, b, e;
+    for (c0 = 0; c0 < c_out; c0 += rows) {
+        const int32_t r = c_out - c0 < rows ? c_out - c0 : rows;
+        flyref_dims xd, wd, od;
+        flyref_quant_params q;
+        for (e = 0; e < r * k; ++e) {
+            block[e] = (int8_t)sext8(stored[packed_index(stored + (1u << w->bits), w->bits, c0 * k + e)]);
+        }
+        xd.n = 1;
+        xd.h = x->dims.h;
+        xd.w = x->dims.w;
+        xd.c = x->dims.c;
+        wd.n = r;
+        wd.h = wd.w = 1;
+        wd.c = k;
+        od.n = od.h = od.w = 1;
+        od.c = r;
+        q.multiplier = count == 1 ? mult : mult + c0;
+        q.shift = count == 1 ? shift : shift + c0;
+        q.count = count == 1 ? 1 : r;
+        for (b = 0; b < batches; ++b) {
+            const flyref_status st = flyref_fully_connected_s8(p, &q, &xd, xin + (int64_t)b * k, &wd, block,
+                                                               bias != 0 ? bias + c0 : 0, &od,
+                                                               yout + (int64_t)b * c_out + c0);
+            if (st != FLYREF_OK) return st;
+        }
+    }
+    return FLYREF_OK;
+}
+
 static flyref_status fc_eval(const flyref_graph *g, const flyref_node *n, uint8_t *arena)
 {
     const flynet_fully_connected_params *r = (const flynet_fully_connected_params *)n->params;
@@ -235,8 +419,9 @@ static flyref_status fc_eval(const flyref_graph *g, const flyref_node *n, uint8_
     p.output_offset = out_t(g, n, 0)->zero_point;
     p.activation = act_of(r->act_min, r->act_max);
     p.rounding = r->rounding;
-    q.multiplier = (const int32_t *)m->data;
-    q.shift = (const int32_t *)in_t(g, n, 4)->data;
+    if (fc_blocked(n, 1, in_t(g, n, 1))) return fc_eval_blocked(g, n, arena, &p);
+    q.multiplier = in32(g, n, arena, 3);
+    q.shift = in32(g, n, arena, 4);
     q.count = count_of(m);
     return flyref_fully_connected_s8(&p, &q, &in_t(g, n, 0)->dims, in8(g, n, arena, 0), &in_t(g, n, 1)->dims,
                                      in8(g, n, arena, 1), in32(g, n, arena, 2), &out_t(g, n, 0)->dims,
@@ -530,7 +715,7 @@ static flyref_status gather_prepare(const flyref_graph *g, const flyref_node *n,
         return FLYREF_SHAPE_ERROR;
     }
     for (i = 0; i < o->dims.c; ++i) {
-        const int32_t v = ((const int32_t *)idx->data)[i];
+        const int32_t v = const_value(idx, i);
         if (v < 0 || v >= x->dims.c) return FLYREF_ARG_ERROR;
     }
     if (x->zero_point != o->zero_point) return FLYREF_ARG_ERROR;
@@ -678,6 +863,9 @@ static flyref_status graph_check(const flyref_graph *g)
     if (g == 0 || g->tensors == 0 || g->nodes == 0 || g->num_tensors < 0 || g->num_nodes < 0) {
         return FLYREF_ARG_ERROR;
     }
+    for (i = 0; i < g->num_tensors; ++i) {
+        if (!storage_ok(&g->tensors[i])) return FLYREF_FORMAT_ERROR;
+    }
     for (i = 0; i < g->num_nodes; ++i) {
         const flyref_node *n = &g->nodes[i];
         if (!flyref_op_supported(n->op)) return FLYREF_NO_IMPL;
@@ -719,30 +907,56 @@ static size_t tensors_end(const flyref_graph *g, int *overflow)
 
 flyref_status flyref_plan_scratch(flyref_graph *g, size_t *arena_needed)
 {
-    size_t end, base;
-    uint32_t max_scratch = 0;
+    size_t end, base, need = 0;
     int overflow;
     int32_t i;
     flyref_status st = graph_check(g);
     if (st != FLYREF_OK) return st;
     if (arena_needed == 0) return FLYREF_ARG_ERROR;
-    for (i = 0; i < g->num_nodes; ++i) {
-        uint32_t s = 0;
-        st = k_ops[g->nodes[i].op].prepare(g, &g->nodes[i], &s);
-        if (st != FLYREF_OK) return st;
-        g->nodes[i].scratch_size = s;
-        if (s > max_scratch) max_scratch = s;
-    }
     end = tensors_end(g, &overflow);
     if (overflow) return FLYREF_ARENA_TOO_SMALL;
     base = (end + (FLYREF_SCRATCH_ALIGN - 1u)) & ~(size_t)(FLYREF_SCRATCH_ALIGN - 1u);
     if (base > 0xFFFFFFFFu) return FLYREF_ARENA_TOO_SMALL;
-    for (i = 0; i < g->num_nodes; ++i) g->nodes[i].scratch_offset = (uint32_t)base;
-    *arena_needed = base + max_scratch;
+    for (i = 0; i < g->num_nodes; ++i) {
+        flyref_node *n = &g->nodes[i];
+        uint32_t s = 0, d, d_end;
+        int ok;
+        st = k_ops[n->op].prepare(g, n, &s);
+        if (st != FLYREF_OK) return st;
+        d = decode_needed(g, n, &ok);
+        if (!ok) return FLYREF_ARENA_TOO_SMALL;
+        /* One shared region after the tensors: the decode region, then the scratch. */
+        d_end = (d + (FLYREF_SCRATCH_ALIGN - 1u)) & ~(uint32_t)(FLYREF_SCRATCH_ALIGN - 1u);
+        n->scratch_size = s;
+        n->decode_size = d;
+        n->decode_offset = (uint32_t)base;
+        n->scratch_offset = (uint32_t)base + d_end;
+        if ((uint64_t)base + d_end + s > 0xFFFFFFFFu) return FLYREF_ARENA_TOO_SMALL;
+        if (base + d_end + s > need) need = base + d_end + s;
+    }
+    *arena_needed = need > base ? need : base;
     return FLYREF_OK;
 }
 
 static int overlaps(size_t a, size_t an, size_t b, size_t bn) { return a < b + bn && b < a + an; }
+
+/* A node's scratch or decode region must lie in the arena and clear of the node's own arena
+ * tensors. */
+static flyref_status region_check(const flyref_graph *g, const flyref_node *n, uint32_t offset, uint32_t size,
+                                  size_t arena_size)
+{
+    int32_t j;
+    if (size == 0) return FLYREF_OK;
+    if ((size_t)offset + size > arena_size || (size_t)offset + size < size) return FLYREF_ARENA_TOO_SMALL;
+    for (j = 0; j < n->num_inputs + n->num_outputs; ++j) {
+        const int32_t idx = j < n->num_inputs ? n->inputs[j] : n->outputs[j - n->num_inputs];
+        const flyref_tensor *t = tensor(g, idx);
+        if (t != 0 && t->data == 0 && overlaps(t->arena_offset, flyref_tensor_bytes(t), offset, size)) {
+            return FLYREF_FORMAT_ERROR;
+        }
+    }
+    return FLYREF_OK;
+}
 
 flyref_status flyref_graph_prepare(flyref_graph *g, size_t arena_size)
 {
@@ -753,43 +967,77 @@ flyref_status flyref_graph_prepare(flyref_graph *g, size_t arena_size)
     if (tensors_end(g, &overflow) > arena_size || overflow) return FLYREF_ARENA_TOO_SMALL;
     for (i = 0; i < g->num_nodes; ++i) {
         flyref_node *n = &g->nodes[i];
-        uint32_t s = 0;
+        uint32_t s = 0, d;
+        int ok;
         st = k_ops[n->op].prepare(g, n, &s);
         if (st != FLYREF_OK) return st;
         n->scratch_size = s;
-        if (s > 0) {
-            int32_t j;
-            if ((size_t)n->scratch_offset + s > arena_size || (size_t)n->scratch_offset + s < s) {
-                return FLYREF_ARENA_TOO_SMALL;
-            }
-            /* Scratch must not overlap the node's own arena tensors. */
-            for (j = 0; j < n->num_inputs + n->num_outputs; ++j) {
-                const int32_t idx = j < n->num_inputs ? n->inputs[j] : n->outputs[j - n->num_inputs];
-                const flyref_tensor *t = tensor(g, idx);
-                if (t != 0 && t->data == 0 && overlaps(t->arena_offset, flyref_tensor_bytes(t), n->scratch_offset, s)) {
-                    return FLYREF_FORMAT_ERROR;
-                }
-            }
+        d = decode_needed(g, n, &ok);
+        if (!ok) return FLYREF_ARENA_TOO_SMALL;
+        n->decode_size = d;
+        st = region_check(g, n, n->scratch_offset, s, arena_size);
+        if (st != FLYREF_OK) return st;
+        st = region_check(g, n, n->decode_offset, d, arena_size);
+        if (st != FLYREF_OK) return st;
+        if (d > 0) {
+            /* decoded int32 values are stored through int32_t pointers */
+            if ((n->decode_offset & 3u) != 0) return FLYREF_FORMAT_ERROR;
+            if (s > 0 && overlaps(n->scratch_offset, s, n->decode_offset, d)) return FLYREF_FORMAT_ERROR;
         }
+    }
+    return FLYREF_OK;
+}
+
+/* Decodes the node's encoded inputs into its decode region (prepare sized it). */
+static flyref_status decode_inputs(const flyref_graph *g, const flyref_node *n, uint8_t *arena, size_t arena_size)
+{
+    uint32_t off = 0, need;
+    int32_t j;
+    int ok;
+    need = decode_needed(g, n, &ok);
+    if (need == 0) return ok ? FLYREF_OK : FLYREF_ARENA_TOO_SMALL;
+    if (need > n->decode_size || (size_t)n->decode_offset + n->decode_size > arena_size ||
+        (size_t)n->decode_offset + n->decode_size < n->decode_size) {
+        return FLYREF_ARENA_TOO_SMALL;
+    }
+    for (j = 0; j < n->num_inputs; ++j) {
+        const flyref_tensor *t = tensor(g, n->inputs[j]);
+        if (t != 0 && is_encoded(t) && fc_blocked(n, j, t)) {
+            off += align4((uint32_t)slot_bytes(n, j, t)); /* decoded block by block in fc_eval */
+        } else if (t != 0 && is_encoded(t)) {
+            const size_t bytes = flyref_tensor_bytes(t);
+            const flyref_status st = flyref_tensor_decode(t, arena + n->decode_offset + off, bytes);
+            if (st != FLYREF_OK) return st;
+            off += align4((uint32_t)bytes);
+        }
+    }
+    return FLYREF_OK;
+}
+
+flyref_status flyref_graph_invoke_range(const flyref_graph *g, uint8_t *arena, size_t arena_size, int32_t begin,
+                                        int32_t end)
+{
+    int overflow;
+    int32_t i;
+    flyref_status st = graph_check(g);
+    if (st != FLYREF_OK) return st;
+    if (arena == 0 || begin < 0 || end < begin || end > g->num_nodes) return FLYREF_ARG_ERROR;
+    if (tensors_end(g, &overflow) > arena_size || overflow) return FLYREF_ARENA_TOO_SMALL;
+    for (i = begin; i < end; ++i) {
+        const flyref_node *n = &g->nodes[i];
+        if (n->scratch_size > 0 && (size_t)n->scratch_offset + n->scratch_size > arena_size) {
+            return FLYREF_ARENA_TOO_SMALL;
+        }
+        st = decode_inputs(g, n, arena, arena_size);
+        if (st != FLYREF_OK) return st;
+        st = k_ops[n->op].eval(g, n, arena);
+        if (st != FLYREF_OK) return st;
     }
     return FLYREF_OK;
 }
 
 flyref_status flyref_graph_invoke(const flyref_graph *g, uint8_t *arena, size_t arena_size)
 {
-    int overflow;
-    int32_t i;
-    flyref_status st = graph_check(g);
-    if (st != FLYREF_OK) return st;
-    if (arena == 0) return FLYREF_ARG_ERROR;
-    if (tensors_end(g, &overflow) > arena_size || overflow) return FLYREF_ARENA_TOO_SMALL;
-    for (i = 0; i < g->num_nodes; ++i) {
-        const flyref_node *n = &g->nodes[i];
-        if (n->scratch_size > 0 && (size_t)n->scratch_offset + n->scratch_size > arena_size) {
-            return FLYREF_ARENA_TOO_SMALL;
-        }
-        st = k_ops[n->op].eval(g, n, arena);
-        if (st != FLYREF_OK) return st;
-    }
-    return FLYREF_OK;
+    if (g == 0) return FLYREF_ARG_ERROR;
+    return flyref_graph_invoke_range(g, arena, arena_size, 0, g->num_nodes);
 }
