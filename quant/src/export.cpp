@@ -1,0 +1,170 @@
+#include "flynet/quant/export.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "flynet/formats/error.hpp"
+#include "flyref_model.h"
+
+namespace flynet {
+
+namespace {
+
+// Activation lifetimes for the deployed plan. Unlike activation_lifetimes() (int_runner.hpp),
+// an output that nothing reads still occupies its bytes while its op writes it, and a tensor no
+// op touches still gets a place (the reader requires every activation inside the arena).
+std::vector<ArenaBuffer> lifetimes(const IntGraph& g) {
+  const int steps = int(g.ops.size());
+  std::vector<ArenaBuffer> b(g.tensors.size());
+  std::vector<int> first(g.tensors.size(), steps), last(g.tensors.size(), -1);
+  for (int s = 0; s < steps; ++s) {
+    for (int32_t t : g.ops[size_t(s)].outputs) first[size_t(t)] = std::min(first[size_t(t)], s);
+    for (int32_t t : g.ops[size_t(s)].inputs)
+      if (t >= 0) last[size_t(t)] = std::max(last[size_t(t)], s);
+  }
+  if (g.input >= 0) first[size_t(g.input)] = 0;
+  if (g.output >= 0) last[size_t(g.output)] = steps - 1;
+  for (size_t t = 0; t < g.tensors.size(); ++t) {
+    b[t].name = g.tensors[t].name;
+    if (g.tensors[t].constant()) continue;  // size 0: constants live in flash
+    b[t].size = g.tensors[t].bytes();
+    int f = first[t], l = last[t];
+    if (f == steps) f = 0;            // read but never written (or untouched): from the start
+    if (l < f) l = f;                 // written but never read: during its op
+    b[t].first = f;
+    b[t].last = l;
+  }
+  return b;
+}
+
+// Each op's im2col scratch, as the reference's own prepare computes it (shapes and parameters
+// only, so the constants' storage does not matter here).
+std::vector<uint32_t> scratch_sizes(const IntGraph& g) {
+  std::vector<flyref_tensor> tensors;
+  std::vector<flyref_node> nodes;
+  const int32_t none = 0;
+  for (const IntTensor& t : g.tensors) {
+    flyref_tensor f{};
+    f.dims = {t.dims[0], t.dims[1], t.dims[2], t.dims[3]};
+    f.type = t.type;
+    f.zero_point = t.zero_point;
+    f.data = t.constant() ? t.data.data() : nullptr;
+    tensors.push_back(f);
+  }
+  for (const IntOp& o : g.ops) {
+    if (o.inputs.size() > FLYREF_MAX_NODE_INPUTS || o.outputs.size() > FLYREF_MAX_NODE_OUTPUTS || o.outputs.empty())
+      throw Error(ErrorCode::unsupported, "cannot export: op '" + o.name + "' has too many inputs or outputs");
+    flyref_node n{};
+    n.op = o.op;
+    n.num_inputs = int32_t(o.inputs.size());
+    n.num_outputs = int32_t(o.outputs.size());
+    std::copy(o.inputs.begin(), o.inputs.end(), n.inputs);
+    std::copy(o.outputs.begin(), o.outputs.end(), n.outputs);
+    n.params = o.params.empty() ? static_cast<const void*>(&none) : o.params.data();
+    nodes.push_back(n);
+  }
+  flyref_graph fg{tensors.data(), int32_t(tensors.size()), nodes.data(), int32_t(nodes.size())};
+  size_t unused = 0;
+  const flyref_status st = flyref_plan_scratch(&fg, &unused);
+  if (st != FLYREF_OK) {
+    // Name the op: prepare the nodes one by one until one fails.
+    for (size_t k = 0; k < nodes.size(); ++k) {
+      flyref_graph one{tensors.data(), int32_t(tensors.size()), &nodes[k], 1};
+      if (flyref_plan_scratch(&one, &unused) != FLYREF_OK)
+        throw Error(ErrorCode::unsupported, "cannot export: the integer reference rejects op '" + g.ops[k].name +
+                                                "': " + flyref_status_str(flyref_plan_scratch(&one, &unused)));
+    }
+    throw Error(ErrorCode::unsupported, std::string("cannot export: the integer reference rejects the graph: ") +
+                                            flyref_status_str(st));
+  }
+  std::vector<uint32_t> s;
+  for (const flyref_node& n : nodes) s.push_back(n.scratch_size);
+  return s;
+}
+
+struct Loaded {
+  std::vector<uint64_t> file, tables;
+  flyref_model_info info{};
+  flyref_graph graph{};
+  flyref_status status = FLYREF_OK;
+};
+
+void load(std::string_view bytes, Loaded& l) {
+  l.file.assign((bytes.size() + 7) / 8, 0);
+  std::memcpy(l.file.data(), bytes.data(), bytes.size());
+  const auto* p = reinterpret_cast<const uint8_t*>(l.file.data());
+  l.status = flyref_model_info_get(p, bytes.size(), &l.info);
+  if (l.status != FLYREF_OK) return;
+  l.tables.assign((l.info.table_bytes + 7) / 8, 0);
+  l.status = flyref_model_load(p, bytes.size(), l.tables.data(), l.tables.size() * 8, &l.graph);
+}
+
+}  // namespace
+
+FlyExport export_fly(const IntGraph& g, const FlyExportOptions& opt) {
+  const uint64_t align = opt.arena_alignment;
+  if (align < 4 || (align & (align - 1)))
+    throw Error(ErrorCode::usage, "arena alignment must be a power of two of at least 4");
+  const size_t nt = g.tensors.size(), no = g.ops.size();
+  const std::vector<FlyStorage> storage = choose_fly_storage(g);
+  const std::vector<uint32_t> scratch = scratch_sizes(g);
+  const std::vector<uint32_t> decode = fly_decode_sizes(g, storage);
+
+  FlyExport e;
+  e.buffers = lifetimes(g);
+  for (size_t k = 0; k < no; ++k) {
+    e.buffers.push_back({g.ops[k].name + ".scratch", scratch[k], int(k), int(k)});
+    e.buffers.push_back({g.ops[k].name + ".decode", decode[k], int(k), int(k)});
+  }
+  e.arena = plan_arena(e.buffers, align);
+  if (plan_has_overlap(e.buffers, e.arena))
+    throw Error(ErrorCode::internal, "export: the arena plan has two live buffers sharing memory");
+  if (e.arena.arena_size > 0xFFFFFFFFu)
+    throw Error(ErrorCode::unsupported, "cannot export: the arena would exceed 4 GB");
+
+  FlyPlan& p = e.plan;
+  p.arena_size = uint32_t(e.arena.arena_size);
+  p.arena_lower_bound = uint32_t(e.arena.lower_bound);
+  for (size_t t = 0; t < nt; ++t) p.tensor_offsets.push_back(e.buffers[t].size ? uint32_t(e.arena.offsets[t]) : 0);
+  for (size_t k = 0; k < no; ++k) {
+    const size_t s = nt + 2 * k, d = s + 1;
+    p.scratch_offsets.push_back(e.buffers[s].size ? uint32_t(e.arena.offsets[s]) : 0);
+    p.decode_offsets.push_back(e.buffers[d].size ? uint32_t(e.arena.offsets[d]) : 0);
+  }
+  FlyWriteOptions w;
+  w.host_info = opt.host_info;
+  e.bytes = write_fly(g, p, w);
+
+  // What the device will do with these bytes: load, prepare, and find the sizes planned here.
+  Loaded l;
+  load(e.bytes, l);
+  if (l.status != FLYREF_OK)
+    throw Error(ErrorCode::internal, std::string("export: the written .fly does not load: ") + flyref_status_str(l.status));
+  for (size_t k = 0; k < no; ++k)
+    if (l.graph.nodes[k].scratch_size != scratch[k] || l.graph.nodes[k].decode_size != decode[k])
+      throw Error(ErrorCode::internal, "export: op '" + g.ops[k].name + "' needs other scratch or decode sizes than planned");
+  e.table_bytes = l.info.table_bytes;
+  e.sizes = read_fly(e.bytes).sizes;
+  return e;
+}
+
+FlyInfo fly_info(std::string_view bytes, const std::string& file) {
+  FlyInfo i;
+  i.model = read_fly(bytes, file);
+  i.sizes = i.model.sizes;
+  Loaded l;
+  load(bytes, l);
+  if (l.status != FLYREF_OK)
+    throw Error(ErrorCode::format, std::string("the .fly reader rejects the model: ") + flyref_status_str(l.status), file);
+  i.table_bytes = l.info.table_bytes;
+  i.input = l.info.input;
+  i.output = l.info.output;
+  // The HOST section's double when present, else the MODEL section's float (read_fly did that).
+  i.input_scale = i.model.graph.tensors[size_t(i.input)].scale;
+  i.output_scale = i.model.graph.tensors[size_t(i.output)].scale;
+  i.input_zero_point = l.info.input_zero_point;
+  i.output_zero_point = l.info.output_zero_point;
+  return i;
+}
+
+}  // namespace flynet
