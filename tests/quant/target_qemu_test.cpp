@@ -1,0 +1,259 @@
+// The emulated-target driver (quant/src/target_qemu.cpp).
+//
+// TargetQemu.*: what needs no cross tools (board names, the ELF reader on malformed files, the
+// message when the tools are missing). OnQemu.*: a small quantized FlyNet exported to .fly and
+// run on qemu-m4; its int8 outputs must equal the host integer reference's (IntRunner, which
+// runs the IntGraph directly, not the .fly file), and the ELF sizes must equal what binutils'
+// arm-none-eabi-size reports. Without arm-none-eabi-gcc/newlib/qemu the OnQemu run exits 77
+// (ctest: skipped) naming the Debian packages (see main below).
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <tuple>
+
+#include "flynet/formats/error.hpp"
+#include "flynet/quant/calibrate.hpp"
+#include "flynet/quant/export.hpp"
+#include "flynet/quant/int_runner.hpp"
+#include "flynet/quant/quantize.hpp"
+#include "flynet/quant/target_qemu.hpp"
+
+#ifndef FLYNET_SOURCE_DIR
+#error "FLYNET_SOURCE_DIR must name the source tree (tests/quant/CMakeLists.txt sets it)"
+#endif
+#ifndef FLYNET_TEST_CACHE_DIR
+#error "FLYNET_TEST_CACHE_DIR must name the firmware cache (tests/quant/CMakeLists.txt sets it)"
+#endif
+
+namespace flynet {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Sets PATH for the scope of one test.
+class ScopedPath {
+ public:
+  explicit ScopedPath(const std::string& p) : old_(std::getenv("PATH") ? std::getenv("PATH") : "") {
+    ::setenv("PATH", p.c_str(), 1);
+  }
+  ~ScopedPath() { ::setenv("PATH", old_.c_str(), 1); }
+
+ private:
+  std::string old_;
+};
+
+TEST(TargetQemu, BoardNames) {
+  EXPECT_EQ(qemu_board("qemu-m3").machine, "mps2-an385");
+  EXPECT_EQ(qemu_board("qemu-m4").machine, "mps2-an386");
+  EXPECT_EQ(qemu_board("qemu-m7").machine, "mps2-an500");
+  EXPECT_EQ(qemu_board("qemu-m33").machine, "mps2-an505");
+  EXPECT_EQ(qemu_board("qemu-m33").instructions_per_tick, 50u);  // 1e9 ns / 20 MHz
+  try {
+    qemu_board("qemu-m0");
+    FAIL() << "no error for an unknown board";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::usage);
+    EXPECT_NE(std::string(e.what()).find("qemu-m33"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TargetQemu, MissingToolsNameTheDebianPackages) {
+  const fs::path empty = fs::temp_directory_path() / ("flynet-empty-path-" + std::to_string(::getpid()));
+  fs::create_directories(empty);
+  {
+    ScopedPath p(empty.string());
+    const std::string m = qemu_tools_missing();
+    EXPECT_NE(m.find("gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"), std::string::npos) << m;
+    EXPECT_NE(m.find("arm-none-eabi-gcc"), std::string::npos) << m;
+    QemuTargetOptions opt;
+    opt.source_dir = FLYNET_SOURCE_DIR;
+    const std::vector<int8_t> in(16, 0);
+    try {
+      run_on_qemu("not a model", in, 1, opt);
+      FAIL() << "no error without the tools";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::unsupported);
+      EXPECT_NE(std::string(e.what()).find("libnewlib-arm-none-eabi"), std::string::npos) << e.what();
+    }
+  }
+  fs::remove_all(empty);
+}
+
+TEST(TargetQemu, InputsMustBeWholeTensors) {
+  QemuTargetOptions opt;
+  const std::vector<int8_t> in(10, 0);
+  try {
+    run_on_qemu("x", in, 3, opt);
+    FAIL() << "no error for 10 bytes as 3 inputs";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::shape);
+  }
+}
+
+TEST(TargetQemu, MalformedElfIsAFormatError) {
+  const fs::path p = fs::temp_directory_path() / ("flynet-bad-elf-" + std::to_string(::getpid()));
+  // A valid ELF32 LE header whose section table lies beyond the end of the file.
+  std::string h(52, '\0');
+  h[0] = 0x7f, h[1] = 'E', h[2] = 'L', h[3] = 'F', h[4] = 1, h[5] = 1, h[6] = 1;
+  h[32] = char(0x00), h[33] = char(0x10);  // e_shoff = 4096
+  h[46] = 40, h[48] = 3, h[50] = 2;        // e_shentsize, e_shnum, e_shstrndx
+  for (const std::string& bytes : {std::string("\x7f" "ELF"), std::string(60, 'x'), h}) {
+    std::ofstream(p, std::ios::binary) << bytes;
+    try {
+      elf_firmware_sizes(p.string());
+      FAIL() << "accepted a malformed ELF of " << bytes.size() << " bytes";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::format) << e.what();
+    }
+  }
+  fs::remove(p);
+}
+
+// ------------------------------------------------------------------------------------ on qemu
+
+// A FlyNet-h3 at 16x16x1 with non-trivial BN statistics, calibrated on random images.
+IntGraph small_flynet(uint64_t seed) {
+  ArchSpec s = arch_preset("flynet-h3");
+  s.in_h = s.in_w = 16;
+  s.in_c = 1;
+  Model m = Model::create(s, seed);
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::uniform_real_distribution<float> pos(0.5f, 1.5f), sym(-0.3f, 0.3f), img(-1.f, 2.f);
+  for (const ParamDecl& p : m.graph.all_params()) {
+    Tensor& t = m.param(p.name);
+    if (p.role == ParamRole::bn_gamma || p.role == ParamRole::bn_var)
+      for (float& v : t.data) v = pos(rng);
+    if (p.role == ParamRole::bn_beta || p.role == ParamRole::bn_mean || p.role == ParamRole::bias)
+      for (float& v : t.data) v = sym(rng);
+  }
+  for (float& v : m.param("fc2.weight").data) v *= 30.f;
+  m.meta["data.mean"] = "0.333333333";
+  m.meta["data.std"] = "0.333333333";
+  std::vector<Tensor> images;
+  for (int b = 0; b < 2; ++b) {
+    Tensor t({8, s.in_h, s.in_w, s.in_c});
+    for (float& v : t.data) v = img(rng);
+    images.push_back(std::move(t));
+  }
+  CalibrationReport rep = calibrate(m, [&](const auto& use) { for (const Tensor& t : images) use(t); }, {});
+  return lower_to_int8(m, rep.calibration, {});
+}
+
+// Section sizes as binutils prints them (`size -A`: name, size, address per line), summed into
+// the driver's categories by section name: the independent check of the ELF reader.
+std::map<std::string, uint64_t> binutils_sizes(const std::string& elf) {
+  const std::string out = elf + ".size.txt";
+  const std::string cmd = "arm-none-eabi-size -A '" + elf + "' > '" + out + "'";
+  if (std::system(cmd.c_str()) != 0) return {};
+  std::ifstream f(out);
+  std::map<std::string, uint64_t> sec;
+  std::string line;
+  while (std::getline(f, line)) {
+    std::istringstream ls(line);
+    std::string name;
+    uint64_t size = 0;
+    if (ls >> name >> size && name[0] == '.') sec[name] = size;
+  }
+  std::remove(out.c_str());
+  return sec;
+}
+
+TEST(OnQemu, SmallFlyNetIsBitExactOnCortexM4) {
+  const IntGraph g = small_flynet(3);
+  const std::string fly = export_fly(g).bytes;
+  const IntTensor& in = g.tensors[size_t(g.input)];
+  const IntTensor& out = g.tensors[size_t(g.output)];
+  const int n = 6;
+  std::mt19937 rng(7);
+  std::vector<int8_t> inputs(size_t(n) * in.bytes());
+  for (int8_t& v : inputs) v = int8_t(int(rng() % 256u) - 128);
+  // Two extreme images: all codes at the ends of the range.
+  std::fill(inputs.begin(), inputs.begin() + long(in.bytes()), int8_t(-128));
+  std::fill(inputs.begin() + long(in.bytes()), inputs.begin() + long(2 * in.bytes()), int8_t(127));
+
+  IntRunner host(g);
+  std::vector<int8_t> expect(size_t(n) * out.bytes());
+  for (int i = 0; i < n; ++i) host.run(inputs.data() + size_t(i) * in.bytes(), expect.data() + size_t(i) * out.bytes());
+
+  QemuTargetOptions opt;
+  opt.board = "qemu-m4";
+  opt.source_dir = FLYNET_SOURCE_DIR;
+  opt.cache_dir = FLYNET_TEST_CACHE_DIR;
+  // Checked on the host before anything is built: the file, and the input size against it.
+  for (const auto& [model, bytes, code] : {std::tuple{std::string(64, 'x'), size_t(in.bytes()), ErrorCode::format},
+                                           std::tuple{fly, size_t(in.bytes() + 1), ErrorCode::shape}}) {
+    try {
+      run_on_qemu(model, std::vector<int8_t>(bytes, 0), 1, opt);
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), code) << e.what();
+    }
+  }
+  const QemuRunResult r = run_on_qemu(fly, inputs, n, opt);
+
+  EXPECT_EQ(r.input_bytes, in.bytes());
+  ASSERT_EQ(r.output_bytes, out.bytes());
+  ASSERT_EQ(r.outputs.size(), expect.size());
+  for (size_t i = 0; i < expect.size(); ++i)
+    ASSERT_EQ(int(r.outputs[i]), int(expect[i])) << "sample " << i / out.bytes() << " output " << i % out.bytes();
+
+  // Instructions: SysTick calibrated at exactly 40 instructions per tick (25 MHz, 1 ns per
+  // instruction); every inference runs the same code path length within a few percent
+  // (data-dependent branches only in activations and rounding).
+  EXPECT_NEAR(r.instructions_per_tick, 40.0, 0.04);
+  ASSERT_EQ(r.instructions.size(), size_t(n));
+  for (uint64_t v : r.instructions) {
+    EXPECT_GT(v, 100000u);
+    EXPECT_NEAR(double(v), r.mean_instructions(), 0.1 * r.mean_instructions());
+  }
+  std::printf("  qemu-m4: %.0f instructions per inference, flash %llu B (model %llu), RAM %llu B (arena %llu, "
+              "stack used %llu of %llu)\n",
+              r.mean_instructions(), (unsigned long long)r.flash_bytes, (unsigned long long)r.model_bytes,
+              (unsigned long long)r.ram_bytes, (unsigned long long)r.arena_size, (unsigned long long)r.stack_used,
+              (unsigned long long)r.sizes.stack);
+
+  // Sizes: the ELF reader against binutils, and against the build's own memory configuration.
+  const auto sec = binutils_sizes(r.elf_path);
+  ASSERT_FALSE(sec.empty()) << "arm-none-eabi-size failed on " << r.elf_path;
+  auto get = [&](const char* name) { return sec.count(name) ? sec.at(name) : uint64_t(0); };
+  EXPECT_EQ(r.sizes.text, get(".isr_vector") + get(".text") + get(".ARM.extab") + get(".ARM.exidx"));
+  EXPECT_EQ(r.sizes.data, get(".data"));
+  EXPECT_EQ(r.sizes.bss, get(".bss"));
+  EXPECT_EQ(r.sizes.stack, get(".stack"));
+  EXPECT_EQ(r.sizes.model_image, get(".model_image"));
+  EXPECT_EQ(r.sizes.stack, opt.stack_size);
+  EXPECT_GE(r.sizes.model_image, fly.size());
+  EXPECT_GE(r.sizes.bss, r.arena_size);
+  EXPECT_EQ(r.flash_bytes, r.sizes.text + r.sizes.data + fly.size());
+  EXPECT_EQ(r.ram_bytes, r.sizes.data + r.sizes.bss + r.sizes.stack);
+  EXPECT_GT(r.stack_used, 0u);
+  EXPECT_LT(r.stack_used, r.sizes.stack);
+}
+
+}  // namespace
+}  // namespace flynet
+
+// The OnQemu tests need the cross toolchain and qemu: without them the run exits 77, which ctest
+// reports as skipped, after saying what to install.
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  const std::string filter = ::testing::GTEST_FLAG(filter);
+  if (filter.find("OnQemu") != std::string::npos && filter[0] != '-') {
+    const std::string missing = flynet::qemu_tools_missing();
+    if (!missing.empty()) {
+      std::printf("OnQemu tests skipped: %s\n", missing.c_str());
+      return 77;
+    }
+  }
+  return RUN_ALL_TESTS();
+}
