@@ -1,6 +1,8 @@
 // flynet quantize: a calibrated float model -> an int8 graph of quant/ref kernels (.q.h5).
 // With --data, also runs float, fake-quant simulation and the integer reference side by side
 // and prints their accuracy, agreement and per-layer SQNR.
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -81,11 +83,30 @@ IntGraph lower_with_improvements(const QuantizeOptionsCli& o, Model& m, Calibrat
   }
   const Tensor images = calibration_images(m, o.data, n);
   if (o.equalize) {
+    // Nagel et al.'s per-tensor precision of each side, mean over channels of range / largest
+    // range: what equalization is meant to raise.
+    auto precision = [](const std::vector<double>& r) {
+      const double mx = r.empty() ? 0.0 : *std::max_element(r.begin(), r.end());
+      double sum = 0;
+      for (double v : r) sum += mx > 0 ? v / mx : 0.0;
+      return r.empty() ? 0.0 : sum / double(r.size());
+    };
+    std::vector<std::array<double, 2>> before;
+    std::vector<double> r1, r2;
+    for (const EqualizePair& p : equalizable_pairs(m.graph)) {
+      pair_ranges(m, p, r1, r2);
+      before.push_back({precision(r1), precision(r2)});
+    }
     const EqualizeResult r = equalize(m);
-    std::string pairs;
-    for (const EqualizePair& p : r.pairs) pairs += (pairs.empty() ? "" : ", ") + p.first + " -> " + p.second;
-    std::printf("equalized %zu pairs in %d sweeps%s%s\n", r.pairs.size(), r.sweeps, pairs.empty() ? "" : ": ",
-                pairs.c_str());
+    std::printf("equalized %zu pairs in %d sweeps\n", r.pairs.size(), r.sweeps);
+    for (size_t k = 0; k < r.pairs.size(); ++k) {
+      const EqualizePair& p = r.pairs[k];
+      pair_ranges(m, p, r1, r2);
+      const auto [lo, hi] = std::minmax_element(r.scales[k].begin(), r.scales[k].end());
+      std::printf("  %s -> %s: s in [%.3g, %.3g]; precision %s %.2f -> %.2f, %s %.2f -> %.2f\n", p.first.c_str(),
+                  p.second.c_str(), *lo, *hi, p.first.c_str(), before[k][0], precision(r1), p.second.c_str(),
+                  before[k][1], precision(r2));
+    }
     const int64_t N = images.shape[0], px = images.numel() / N;
     remeasure_ranges(m, r, cal, [&](const std::function<void(const Tensor&)>& use) {
       for (int64_t b0 = 0; b0 < N; b0 += 64) {
