@@ -101,8 +101,8 @@ static inline int32_t fr_requant(int32_t x, int32_t mult, int32_t shift, int32_t
  * spec's fr_wrap64.
  */
 typedef struct fr_rq {
-    int64_t c;
-    int32_t mult, ls, sh, k; /* k: 1 when the correction 2^31 applies (double rounding, rs > 0) */
+    int64_t c, k;            /* k: the correction, 2^31 in double rounding with rs > 0, else 0 */
+    int32_t mult, ls, sh;
 } fr_rq;
 
 static inline void fr_rq_init(fr_rq *q, int32_t mult, int32_t shift, int32_t mode)
@@ -118,14 +118,14 @@ static inline void fr_rq_init(fr_rq *q, int32_t mult, int32_t shift, int32_t mod
         q->ls = shift > 0 ? shift : 0;
         q->sh = 31 + rs;
         q->c = ((int64_t)1 << 30) + (rs > 0 ? (int64_t)1 << (30 + rs) : 0);
-        q->k = rs > 0;
+        q->k = rs > 0 ? (int64_t)1 << 31 : 0;
     }
 }
 
 static inline int32_t fr_rq_apply(const fr_rq *q, int32_t x)
 {
     const int64_t p = (int64_t)fr_shl(x, q->ls) * q->mult;
-    return fr_wrap64((p + q->c - ((int64_t)(q->k & (p < -((int64_t)1 << 30))) << 31)) >> q->sh);
+    return fr_wrap64((p + q->c - (p < -((int64_t)1 << 30) ? q->k : 0)) >> q->sh);
 }
 
 /** fr_rq_apply, then + out_offset and the clamp: the epilogue of conv / depthwise / FC. */

@@ -42,8 +42,10 @@ static void fr_1x1_fast(const flyref_conv_params *params, const flyref_quant_par
     const int32_t in_off = params->input_offset, out_off = params->output_offset;
     const int32_t act_min = params->activation.min, act_max = params->activation.max;
     const int32_t small = kc <= FR_1X1_SMALL_K;
-    const int32_t ob = small ? fr_min(FR_1X1_OB, FR_1X1_WT / kc) : FR_1X1_OB;
-    int32_t g, oc0, b, oy, ox, i, j;
+    /* Output channels per block: whole 16-lane vectors when the transposed weights allow. */
+    const int32_t ob_max = small ? fr_min(FR_1X1_OB, FR_1X1_WT / kc) : FR_1X1_OB;
+    const int32_t ob = ob_max >= 16 ? ob_max & ~15 : ob_max;
+    int32_t g, oc0, b, oy, ox, i, j, np = 0;
     for (g = 0; g < groups; ++g) {
         for (oc0 = g * per_group; oc0 < (g + 1) * per_group; oc0 += ob) {
             const int32_t nb = fr_min(ob, (g + 1) * per_group - oc0);
@@ -52,9 +54,12 @@ static void fr_1x1_fast(const flyref_conv_params *params, const flyref_quant_par
                 blk.bias[j] = bias ? bias[oc0 + j] : 0;
                 fr_rq_init(&blk.rq[j], quant->multiplier[q], quant->shift[q], mode);
             }
+            for (; j < FR_1X1_OB; ++j) blk.bias[j] = 0;
             if (small) {
+                /* rows padded with zero weights to whole 16-lane vectors (np <= ob, ob a multiple of 16) */
+                np = (nb + 15) & ~15;
                 for (i = 0; i < kc; ++i) {
-                    for (j = 0; j < nb; ++j) wt[i * nb + j] = filter[(int64_t)(oc0 + j) * kc + i];
+                    for (j = 0; j < np; ++j) wt[i * np + j] = j < nb ? filter[(int64_t)(oc0 + j) * kc + i] : 0;
                 }
             }
             for (b = 0; b < input_dims->n; ++b) {
@@ -65,11 +70,11 @@ static void fr_1x1_fast(const flyref_conv_params *params, const flyref_quant_par
                                             (int64_t)g * kc;
                         int8_t *dst = output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * out_c + oc0;
                         if (small) {
-                            for (j = 0; j < nb; ++j) acc[j] = (uint32_t)blk.bias[j];
+                            for (j = 0; j < np; ++j) acc[j] = (uint32_t)blk.bias[j];
                             for (i = 0; i + 1 < kc; i += 2) {
-                                fr_mac_2(acc, wt + i * nb, wt + (i + 1) * nb, src[i] + in_off, src[i + 1] + in_off, nb);
+                                fr_mac16_2(acc, wt + i * np, wt + (i + 1) * np, src[i] + in_off, src[i + 1] + in_off, np);
                             }
-                            if (i < kc) fr_mac_1(acc, wt + i * nb, src[i] + in_off, nb);
+                            if (i < kc) fr_mac16_1(acc, wt + i * np, src[i] + in_off, np);
                             for (j = 0; j < nb; ++j) dst[j] = fr_rq_out8(&blk.rq[j], fr_wrap(acc[j]), out_off, act_min, act_max);
                         } else {
                             const int8_t *w = filter + (int64_t)oc0 * kc;

@@ -65,6 +65,24 @@ static inline void fr_mac_2(uint32_t *restrict acc, const int8_t *restrict w0, c
     }
 }
 
+/* fr_mac_1 / fr_mac_2 for n a multiple of 16 (padded blocks): no loop remainder to handle. */
+static inline void fr_mac16_1(uint32_t *restrict acc, const int8_t *restrict w, int32_t v, int32_t n)
+{
+    const int32_t n16 = n & ~15;
+    int32_t i;
+    for (i = 0; i < n16; ++i) acc[i] += (uint32_t)(int32_t)(int16_t)(w[i] * v);
+}
+
+static inline void fr_mac16_2(uint32_t *restrict acc, const int8_t *restrict w0, const int8_t *restrict w1,
+                              int32_t v0, int32_t v1, int32_t n)
+{
+    const int32_t n16 = n & ~15;
+    int32_t i;
+    for (i = 0; i < n16; ++i) {
+        acc[i] += (uint32_t)((int32_t)(int16_t)(w0[i] * v0) + (int32_t)(int16_t)(w1[i] * v1));
+    }
+}
+
 /* Four filter rows against one int16 vector (x + input_offset), in int32: exact while
  * k * 128 * 255 < 2^31. The 8-wide inner blocks let the compiler use 16-bit multiply-add vector
  * instructions. */

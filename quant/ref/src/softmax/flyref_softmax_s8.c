@@ -4,14 +4,23 @@
 /* Rows up to this long keep their exponentials on the stack (4 bytes each). */
 #define FR_SOFTMAX_ROW 32
 
+/* Tensors with at least this many elements remember exp(d) per difference d (1 KB of stack). */
+#define FR_SOFTMAX_MEMO_MIN 256
+
 /* The same arithmetic as the loop in flyref_softmax_s8 below, with each element's exponential
- * computed once instead of twice (the sum and the output use the same value). */
+ * computed once instead of twice (the sum and the output use the same value), and, in large
+ * tensors, once per distinct difference d = x - max in [-255, 0] (it depends on nothing else). */
 static void fr_softmax_short(const flyref_softmax_params *p, int32_t num_rows, int32_t row_size,
                              const int8_t *input, int8_t *output)
 {
     int32_t e[FR_SOFTMAX_ROW];
+    int32_t memo[256];
     const int32_t ls = p->input_left_shift, im = p->input_multiplier, diff_min = p->diff_min;
+    const int use_memo = (int64_t)num_rows * row_size >= FR_SOFTMAX_MEMO_MIN;
     int32_t r, i;
+    if (use_memo) {
+        for (i = 0; i < 256; ++i) memo[i] = -1; /* exp_on_negative is never negative */
+    }
     for (r = 0; r < num_rows; ++r) {
         const int8_t *x = input + (int64_t)r * row_size;
         int8_t *y = output + (int64_t)r * row_size;
@@ -21,7 +30,12 @@ static void fr_softmax_short(const flyref_softmax_params *p, int32_t num_rows, i
             const int32_t d = (int32_t)x[i] - mx;
             e[i] = 0;
             if (d >= diff_min) {
-                e[i] = flyref_internal_exp_on_negative(fr_srdhm(fr_shl(d, ls), im), 5);
+                if (!use_memo) {
+                    e[i] = flyref_internal_exp_on_negative(fr_srdhm(fr_shl(d, ls), im), 5);
+                } else {
+                    if (memo[-d] < 0) memo[-d] = flyref_internal_exp_on_negative(fr_srdhm(fr_shl(d, ls), im), 5);
+                    e[i] = memo[-d];
+                }
                 sum += fr_rdbpot(e[i], 12);
             }
         }
