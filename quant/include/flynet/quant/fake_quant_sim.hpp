@@ -1,9 +1,20 @@
-// The fake-quant simulation of an int8 graph: every op computed in double from the
-// dequantized values of its inputs, its result rounded onto the output tensor's int8 grid
-// (half away from zero, then the op's clamp). It shares no code with quant/ref: where the two
-// differ, the difference is the integer arithmetic's (requantization rounding, fixed-point
-// sigmoid/softmax/sqrt), which is what per-layer SQNR between float, simulation and reference
-// is meant to expose.
+// The fake-quant simulation of an int8 graph, in two arithmetics:
+//
+//  - SimArithmetic::integer (the default) re-derives every kernel's integer arithmetic from
+//    shared/design/int8-semantics.md and quant/ref/README.md: the exact accumulator, the
+//    requantization with the op's own multiplier, shift and rounding mode, the fixed-point
+//    exp and 1/(1+x) of logistic and softmax, the 16-bit hard-swish pipeline, the VA-ECA
+//    integer square root. It shares no code with quant/ref (it is written in C++ with int64
+//    intermediates and sign-magnitude rounding, not the C closed forms), so its agreement with
+//    the reference is evidence, and it equals the reference code for code on every op.
+//  - SimArithmetic::real is ideal fake quantization: every op computed in double from the
+//    dequantized values of its inputs, its result rounded once onto the output tensor's grid
+//    (half away from zero, then the op's clamp). Its distance from the integer run is what the
+//    kernels' integer arithmetic (two roundings per requantization, fixed-point sigmoid,
+//    softmax and square root) costs on top of the int8 grids themselves.
+//
+// Either way codes(t) / value(t, i) expose every tensor, so per-layer SQNR against the float
+// model can be measured for both.
 #ifndef FLYNET_QUANT_FAKE_QUANT_SIM_HPP_
 #define FLYNET_QUANT_FAKE_QUANT_SIM_HPP_
 
@@ -15,9 +26,15 @@
 
 namespace flynet {
 
+enum class SimArithmetic {
+  integer,  ///< the int8 kernels' own arithmetic (equal to quant/ref)
+  real,     ///< exact real arithmetic, one rounding onto each output grid
+};
+
 class FakeQuantSim {
  public:
-  explicit FakeQuantSim(const IntGraph& g);
+  /// Throws Error{unsupported} naming the op when `g` holds an op the simulation has no model of.
+  explicit FakeQuantSim(const IntGraph& g, SimArithmetic a = SimArithmetic::integer);
   /// One inference from the input tensor's int8 codes. Afterwards codes(t) holds every
   /// activation tensor's simulated codes.
   void run(const int8_t* input);
@@ -29,12 +46,16 @@ class FakeQuantSim {
   const std::vector<int32_t>& codes(int32_t t) const { return q_[size_t(t)]; }
   /// Dequantized value of element i of tensor t.
   double value(int32_t t, size_t i) const;
+  SimArithmetic arithmetic() const { return a_; }
 
  private:
   std::vector<double> real(int32_t t) const;  // dequantized activation or constant
   void store(int32_t t, const std::vector<double>& v, int32_t lo = -128, int32_t hi = 127);
   void run_op(const IntOp& o);
+  void run_op_real(const IntOp& o);
+  void run_op_integer(const IntOp& o);
   const IntGraph& g_;
+  SimArithmetic a_;
   std::vector<std::vector<int32_t>> q_;
 };
 
