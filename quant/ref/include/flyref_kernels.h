@@ -23,6 +23,19 @@
 
 #include "flyref.h"
 
+/*
+ * Fast paths (issue #8). Depthwise, 1x1 conv, FC, mul (the VA-ECA gate layout), add, hard-swish,
+ * max-group, softmax and the VA-ECA kernels take internal fast paths (loop orders and 16-bit
+ * products the compiler vectorizes, per-channel constants prepared once, tables of a function
+ * of the input code) whose results are bit-identical to the spec's loops for every valid input;
+ * each path is tested against the naive reference (tests/quant/ref/flyref_speedpath_test.cpp).
+ * They need no scratch beyond the *_buffer_size values above and keep no state between calls
+ * (kernels may run concurrently on different data), but use the stack: up to about 5 KB in
+ * flyref_conv2d_1x1_s8 and flyref_depthwise_conv2d_s8, 2.3 KB in flyref_fully_connected_s8 and
+ * flyref_add_s8, 1.3 KB in flyref_softmax_s8, under 1 KB elsewhere (arm-none-eabi-gcc -O2,
+ * Cortex-M4, -fstack-usage).
+ */
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -15,8 +15,8 @@
  */
 #include "flyref_conv_common.h"
 
-/* Stack use: FR_1X1_WT bytes of transposed weights + 2 * FR_1X1_K bytes + FR_1X1_OB * 32 bytes
- * (about 4 KB). */
+/* Stack use: FR_1X1_WT bytes of transposed weights + 2 * FR_1X1_K bytes + FR_1X1_OB * 40 bytes
+ * (about 4.6 KB). */
 #define FR_1X1_K 512
 #define FR_1X1_OB 64
 #define FR_1X1_WT 1024

@@ -15,7 +15,7 @@
  */
 #include "flyref_conv_common.h"
 
-/* Stack use of the fast path: FR_DW_WT bytes of weights + FR_DW_IB * 34 bytes (about 3.2 KB). */
+/* Stack use of the fast path: FR_DW_WT bytes of weights + FR_DW_IB * 42 bytes (about 4.3 KB). */
 #define FR_DW_WT 1600
 #define FR_DW_IB 64
 
