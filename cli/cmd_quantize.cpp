@@ -176,42 +176,61 @@ void run_quantize(const QuantizeOptionsCli& o) {
   co.threads = o.threads;
   ProgressLine progress("comparing");
   const CompareReport r = compare_int8(m, g, d.test, co, [&](int64_t a, int64_t b) { progress(a, b); });
-  const bool sim = co.simulate;
+  // "fake-quant" is the simulation in the kernels' integer arithmetic (it should equal int8);
+  // "ideal" the one in real arithmetic, rounded once onto each int8 grid. Without the
+  // simulations their figures say "not run" (JSON: null), never 0.
+  const bool sim = r.sim.has_value();
+  auto pct = [](const std::optional<double>& v) {
+    if (!v) return std::string("not run");
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f%%", 100 * *v);
+    return std::string(buf);
+  };
+  auto fig = [&](auto member) {
+    return std::pair{r.sim ? std::optional<double>((*r.sim).*member) : std::nullopt,
+                     r.ideal ? std::optional<double>((*r.ideal).*member) : std::nullopt};
+  };
   std::printf("\n%-26s %12s", "tensor", "int8 SQNR dB");
-  if (sim) std::printf(" %12s %10s", "sim SQNR dB", "int==sim");
+  if (sim) std::printf(" %12s %9s %13s %10s", "fq SQNR dB", "int==fq", "ideal SQNR dB", "int==ideal");
   std::printf("\n");
   for (const LayerSqnr& l : r.layers) {
     std::printf("%-26s %12.1f", l.tensor.c_str(), l.int_vs_float);
-    if (sim) std::printf(" %12.1f %9.2f%%", l.sim_vs_float, 100 * l.int_vs_sim_equal);
+    if (l.sim && l.ideal)
+      std::printf(" %12.1f %8.2f%% %13.1f %9.2f%%", l.sim->sqnr_db, 100 * l.sim->equal_int, l.ideal->sqnr_db,
+                  100 * l.ideal->equal_int);
     std::printf("\n");
   }
-  if (sim) {
-    std::printf("\n%lld test images: top-1 float %.2f%%, fake-quant %.2f%%, int8 %.2f%%\n", (long long)r.count,
-                100 * r.top1_float, 100 * r.top1_sim, 100 * r.top1_int);
-    std::printf("top-1 agreement: int8/float %.2f%%, int8/fake-quant %.2f%%, fake-quant/float %.2f%%\n",
-                100 * r.agree_int_float, 100 * r.agree_int_sim, 100 * r.agree_sim_float);
-  } else {
-    std::printf("\n%lld test images: top-1 float %.2f%%, int8 %.2f%%\n", (long long)r.count, 100 * r.top1_float,
-                100 * r.top1_int);
-    std::printf("top-1 agreement: int8/float %.2f%%\n", 100 * r.agree_int_float);
-  }
+  const auto [top_fq, top_ideal] = fig(&SimFigures::top1);
+  const auto [int_fq, int_ideal] = fig(&SimFigures::agree_int);
+  const auto [fq_float, ideal_float] = fig(&SimFigures::agree_float);
+  std::printf("\n%lld test images: top-1 float %.2f%%, int8 %.2f%%, fake-quant %s (ideal %s)\n", (long long)r.count,
+              100 * r.top1_float, 100 * r.top1_int, pct(top_fq).c_str(), pct(top_ideal).c_str());
+  std::printf("top-1 agreement: int8/float %.2f%%, int8/fake-quant %s (ideal %s), fake-quant/float %s (ideal %s)%s\n",
+              100 * r.agree_int_float, pct(int_fq).c_str(), pct(int_ideal).c_str(), pct(fq_float).c_str(),
+              pct(ideal_float).c_str(), sim ? "" : " [--no-sim]");
   if (!o.json.empty()) {
+    auto val = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
     nlohmann::json j;
     j["count"] = r.count;
-    j["top1"] = {{"float", r.top1_float}, {"int8", r.top1_int}};
-    j["agreement"] = {{"int8_float", r.agree_int_float}};
-    if (sim) {
-      j["top1"]["fake_quant"] = r.top1_sim;
-      j["agreement"]["int8_fake_quant"] = r.agree_int_sim;
-      j["agreement"]["fake_quant_float"] = r.agree_sim_float;
-    }
+    j["top1"] = {{"float", r.top1_float},
+                 {"int8", r.top1_int},
+                 {"fake_quant", val(top_fq)},
+                 {"fake_quant_ideal", val(top_ideal)}};
+    j["agreement"] = {{"int8_float", r.agree_int_float},
+                      {"int8_fake_quant", val(int_fq)},
+                      {"fake_quant_float", val(fq_float)},
+                      {"int8_fake_quant_ideal", val(int_ideal)},
+                      {"fake_quant_ideal_float", val(ideal_float)}};
     for (const LayerSqnr& l : r.layers) {
-      nlohmann::json e{{"tensor", l.tensor}, {"int8_sqnr_db", l.int_vs_float}};
-      if (sim) {
-        e["fake_quant_sqnr_db"] = l.sim_vs_float;
-        e["int8_equals_fake_quant"] = l.int_vs_sim_equal;
-      }
-      j["layers"].push_back(e);
+      auto part = [](const std::optional<LayerSqnr::Sim>& s, double LayerSqnr::Sim::*m) {
+        return s ? nlohmann::json((*s).*m) : nlohmann::json(nullptr);
+      };
+      j["layers"].push_back({{"tensor", l.tensor},
+                             {"int8_sqnr_db", l.int_vs_float},
+                             {"fake_quant_sqnr_db", part(l.sim, &LayerSqnr::Sim::sqnr_db)},
+                             {"int8_equals_fake_quant", part(l.sim, &LayerSqnr::Sim::equal_int)},
+                             {"fake_quant_ideal_sqnr_db", part(l.ideal, &LayerSqnr::Sim::sqnr_db)},
+                             {"int8_equals_fake_quant_ideal", part(l.ideal, &LayerSqnr::Sim::equal_int)}});
     }
     write_bytes_atomically(o.json, j.dump(2) + "\n");
   }

@@ -23,19 +23,36 @@ void quantize_input(const IntGraph& g, const float* x, int8_t* q) {
 
 namespace {
 
-struct LayerAcc {
-  double ref2 = 0, err_int = 0, err_sim = 0;
-  int64_t equal = 0, count = 0;
+// Sums over one simulation: per-layer squared error and equal codes, top-1 counts.
+struct SimAcc {
+  std::vector<double> err;
+  std::vector<int64_t> equal;
+  int64_t top = 0, agree_int = 0, agree_float = 0;
+  void add(const SimAcc& o) {
+    for (size_t L = 0; L < err.size(); ++L) {
+      err[L] += o.err[L];
+      equal[L] += o.equal[L];
+    }
+    top += o.top;
+    agree_int += o.agree_int;
+    agree_float += o.agree_float;
+  }
 };
 
 struct Worker {
-  explicit Worker(const IntGraph& g, bool keep, bool sim) : runner(g, keep) {
-    if (sim) this->sim = std::make_unique<FakeQuantSim>(g);
+  Worker(const IntGraph& g, bool keep, bool simulate, size_t layers) : runner(g, keep), ref2(layers), err_int(layers), count(layers) {
+    if (!simulate) return;
+    for (SimArithmetic a : {SimArithmetic::integer, SimArithmetic::real}) {
+      sims.push_back(std::make_unique<FakeQuantSim>(g, a));
+      acc.push_back(SimAcc{std::vector<double>(layers), std::vector<int64_t>(layers)});
+    }
   }
   IntRunner runner;
-  std::unique_ptr<FakeQuantSim> sim;
-  std::vector<LayerAcc> layers;
-  int64_t top_int = 0, top_sim = 0, a_if = 0, a_is = 0, a_sf = 0;
+  std::vector<std::unique_ptr<FakeQuantSim>> sims;  // integer, then real arithmetic
+  std::vector<SimAcc> acc;
+  std::vector<double> ref2, err_int;
+  std::vector<int64_t> count;  // compared elements per layer
+  int64_t top_int = 0, a_if = 0;
 };
 
 int64_t argmax_codes(const int8_t* v, int n) { return std::max_element(v, v + n) - v; }
@@ -73,7 +90,7 @@ CompareReport compare_int8(Model& model, const IntGraph& g, std::shared_ptr<cons
   const IntTensor& out = g.tensors[size_t(g.output)];
   const int K = int(out.numel());
   tbb::task_arena arena(std::max(1, opt.threads));
-  tbb::enumerable_thread_specific<Worker> workers([&] { return Worker(g, opt.per_layer, opt.simulate); });
+  tbb::enumerable_thread_specific<Worker> workers([&] { return Worker(g, opt.per_layer, opt.simulate, layers.size()); });
   int64_t done = 0, top_float = 0;
   loader.start_epoch(0);
   Batch b;
@@ -90,21 +107,22 @@ CompareReport compare_int8(Model& model, const IntGraph& g, std::shared_ptr<cons
     arena.execute([&] {
       tbb::parallel_for(0, n, [&](int i) {
         Worker& w = workers.local();
-        if (w.layers.size() != layers.size()) w.layers.resize(layers.size());
         std::vector<int8_t> x(static_cast<size_t>(px)), y(static_cast<size_t>(K));
         quantize_input(g, b.images.ptr() + i * px, x.data());
         w.runner.run(x.data(), y.data());
         const int64_t ti = argmax_codes(y.data(), K);
         w.top_int += ti == b.labels[size_t(i)];
         w.a_if += ti == float_top[size_t(i)];
-        int64_t ts = -1;
-        if (w.sim) {
-          w.sim->run(x.data());
-          const auto& q = w.sim->codes(g.output);
-          ts = std::max_element(q.begin(), q.end()) - q.begin();
-          w.top_sim += ts == b.labels[size_t(i)];
-          w.a_is += ts == ti;
-          w.a_sf += ts == float_top[size_t(i)];
+        for (size_t k = 0; k < w.sims.size(); ++k) {
+          FakeQuantSim& sim = *w.sims[k];
+          SimAcc& a = w.acc[k];
+          sim.run(x.data());
+          const auto& q = sim.codes(g.output);
+          // The first maximum, as for the reference's codes: ties break alike.
+          const int64_t ts = std::max_element(q.begin(), q.end()) - q.begin();
+          a.top += ts == b.labels[size_t(i)];
+          a.agree_int += ts == ti;
+          a.agree_float += ts == float_top[size_t(i)];
         }
         for (size_t L = 0; L < layers.size(); ++L) {
           const auto [t, node] = layers[L];
@@ -113,18 +131,20 @@ CompareReport compare_int8(Model& model, const IntGraph& g, std::shared_ptr<cons
           const int64_t per = f.numel() / f.shape[0];
           const float* fv = f.ptr() + i * per;
           const int8_t* r = w.runner.tensor(t);
-          LayerAcc& a = w.layers[L];
           for (int64_t e = 0; e < per; ++e) {
             const double ref = fv[e], vi = (r[e] - T.zero_point) * T.scale;
-            a.ref2 += ref * ref;
-            a.err_int += (vi - ref) * (vi - ref);
-            if (w.sim) {
-              const int32_t qs = w.sim->codes(t)[size_t(e)];
-              const double vs = (qs - T.zero_point) * T.scale;
-              a.err_sim += (vs - ref) * (vs - ref);
-              a.equal += qs == r[e];
+            w.ref2[L] += ref * ref;
+            w.err_int[L] += (vi - ref) * (vi - ref);
+          }
+          w.count[L] += per;
+          for (size_t k = 0; k < w.sims.size(); ++k) {
+            const std::vector<int32_t>& qs = w.sims[k]->codes(t);
+            SimAcc& a = w.acc[k];
+            for (int64_t e = 0; e < per; ++e) {
+              const double vs = (qs[size_t(e)] - T.zero_point) * T.scale;
+              a.err[L] += (vs - fv[e]) * (vs - fv[e]);
+              a.equal[L] += qs[size_t(e)] == r[e];
             }
-            ++a.count;
           }
         }
       });
@@ -135,39 +155,39 @@ CompareReport compare_int8(Model& model, const IntGraph& g, std::shared_ptr<cons
 
   CompareReport rep;
   rep.count = done;
-  std::vector<LayerAcc> acc(layers.size());
-  int64_t ti = 0, ts = 0, aif = 0, ais = 0, asf = 0;
+  std::vector<double> ref2(layers.size()), err_int(layers.size());
+  std::vector<int64_t> count(layers.size());
+  std::vector<SimAcc> acc;
+  if (opt.simulate)
+    for (int k = 0; k < 2; ++k) acc.push_back(SimAcc{std::vector<double>(layers.size()), std::vector<int64_t>(layers.size())});
+  int64_t ti = 0, aif = 0;
   for (const Worker& w : workers) {
     ti += w.top_int;
-    ts += w.top_sim;
     aif += w.a_if;
-    ais += w.a_is;
-    asf += w.a_sf;
-    for (size_t L = 0; L < w.layers.size(); ++L) {
-      acc[L].ref2 += w.layers[L].ref2;
-      acc[L].err_int += w.layers[L].err_int;
-      acc[L].err_sim += w.layers[L].err_sim;
-      acc[L].equal += w.layers[L].equal;
-      acc[L].count += w.layers[L].count;
+    for (size_t L = 0; L < layers.size(); ++L) {
+      ref2[L] += w.ref2[L];
+      err_int[L] += w.err_int[L];
+      count[L] += w.count[L];
     }
+    for (size_t k = 0; k < w.acc.size(); ++k) acc[k].add(w.acc[k]);
   }
   const double N = double(std::max<int64_t>(done, 1));
   rep.top1_float = double(top_float) / N;
   rep.top1_int = double(ti) / N;
   rep.agree_int_float = double(aif) / N;
   if (opt.simulate) {
-    rep.top1_sim = double(ts) / N;
-    rep.agree_int_sim = double(ais) / N;
-    rep.agree_sim_float = double(asf) / N;
+    rep.sim = SimFigures{double(acc[0].top) / N, double(acc[0].agree_int) / N, double(acc[0].agree_float) / N};
+    rep.ideal = SimFigures{double(acc[1].top) / N, double(acc[1].agree_int) / N, double(acc[1].agree_float) / N};
   }
   auto db = [](double sig, double err) { return err > 0 ? 10.0 * std::log10(sig / err) : 200.0; };
   for (size_t L = 0; L < layers.size(); ++L) {
     LayerSqnr l;
     l.tensor = g.tensors[size_t(layers[L].first)].name;
-    l.int_vs_float = db(acc[L].ref2, acc[L].err_int);
+    l.int_vs_float = db(ref2[L], err_int[L]);
+    const double codes = double(std::max<int64_t>(count[L], 1));
     if (opt.simulate) {
-      l.sim_vs_float = db(acc[L].ref2, acc[L].err_sim);
-      l.int_vs_sim_equal = double(acc[L].equal) / double(std::max<int64_t>(acc[L].count, 1));
+      l.sim = LayerSqnr::Sim{db(ref2[L], acc[0].err[L]), double(acc[0].equal[L]) / codes};
+      l.ideal = LayerSqnr::Sim{db(ref2[L], acc[1].err[L]), double(acc[1].equal[L]) / codes};
     }
     rep.layers.push_back(l);
   }

@@ -1,12 +1,15 @@
-// Float model vs fake-quant simulation vs int8 reference, side by side on a labelled data set:
-// top-1 of each, top-1 agreement between them, and per-layer SQNR (the layer that loses
-// accuracy shows up as the first big drop).
+// Float model vs int8 reference vs the two fake-quant simulations (integer arithmetic, which
+// must equal the reference, and real arithmetic, ideal fake quantization), side by side on a
+// labelled data set: top-1 of each, top-1 agreement between them, and per-layer SQNR (the layer
+// that loses accuracy shows up as the first big drop; the gap between the real-arithmetic and
+// the int8 column is what the kernels' integer arithmetic costs beyond the int8 grids).
 //   SQNR(a vs ref) = 10 log10( sum ref^2 / sum (a - ref)^2 ),  ref = the float model's values.
 #ifndef FLYNET_QUANT_COMPARE_HPP_
 #define FLYNET_QUANT_COMPARE_HPP_
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,23 +21,35 @@ namespace flynet {
 
 struct CompareOptions {
   int64_t samples = 0;     ///< first N images of the set; 0 = all
-  bool simulate = true;    ///< also run the fake-quant simulation (slower than the reference)
+  bool simulate = true;    ///< also run both fake-quant simulations (see fake_quant_sim.hpp)
   bool per_layer = true;   ///< per-layer SQNR (keeps every int8 tensor of the reference)
   int threads = 2;         ///< TBB threads for the integer runs
   int batch = 64;
 };
 
+/// A simulation's figures on the data set.
+struct SimFigures {
+  double top1 = 0;
+  double agree_int = 0;    ///< top-1 agreement with the integer reference
+  double agree_float = 0;  ///< top-1 agreement with the float model
+};
+
 struct LayerSqnr {
-  std::string tensor;          ///< int8 tensor = the float node it holds
-  double int_vs_float = 0;     ///< dB
-  double sim_vs_float = 0;     ///< dB (when simulated)
-  double int_vs_sim_equal = 0; ///< share of codes where reference and simulation agree
+  struct Sim {
+    double sqnr_db = 0;    ///< against the float model
+    double equal_int = 0;  ///< share of codes equal to the integer reference's
+  };
+  std::string tensor;        ///< int8 tensor = the float node it holds
+  double int_vs_float = 0;   ///< dB
+  std::optional<Sim> sim;    ///< integer-arithmetic simulation; absent when not run
+  std::optional<Sim> ideal;  ///< real-arithmetic fake quantization; absent when not run
 };
 
 struct CompareReport {
   int64_t count = 0;
-  double top1_float = 0, top1_sim = 0, top1_int = 0;
-  double agree_int_float = 0, agree_int_sim = 0, agree_sim_float = 0;
+  double top1_float = 0, top1_int = 0, agree_int_float = 0;
+  std::optional<SimFigures> sim;    ///< SimArithmetic::integer; absent (not 0) when not run
+  std::optional<SimFigures> ideal;  ///< SimArithmetic::real; absent when not run
   std::vector<LayerSqnr> layers;
 };
 
