@@ -1,5 +1,7 @@
 // flynet info: parameters, MAdds (two conventions), output shapes, layer by layer.
+#include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -9,6 +11,10 @@
 #include "flynet/formats/error.hpp"
 #include "flynet/formats/h5_store.hpp"
 #include "flynet/formats/int_graph.hpp"
+#include "flynet/formats/atomic_file.hpp"
+#include "flynet/formats/tflite_size.hpp"
+#include "flynet/quant/export.hpp"
+#include "flynet/quant/fly_runner.hpp"
 #include "flynet/quant/int_runner.hpp"
 #include "flynet_format.h"
 
@@ -132,12 +138,113 @@ void int8_info(const IntGraph& g, const std::string& source, bool json) {
               (unsigned long long)plan.lower_bound);
 }
 
+// A .fly file (flynet export): per op its stored constants and the RAM alive while it runs;
+// the flash breakdown against the lower bound, the same model as .tflite, the arena plan.
+void fly_file_info(const std::string& bytes, const std::string& source, bool json) {
+  const FlyInfo fi = fly_info(bytes, source);
+  const IntGraph& g = fi.model.graph;
+  const FlySizes& s = fi.sizes;
+  const FlyRunner runner(bytes, source);  // the C reader's view: scratch and decode sizes
+  const std::vector<ArenaBuffer> life = activation_lifetimes(g);
+  auto stored = [&](int32_t t) -> uint64_t {
+    const IntTensor& x = g.tensors[size_t(t)];
+    const FlyStorage& st = fi.model.storage[size_t(t)];
+    const uint64_t n = uint64_t(x.numel());
+    switch (st.storage) {
+      case FLYNET_STORAGE_PACKED: return (uint64_t(1) << st.bits) + (n * uint64_t(st.bits) + 7) / 8;
+      case FLYNET_STORAGE_S8: return n;
+      case FLYNET_STORAGE_S16: return 2 * n;
+      case FLYNET_STORAGE_RAW: return x.bytes();
+      default: return 0;
+    }
+  };
+  nlohmann::json ops = nlohmann::json::array();
+  if (!json)
+    std::printf(".fly model: %s (version %u.%u%s)\n\n%-28s %-4s %-12s %9s %5s %9s %9s\n", source.c_str(),
+                fi.model.version_major, fi.model.version_minor, fi.model.host_info ? ", host info" : "", "op", "code",
+                "output", "flash", "bits", "ram", "scratch");
+  uint64_t peak = 0;
+  for (size_t k = 0; k < g.ops.size(); ++k) {
+    const IntOp& op = g.ops[k];
+    uint64_t flash = 0;
+    int bits = 0;
+    for (int32_t t : op.inputs)
+      if (t >= 0 && g.tensors[size_t(t)].constant()) {
+        flash += stored(t);
+        if (g.tensors[size_t(t)].type == FLYNET_TYPE_INT8 && bits == 0)
+          bits = fi.model.storage[size_t(t)].storage == FLYNET_STORAGE_PACKED ? fi.model.storage[size_t(t)].bits : 8;
+      }
+    const flyref_node& nd = runner.graph().nodes[k];
+    uint64_t ram = uint64_t(nd.scratch_size) + nd.decode_size;
+    for (const ArenaBuffer& b : life)
+      if (b.size && b.first <= int(k) && int(k) <= b.last) ram += b.size;
+    peak = std::max(peak, ram);
+    const auto& d = g.tensors[size_t(op.outputs[0])].dims;
+    const std::string name = op.name.empty() ? "op" + std::to_string(k) : op.name;
+    const std::string out = std::to_string(d[1]) + "x" + std::to_string(d[2]) + "x" + std::to_string(d[3]);
+    if (json)
+      ops.push_back({{"name", name}, {"op", op.op}, {"output", {d[1], d[2], d[3]}}, {"flash_bytes", flash},
+                     {"weight_bits", bits}, {"ram_bytes", ram}, {"scratch_bytes", nd.scratch_size},
+                     {"decode_bytes", nd.decode_size}});
+    else
+      std::printf("%-28s %-4d %-12s %9llu %5s %9llu %9llu\n", name.c_str(), op.op, out.c_str(), (unsigned long long)flash,
+                  bits ? std::to_string(bits).c_str() : "", (unsigned long long)ram,
+                  (unsigned long long)(nd.scratch_size + nd.decode_size));
+  }
+  const TfliteSize tfl = estimate_tflite_size(g);
+  if (json) {
+    nlohmann::json j{{"source", source},
+                     {"kind", "fly"},
+                     {"ops", ops},
+                     {"file_bytes", s.file},
+                     {"flash", {{"weights", s.weights}, {"channel_params", s.channel_params},
+                                {"other_constants", s.other_constants}, {"graph", s.graph}, {"plan", s.plan},
+                                {"header", s.header}, {"padding", s.padding}, {"host_info", s.host_info}}},
+                     {"lower_bound", s.lower_bound},
+                     {"ratio", s.ratio()},
+                     {"within_budget", s.within_budget()},
+                     {"tflite_estimate_bytes", tfl.total()},
+                     {"arena_bytes", fi.model.plan.arena_size},
+                     {"arena_lower_bound", fi.model.plan.arena_lower_bound},
+                     {"peak_live_bytes", peak},
+                     {"table_bytes", fi.table_bytes},
+                     {"meta", g.meta}};
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  auto line = [](const char* what, uint64_t v) { std::printf("  %-34s %10llu bytes\n", what, (unsigned long long)v); };
+  std::printf("\nflash: %llu bytes\n", (unsigned long long)s.file);
+  line("weights (as stored)", s.weights);
+  line("per-channel bias, multiplier, shift", s.channel_params);
+  line("other constants", s.other_constants);
+  line("graph (tensor and op records)", s.graph);
+  line("plan", s.plan);
+  line("header and section table", s.header);
+  line("alignment padding", s.padding);
+  if (s.host_info) line("host info (not read by the device)", s.host_info);
+  std::printf("  lower bound %llu bytes (weights %llu + per-channel %llu): ratio %.3f, %s 1.05 x bound + 4 KB\n",
+              (unsigned long long)s.lower_bound, (unsigned long long)s.lower_bound_weights,
+              (unsigned long long)s.lower_bound_channel_params, s.ratio(), s.within_budget() ? "within" : "OVER");
+  std::printf("  the same int8 model as .tflite: >= %llu bytes (estimate: weights at 8 bits, per-channel float scales "
+              "and int64 zero points, FlatBuffer tables)\n",
+              (unsigned long long)tfl.total());
+  std::printf("RAM: arena %u bytes (plan), lower bound %u, peak live %llu; loader tables %llu bytes\n",
+              fi.model.plan.arena_size, fi.model.plan.arena_lower_bound, (unsigned long long)peak,
+              (unsigned long long)fi.table_bytes);
+}
+
 void run_info(const InfoOptions& o, const CLI::App& sub) {
   Graph g;
   std::string source;
   if (!o.model.empty()) {
     if (o.arch.any_given(sub))
       throw Error(ErrorCode::usage, "give either a model file or architecture options, not both");
+    {
+      // A .fly file by its magic; everything else goes to the HDF5 store (which names the problem).
+      std::ifstream f(o.model, std::ios::binary);
+      char magic[4] = {};
+      if (f.read(magic, 4) && std::string(magic, 4) == "FLYN") return fly_file_info(read_file_bytes(o.model), o.model, o.json);
+    }
     const ModelRecord rec = load_model_h5(o.model);
     if (is_int_graph(rec)) return int8_info(int_graph_from_record(rec, o.model), o.model, o.json);
     g = Model::from_record(rec, o.model).graph;

@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   flynet::cli::setup_train(app);
   flynet::cli::setup_calibrate(app);
   flynet::cli::setup_quantize(app);
+  flynet::cli::setup_export(app);
+  flynet::cli::setup_verify(app);
 
   // Not CLI11_PARSE: its handling would bypass our one-line error format.
   try {

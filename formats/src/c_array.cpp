@@ -56,16 +56,25 @@ CArraySource emit_c_array(const CArrayModel& m, const std::string& header_name) 
   if (!m.comment.empty()) h += " * " + m.comment + "\n";
   h += " * The model bytes are the .fly file (format: flynet_format.h); run them with the flyref\n"
        " * reader (flyref_model.h) on an arena of " + U + "_ARENA_SIZE bytes.\n"
-       " * Quantize an input as q = clamp(round(x / " + U + "_INPUT_SCALE) + " + U + "_INPUT_ZERO_POINT, -128, 127);\n"
+       " * Quantize an input as q = clamp(round(x / " + U + "_INPUT_SCALE) + " + U + "_INPUT_ZERO_POINT, -128, 127)" +
+       (m.input_mean.empty() ? std::string() : ",\n * x = (pixel / 255 - " + U + "_INPUT_MEAN[c]) / " + U + "_INPUT_STD[c]") + ";\n"
        " * an output code q means (q - " + U + "_OUTPUT_ZERO_POINT) * " + U + "_OUTPUT_SCALE. */\n";
   h += "#ifndef " + guard + "\n#define " + guard + "\n\n#include <stdint.h>\n\n";
   auto macro = [&](const std::string& k, const std::string& v) { h += "#define " + U + "_" + k + " " + v + "\n"; };
   macro("SIZE", std::to_string(m.bytes.size()) + "u");
   macro("ALIGNMENT", std::to_string(m.alignment) + "u");
   macro("ARENA_SIZE", std::to_string(m.arena_bytes) + "u");
+  if (m.table_bytes) macro("TABLE_SIZE", std::to_string(m.table_bytes) + "u");
   const char* dn[4] = {"N", "H", "W", "C"};
   for (int k = 0; k < 4; ++k) macro(std::string("INPUT_") + dn[k], std::to_string(m.input_dims[size_t(k)]));
   macro("INPUT_SCALE", float_literal(m.input_scale));
+  auto list = [&](const std::vector<float>& v) {
+    std::string l = "{";
+    for (size_t i = 0; i < v.size(); ++i) l += (i ? ", " : "") + float_literal(v[i]);
+    return l + "}";
+  };
+  if (!m.input_mean.empty()) macro("INPUT_MEAN", list(m.input_mean));
+  if (!m.input_std.empty()) macro("INPUT_STD", list(m.input_std));
   macro("INPUT_ZERO_POINT", "(" + std::to_string(m.input_zero_point) + ")");
   for (int k = 0; k < 4; ++k) macro(std::string("OUTPUT_") + dn[k], std::to_string(m.output_dims[size_t(k)]));
   macro("OUTPUT_SCALE", float_literal(m.output_scale));

@@ -24,6 +24,8 @@ struct CArrayModel {
   double output_scale = 0;
   int32_t output_zero_point = 0;
   uint64_t arena_bytes = 0;              ///< the planned arena (activations and scratch)
+  uint64_t table_bytes = 0;              ///< loader tables (flyref_model_load), 0: no macro
+  std::vector<float> input_mean, input_std;  ///< per channel: x = (pixel / 255 - mean) / std
   unsigned alignment = 16;               ///< of the array: the reader needs 4, DMA/caches like 16+
   std::string comment;                   ///< a line saying where the model came from
 };

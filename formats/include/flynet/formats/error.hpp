@@ -11,6 +11,7 @@ namespace flynet {
 
 /// Error categories; each maps to a documented exit code (man/flynet.1, EXIT STATUS).
 enum class ErrorCode {
+  check = 1,        ///< a verification failed (verify's gates, golden dumps, target outputs)
   usage = 2,        ///< bad option value or combination
   io = 3,           ///< missing/unreadable/unwritable file
   format = 4,       ///< corrupt, truncated or mismatched file content
