@@ -104,6 +104,24 @@ TEST_F(Deploy, ExportThenVerifyOnTheHostPassesItsGates) {
   EXPECT_EQ(r.err, "flynet verify: error: --max-drop needs --float MODEL.h5\n");
 }
 
+// The same integers on an emulated Cortex-M4 (skipped without the cross tools).
+TEST_F(Deploy, VerifyOnQemuM4IsBitIdentical) {
+  ASSERT_TRUE(prepared()) << "train/calibrate/quantize failed";
+  if (std::system("command -v arm-none-eabi-gcc > /dev/null && command -v qemu-system-arm > /dev/null") != 0)
+    GTEST_SKIP() << "arm-none-eabi-gcc or qemu-system-arm missing (Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi "
+                    "qemu-system-arm)";
+  ASSERT_EQ(run("export " + p("m.q.h5") + " --out " + p("q.fly")).code, 0);
+  const Result r = run("verify " + p("q.fly") + " --data " + p("data.h5") + " --float " + p("m.h5") +
+                       " --samples 6 --sim-samples 0 --target qemu-m4 --min-agreement 50 --json " + p("q.json"));
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("qemu-m4 (mps2-an386, cortex-m4): 6/6 images bit-identical with the host"), std::string::npos)
+      << r.out;
+  const auto j = nlohmann::json::parse(slurp(p("q.json")));
+  EXPECT_EQ(j["target"]["identical"], 6);
+  EXPECT_GT(j["target"]["flash_bytes"].get<int64_t>(), j["target"]["model_bytes"].get<int64_t>());
+  EXPECT_TRUE(j["gate"]["passed"].get<bool>());
+}
+
 TEST_F(Deploy, GoldenDumpsNameTheAlteredLayer) {
   ASSERT_TRUE(prepared()) << "train/calibrate/quantize failed";
   ASSERT_EQ(run("export " + p("m.q.h5") + " --out " + p("g.fly") + " --host-info").code, 0);
