@@ -29,3 +29,17 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 # 4. Quantize to int8 and compare float, fake-quant and the integer reference on the test set.
 "$FLYNET" quantize "$OUT/flynet-h3.cal.h5" --out "$OUT/flynet-h3.q.h5" --data "$DATA" --samples 0 --no-sim \
   --json "$OUT/quantize.json" | tail -3
+
+# 5. Export the .fly file the microcontroller reads (and its C array), then show where its bytes go.
+"$FLYNET" export "$OUT/flynet-h3.q.h5" --out "$OUT/flynet-h3.fly" --c-array "$OUT/flynet_model.h" --host-info
+"$FLYNET" info "$OUT/flynet-h3.fly" | tail -13
+
+# 6. Verify: the file run as the device runs it over the whole test set, beside the float model,
+#    as a gate (exit 1 if int8 drops more than 0.5 pt or agrees on fewer than 98.5% of images);
+#    then 20 images on an emulated Cortex-M4 when the cross tools are installed.
+"$FLYNET" verify "$OUT/flynet-h3.fly" --data "$DATA" --float "$OUT/flynet-h3.h5" --max-drop 0.5 \
+  --min-agreement 98.5 --json "$OUT/verify.json" | grep -v '^    '
+if command -v arm-none-eabi-gcc > /dev/null && command -v qemu-system-arm > /dev/null; then
+  "$FLYNET" verify "$OUT/flynet-h3.fly" --data "$DATA" --float "$OUT/flynet-h3.h5" --samples 20 --sim-samples 0 \
+    --target qemu-m4
+fi
