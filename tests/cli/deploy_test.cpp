@@ -29,25 +29,7 @@ class Deploy : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("flynet_deploy_test_" + std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    // Two classes told apart by a bright square's position.
-    auto make = [](int n, uint32_t seed) {
-      flynet::DatasetArrays a;
-      a.h = a.w = 16;
-      a.c = 1;
-      std::mt19937 rng(seed);
-      std::uniform_int_distribution<int> noise(0, 40);
-      for (int i = 0; i < n; ++i) {
-        const int label = i % 2;
-        for (int y = 0; y < 16; ++y)
-          for (int x = 0; x < 16; ++x) {
-            const bool on = label ? (x >= 9 && y >= 9) : (x < 7 && y < 7);
-            a.images.push_back(uint8_t(on ? 200 + noise(rng) : noise(rng)));
-          }
-        a.labels.push_back(label);
-      }
-      return a;
-    };
-    flynet::write_h5_dataset(p("data.h5"), make(256, 1), make(64, 2));
+    flynet::write_h5_dataset(p("data.h5"), flynet::test::square_position_set(256, 1), flynet::test::square_position_set(64, 2));
   }
   // The model all tests deploy, made by the first test that runs (the runner names its capture
   // files after the running test, so this cannot happen in SetUpTestSuite).

@@ -31,25 +31,7 @@ class Pipeline : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("flynet_pipeline_test_" + std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    // Two classes told apart by a bright square's position: learnable in a few steps.
-    auto make = [](int n, uint32_t seed) {
-      flynet::DatasetArrays a;
-      a.h = a.w = 16;
-      a.c = 1;
-      std::mt19937 rng(seed);
-      std::uniform_int_distribution<int> noise(0, 40);
-      for (int i = 0; i < n; ++i) {
-        const int label = i % 2;
-        for (int y = 0; y < 16; ++y)
-          for (int x = 0; x < 16; ++x) {
-            const bool on = label ? (x >= 9 && y >= 9) : (x < 7 && y < 7);
-            a.images.push_back(uint8_t(on ? 200 + noise(rng) : noise(rng)));
-          }
-        a.labels.push_back(label);
-      }
-      return a;
-    };
-    flynet::write_h5_dataset((dir_ / "data.h5").string(), make(256, 1), make(64, 2));
+    flynet::write_h5_dataset((dir_ / "data.h5").string(), flynet::test::square_position_set(256, 1), flynet::test::square_position_set(64, 2));
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
   static Result flynet(const std::string& args) { return flynet::test::run_flynet(args); }

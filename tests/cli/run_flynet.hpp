@@ -6,9 +6,12 @@
 #include <sys/wait.h>
 
 #include <filesystem>
+#include <random>
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include "flynet/core/data.hpp"
 
 namespace flynet::test {
 
@@ -32,6 +35,26 @@ inline Result run_flynet(const std::string& args) {
   const std::string out = (dir / (tag + ".out")).string(), err = (dir / (tag + ".err")).string();
   const int st = std::system((std::string(FLYNET_BIN) + " " + args + " >" + out + " 2>" + err).c_str());
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out), slurp(err)};
+}
+
+/// A tiny learnable data set of 16x16x1 images: two classes told apart by a bright square's
+/// position (top-left or bottom-right), with noise from `seed`.
+inline flynet::DatasetArrays square_position_set(int n, uint32_t seed) {
+  flynet::DatasetArrays a;
+  a.h = a.w = 16;
+  a.c = 1;
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> noise(0, 40);
+  for (int i = 0; i < n; ++i) {
+    const int label = i % 2;
+    for (int y = 0; y < 16; ++y)
+      for (int x = 0; x < 16; ++x) {
+        const bool on = label ? (x >= 9 && y >= 9) : (x < 7 && y < 7);
+        a.images.push_back(uint8_t(on ? 200 + noise(rng) : noise(rng)));
+      }
+    a.labels.push_back(label);
+  }
+  return a;
 }
 
 }  // namespace flynet::test
