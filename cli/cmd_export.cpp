@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <sstream>
 
 #include "commands.hpp"
+#include "flynet/core/trainer.hpp"
 #include "flynet/formats/atomic_file.hpp"
 #include "flynet/formats/c_array.hpp"
 #include "flynet/formats/error.hpp"
@@ -22,16 +22,6 @@ struct ExportOptions {
   bool host_info = false;
   uint64_t arena_align = 4;
 };
-
-std::vector<float> floats(const std::map<std::string, std::string>& meta, const std::string& key) {
-  std::vector<float> v;
-  auto it = meta.find(key);
-  if (it == meta.end()) return v;
-  std::stringstream ss(it->second);
-  std::string item;
-  while (std::getline(ss, item, ',')) v.push_back(std::stof(item));
-  return v;
-}
 
 std::string thousands(uint64_t v) {
   std::string s = std::to_string(v);
@@ -68,8 +58,7 @@ void run_export(const ExportOptions& o) {
     cm.output_zero_point = out.zero_point;
     cm.arena_bytes = e.plan.arena_size;
     cm.table_bytes = e.table_bytes;
-    cm.input_mean = floats(g.meta, "data.mean");
-    cm.input_std = floats(g.meta, "data.std");
+    meta_normalisation(g.meta, cm.input_mean, cm.input_std);
     cm.comment = "from " + std::filesystem::path(o.model).filename().string();
     const std::filesystem::path h(o.c_array);
     c_source_path = (h.parent_path() / (h.stem().string() + ".c")).string();

@@ -10,7 +10,6 @@
 #include <span>
 #include <nlohmann/json.hpp>
 #include <numeric>
-#include <sstream>
 
 #include "commands.hpp"
 #include "flynet/core/data.hpp"
@@ -38,16 +37,6 @@ struct VerifyOptions {
   int threads = 2;
   double min_agreement = -1, max_drop = -1;  // percent / points; < 0: no gate
 };
-
-std::vector<float> floats(const std::map<std::string, std::string>& meta, const std::string& key) {
-  std::vector<float> v;
-  auto it = meta.find(key);
-  if (it == meta.end()) return v;
-  std::stringstream ss(it->second);
-  std::string item;
-  while (std::getline(ss, item, ',')) v.push_back(std::stof(item));
-  return v;
-}
 
 std::vector<double> dequantize(const std::vector<int8_t>& q, double scale, int32_t zp) {
   std::vector<double> v(q.size());
@@ -79,8 +68,7 @@ void run_verify(const VerifyOptions& o) {
   InputQuant iq;
   iq.scale = g.tensors.at(size_t(g.input)).scale;
   iq.zero_point = g.tensors.at(size_t(g.input)).zero_point;
-  iq.mean = floats(g.meta, "data.mean");
-  iq.std = floats(g.meta, "data.std");
+  meta_normalisation(g.meta, iq.mean, iq.std);
   if (iq.mean.empty() && fmodel) input_normalisation(*fmodel, iq.mean, iq.std);
   if (iq.mean.empty())
     throw Error(ErrorCode::usage,

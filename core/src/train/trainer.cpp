@@ -87,12 +87,17 @@ void write_checkpoint(const Model& model, const Optimizer& opt, int epochs_done,
 
 }  // namespace
 
-void model_normalisation(const Model& model, std::vector<float>& mean, std::vector<float>& std) {
+void meta_normalisation(const std::map<std::string, std::string>& meta, std::vector<float>& mean,
+                        std::vector<float>& std) {
   mean.clear();
   std.clear();
-  auto m = model.meta.find("data.mean"), s = model.meta.find("data.std");
-  if (m != model.meta.end()) mean = split_floats(m->second);
-  if (s != model.meta.end()) std = split_floats(s->second);
+  auto m = meta.find("data.mean"), s = meta.find("data.std");
+  if (m != meta.end()) mean = split_floats(m->second);
+  if (s != meta.end()) std = split_floats(s->second);
+}
+
+void model_normalisation(const Model& model, std::vector<float>& mean, std::vector<float>& std) {
+  meta_normalisation(model.meta, mean, std);
 }
 
 EvalResult evaluate(Model& model, std::shared_ptr<const Dataset> data, const std::vector<float>& mean,

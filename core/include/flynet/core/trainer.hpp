@@ -12,6 +12,7 @@
 #define FLYNET_CORE_TRAINER_HPP_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -119,6 +120,10 @@ void recalibrate_batchnorm(Model& model, std::shared_ptr<const Dataset> data, co
 
 /// The normalisation a trained model expects, from meta "data.mean"/"data.std"; empty when absent.
 void model_normalisation(const Model& model, std::vector<float>& mean, std::vector<float>& std);
+/// The same from a metadata map ("data.mean"/"data.std", comma-joined): an int8 model's meta
+/// carries them too.
+void meta_normalisation(const std::map<std::string, std::string>& meta, std::vector<float>& mean,
+                        std::vector<float>& std);
 
 }  // namespace flynet
 
