@@ -24,6 +24,29 @@ namespace fs = std::filesystem;
 using flynet::test::Result;
 using flynet::test::slurp;
 
+// Calls f(op, weight, channel, its distinct codes) for every output channel of every trained
+// conv, depthwise and FC layer of an int8 graph; returns the number of layers.
+template <class F>
+int for_each_trained_channel(const flynet::IntGraph& g, F&& f) {
+  int layers = 0;
+  for (const flynet::IntOp& op : g.ops) {
+    if (op.op != 1 && op.op != 2 && op.op != 3) continue;  // conv, depthwise, fully connected
+    if (op.name.find(".reduce") != std::string::npos) continue;  // sum+ReLU's fixed ones, not trained
+    const flynet::IntTensor& w = g.tensors[size_t(op.inputs[1])];
+    // Output channel: first dim (conv [O,K,K,I], FC [O,1,1,K]) or last (depthwise [1,K,K,O]).
+    const bool dw = op.op == 2;
+    const int oc = dw ? w.dims[3] : w.dims[0];
+    const int per = int(w.numel()) / oc;
+    for (int o = 0; o < oc; ++o) {
+      std::set<int> codes;
+      for (int i = 0; i < per; ++i) codes.insert(int8_t(w.data[size_t(dw ? i * oc + o : o * per + i)]));
+      f(op, w, o, codes);
+    }
+    ++layers;
+  }
+  return layers;
+}
+
 class Pipeline : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -103,25 +126,13 @@ TEST_F(Pipeline, WeightLevelsSurviveQuantizationExactly) {
   r = flynet("quantize " + p("l6.cal.h5") + " --out " + p("l6.q.h5"));
   ASSERT_EQ(r.code, 0) << r.err;
   const flynet::IntGraph g = flynet::int_graph_from_record(flynet::load_model_h5(p("l6.q.h5")), p("l6.q.h5"));
-  int checked = 0;
-  for (const flynet::IntOp& op : g.ops) {
-    if (op.op != 1 && op.op != 2 && op.op != 3) continue;  // conv, depthwise, fully connected
-    if (op.name.find(".reduce") != std::string::npos) continue;  // sum+ReLU's fixed ones, not trained
-    const flynet::IntTensor& w = g.tensors[size_t(op.inputs[1])];
+  const int checked = for_each_trained_channel(g, [](const flynet::IntOp& op, const flynet::IntTensor& w, int o,
+                                                      const std::set<int>& codes) {
     EXPECT_EQ(w.levels, 6) << op.name;
-    // Output channel: first dim (conv [O,K,K,I], FC [O,1,1,K]) or last (depthwise [1,K,K,O]).
-    const bool dw = op.op == 2;
-    const int oc = dw ? w.dims[3] : w.dims[0];
-    const int per = int(w.numel()) / oc;
-    for (int o = 0; o < oc; ++o) {
-      std::set<int> codes;
-      for (int i = 0; i < per; ++i) codes.insert(int8_t(w.data[size_t(dw ? i * oc + o : o * per + i)]));
-      EXPECT_LE(codes.size(), 6u) << op.name << " channel " << o;
-      // Even L: the grid is odd multiples of half a step.
-      for (int c : codes) EXPECT_TRUE(c % 2 != 0 || codes.size() == 1) << op.name << " code " << c;
-    }
-    ++checked;
-  }
+    EXPECT_LE(codes.size(), 6u) << op.name << " channel " << o;
+    // Even L: the grid is odd multiples of half a step.
+    for (int c : codes) EXPECT_TRUE(c % 2 != 0 || codes.size() == 1) << op.name << " code " << c;
+  });
   EXPECT_GT(checked, 30);
 }
 
@@ -171,20 +182,10 @@ TEST_F(Pipeline, QuantizationAwareTrainingFromAWarmStart) {
   }
   EXPECT_GT(matched, 30);
   // Folded and quantized to 8 levels: at most 8 codes per output channel of every trained layer.
-  for (const flynet::IntOp& op : g.ops) {
-    if (op.op != 1 && op.op != 2 && op.op != 3) continue;
-    if (op.name.find(".reduce") != std::string::npos) continue;
-    const flynet::IntTensor& w = g.tensors[size_t(op.inputs[1])];
+  for_each_trained_channel(g, [](const flynet::IntOp& op, const flynet::IntTensor& w, int o, const std::set<int>& codes) {
     EXPECT_EQ(w.levels, 8) << op.name;
-    const bool dw = op.op == 2;
-    const int oc = dw ? w.dims[3] : w.dims[0];
-    const int per = int(w.numel()) / oc;
-    for (int o = 0; o < oc; ++o) {
-      std::set<int> codes;
-      for (int i = 0; i < per; ++i) codes.insert(int8_t(w.data[size_t(dw ? i * oc + o : o * per + i)]));
-      EXPECT_LE(codes.size(), 8u) << op.name << " channel " << o;
-    }
-  }
+    EXPECT_LE(codes.size(), 8u) << op.name << " channel " << o;
+  });
   // --init and --resume together is a usage error; so is folding after the last epoch.
   r = flynet("train --data " + p("data.h5") + " --init " + p("f.h5") + " --resume " + p("f.h5") + " --out " + p("x.h5"));
   EXPECT_EQ(r.code, 2);
