@@ -86,6 +86,9 @@ std::string kind_of(const flynet::IntGraph& g, const flynet::IntOp& op) {
     s += " " + std::to_string(w[1]) + "x" + std::to_string(w[2]) + " s" + std::to_string(p.stride_h);
     if (op.op == FLYNET_OP_DEPTHWISE_CONV2D)
       s += " m" + std::to_string(T(g, op.outputs[0]).dims[3] / T(g, op.inputs[0]).dims[3]);
+    const auto& o = T(g, op.outputs[0]).dims;
+    s += " " + std::to_string(o[1]) + "x" + std::to_string(o[2]) + " " + std::to_string(T(g, op.inputs[0]).dims[3]) +
+         "->" + std::to_string(o[3]);
   }
   return s;
 }

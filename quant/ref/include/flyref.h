@@ -120,6 +120,19 @@ int32_t flyref_requantize_single(int32_t x, int32_t mult, int32_t shift);
 /** Requantize in the given flynet_rounding mode (DEFAULT = FLYREF_DEFAULT_ROUNDING). */
 int32_t flyref_requantize(int32_t x, int32_t mult, int32_t shift, int32_t rounding);
 
+/**
+ * Host vector paths. On x86-64 hosts built with GCC or Clang, the hot kernels (depthwise and 1x1
+ * convolution, their requantization) have AVX2 versions that give the same integers as the
+ * portable loops; they run when the CPU has AVX2. The portable loops are what a Cortex-M runs.
+ * flyref_set_vector_paths(0) forces the portable loops (tests run both ways, benchmarks compare);
+ * it returns the previous setting. Set it before running kernels, not while they run. Elsewhere
+ * (or with FLYREF_NO_VECTOR_PATHS defined at build time) there is nothing to switch.
+ */
+int flyref_set_vector_paths(int enable);
+
+/** 1 when this build and CPU have the host vector paths, else 0. */
+int flyref_vector_paths_available(void);
+
 /** Exact floor(sqrt(v)) for every 64-bit v (no floating point). */
 uint32_t flyref_isqrt_u64(uint64_t v);
 

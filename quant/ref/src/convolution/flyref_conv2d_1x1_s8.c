@@ -14,6 +14,7 @@
  * Channels per group above FR_1X1_K take the spec's loop.
  */
 #include "flyref_conv_common.h"
+#include "../support/flyref_avx2.h"
 
 /* Stack use: FR_1X1_WT bytes of transposed weights + 2 * FR_1X1_K bytes + FR_1X1_OB * 40 bytes
  * (about 4.6 KB). */
@@ -99,6 +100,78 @@ static void fr_1x1_fast(const flyref_conv_params *params, const flyref_quant_par
     }
 }
 
+#if FLYREF_AVX2
+/* Host AVX2 path (see support/flyref_avx2.h): 16 output channels per block. The block's weights
+ * are widened once to int16 pairs [k/2][channel][2], and each pixel's (x + input_offset) to int16
+ * pairs, so one 16-bit multiply-add instruction (vpmaddwd) gives w[c][k] * v[k] + w[c][k+1] *
+ * v[k+1] for eight channels: both products are exact (|w| <= 128, |v| <= 255) and so is their
+ * sum, which is then added modulo 2^32 like the spec's chain. An odd last k pairs with a zero
+ * weight; lanes past the block's last channel have zero weights and are not stored. */
+#define FR_1X1_V_K 512
+
+FR_AVX2 static void fr_1x1_avx2(const flyref_conv_params *params, const flyref_quant_params *quant,
+                                const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
+                                const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims,
+                                int8_t *output, int32_t mode, int32_t groups, int32_t per_group)
+{
+    int16_t wp[FR_1X1_V_K * 16];
+    int32_t xp[FR_1X1_V_K / 2 + 8];
+    int32_t bias16[16];
+    fr_rqv rq;
+    const int32_t kc = filter_dims->c, kp = (kc + 1) / 2, out_c = filter_dims->n, in_c = input_dims->c;
+    const int32_t in_off = params->input_offset;
+    const int64_t total = (int64_t)input_dims->n * input_dims->h * input_dims->w * in_c;
+    const __m256i out_off = _mm256_set1_epi32(params->output_offset);
+    const __m256i act_lo = _mm256_set1_epi32(params->activation.min);
+    const __m256i act_hi = _mm256_set1_epi32(params->activation.max);
+    const __m256i voff = _mm256_set1_epi16((int16_t)in_off);
+    int32_t g, oc0, i, k, b, oy, ox;
+    for (g = 0; g < groups; ++g) {
+        for (oc0 = g * per_group; oc0 < (g + 1) * per_group; oc0 += 16) {
+            const int32_t nb = fr_min(16, (g + 1) * per_group - oc0);
+            __m256i bias0, bias1;
+            for (i = 0; i < 16; ++i) {
+                const int32_t q = quant->count != 1 ? oc0 + i : 0;
+                const int8_t *w = filter + (int64_t)(oc0 + i) * kc;
+                bias16[i] = i < nb && bias ? bias[oc0 + i] : 0;
+                fr_rqv_set(&rq, i, i < nb ? quant->multiplier[q] : 0, i < nb ? quant->shift[q] : 0, mode);
+                for (k = 0; k < 2 * kp; ++k) {
+                    wp[(k / 2) * 32 + i * 2 + (k & 1)] = (int16_t)(i < nb && k < kc ? w[k] : 0);
+                }
+            }
+            bias0 = _mm256_loadu_si256((const __m256i *)bias16);
+            bias1 = _mm256_loadu_si256((const __m256i *)(bias16 + 8));
+            for (b = 0; b < input_dims->n; ++b) {
+                for (oy = 0; oy < output_dims->h; ++oy) {
+                    for (ox = 0; ox < output_dims->w; ++ox) {
+                        const int64_t pos = (((int64_t)b * input_dims->h + (int64_t)oy * params->stride_h) * input_dims->w +
+                                             (int64_t)ox * params->stride_w) * in_c + (int64_t)g * kc;
+                        __m256i acc0 = bias0, acc1 = bias1;
+                        /* (x + input_offset) as int16, 16 at a time; values past kc (the next pixel's,
+                         * or zero at the end of the tensor) meet zero weights */
+                        for (k = 0; k < kc; k += 16) {
+                            _mm256_storeu_si256((__m256i *)(xp + k / 2),
+                                                _mm256_add_epi16(_mm256_cvtepi8_epi16(fr_load_n(input + pos + k, total - pos - k)),
+                                                                 voff));
+                        }
+                        for (k = 0; k < kp; ++k) {
+                            const __m256i xx = _mm256_set1_epi32(xp[k]);
+                            acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(xx, _mm256_loadu_si256((const __m256i *)(wp + k * 32))));
+                            acc1 = _mm256_add_epi32(acc1,
+                                                    _mm256_madd_epi16(xx, _mm256_loadu_si256((const __m256i *)(wp + k * 32 + 16))));
+                        }
+                        fr_store_n(output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * out_c + oc0,
+                                   fr_pack16(fr_rq8_out(acc0, &rq, 0, out_off, act_lo, act_hi),
+                                             fr_rq8_out(acc1, &rq, 8, out_off, act_lo, act_hi)),
+                                   nb);
+                    }
+                }
+            }
+        }
+    }
+}
+#endif
+
 flyref_status flyref_conv2d_1x1_s8(const flyref_conv_params *params, const flyref_quant_params *quant,
                                    const flyref_dims *input_dims, const int8_t *input,
                                    const flyref_dims *filter_dims, const int8_t *filter,
@@ -123,6 +196,13 @@ flyref_status flyref_conv2d_1x1_s8(const flyref_conv_params *params, const flyre
     per_group = filter_dims->n / groups;
     mode = fr_mode(params->rounding);
 
+#if FLYREF_AVX2
+    if (kc <= FR_1X1_V_K && fr_avx2_enabled()) {
+        fr_1x1_avx2(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
+                    per_group);
+        return FLYREF_OK;
+    }
+#endif
     if (kc <= FR_1X1_K) {
         fr_1x1_fast(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
                     per_group);

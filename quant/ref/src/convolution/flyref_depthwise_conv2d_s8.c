@@ -14,6 +14,7 @@
  * the stack block.
  */
 #include "flyref_conv_common.h"
+#include "../support/flyref_avx2.h"
 
 /* Stack use of the fast path: FR_DW_WT bytes of weights + FR_DW_IB * 42 bytes (about 4.3 KB). */
 #define FR_DW_WT 1600
@@ -217,6 +218,82 @@ static void fr_dw_fast(const flyref_conv_params *params, int32_t ch_mult, const 
     }
 }
 
+#if FLYREF_AVX2
+/* Host AVX2 path (see support/flyref_avx2.h): 16 consecutive output channels per block, their
+ * input channels gathered with a byte shuffle (lane i reads input channel (oc0 + i) / ch_mult),
+ * weights widened to int16 once per block, each tap one 16-lane int16 multiply (exact, see the
+ * top comment) widened into two int32 accumulators, and the requantization eight lanes at a time.
+ * Lanes past the last channel have zero weights and are not stored. */
+#define FR_DW_V_TAPS 64
+
+FR_AVX2 static void fr_dw_avx2(const flyref_conv_params *params, int32_t ch_mult, const flyref_quant_params *quant,
+                               const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
+                               const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims,
+                               int8_t *output, int32_t mode)
+{
+    int16_t w16[FR_DW_V_TAPS * 16];
+    int32_t bias16[16];
+    int8_t shuf[16];
+    fr_rqv rq;
+    const int32_t in_c = input_dims->c, in_h = input_dims->h, in_w = input_dims->w;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = in_c * ch_mult;
+    const int32_t kh = filter_dims->h, kw = filter_dims->w, taps = kh * kw;
+    const int32_t sh = params->stride_h, sw = params->stride_w, ph = params->pad_h, pw = params->pad_w;
+    const int32_t dh = params->dilation_h, dw = params->dilation_w;
+    const int64_t total = (int64_t)input_dims->n * in_h * in_w * in_c;
+    const __m256i in_off = _mm256_set1_epi16((int16_t)params->input_offset);
+    const __m256i out_off = _mm256_set1_epi32(params->output_offset);
+    const __m256i act_lo = _mm256_set1_epi32(params->activation.min);
+    const __m256i act_hi = _mm256_set1_epi32(params->activation.max);
+    int32_t oc0, i, t, b, oy, ox;
+    for (oc0 = 0; oc0 < out_c; oc0 += 16) {
+        const int32_t nb = fr_min(16, out_c - oc0), ic0 = oc0 / ch_mult, r = oc0 % ch_mult;
+        __m128i vshuf;
+        __m256i bias0, bias1;
+        for (i = 0; i < 16; ++i) {
+            const int32_t q = quant->count != 1 ? oc0 + i : 0;
+            shuf[i] = (int8_t)(i < nb ? (r + i) / ch_mult : -128); /* -128: a zero byte */
+            bias16[i] = i < nb && bias ? bias[oc0 + i] : 0;
+            fr_rqv_set(&rq, i, i < nb ? quant->multiplier[q] : 0, i < nb ? quant->shift[q] : 0, mode);
+            for (t = 0; t < taps; ++t) w16[t * 16 + i] = (int16_t)(i < nb ? filter[(int64_t)t * out_c + oc0 + i] : 0);
+        }
+        vshuf = _mm_loadu_si128((const __m128i *)shuf);
+        bias0 = _mm256_loadu_si256((const __m256i *)bias16);
+        bias1 = _mm256_loadu_si256((const __m256i *)(bias16 + 8));
+        for (b = 0; b < input_dims->n; ++b) {
+            for (oy = 0; oy < out_h; ++oy) {
+                for (ox = 0; ox < out_w; ++ox) {
+                    __m256i acc0 = bias0, acc1 = bias1;
+                    int32_t ky, kx;
+                    for (ky = 0; ky < kh; ++ky) {
+                        const int32_t iy = oy * sh - ph + ky * dh;
+                        if (iy < 0 || iy >= in_h) continue;
+                        for (kx = 0; kx < kw; ++kx) {
+                            const int32_t ix = ox * sw - pw + kx * dw;
+                            int64_t pos;
+                            __m128i xb;
+                            __m256i pr;
+                            if (ix < 0 || ix >= in_w) continue;
+                            pos = (((int64_t)b * in_h + iy) * in_w + ix) * in_c + ic0;
+                            xb = fr_load_n(input + pos, total - pos);
+                            if (ch_mult != 1) xb = _mm_shuffle_epi8(xb, vshuf);
+                            pr = _mm256_mullo_epi16(_mm256_add_epi16(_mm256_cvtepi8_epi16(xb), in_off),
+                                                    _mm256_loadu_si256((const __m256i *)(w16 + (ky * kw + kx) * 16)));
+                            acc0 = _mm256_add_epi32(acc0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(pr)));
+                            acc1 = _mm256_add_epi32(acc1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(pr, 1)));
+                        }
+                    }
+                    fr_store_n(output + (((int64_t)b * out_h + oy) * out_w + ox) * out_c + oc0,
+                               fr_pack16(fr_rq8_out(acc0, &rq, 0, out_off, act_lo, act_hi),
+                                         fr_rq8_out(acc1, &rq, 8, out_off, act_lo, act_hi)),
+                               nb);
+                }
+            }
+        }
+    }
+}
+#endif
+
 flyref_status flyref_depthwise_conv2d_s8(const flyref_conv_params *params, int32_t ch_mult,
                                          const flyref_quant_params *quant,
                                          const flyref_dims *input_dims, const int8_t *input,
@@ -233,10 +310,16 @@ flyref_status flyref_depthwise_conv2d_s8(const flyref_conv_params *params, int32
     if (s != FLYREF_OK) return s;
     if (filter_dims->n != 1 || filter_dims->c != out_c) return FLYREF_SHAPE_ERROR;
     mode = fr_mode(params->rounding);
+    taps = filter_dims->h * filter_dims->w;
+#if FLYREF_AVX2
+    if (taps <= FR_DW_V_TAPS && fr_avx2_enabled()) {
+        fr_dw_avx2(params, ch_mult, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode);
+        return FLYREF_OK;
+    }
+#endif
 
     /* Channels per block: as many as the stack block holds the weights of, a multiple of 16 (whole
      * 128-bit vectors) when possible. */
-    taps = filter_dims->h * filter_dims->w;
     ib = taps <= FR_DW_WT / FR_DW_IB ? FR_DW_IB : FR_DW_WT / taps;
     if (ib > 16) ib &= ~15;
     if (ib >= 8) {
