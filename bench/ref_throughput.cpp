@@ -3,7 +3,10 @@
 // single-thread profile of where the time goes, by op kind.
 //
 //   flynet_ref_throughput [model.q.h5] [--data DIR] [--threads N] [--reps R] [--limit N]
-//                         [--profile-images N]
+//                         [--profile-images N] [--portable]
+//
+// The model defaults to the main job's (out/flynet-h3.q.h5); --portable turns the host vector
+// paths off (flyref_set_vector_paths), i.e. times the loops a Cortex-M runs.
 //
 // Prints images/s, seconds, MACs/s and an FNV-1a hash of every output code (in image order), so
 // that any change in the kernels' arithmetic shows up as a different hash.
@@ -169,7 +172,7 @@ double load_average() {
 
 int main(int argc, char** argv) {
   CLI::App app{"Throughput of the integer reference (quant/ref) on a quantized model"};
-  std::string model = "/work/exp/models/m.mse.q.h5", data = "/usr/share/datasets/fashion-mnist";
+  std::string model = "out/flynet-h3.q.h5", data = "/usr/share/datasets/fashion-mnist";
   int threads = 2, reps = 1, profile_images = 1000;
   int64_t limit = 0;
   app.add_option("model", model, "quantized model (.q.h5)");
@@ -178,7 +181,11 @@ int main(int argc, char** argv) {
   app.add_option("--reps", reps, "timed repetitions (best and all are printed)")->check(CLI::PositiveNumber);
   app.add_option("--limit", limit, "first N test images (0 = all)");
   app.add_option("--profile-images", profile_images, "images of the single-thread op profile (0 = none)");
+  bool portable = false;
+  app.add_flag("--portable", portable, "portable loops only (no host vector paths)");
   CLI11_PARSE(app, argc, argv);
+  flyref_set_vector_paths(portable ? 0 : 1);
+  std::printf("kernels: %s\n", !portable && flyref_vector_paths_available() ? "host vector paths (AVX2)" : "portable loops");
 
   try {
     const flynet::IntGraph g = flynet::int_graph_from_record(flynet::load_model_h5(model), model);

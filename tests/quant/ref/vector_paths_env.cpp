@@ -3,6 +3,7 @@
 // checked against the naive reference by the same tests.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
