@@ -32,6 +32,7 @@
 #include "flynet/formats/h5_store.hpp"
 #include "flynet/formats/int_graph.hpp"
 #include "flynet/quant/compare.hpp"
+#include "flynet/quant/flyref_tables.hpp"
 #include "flynet/quant/int_runner.hpp"
 #include "flynet_format.h"
 #include "flyref_interpreter.h"
@@ -107,36 +108,17 @@ uint64_t fnv1a(uint64_t h, const int8_t* p, size_t n) {
 /// The graph as flyref structures with every activation at its own offset, so that each node can
 /// be invoked alone (a one-node graph over the same tensors) and timed.
 struct OpByOp {
-  std::vector<flyref_tensor> tensors;
-  std::vector<flyref_node> nodes;
+  flynet::FlyrefTables tables;
   std::vector<uint8_t> arena;
-  static constexpr int32_t kNoParams = 0;
 
-  explicit OpByOp(const flynet::IntGraph& g) {
+  explicit OpByOp(const flynet::IntGraph& g) : tables(g) {
     size_t off = 0;
-    for (const flynet::IntTensor& t : g.tensors) {
-      flyref_tensor f{};
-      f.dims = {t.dims[0], t.dims[1], t.dims[2], t.dims[3]};
-      f.type = t.type;
-      f.zero_point = t.zero_point;
-      f.data = t.constant() ? t.data.data() : nullptr;
-      if (!t.constant()) {
-        f.arena_offset = uint32_t(off);
-        off = (off + t.bytes() + 15) & ~size_t(15);
+    for (size_t k = 0; k < g.tensors.size(); ++k)
+      if (!g.tensors[k].constant()) {
+        tables.tensors[k].arena_offset = uint32_t(off);
+        off = (off + g.tensors[k].bytes() + 15) & ~size_t(15);
       }
-      tensors.push_back(f);
-    }
-    for (const flynet::IntOp& o : g.ops) {
-      flyref_node n{};
-      n.op = o.op;
-      n.num_inputs = int32_t(o.inputs.size());
-      n.num_outputs = int32_t(o.outputs.size());
-      std::copy(o.inputs.begin(), o.inputs.end(), n.inputs);
-      std::copy(o.outputs.begin(), o.outputs.end(), n.outputs);
-      n.params = o.params.empty() ? static_cast<const void*>(&kNoParams) : o.params.data();
-      nodes.push_back(n);
-    }
-    flyref_graph fg{tensors.data(), int32_t(tensors.size()), nodes.data(), int32_t(nodes.size())};
+    flyref_graph fg = tables.graph();
     size_t need = 0;
     if (flyref_plan_scratch(&fg, &need) != FLYREF_OK || flyref_graph_prepare(&fg, need) != FLYREF_OK)
       throw flynet::Error(flynet::ErrorCode::unsupported, "the integer reference rejects the graph");
@@ -146,9 +128,9 @@ struct OpByOp {
   /// Runs one image node by node, adding each node's seconds to `t` and keeping each node's
   /// fastest run in `best`; returns the output codes.
   const int8_t* run(const flynet::IntGraph& g, const int8_t* x, std::vector<double>& t, std::vector<double>& best) {
-    std::memcpy(arena.data() + tensors[size_t(g.input)].arena_offset, x, T(g, g.input).bytes());
-    for (size_t k = 0; k < nodes.size(); ++k) {
-      flyref_graph one{tensors.data(), int32_t(tensors.size()), &nodes[k], 1};
+    std::memcpy(arena.data() + tables.tensors[size_t(g.input)].arena_offset, x, T(g, g.input).bytes());
+    for (size_t k = 0; k < tables.nodes.size(); ++k) {
+      flyref_graph one = tables.node_graph(k);
       const auto t0 = clock_type::now();
       const flyref_status st = flyref_graph_invoke(&one, arena.data(), arena.size());
       const double dt = seconds_since(t0);
@@ -157,7 +139,7 @@ struct OpByOp {
       if (st != FLYREF_OK)
         throw flynet::Error(flynet::ErrorCode::internal, "op '" + g.ops[k].name + "' failed: " + flyref_status_str(st));
     }
-    return reinterpret_cast<const int8_t*>(arena.data() + tensors[size_t(g.output)].arena_offset);
+    return reinterpret_cast<const int8_t*>(arena.data() + tables.tensors[size_t(g.output)].arena_offset);
   }
 };
 

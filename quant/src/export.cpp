@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "flynet/formats/error.hpp"
+#include "flynet/quant/flyref_tables.hpp"
 #include "flyref_model.h"
 
 namespace flynet {
@@ -40,36 +41,15 @@ std::vector<ArenaBuffer> lifetimes(const IntGraph& g) {
 // Each op's im2col scratch, as the reference's own prepare computes it (shapes and parameters
 // only, so the constants' storage does not matter here).
 std::vector<uint32_t> scratch_sizes(const IntGraph& g) {
-  std::vector<flyref_tensor> tensors;
-  std::vector<flyref_node> nodes;
-  const int32_t none = 0;
-  for (const IntTensor& t : g.tensors) {
-    flyref_tensor f{};
-    f.dims = {t.dims[0], t.dims[1], t.dims[2], t.dims[3]};
-    f.type = t.type;
-    f.zero_point = t.zero_point;
-    f.data = t.constant() ? t.data.data() : nullptr;
-    tensors.push_back(f);
-  }
-  for (const IntOp& o : g.ops) {
-    if (o.inputs.size() > FLYREF_MAX_NODE_INPUTS || o.outputs.size() > FLYREF_MAX_NODE_OUTPUTS || o.outputs.empty())
-      throw Error(ErrorCode::unsupported, "cannot export: op '" + o.name + "' has too many inputs or outputs");
-    flyref_node n{};
-    n.op = o.op;
-    n.num_inputs = int32_t(o.inputs.size());
-    n.num_outputs = int32_t(o.outputs.size());
-    std::copy(o.inputs.begin(), o.inputs.end(), n.inputs);
-    std::copy(o.outputs.begin(), o.outputs.end(), n.outputs);
-    n.params = o.params.empty() ? static_cast<const void*>(&none) : o.params.data();
-    nodes.push_back(n);
-  }
-  flyref_graph fg{tensors.data(), int32_t(tensors.size()), nodes.data(), int32_t(nodes.size())};
+  FlyrefTables tables(g);
+  std::vector<flyref_node>& nodes = tables.nodes;
+  flyref_graph fg = tables.graph();
   size_t unused = 0;
   const flyref_status st = flyref_plan_scratch(&fg, &unused);
   if (st != FLYREF_OK) {
     // Name the op: prepare the nodes one by one until one fails.
     for (size_t k = 0; k < nodes.size(); ++k) {
-      flyref_graph one{tensors.data(), int32_t(tensors.size()), &nodes[k], 1};
+      flyref_graph one = tables.node_graph(k);
       if (flyref_plan_scratch(&one, &unused) != FLYREF_OK)
         throw Error(ErrorCode::unsupported, "cannot export: the integer reference rejects op '" + g.ops[k].name +
                                                 "': " + flyref_status_str(flyref_plan_scratch(&one, &unused)));

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "flynet/formats/error.hpp"
-#include "flyref_interpreter.h"
+#include "flynet/quant/flyref_tables.hpp"
 
 namespace flynet {
 
@@ -34,9 +34,9 @@ std::vector<ArenaBuffer> activation_lifetimes(const IntGraph& g) {
 }
 
 struct IntRunner::Impl {
-  std::vector<flyref_tensor> tensors;
-  std::vector<flyref_node> nodes;
-  flyref_graph graph{};
+  explicit Impl(const IntGraph& g) : tables(g), graph(tables.graph()) {}
+  FlyrefTables tables;
+  flyref_graph graph;
 };
 
 namespace {
@@ -46,32 +46,10 @@ void ensure(flyref_status st, const IntGraph& g, int node, const char* what) {
   throw Error(ErrorCode::unsupported, std::string("integer reference ") + what + " failed" + where + ": " +
                                           flyref_status_str(st));
 }
-const int32_t kNoParams = 0;
 }  // namespace
 
-IntRunner::IntRunner(const IntGraph& g, bool keep_all_tensors) : impl_(std::make_unique<Impl>()), g_(&g) {
+IntRunner::IntRunner(const IntGraph& g, bool keep_all_tensors) : impl_(std::make_unique<Impl>(g)), g_(&g) {
   Impl& im = *impl_;
-  for (const IntTensor& t : g.tensors) {
-    flyref_tensor f{};
-    f.dims = {t.dims[0], t.dims[1], t.dims[2], t.dims[3]};
-    f.type = t.type;
-    f.zero_point = t.zero_point;
-    f.data = t.constant() ? t.data.data() : nullptr;
-    im.tensors.push_back(f);
-  }
-  for (const IntOp& o : g.ops) {
-    if (o.inputs.size() > FLYREF_MAX_NODE_INPUTS || o.outputs.size() > FLYREF_MAX_NODE_OUTPUTS)
-      throw Error(ErrorCode::unsupported, "op '" + o.name + "' has too many inputs or outputs");
-    flyref_node n{};
-    n.op = o.op;
-    n.num_inputs = int32_t(o.inputs.size());
-    n.num_outputs = int32_t(o.outputs.size());
-    std::copy(o.inputs.begin(), o.inputs.end(), n.inputs);
-    std::copy(o.outputs.begin(), o.outputs.end(), n.outputs);
-    n.params = o.params.empty() ? static_cast<const void*>(&kNoParams) : o.params.data();
-    im.nodes.push_back(n);
-  }
-  im.graph = {im.tensors.data(), int32_t(im.tensors.size()), im.nodes.data(), int32_t(im.nodes.size())};
   // With every tensor at offset 0, the reference's own scratch planner reports each op's
   // scratch need; our planner then places tensors and scratch together.
   size_t unused = 0;
@@ -82,13 +60,13 @@ IntRunner::IntRunner(const IntGraph& g, bool keep_all_tensors) : impl_(std::make
       b.first = 0;
       b.last = int(g.ops.size());
     }
-  for (size_t k = 0; k < im.nodes.size(); ++k)
-    if (im.nodes[k].scratch_size)
-      buffers_.push_back({g.ops[k].name + ".scratch", im.nodes[k].scratch_size, int(k), int(k)});
+  for (size_t k = 0; k < im.tables.nodes.size(); ++k)
+    if (im.tables.nodes[k].scratch_size)
+      buffers_.push_back({g.ops[k].name + ".scratch", im.tables.nodes[k].scratch_size, int(k), int(k)});
   plan_ = plan_arena(buffers_, 16);
-  for (size_t t = 0; t < im.tensors.size(); ++t) im.tensors[t].arena_offset = uint32_t(plan_.offsets[t]);
-  for (size_t b = im.tensors.size(), k = 0; k < im.nodes.size(); ++k)
-    if (im.nodes[k].scratch_size) im.nodes[k].scratch_offset = uint32_t(plan_.offsets[b++]);
+  for (size_t t = 0; t < im.tables.tensors.size(); ++t) im.tables.tensors[t].arena_offset = uint32_t(plan_.offsets[t]);
+  for (size_t b = im.tables.tensors.size(), k = 0; k < im.tables.nodes.size(); ++k)
+    if (im.tables.nodes[k].scratch_size) im.tables.nodes[k].scratch_offset = uint32_t(plan_.offsets[b++]);
   arena_.assign(plan_.arena_size + 16, 0);
   ensure(flyref_graph_prepare(&im.graph, arena_.size()), g, -1, "prepare");
 }
@@ -99,11 +77,11 @@ IntRunner::IntRunner(IntRunner&&) noexcept = default;
 void IntRunner::run(const int8_t* input, int8_t* output) {
   Impl& im = *impl_;
   const IntTensor& in = g_->tensors[size_t(g_->input)];
-  std::memcpy(arena_.data() + im.tensors[size_t(g_->input)].arena_offset, input, in.bytes());
+  std::memcpy(arena_.data() + im.tables.tensors[size_t(g_->input)].arena_offset, input, in.bytes());
   const flyref_status st = flyref_graph_invoke(&im.graph, arena_.data(), arena_.size());
   if (st != FLYREF_OK) ensure(st, *g_, -1, "invoke");
   const IntTensor& out = g_->tensors[size_t(g_->output)];
-  std::memcpy(output, arena_.data() + im.tensors[size_t(g_->output)].arena_offset, out.bytes());
+  std::memcpy(output, arena_.data() + im.tables.tensors[size_t(g_->output)].arena_offset, out.bytes());
 }
 
 const int8_t* IntRunner::tensor(int32_t t) const {
