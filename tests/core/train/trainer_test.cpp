@@ -113,6 +113,26 @@ TEST_F(TrainerTest, LossFallsAndAccuracyRises) {
   EXPECT_EQ(lines, 6);
 }
 
+// Tied logits count as argmax breaks them, the lower class index first (as quantize and verify
+// count): with every parameter zero the network gives equal logits for every class, so top-1 is
+// the share of class-0 images and top-5 (3 classes) is everything.
+TEST_F(TrainerTest, TiedLogitsCountAsArgmaxBreaksThem) {
+  DatasetPair d = make_data();
+  Model m = Model::create(tiny_spec(), 4);
+  for (auto& [name, t] : m.params) std::fill(t.data.begin(), t.data.end(), 0.f);
+  const EvalResult r = evaluate(m, d.test, d.train->info().mean, d.train->info().std, 16, true);
+  ASSERT_EQ(r.count, 96);
+  int64_t class0 = 0;
+  for (int64_t i = 0; i < r.count; ++i) {
+    for (int k = 1; k < 3; ++k) ASSERT_EQ(r.logits.ptr()[i * 3 + k], r.logits.ptr()[i * 3]) << "image " << i;
+    class0 += r.labels[size_t(i)] == 0;
+  }
+  ASSERT_GT(class0, 0);
+  ASSERT_LT(class0, r.count);
+  EXPECT_DOUBLE_EQ(r.top1, double(class0) / double(r.count));
+  EXPECT_DOUBLE_EQ(r.top5, 1.0);
+}
+
 TEST_F(TrainerTest, SameSeedGivesBitIdenticalWeights) {
   DatasetPair d = make_data();
   Model a = Model::create(tiny_spec(), 4), b = Model::create(tiny_spec(), 4);
