@@ -1,6 +1,7 @@
 #include "flynet/quant/calibrate.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <map>
 
 #include "flynet/core/net.hpp"
@@ -60,6 +61,7 @@ CalibrationReport calibrate(Model& model, const BatchSource& batches, const Cali
   CalibrationReport r;
   r.samples = samples;
   r.calibration.method = std::string(choice_name(kCalibChoices, opt.method));
+  r.calibration.percentile = opt.percentile;
   // A model trained with int8 activations (--act-bits) keeps the ranges it trained with: the
   // device must quantize where training did. The method only fills in the tensors QAT does not
   // track (VA-ECA internals).
@@ -89,6 +91,11 @@ void store_calibration(Model& model, const CalibrationReport& r) {
   std::erase_if(model.meta, [](const auto& kv) { return kv.first.rfind("calib.", 0) == 0; });
   model.meta["calib.method"] = r.calibration.method;
   model.meta["calib.samples"] = std::to_string(r.samples);
+  if (r.calibration.method.rfind("percentile", 0) == 0) {
+    char p[32];
+    std::snprintf(p, sizeof p, "%.17g", r.calibration.percentile);
+    model.meta["calib.percentile"] = p;
+  }
   for (const TensorCalibration& t : r.tensors) {
     // [chosen min, chosen max, observed min, observed max, clipped fraction, sqnr dB]
     const float v[6] = {t.chosen.min, t.chosen.max, t.observed_min, t.observed_max, float(t.chosen.clipped_fraction),
@@ -104,6 +111,13 @@ Calibration read_calibration(const Model& model, const std::string& file) {
   if (it == model.meta.end()) throw Error(ErrorCode::format, "model is not calibrated: run flynet calibrate first", file);
   Calibration c;
   c.method = it->second;
+  if (auto pc = model.meta.find("calib.percentile"); pc != model.meta.end()) {
+    try {
+      c.percentile = std::stod(pc->second);
+    } catch (const std::exception&) {
+      throw Error(ErrorCode::format, "calibration percentile '" + pc->second + "' is not a number", file);
+    }
+  }
   const std::string suffix = ".range";
   for (const TensorRecord& t : model.extra) {
     if (t.name.rfind("calib.", 0) != 0 || t.name.size() < suffix.size() ||

@@ -161,6 +161,7 @@ void remeasure_ranges(Model& m, const EqualizeResult& r, Calibration& cal, const
     throw Error(ErrorCode::unsupported, "cannot re-measure ranges of calibration method '" + method + "'");
   CalibrateOptions co;
   co.method = parse_choice(kCalibChoices, method, "calibration method");
+  co.percentile = cal.percentile;
   const CalibrationReport fresh = calibrate(m, batches, co);
   std::set<std::string> names;
   for (const EqualizePair& p : r.pairs) names.insert(p.rescaled.begin(), p.rescaled.end());

@@ -291,6 +291,37 @@ TEST(Equalize, HelpsPerTensorWeightsAndRemeasuresOnlyTheRescaledRanges) {
   EXPECT_LT(after, 0.7 * before);
 }
 
+// A percentile calibration keeps its setting through the model file, and re-measuring after
+// equalization uses it (not the default 99.99): the re-measured ranges are those of a fresh
+// calibration at the same percentile.
+TEST(Equalize, RemeasuresWithTheStoredPercentile) {
+  ArchSpec spec = small();
+  spec.gate = Gate::none;
+  Model m = make_model(spec, 8, false);
+  unbalance(m, 12);
+  const std::vector<Tensor> images = make_images(spec, 3, 8, 10);
+  const BatchSource batches = [&](const auto& use) { for (const Tensor& t : images) use(t); };
+  CalibrateOptions co;
+  co.method = CalibMethod::percentile;
+  co.percentile = 99.0;
+  store_calibration(m, calibrate(m, batches, co));
+  Calibration cal = read_calibration(m, "model.h5");
+  EXPECT_EQ(cal.percentile, 99.0);
+
+  const EqualizeResult r = equalize(m);
+  remeasure_ranges(m, r, cal, batches);
+  const Calibration same = calibrate(m, batches, co).calibration;
+  const Calibration dflt = calibrate(m, batches, {CalibMethod::percentile}).calibration;
+  int differs_from_default = 0;
+  for (const EqualizePair& p : r.pairs)
+    for (const std::string& name : p.rescaled) {
+      EXPECT_EQ(cal.ranges.at(name).max, same.ranges.at(name).max) << name;
+      EXPECT_EQ(cal.ranges.at(name).min, same.ranges.at(name).min) << name;
+      differs_from_default += cal.ranges.at(name).max != dflt.ranges.at(name).max;
+    }
+  EXPECT_GT(differs_from_default, 0);
+}
+
 TEST(Equalize, RefusesQuantizationTrainedModels) {
   for (const char* key : {"train.weight_levels", "train.act_bits", "train.bn_folded"}) {
     Model m = make_model(small(), 10);

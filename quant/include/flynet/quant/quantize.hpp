@@ -26,6 +26,7 @@ struct TensorRange {
 struct Calibration {
   std::map<std::string, TensorRange> ranges;
   std::string method;
+  double percentile = 99.99;  ///< the setting of method "percentile" (re-measuring needs it)
 };
 
 struct QuantizeOptions {
