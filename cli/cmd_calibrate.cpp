@@ -31,17 +31,7 @@ void run_calibrate(const CalibrateOptionsCli& o) {
     throw Error(ErrorCode::shape, "data set images do not fit the model's input " + std::to_string(m.spec().in_h) + "x" +
                                       std::to_string(m.spec().in_w) + "x" + std::to_string(m.spec().in_c), o.data);
   if (o.samples < 1) throw Error(ErrorCode::usage, "--samples must be at least 1");
-  std::vector<float> mean, sd;
-  input_normalisation(m, mean, sd);
-  // A fixed shuffle of the training split: every class is represented, and the same images
-  // come back in both passes and in every run.
-  LoaderOptions lo;
-  lo.batch = o.batch;
-  lo.shuffle = true;
-  lo.seed = 12345;
-  lo.mean = mean;
-  lo.std = sd;
-  BatchLoader loader(d.train, lo);
+  BatchLoader loader(d.train, calibration_loader_options(m, o.batch));
   const int64_t n = std::min<int64_t>(o.samples, di.size);
   int pass = 0;
   ProgressLine progress("calibrating");

@@ -43,20 +43,14 @@ struct QuantizeOptionsCli {
   int64_t cal_samples = 0;  // 0: as many as flynet calibrate used (meta calib.samples)
 };
 
-// The images flynet calibrate measured the ranges on: its loader settings (training split,
-// fixed shuffle seed 12345), the first n.
+// The images flynet calibrate measured the ranges on: the first n with its loader settings.
 Tensor calibration_images(const Model& m, const std::string& data, int64_t n) {
   const DatasetPair d = open_dataset(data);
   const DatasetInfo& di = d.train->info();
   if (di.h != m.spec().in_h || di.w != m.spec().in_w || di.c != m.spec().in_c)
     throw Error(ErrorCode::shape, "data set images do not fit the model's input", data);
   n = std::min<int64_t>(n, di.size);
-  LoaderOptions lo;
-  lo.batch = 64;
-  lo.shuffle = true;
-  lo.seed = 12345;
-  input_normalisation(m, lo.mean, lo.std);
-  BatchLoader loader(d.train, lo);
+  BatchLoader loader(d.train, calibration_loader_options(m, 64));
   loader.start_epoch(0);
   Tensor images({n, di.h, di.w, di.c});
   const int64_t px = int64_t(di.h) * di.w * di.c;

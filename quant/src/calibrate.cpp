@@ -86,6 +86,15 @@ CalibrationReport calibrate(Model& model, const BatchSource& batches, const Cali
   return r;
 }
 
+LoaderOptions calibration_loader_options(const Model& model, int batch) {
+  LoaderOptions lo;
+  lo.batch = batch;
+  lo.shuffle = true;
+  lo.seed = 12345;
+  input_normalisation(model, lo.mean, lo.std);
+  return lo;
+}
+
 void store_calibration(Model& model, const CalibrationReport& r) {
   std::erase_if(model.extra, [](const TensorRecord& t) { return t.name.rfind("calib.", 0) == 0; });
   std::erase_if(model.meta, [](const auto& kv) { return kv.first.rfind("calib.", 0) == 0; });

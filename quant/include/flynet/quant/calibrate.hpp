@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "flynet/core/data.hpp"
 #include "flynet/core/model.hpp"
 #include "flynet/quant/observer.hpp"
 #include "flynet/quant/quantize.hpp"
@@ -43,6 +44,12 @@ struct CalibrationReport {
 using BatchSource = std::function<void(const std::function<void(const Tensor& images)>& use)>;
 
 CalibrationReport calibrate(Model& model, const BatchSource& batches, const CalibrateOptions& opt);
+
+/// The loader settings flynet calibrate measures with, on the training split: a fixed shuffle
+/// (seed 12345; every class represented, the same images in both passes and in every run),
+/// normalised as the model was trained. quantize's --equalize and --bias-correction take the
+/// same first images.
+LoaderOptions calibration_loader_options(const Model& model, int batch);
 
 /// Stores ranges and histograms in the model (meta "calib.*", extra tensors "calib.<name>")
 /// replacing any earlier calibration; read_calibration() gives the Calibration back.
