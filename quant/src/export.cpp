@@ -5,38 +5,12 @@
 
 #include "flynet/formats/error.hpp"
 #include "flynet/quant/flyref_tables.hpp"
+#include "flynet/quant/int_runner.hpp"
 #include "flyref_model.h"
 
 namespace flynet {
 
 namespace {
-
-// Activation lifetimes for the deployed plan. Unlike activation_lifetimes() (int_runner.hpp),
-// an output that nothing reads still occupies its bytes while its op writes it, and a tensor no
-// op touches still gets a place (the reader requires every activation inside the arena).
-std::vector<ArenaBuffer> lifetimes(const IntGraph& g) {
-  const int steps = int(g.ops.size());
-  std::vector<ArenaBuffer> b(g.tensors.size());
-  std::vector<int> first(g.tensors.size(), steps), last(g.tensors.size(), -1);
-  for (int s = 0; s < steps; ++s) {
-    for (int32_t t : g.ops[size_t(s)].outputs) first[size_t(t)] = std::min(first[size_t(t)], s);
-    for (int32_t t : g.ops[size_t(s)].inputs)
-      if (t >= 0) last[size_t(t)] = std::max(last[size_t(t)], s);
-  }
-  if (g.input >= 0) first[size_t(g.input)] = 0;
-  if (g.output >= 0) last[size_t(g.output)] = steps - 1;
-  for (size_t t = 0; t < g.tensors.size(); ++t) {
-    b[t].name = g.tensors[t].name;
-    if (g.tensors[t].constant()) continue;  // size 0: constants live in flash
-    b[t].size = g.tensors[t].bytes();
-    int f = first[t], l = last[t];
-    if (f == steps) f = 0;            // read but never written (or untouched): from the start
-    if (l < f) l = f;                 // written but never read: during its op
-    b[t].first = f;
-    b[t].last = l;
-  }
-  return b;
-}
 
 // Each op's im2col scratch, as the reference's own prepare computes it (shapes and parameters
 // only, so the constants' storage does not matter here).
@@ -91,7 +65,7 @@ FlyExport export_fly(const IntGraph& g, const FlyExportOptions& opt) {
   const std::vector<uint32_t> decode = fly_decode_sizes(g, storage);
 
   FlyExport e;
-  e.buffers = lifetimes(g);
+  e.buffers = activation_lifetimes(g);
   for (size_t k = 0; k < no; ++k) {
     e.buffers.push_back({g.ops[k].name + ".scratch", scratch[k], int(k), int(k)});
     e.buffers.push_back({g.ops[k].name + ".decode", decode[k], int(k), int(k)});

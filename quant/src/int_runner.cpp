@@ -9,26 +9,25 @@
 namespace flynet {
 
 std::vector<ArenaBuffer> activation_lifetimes(const IntGraph& g) {
-  std::vector<ArenaBuffer> b(g.tensors.size());
   const int steps = int(g.ops.size());
+  std::vector<ArenaBuffer> b(g.tensors.size());
+  std::vector<int> first(g.tensors.size(), steps), last(g.tensors.size(), -1);
+  for (int s = 0; s < steps; ++s) {
+    for (int32_t t : g.ops[size_t(s)].outputs) first[size_t(t)] = std::min(first[size_t(t)], s);
+    for (int32_t t : g.ops[size_t(s)].inputs)
+      if (t >= 0) last[size_t(t)] = std::max(last[size_t(t)], s);
+  }
+  if (g.input >= 0) first[size_t(g.input)] = 0;
+  if (g.output >= 0) last[size_t(g.output)] = steps - 1;
   for (size_t t = 0; t < g.tensors.size(); ++t) {
     b[t].name = g.tensors[t].name;
-    b[t].size = g.tensors[t].constant() ? 0 : g.tensors[t].bytes();
-    b[t].first = steps;
-    b[t].last = -1;
-  }
-  for (int s = 0; s < steps; ++s) {
-    for (int32_t t : g.ops[size_t(s)].outputs) b[size_t(t)].first = std::min(b[size_t(t)].first, s);
-    for (int32_t t : g.ops[size_t(s)].inputs)
-      if (t >= 0) b[size_t(t)].last = std::max(b[size_t(t)].last, s);
-  }
-  if (g.input >= 0) b[size_t(g.input)].first = 0;
-  if (g.output >= 0) b[size_t(g.output)].last = std::max(steps - 1, b[size_t(g.output)].first);
-  for (ArenaBuffer& x : b) {
-    if (x.size == 0 || x.first > x.last) {  // constants and unused tensors take no arena
-      x.size = 0;
-      x.first = x.last = 0;
-    }
+    if (g.tensors[t].constant()) continue;  // size 0: constants live in flash
+    b[t].size = g.tensors[t].bytes();
+    int f = first[t], l = last[t];
+    if (f == steps) f = 0;  // read but never written (or untouched): from the start
+    if (l < f) l = f;       // written but never read: its op still writes the bytes
+    b[t].first = f;
+    b[t].last = l;
   }
   return b;
 }

@@ -1,4 +1,5 @@
 #include "flynet/quant/arena_plan.hpp"
+#include "flynet/quant/int_runner.hpp"
 
 #include <gtest/gtest.h>
 
@@ -57,6 +58,58 @@ TEST(ArenaPlan, OverlapCheckDetectsACollision) {
   EXPECT_TRUE(plan_has_overlap(b, p));
   p.offsets = {0, 32};
   EXPECT_FALSE(plan_has_overlap(b, p));
+}
+
+// Lifetimes by hand on a four-op graph: in(0) -op0-> a(2) and unread(3); a -op1-> b(4) with the
+// constant w(1); op2 writes b2(5) from nothing; b, b2 -op3-> out(6); t(7) is touched by no op.
+// An output nobody reads still takes its bytes during its op (its op writes them), so it cannot
+// share memory with the other output of that op.
+TEST(ActivationLifetimes, ByHandIncludingUnreadAndUntouchedTensors) {
+  IntGraph g;
+  auto tensor = [&](const char* name, int32_t c, bool constant = false) {
+    IntTensor t;
+    t.name = name;
+    t.dims = {1, 1, 1, c};
+    if (constant) t.data.assign(size_t(c), 1);
+    g.tensors.push_back(t);
+  };
+  tensor("in", 10);
+  tensor("w", 7, true);
+  tensor("a", 20);
+  tensor("unread", 30);
+  tensor("b", 40);
+  tensor("b2", 50);
+  tensor("out", 60);
+  tensor("t", 70);
+  auto op = [&](std::vector<int32_t> in, std::vector<int32_t> out) {
+    IntOp o;
+    o.inputs = std::move(in);
+    o.outputs = std::move(out);
+    g.ops.push_back(o);
+  };
+  op({0}, {2, 3});
+  op({2, 1}, {4});
+  op({}, {5});
+  op({4, 5}, {6});
+  g.input = 0;
+  g.output = 6;
+  const std::vector<ArenaBuffer> b = activation_lifetimes(g);
+  ASSERT_EQ(b.size(), 8u);
+  const int want[8][3] = {{10, 0, 0}, {0, -1, -1}, {20, 0, 1}, {30, 0, 0}, {40, 1, 3}, {50, 2, 3}, {60, 3, 3}, {70, 0, 0}};
+  for (size_t t = 0; t < 8; ++t) {
+    EXPECT_EQ(b[t].size, uint64_t(want[t][0])) << g.tensors[t].name;
+    if (want[t][0] == 0) continue;
+    EXPECT_EQ(b[t].first, want[t][1]) << g.tensors[t].name;
+    EXPECT_EQ(b[t].last, want[t][2]) << g.tensors[t].name;
+  }
+  const ArenaPlan p = plan_arena(b, 16);
+  EXPECT_FALSE(plan_has_overlap(b, p));
+  // a and unread are both written by op 0
+  const auto apart = [&](size_t x, size_t y) {
+    return p.offsets[x] + b[x].size <= p.offsets[y] || p.offsets[y] + b[y].size <= p.offsets[x];
+  };
+  EXPECT_TRUE(apart(2, 3));
+  EXPECT_TRUE(apart(0, 3));
 }
 
 }  // namespace

@@ -47,9 +47,11 @@ class IntRunner {
   std::vector<uint8_t> arena_;
 };
 
-/// Liveness of every activation tensor of `g` (first producing op .. last consuming op; the
-/// input lives from step 0, the output to the end) as arena buffers, in tensor order; constant
-/// tensors get size 0.
+/// Liveness of every activation tensor of `g` as arena buffers, in tensor order: first producing
+/// op .. last consuming op; the input lives from step 0, the output to the end; an output nobody
+/// reads still occupies its bytes during its op, and a tensor no op touches still gets a place
+/// (the .fly reader requires every activation inside the arena). Constants get size 0. The
+/// in-memory runner, export and `flynet info` all plan from this.
 std::vector<ArenaBuffer> activation_lifetimes(const IntGraph& g);
 
 }  // namespace flynet
