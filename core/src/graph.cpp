@@ -60,6 +60,14 @@ int Graph::find(std::string_view name) const {
   return -1;
 }
 
+std::vector<int> Graph::users(int i) const {
+  std::vector<int> u;
+  for (size_t j = size_t(i) + 1; j < nodes.size(); ++j)
+    for (int in : nodes[j].inputs)
+      if (in == i) u.push_back(int(j));
+  return u;
+}
+
 std::vector<ParamDecl> Graph::all_params() const {
   std::vector<ParamDecl> all;
   for (const Node& n : nodes) all.insert(all.end(), n.params.begin(), n.params.end());

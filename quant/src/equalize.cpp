@@ -11,14 +11,6 @@ namespace flynet {
 
 namespace {
 
-std::vector<int> users(const Graph& g, int i) {
-  std::vector<int> u;
-  for (size_t j = size_t(i) + 1; j < g.nodes.size(); ++j)
-    for (int in : g.nodes[j].inputs)
-      if (in == i) u.push_back(int(j));
-  return u;
-}
-
 bool is_layer(const Node& n) { return n.op == OpKind::conv2d || n.op == OpKind::linear; }
 
 // The weight as the int8 lowering sees it: folded with its BN if it has one.
@@ -52,7 +44,7 @@ std::vector<EqualizePair> equalizable_pairs(const Graph& g) {
     bool ok = false;
     for (;;) {
       p.rescaled.push_back(g.nodes[size_t(cur)].name);
-      const std::vector<int> u = users(g, cur);
+      const std::vector<int> u = g.users(cur);
       if (u.size() != 1) break;
       const Node& n = g.nodes[size_t(u[0])];
       bool pass = false;

@@ -135,16 +135,9 @@ class Lowering {
     out_.ops.push_back(std::move(o));
   }
 
-  std::vector<int> users(int i) const {
-    std::vector<int> u;
-    for (size_t j = size_t(i) + 1; j < g_.nodes.size(); ++j)
-      for (int in : g_.nodes[j].inputs)
-        if (in == i) u.push_back(int(j));
-    return u;
-  }
   // The ReLU that is the sole consumer of node i, to fuse as a clamp; -1 if none.
   int fusable_relu(int i) const {
-    const auto u = users(i);
+    const auto u = g_.users(i);
     if (u.size() == 1 && g_.nodes[size_t(u[0])].op == OpKind::activation && g_.nodes[size_t(u[0])].act == Act::relu)
       return u[0];
     return -1;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 namespace flynet {
@@ -78,6 +79,27 @@ TEST(Graph, TopologicalOrderAndUniqueNames) {
     }
     std::set<std::string> params;
     for (const ParamDecl& p : g.all_params()) EXPECT_TRUE(params.insert(p.name).second) << p.name;
+  }
+}
+
+// users() is the inverse of the inputs lists: every edge once, in node order; only the logits
+// node has no reader (a FlyNet graph has no dead nodes).
+TEST(Graph, UsersInvertTheInputs) {
+  for (const char* preset : {"flynet-h3", "mobilenetv3-small"}) {
+    const Graph g = build_graph(arch_preset(preset));
+    size_t edges = 0, listed = 0;
+    for (const Node& n : g.nodes) edges += n.inputs.size();
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const std::vector<int> u = g.users(int(i));
+      listed += u.size();
+      EXPECT_TRUE(std::is_sorted(u.begin(), u.end())) << g.nodes[i].name;
+      for (int j : u)
+        EXPECT_NE(std::find(g.nodes[size_t(j)].inputs.begin(), g.nodes[size_t(j)].inputs.end(), int(i)),
+                  g.nodes[size_t(j)].inputs.end())
+            << g.nodes[i].name << " -> " << g.nodes[size_t(j)].name;
+      EXPECT_EQ(u.empty(), i + 1 == g.nodes.size()) << preset << ": " << g.nodes[i].name;
+    }
+    EXPECT_EQ(listed, edges) << preset;
   }
 }
 

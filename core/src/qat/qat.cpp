@@ -10,16 +10,8 @@ namespace flynet {
 
 namespace {
 
-std::vector<int> users(const Graph& g, int i) {
-  std::vector<int> u;
-  for (size_t j = size_t(i) + 1; j < g.nodes.size(); ++j)
-    for (int in : g.nodes[j].inputs)
-      if (in == i) u.push_back(int(j));
-  return u;
-}
-
 bool feeds_only_relu(const Graph& g, int i) {
-  const auto u = users(g, i);
+  const auto u = g.users(i);
   return u.size() == 1 && g.nodes[size_t(u[0])].op == OpKind::activation && g.nodes[size_t(u[0])].act == Act::relu;
 }
 

@@ -101,6 +101,8 @@ struct Graph {
   ArchSpec spec;
   std::vector<Node> nodes;   ///< nodes[0] is the input; the last node gives the logits
   int find(std::string_view name) const;  ///< index or -1
+  /// The nodes that read node i's output, in order (nodes are topologically sorted: all after i).
+  std::vector<int> users(int i) const;
   const Node& output() const { return nodes.back(); }
   std::vector<ParamDecl> all_params() const;
 };
