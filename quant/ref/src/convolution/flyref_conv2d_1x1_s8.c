@@ -116,37 +116,28 @@ FR_AVX2 static void fr_1x1_avx2(const flyref_conv_params *params, const flyref_q
 {
     int16_t wp[FR_1X1_V_K * 16];
     int32_t xp[FR_1X1_V_K / 2 + 8];
-    int32_t bias16[16];
-    fr_rqv rq;
+    fr_out16 blk;
     const int32_t kc = filter_dims->c, kp = (kc + 1) / 2, out_c = filter_dims->n, in_c = input_dims->c;
-    const int32_t in_off = params->input_offset;
     const int64_t total = (int64_t)input_dims->n * input_dims->h * input_dims->w * in_c;
-    const __m256i out_off = _mm256_set1_epi32(params->output_offset);
-    const __m256i act_lo = _mm256_set1_epi32(params->activation.min);
-    const __m256i act_hi = _mm256_set1_epi32(params->activation.max);
-    const __m256i voff = _mm256_set1_epi16((int16_t)in_off);
+    const __m256i voff = _mm256_set1_epi16((int16_t)params->input_offset);
     int32_t g, oc0, i, k, b, oy, ox;
     for (g = 0; g < groups; ++g) {
         for (oc0 = g * per_group; oc0 < (g + 1) * per_group; oc0 += 16) {
             const int32_t nb = fr_min(16, (g + 1) * per_group - oc0);
-            __m256i bias0, bias1;
+            fr_out16_init(&blk, bias, quant, mode, oc0, nb, params->output_offset, params->activation.min,
+                          params->activation.max);
             for (i = 0; i < 16; ++i) {
-                const int32_t q = quant->count != 1 ? oc0 + i : 0;
                 const int8_t *w = filter + (int64_t)(oc0 + i) * kc;
-                bias16[i] = i < nb && bias ? bias[oc0 + i] : 0;
-                fr_rqv_set(&rq, i, i < nb ? quant->multiplier[q] : 0, i < nb ? quant->shift[q] : 0, mode);
                 for (k = 0; k < 2 * kp; ++k) {
                     wp[(k / 2) * 32 + i * 2 + (k & 1)] = (int16_t)(i < nb && k < kc ? w[k] : 0);
                 }
             }
-            bias0 = _mm256_loadu_si256((const __m256i *)bias16);
-            bias1 = _mm256_loadu_si256((const __m256i *)(bias16 + 8));
             for (b = 0; b < input_dims->n; ++b) {
                 for (oy = 0; oy < output_dims->h; ++oy) {
                     for (ox = 0; ox < output_dims->w; ++ox) {
                         const int64_t pos = (((int64_t)b * input_dims->h + (int64_t)oy * params->stride_h) * input_dims->w +
                                              (int64_t)ox * params->stride_w) * in_c + (int64_t)g * kc;
-                        __m256i acc0 = bias0, acc1 = bias1;
+                        __m256i acc0 = blk.bias0, acc1 = blk.bias1;
                         /* (x + input_offset) as int16, 16 at a time; values past kc (the next pixel's,
                          * or zero at the end of the tensor) meet zero weights */
                         for (k = 0; k < kc; k += 16) {
@@ -160,10 +151,8 @@ FR_AVX2 static void fr_1x1_avx2(const flyref_conv_params *params, const flyref_q
                             acc1 = _mm256_add_epi32(acc1,
                                                     _mm256_madd_epi16(xx, _mm256_loadu_si256((const __m256i *)(wp + k * 32 + 16))));
                         }
-                        fr_store_n(output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * out_c + oc0,
-                                   fr_pack16(fr_rq8_out(acc0, &rq, 0, out_off, act_lo, act_hi),
-                                             fr_rq8_out(acc1, &rq, 8, out_off, act_lo, act_hi)),
-                                   nb);
+                        fr_out16_store(output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * out_c + oc0,
+                                       &blk, acc0, acc1, nb);
                     }
                 }
             }

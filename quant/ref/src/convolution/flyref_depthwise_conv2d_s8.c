@@ -232,9 +232,8 @@ FR_AVX2 static void fr_dw_avx2(const flyref_conv_params *params, int32_t ch_mult
                                int8_t *output, int32_t mode)
 {
     int16_t w16[FR_DW_V_TAPS * 16];
-    int32_t bias16[16];
     int8_t shuf[16];
-    fr_rqv rq;
+    fr_out16 blk;
     const int32_t in_c = input_dims->c, in_h = input_dims->h, in_w = input_dims->w;
     const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = in_c * ch_mult;
     const int32_t kh = filter_dims->h, kw = filter_dims->w, taps = kh * kw;
@@ -242,28 +241,21 @@ FR_AVX2 static void fr_dw_avx2(const flyref_conv_params *params, int32_t ch_mult
     const int32_t dh = params->dilation_h, dw = params->dilation_w;
     const int64_t total = (int64_t)input_dims->n * in_h * in_w * in_c;
     const __m256i in_off = _mm256_set1_epi16((int16_t)params->input_offset);
-    const __m256i out_off = _mm256_set1_epi32(params->output_offset);
-    const __m256i act_lo = _mm256_set1_epi32(params->activation.min);
-    const __m256i act_hi = _mm256_set1_epi32(params->activation.max);
     int32_t oc0, i, t, b, oy, ox;
     for (oc0 = 0; oc0 < out_c; oc0 += 16) {
         const int32_t nb = fr_min(16, out_c - oc0), ic0 = oc0 / ch_mult, r = oc0 % ch_mult;
         __m128i vshuf;
-        __m256i bias0, bias1;
+        fr_out16_init(&blk, bias, quant, mode, oc0, nb, params->output_offset, params->activation.min,
+                      params->activation.max);
         for (i = 0; i < 16; ++i) {
-            const int32_t q = quant->count != 1 ? oc0 + i : 0;
             shuf[i] = (int8_t)(i < nb ? (r + i) / ch_mult : -128); /* -128: a zero byte */
-            bias16[i] = i < nb && bias ? bias[oc0 + i] : 0;
-            fr_rqv_set(&rq, i, i < nb ? quant->multiplier[q] : 0, i < nb ? quant->shift[q] : 0, mode);
             for (t = 0; t < taps; ++t) w16[t * 16 + i] = (int16_t)(i < nb ? filter[(int64_t)t * out_c + oc0 + i] : 0);
         }
         vshuf = _mm_loadu_si128((const __m128i *)shuf);
-        bias0 = _mm256_loadu_si256((const __m256i *)bias16);
-        bias1 = _mm256_loadu_si256((const __m256i *)(bias16 + 8));
         for (b = 0; b < input_dims->n; ++b) {
             for (oy = 0; oy < out_h; ++oy) {
                 for (ox = 0; ox < out_w; ++ox) {
-                    __m256i acc0 = bias0, acc1 = bias1;
+                    __m256i acc0 = blk.bias0, acc1 = blk.bias1;
                     int32_t ky, kx;
                     for (ky = 0; ky < kh; ++ky) {
                         const int32_t iy = oy * sh - ph + ky * dh;
@@ -283,10 +275,8 @@ FR_AVX2 static void fr_dw_avx2(const flyref_conv_params *params, int32_t ch_mult
                             acc1 = _mm256_add_epi32(acc1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(pr, 1)));
                         }
                     }
-                    fr_store_n(output + (((int64_t)b * out_h + oy) * out_w + ox) * out_c + oc0,
-                               fr_pack16(fr_rq8_out(acc0, &rq, 0, out_off, act_lo, act_hi),
-                                         fr_rq8_out(acc1, &rq, 8, out_off, act_lo, act_hi)),
-                               nb);
+                    fr_out16_store(output + (((int64_t)b * out_h + oy) * out_w + ox) * out_c + oc0, &blk, acc0, acc1,
+                                   nb);
                 }
             }
         }

@@ -127,6 +127,32 @@ FR_AVX2 static inline __m128i fr_pack16(__m256i a, __m256i b)
     return _mm_packs_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
 }
 
+/** Sixteen output channels oc0 .. oc0 + 15 of a conv-like kernel: their biases and
+ *  requantization constants (lanes from nb on: zero bias, multiplier 0, never stored) and the
+ *  epilogue's output offset and clamp. */
+typedef struct fr_out16 {
+    fr_rqv rq;
+    __m256i bias0, bias1; /* accumulator start of lanes 0-7 and 8-15 */
+    __m256i out_off, act_lo, act_hi;
+} fr_out16;
+
+FR_AVX2 static inline void fr_out16_init(fr_out16 *o, const int32_t *bias, const flyref_quant_params *quant,
+                                         int32_t mode, int32_t oc0, int32_t nb, int32_t out_offset, int32_t act_min,
+                                         int32_t act_max)
+{
+    int32_t b16[16], i;
+    for (i = 0; i < 16; ++i) {
+        const int32_t q = quant->count != 1 ? oc0 + i : 0;
+        b16[i] = i < nb && bias ? bias[oc0 + i] : 0;
+        fr_rqv_set(&o->rq, i, i < nb ? quant->multiplier[q] : 0, i < nb ? quant->shift[q] : 0, mode);
+    }
+    o->bias0 = _mm256_loadu_si256((const __m256i *)b16);
+    o->bias1 = _mm256_loadu_si256((const __m256i *)(b16 + 8));
+    o->out_off = _mm256_set1_epi32(out_offset);
+    o->act_lo = _mm256_set1_epi32(act_min);
+    o->act_hi = _mm256_set1_epi32(act_max);
+}
+
 /** Stores the first n (<= 16) bytes of v. */
 FR_AVX2 static inline void fr_store_n(int8_t *dst, __m128i v, int32_t n)
 {
@@ -138,6 +164,16 @@ FR_AVX2 static inline void fr_store_n(int8_t *dst, __m128i v, int32_t n)
         _mm_storeu_si128((__m128i *)tmp, v);
         for (i = 0; i < n; ++i) dst[i] = tmp[i];
     }
+}
+
+/** The epilogue of a block: lanes 0-7 (acc0) and 8-15 (acc1) requantized, offset, clamped,
+ *  and the first nb stored at dst. */
+FR_AVX2 static inline void fr_out16_store(int8_t *dst, const fr_out16 *o, __m256i acc0, __m256i acc1, int32_t nb)
+{
+    fr_store_n(dst,
+               fr_pack16(fr_rq8_out(acc0, &o->rq, 0, o->out_off, o->act_lo, o->act_hi),
+                         fr_rq8_out(acc1, &o->rq, 8, o->out_off, o->act_lo, o->act_hi)),
+               nb);
 }
 
 /** Loads 16 bytes from src when `avail` >= 16 of them are readable, else the readable ones
