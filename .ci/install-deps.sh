@@ -2,7 +2,7 @@
 # Installs what flynet needs from Debian 12 packages (as root), skipping apt when all are present.
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config
-      libdnnl-dev libtbb-dev libhdf5-dev libcli11-dev libgtest-dev nlohmann-json3-dev
+      libdnnl-dev ocl-icd-opencl-dev libtbb-dev libhdf5-dev libcli11-dev libgtest-dev nlohmann-json3-dev
       zlib1g-dev libjpeg-dev libpng-dev
       dataset-fashion-mnist
       gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)

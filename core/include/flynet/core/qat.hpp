@@ -10,7 +10,7 @@
 //                                     computes with Q(w * s) / s, s = gamma / sqrt(var + eps),
 //                                     so conv + BN equals the device's conv with Q(w * s)
 //
-// The quantized outputs are the tensors the int8 lowering (quant/src/lower.cpp) creates: a
+// The quantized outputs are the tensors the int8 lowering (quant/src/lower/lower.cpp) creates: a
 // conv/linear followed by BN is quantized after the BN, a ReLU that is its producer's sole
 // consumer is fused (only the ReLU's output is quantized), sigmoid outputs have the fixed int8
 // parameters 1/256, -128, and average pooling and Max-out reuse their input's parameters.

@@ -1,4 +1,4 @@
-// The emulated-target driver (quant/src/target_qemu.cpp).
+// The emulated-target driver (quant/src/deploy/target_qemu.cpp).
 //
 // TargetQemu.*: what needs no cross tools (board names, the ELF reader on malformed files, the
 // message when the tools are missing). OnQemu.*: a small quantized FlyNet exported to .fly and
