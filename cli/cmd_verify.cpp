@@ -23,16 +23,12 @@
 #include "flynet/quant/verify.hpp"
 #include "progress.hpp"
 
-#ifndef FLYNET_SOURCE_DIR
-#define FLYNET_SOURCE_DIR ""
-#endif
-
 namespace flynet::cli {
 
 namespace {
 
 struct VerifyOptions {
-  std::string model, data, float_model, json, golden, dump, target, source = FLYNET_SOURCE_DIR;
+  std::string model, data, float_model, json, golden, dump, target, source;
   int64_t samples = 0, dump_images = 16, sim_samples = 1000;
   int threads = 2;
   double min_agreement = -1, max_drop = -1;  // percent / points; < 0: no gate
@@ -273,9 +269,10 @@ void setup_verify(CLI::App& app) {
                   "also run the --samples images on an emulated Cortex-M and require bit-identical outputs")
       ->check(CLI::IsMember({"qemu-m3", "qemu-m4", "qemu-m7", "qemu-m33"}))
       ->option_text("qemu-m3|qemu-m4|qemu-m7|qemu-m33");
-  sub->add_option("--source", opt->source, "flynet source tree holding examples/cortex-m and quant/ref (for --target)")
-      ->option_text("DIR")
-      ->default_val(opt->source);
+  sub->add_option("--source", opt->source,
+                  "firmware sources for --target: a flynet source tree (default: the copy installed with flynet, "
+                  "<bin>/../share/flynet/firmware)")
+      ->option_text("DIR");
   sub->add_option("--threads", opt->threads, "threads for the integer reference")->option_text("N")->default_val(opt->threads);
   sub->callback([opt]() { run_verify(*opt); });
 }

@@ -1,8 +1,9 @@
 # deploy/: from the int8 graph to the device: the offline arena plan (arena_plan.cpp), the .fly
 # export (export.cpp), flynet verify on the host (verify.cpp) and on an emulated Cortex-M
-# (target_qemu.cpp).
+# (target_qemu.cpp, with the firmware sources the binary carries: firmware_dir.cpp).
 list(APPEND FLYNET_QUANT_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/arena_plan.cpp
   ${CMAKE_CURRENT_LIST_DIR}/export.cpp
   ${CMAKE_CURRENT_LIST_DIR}/verify.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/target_qemu.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/target_qemu.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/firmware_dir.cpp)

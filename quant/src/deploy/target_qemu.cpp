@@ -19,6 +19,7 @@
 #include <sstream>
 #include <thread>
 
+#include "flynet/quant/firmware_dir.hpp"
 #include "flynet/formats/atomic_file.hpp"
 #include "flynet/formats/error.hpp"
 #include "flyref_model.h"
@@ -330,10 +331,13 @@ QemuRunResult run_on_qemu(std::string_view model, std::span<const int8_t> inputs
                                       std::to_string(n) + " input tensors");
   if (std::string missing = qemu_tools_missing(); !missing.empty()) throw Error(ErrorCode::unsupported, missing);
 
-  const fs::path src = opt.source_dir.empty() ? fs::path(".") : fs::path(opt.source_dir);
+  const fs::path src = opt.source_dir.empty() ? fs::path(installed_firmware_dir()) : fs::path(opt.source_dir);
   const fs::path fw_src = src / "examples" / "cortex-m" / "model";
+  if (src.empty())
+    throw Error(ErrorCode::io, "the firmware sources installed with flynet were not found (share/flynet/firmware "
+                               "beside the binary): reinstall, or pass --source with a flynet source tree");
   if (!fs::exists(fw_src / "CMakeLists.txt") || !fs::exists(src / "quant" / "ref" / "CMakeLists.txt"))
-    throw Error(ErrorCode::io, "flynet source tree not found (examples/cortex-m/model and quant/ref needed)",
+    throw Error(ErrorCode::io, "firmware sources not found (examples/cortex-m/model and quant/ref needed)",
                 src.string());
 
   // Memory configuration: the model's own arena and tables; the model capacity rounded up so

@@ -24,6 +24,7 @@
 #include "flynet/formats/error.hpp"
 #include "flynet/quant/calibrate.hpp"
 #include "flynet/quant/export.hpp"
+#include "flynet/quant/firmware_dir.hpp"
 #include "flynet/quant/int_runner.hpp"
 #include "flynet/quant/quantize.hpp"
 #include "flynet/quant/target_qemu.hpp"
@@ -87,6 +88,31 @@ TEST(TargetQemu, MissingToolsNameTheDebianPackages) {
     }
   }
   fs::remove_all(empty);
+}
+
+// Without --source the driver builds the firmware sources the binary carries
+// ($FLYNET_FIRMWARE_DIR, else <bin>/../share/flynet/firmware), never the source tree it came from.
+TEST(TargetQemu, FirmwareSourcesComeWithTheBinary) {
+  const fs::path dir = fs::temp_directory_path() / ("flynet-no-firmware-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  ::setenv("FLYNET_FIRMWARE_DIR", dir.c_str(), 1);
+  EXPECT_EQ(installed_firmware_dir(), dir.string());
+  if (qemu_tools_missing().empty()) {
+    QemuTargetOptions opt;  // source_dir empty: the installed copy, here an empty folder
+    const std::vector<int8_t> in(16, 0);
+    try {
+      run_on_qemu("not a model", in, 1, opt);
+      FAIL() << "no error for a folder without firmware sources";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::io);
+      EXPECT_NE(std::string(e.what()).find("firmware sources not found"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(dir.string()), std::string::npos) << e.what();
+    }
+  }
+  ::unsetenv("FLYNET_FIRMWARE_DIR");
+  // This test binary carries no copy beside it (only the flynet binary's build tree stages one).
+  EXPECT_EQ(installed_firmware_dir(), "");
+  fs::remove_all(dir);
 }
 
 TEST(TargetQemu, InputsMustBeWholeTensors) {

@@ -5,7 +5,7 @@
 //
 //   QemuTargetOptions opt;
 //   opt.board = "qemu-m4";
-//   opt.source_dir = FLYNET_SOURCE_DIR;            // holds examples/cortex-m and quant/ref
+//   opt.source_dir = "";       // empty: the copy installed with flynet (firmware_dir.hpp)
 //   QemuRunResult r = run_on_qemu(fly_bytes, input_codes, n, opt);
 //   // r.outputs: n vectors of r.output_bytes codes; compare them with the host's
 //
@@ -42,7 +42,7 @@ const QemuBoard& qemu_board(std::string_view name);
 
 struct QemuTargetOptions {
   std::string board = "qemu-m4";
-  std::string source_dir;      ///< flynet source tree (examples/cortex-m/model, quant/ref, formats)
+  std::string source_dir;      ///< firmware sources (examples/cortex-m, quant/ref, formats); empty: installed copy
   std::string cache_dir;       ///< firmware builds; empty: $XDG_CACHE_HOME/flynet/firmware or ~/.cache/...
   uint64_t arena_size = 0;     ///< static arena; 0: the arena size the model's plan states
   uint64_t stack_size = 16384; ///< firmware stack
