@@ -1,13 +1,11 @@
 /*
- * Graph interpreter: a const op table of {prepare, eval} indexed by flynet_op. Refer to
- * flyref_interpreter.h. prepare validates the node against its tensors and reports scratch; eval
- * builds the kernel's parameter struct from the node's record and tensors and calls the kernel.
- * Encoded constants (packed weights, narrowed shifts and indices) are decoded into the node's
- * decode region just before its eval, so the kernels only ever see plain int8/int32 arrays.
+ * The op adapters: a const op table of {prepare, eval} indexed by flynet_op. prepare validates the
+ * node against its tensors and reports scratch; eval builds the kernel's parameter struct from the
+ * node's record and tensors and calls the kernel. Encoded inputs are already decoded when eval
+ * runs (flyref_decode.c), so the kernels only ever see plain int8/int32 arrays.
  */
 
-#include "flyref_interpreter.h"
-#include "flyref_internal.h"
+#include "flyref_interp_internal.h"
 
 typedef flyref_status (*fr_prepare_fn)(const flyref_graph *g, const flyref_node *n, uint32_t *scratch);
 typedef flyref_status (*fr_eval_fn)(const flyref_graph *g, const flyref_node *n, uint8_t *arena);
@@ -19,186 +17,25 @@ typedef struct fr_op {
 
 /* ---------------------------------------------------------------- tensor helpers */
 
-static const flyref_tensor *tensor(const flyref_graph *g, int32_t idx)
-{
-    return (idx >= 0 && idx < g->num_tensors) ? &g->tensors[idx] : 0;
-}
-
-static int is_encoded(const flyref_tensor *t)
-{
-    return t->data != 0 && (t->storage == FLYNET_STORAGE_PACKED || t->storage == FLYNET_STORAGE_S8 ||
-                            t->storage == FLYNET_STORAGE_S16);
-}
-
-/* A constant's storage must agree with its type; arena tensors ignore storage and bits. */
-static int storage_ok(const flyref_tensor *t)
-{
-    if (t->data == 0) return 1;
-    switch (t->storage) {
-    case FLYNET_STORAGE_ARENA:
-    case FLYNET_STORAGE_RAW: return 1;
-    case FLYNET_STORAGE_PACKED: return t->type == FLYNET_TYPE_INT8 && t->bits >= 1 && t->bits <= 8;
-    case FLYNET_STORAGE_S8:
-    case FLYNET_STORAGE_S16: return t->type == FLYNET_TYPE_INT32;
-    default: return 0;
-    }
-}
-
-static int32_t sext8(uint32_t b) { return (int32_t)(b & 0x7Fu) - (int32_t)(b & 0x80u); }
-static int32_t sext16(uint32_t h) { return (int32_t)(h & 0x7FFFu) - (int32_t)(h & 0x8000u); }
-
-/* Index of element k of a packed stream; reads the second byte only when the field crosses into
- * it, so a stream of exactly ceil(count * bits / 8) bytes is never overrun. */
-static uint32_t packed_index(const uint8_t *p, int32_t bits, int32_t k)
-{
-    const uint64_t pos = (uint64_t)k * (uint64_t)bits;
-    const size_t byte = (size_t)(pos >> 3);
-    const uint32_t sh = (uint32_t)(pos & 7u);
-    uint32_t v = p[byte];
-    if (sh + (uint32_t)bits > 8u) v |= (uint32_t)p[byte + 1] << 8;
-    return (v >> sh) & ((1u << bits) - 1u);
-}
-
-void flyref_unpack_s8(const uint8_t *packed, int32_t bits, const int8_t *table, int32_t count, int8_t *out)
-{
-    int32_t k;
-    if (packed == 0 || table == 0 || out == 0 || bits < 1 || bits > 8) return;
-    for (k = 0; k < count; ++k) out[k] = table[packed_index(packed, bits, k)];
-}
-
-/* Element k (< element count) of a constant in any storage, as int32. */
-static int32_t const_value(const flyref_tensor *t, int32_t k)
-{
-    const uint8_t *p = (const uint8_t *)t->data;
-    switch (t->storage) {
-    case FLYNET_STORAGE_PACKED: return sext8(p[packed_index(p + (1u << t->bits), t->bits, k)]);
-    case FLYNET_STORAGE_S8: return sext8(p[k]);
-    case FLYNET_STORAGE_S16: return sext16((uint32_t)p[2 * k] | ((uint32_t)p[2 * k + 1] << 8));
-    default: return t->type == FLYNET_TYPE_INT8 ? ((const int8_t *)t->data)[k] : ((const int32_t *)t->data)[k];
-    }
-}
-
-size_t flyref_tensor_bytes(const flyref_tensor *t)
-{
-    int32_t count;
-    if (t == 0 || !fr_dims_ok(&t->dims)) return 0;
-    count = fr_dims_count(&t->dims);
-    if (count < 0) return 0;
-    if (t->type == FLYNET_TYPE_INT8) return (size_t)count;
-    if (t->type == FLYNET_TYPE_INT32) return (size_t)count <= (size_t)-1 / 4u ? (size_t)count * 4u : 0;
-    return 0;
-}
-
-const void *flyref_tensor_data(const flyref_graph *g, const uint8_t *arena, int32_t idx)
-{
-    const flyref_tensor *t;
-    if (g == 0) return 0;
-    t = tensor(g, idx);
-    if (t == 0 || is_encoded(t)) return 0;
-    if (t->data != 0) return t->data;
-    return arena != 0 ? arena + t->arena_offset : 0;
-}
-
-flyref_status flyref_tensor_decode(const flyref_tensor *t, void *out, size_t out_size)
-{
-    int32_t k, count;
-    if (t == 0 || t->data == 0 || out == 0 || !storage_ok(t)) return FLYREF_ARG_ERROR;
-    if (flyref_tensor_bytes(t) == 0 || out_size < flyref_tensor_bytes(t)) return FLYREF_ARG_ERROR;
-    count = fr_dims_count(&t->dims);
-    if (t->storage == FLYNET_STORAGE_PACKED) {
-        const uint8_t *p = (const uint8_t *)t->data;
-        flyref_unpack_s8(p + (1u << t->bits), t->bits, (const int8_t *)p, count, (int8_t *)out);
-    } else if (t->type == FLYNET_TYPE_INT8) {
-        for (k = 0; k < count; ++k) ((int8_t *)out)[k] = ((const int8_t *)t->data)[k];
-    } else {
-        for (k = 0; k < count; ++k) ((int32_t *)out)[k] = const_value(t, k);
-    }
-    return FLYREF_OK;
-}
-
-static uint32_t align4(uint32_t v) { return (v + 3u) & ~3u; }
-
-/* PACKED fully-connected weights are decoded a block of rows at a time (flynet_format.h, PLAN):
- * rows per block for weights {C_OUT, 1, 1, K}. */
-static int32_t fc_block_rows(const flyref_tensor *w)
-{
-    const int64_t k = (int64_t)w->dims.h * w->dims.w * w->dims.c;
-    int64_t rows = k > 0 ? (int64_t)FLYNET_FILE_FC_DECODE_BYTES / k : 1;
-    if (rows < 1) rows = 1;
-    if (rows > w->dims.n) rows = w->dims.n;
-    return (int32_t)rows;
-}
-
-static int fc_blocked(const flyref_node *n, int32_t i, const flyref_tensor *t)
-{
-    return n->op == FLYNET_OP_FULLY_CONNECTED && i == 1 && t->data != 0 && t->storage == FLYNET_STORAGE_PACKED;
-}
-
-/* Bytes input i (encoded) takes in the decode region, before 4-alignment. */
-static uint64_t slot_bytes(const flyref_node *n, int32_t i, const flyref_tensor *t)
-{
-    if (fc_blocked(n, i, t)) {
-        return (uint64_t)fc_block_rows(t) * (uint64_t)((int64_t)t->dims.h * t->dims.w * t->dims.c);
-    }
-    return (uint64_t)flyref_tensor_bytes(t);
-}
-
-/* Byte offset of input i's decoded copy in the node's decode region (encoded inputs in input
- * order, each 4-aligned). Sizes were bounded by decode_needed() in prepare. */
-static uint32_t decode_slot(const flyref_graph *g, const flyref_node *n, int32_t i)
-{
-    uint32_t off = 0;
-    int32_t j;
-    for (j = 0; j < i; ++j) {
-        const flyref_tensor *t = j < n->num_inputs ? tensor(g, n->inputs[j]) : 0;
-        if (t != 0 && is_encoded(t)) off += align4((uint32_t)slot_bytes(n, j, t));
-    }
-    return off;
-}
-
-/* Bytes of the node's decode region; 0 with *ok = 0 when it does not fit in 31 bits. */
-static uint32_t decode_needed(const flyref_graph *g, const flyref_node *n, int *ok)
-{
-    uint64_t total = 0;
-    int32_t j;
-    for (j = 0; j < n->num_inputs; ++j) {
-        const flyref_tensor *t = tensor(g, n->inputs[j]);
-        if (t != 0 && is_encoded(t)) total += (slot_bytes(n, j, t) + 3u) & ~(uint64_t)3u;
-    }
-    *ok = total <= 0x7FFFFFFFu;
-    return *ok ? (uint32_t)total : 0;
-}
-
-/* Data of input i as the kernel reads it: decoded copy, constant data or arena tensor. */
-static const void *node_input(const flyref_graph *g, const flyref_node *n, uint8_t *arena, int32_t i)
-{
-    const flyref_tensor *t;
-    if (i >= n->num_inputs) return 0;
-    t = tensor(g, n->inputs[i]);
-    if (t == 0) return 0;
-    if (is_encoded(t)) return arena != 0 ? arena + n->decode_offset + decode_slot(g, n, i) : 0;
-    return flyref_tensor_data(g, arena, n->inputs[i]);
-}
-
 static const flyref_tensor *in_t(const flyref_graph *g, const flyref_node *n, int32_t i)
 {
-    return i < n->num_inputs ? tensor(g, n->inputs[i]) : 0;
+    return i < n->num_inputs ? fr_tensor(g, n->inputs[i]) : 0;
 }
 
 static const flyref_tensor *out_t(const flyref_graph *g, const flyref_node *n, int32_t i)
 {
-    return i < n->num_outputs ? tensor(g, n->outputs[i]) : 0;
+    return i < n->num_outputs ? fr_tensor(g, n->outputs[i]) : 0;
 }
 
 static const int8_t *in8(const flyref_graph *g, const flyref_node *n, uint8_t *arena, int32_t i)
 {
-    return (const int8_t *)node_input(g, n, arena, i);
+    return (const int8_t *)fr_node_input(g, n, arena, i);
 }
 
 static const int32_t *in32(const flyref_graph *g, const flyref_node *n, uint8_t *arena, int32_t i)
 {
     if (i >= n->num_inputs || n->inputs[i] < 0) return 0;
-    return (const int32_t *)node_input(g, n, arena, i);
+    return (const int32_t *)fr_node_input(g, n, arena, i);
 }
 
 static int8_t *out8(const flyref_graph *g, const flyref_node *n, uint8_t *arena, int32_t i)
@@ -256,7 +93,7 @@ static flyref_status weighted_check(const flyref_graph *g, const flyref_node *n,
     count = count_of(m);
     if (count != 1 && count != out_c) return FLYREF_ARG_ERROR;
     for (i = 0; i < count; ++i) {
-        if (!fr_mult_ok(const_value(m, i), const_value(s, i))) return FLYREF_ARG_ERROR;
+        if (!fr_mult_ok(fr_const_value(m, i), fr_const_value(s, i))) return FLYREF_ARG_ERROR;
     }
     return FLYREF_OK;
 }
@@ -371,21 +208,18 @@ static flyref_status fc_eval_blocked(const flyref_graph *g, const flyref_node *n
                                      const flyref_fc_params *p)
 {
     const flyref_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 1), *m = in_t(g, n, 3);
-    const int32_t c_out = w->dims.n, k = w->dims.h * w->dims.w * w->dims.c, rows = fc_block_rows(w);
+    const int32_t c_out = w->dims.n, k = w->dims.h * w->dims.w * w->dims.c, rows = fr_fc_block_rows(w);
     const int32_t count = count_of(m), batches = x->dims.n;
-    const uint8_t *stored = (const uint8_t *)w->data;
-    int8_t *block = (int8_t *)(arena + n->decode_offset + decode_slot(g, n, 1));
+    int8_t *block = (int8_t *)fr_decode_dest(g, n, arena, 1);
     const int8_t *xin = in8(g, n, arena, 0);
     const int32_t *bias = in32(g, n, arena, 2), *mult = in32(g, n, arena, 3), *shift = in32(g, n, arena, 4);
     int8_t *yout = out8(g, n, arena, 0);
-    int32_t c0, b, e;
+    int32_t c0, b;
     for (c0 = 0; c0 < c_out; c0 += rows) {
         const int32_t r = c_out - c0 < rows ? c_out - c0 : rows;
         flyref_dims xd, wd, od;
         flyref_quant_params q;
-        for (e = 0; e < r * k; ++e) {
-            block[e] = (int8_t)sext8(stored[packed_index(stored + (1u << w->bits), w->bits, c0 * k + e)]);
-        }
+        fr_unpack_range(w, c0 * k, r * k, block);
         xd.n = 1;
         xd.h = x->dims.h;
         xd.w = x->dims.w;
@@ -419,7 +253,7 @@ static flyref_status fc_eval(const flyref_graph *g, const flyref_node *n, uint8_
     p.output_offset = out_t(g, n, 0)->zero_point;
     p.activation = act_of(r->act_min, r->act_max);
     p.rounding = r->rounding;
-    if (fc_blocked(n, 1, in_t(g, n, 1))) return fc_eval_blocked(g, n, arena, &p);
+    if (fr_fc_blocked(n, 1, in_t(g, n, 1))) return fc_eval_blocked(g, n, arena, &p);
     q.multiplier = in32(g, n, arena, 3);
     q.shift = in32(g, n, arena, 4);
     q.count = count_of(m);
@@ -715,7 +549,7 @@ static flyref_status gather_prepare(const flyref_graph *g, const flyref_node *n,
         return FLYREF_SHAPE_ERROR;
     }
     for (i = 0; i < o->dims.c; ++i) {
-        const int32_t v = const_value(idx, i);
+        const int32_t v = fr_const_value(idx, i);
         if (v < 0 || v >= x->dims.c) return FLYREF_ARG_ERROR;
     }
     if (x->zero_point != o->zero_point) return FLYREF_ARG_ERROR;
@@ -855,189 +689,18 @@ int flyref_op_supported(int32_t op)
     return op > 0 && op < FLYNET_OP_COUNT && k_ops[op].prepare != 0 && k_ops[op].eval != 0;
 }
 
-/* ---------------------------------------------------------------- graph */
-
-static flyref_status graph_check(const flyref_graph *g)
+flyref_status fr_op_prepare(const flyref_graph *g, const flyref_node *n, uint32_t *scratch)
 {
-    int32_t i, j;
-    if (g == 0 || g->tensors == 0 || g->nodes == 0 || g->num_tensors < 0 || g->num_nodes < 0) {
-        return FLYREF_ARG_ERROR;
-    }
-    for (i = 0; i < g->num_tensors; ++i) {
-        if (!storage_ok(&g->tensors[i])) return FLYREF_FORMAT_ERROR;
-    }
-    for (i = 0; i < g->num_nodes; ++i) {
-        const flyref_node *n = &g->nodes[i];
-        if (!flyref_op_supported(n->op)) return FLYREF_NO_IMPL;
-        if (n->num_inputs < 0 || n->num_inputs > FLYREF_MAX_NODE_INPUTS || n->num_outputs < 1 ||
-            n->num_outputs > FLYREF_MAX_NODE_OUTPUTS) {
-            return FLYREF_FORMAT_ERROR;
-        }
-        for (j = 0; j < n->num_inputs; ++j) {
-            /* -1 is allowed only for the optional bias of the weighted ops */
-            const int optional = j == 2 && (n->op == FLYNET_OP_CONV2D || n->op == FLYNET_OP_DEPTHWISE_CONV2D ||
-                                            n->op == FLYNET_OP_FULLY_CONNECTED);
-            if (n->inputs[j] == -1 && optional) continue;
-            if (tensor(g, n->inputs[j]) == 0 || flyref_tensor_bytes(tensor(g, n->inputs[j])) == 0) {
-                return FLYREF_FORMAT_ERROR;
-            }
-        }
-        for (j = 0; j < n->num_outputs; ++j) {
-            if (tensor(g, n->outputs[j]) == 0) return FLYREF_FORMAT_ERROR;
-        }
-    }
-    return FLYREF_OK;
+    return k_ops[n->op].prepare(g, n, scratch);
 }
 
-static size_t tensors_end(const flyref_graph *g, int *overflow)
+flyref_status fr_op_eval(const flyref_graph *g, const flyref_node *n, uint8_t *arena)
 {
-    size_t end = 0;
-    int32_t i;
-    *overflow = 0;
-    for (i = 0; i < g->num_tensors; ++i) {
-        const flyref_tensor *t = &g->tensors[i];
-        size_t e;
-        if (t->data != 0) continue;
-        e = (size_t)t->arena_offset + flyref_tensor_bytes(t);
-        if (e < (size_t)t->arena_offset) *overflow = 1;
-        if (e > end) end = e;
-    }
-    return end;
+    return k_ops[n->op].eval(g, n, arena);
 }
 
-flyref_status flyref_plan_scratch(flyref_graph *g, size_t *arena_needed)
+int32_t fr_op_optional_input(int32_t op)
 {
-    size_t end, base, need = 0;
-    int overflow;
-    int32_t i;
-    flyref_status st = graph_check(g);
-    if (st != FLYREF_OK) return st;
-    if (arena_needed == 0) return FLYREF_ARG_ERROR;
-    end = tensors_end(g, &overflow);
-    if (overflow) return FLYREF_ARENA_TOO_SMALL;
-    base = (end + (FLYREF_SCRATCH_ALIGN - 1u)) & ~(size_t)(FLYREF_SCRATCH_ALIGN - 1u);
-    if (base > 0xFFFFFFFFu) return FLYREF_ARENA_TOO_SMALL;
-    for (i = 0; i < g->num_nodes; ++i) {
-        flyref_node *n = &g->nodes[i];
-        uint32_t s = 0, d, d_end;
-        int ok;
-        st = k_ops[n->op].prepare(g, n, &s);
-        if (st != FLYREF_OK) return st;
-        d = decode_needed(g, n, &ok);
-        if (!ok) return FLYREF_ARENA_TOO_SMALL;
-        /* One shared region after the tensors: the decode region, then the scratch. */
-        d_end = (d + (FLYREF_SCRATCH_ALIGN - 1u)) & ~(uint32_t)(FLYREF_SCRATCH_ALIGN - 1u);
-        n->scratch_size = s;
-        n->decode_size = d;
-        n->decode_offset = (uint32_t)base;
-        n->scratch_offset = (uint32_t)base + d_end;
-        if ((uint64_t)base + d_end + s > 0xFFFFFFFFu) return FLYREF_ARENA_TOO_SMALL;
-        if (base + d_end + s > need) need = base + d_end + s;
-    }
-    *arena_needed = need > base ? need : base;
-    return FLYREF_OK;
-}
-
-static int overlaps(size_t a, size_t an, size_t b, size_t bn) { return a < b + bn && b < a + an; }
-
-/* A node's scratch or decode region must lie in the arena and clear of the node's own arena
- * tensors. */
-static flyref_status region_check(const flyref_graph *g, const flyref_node *n, uint32_t offset, uint32_t size,
-                                  size_t arena_size)
-{
-    int32_t j;
-    if (size == 0) return FLYREF_OK;
-    if ((size_t)offset + size > arena_size || (size_t)offset + size < size) return FLYREF_ARENA_TOO_SMALL;
-    for (j = 0; j < n->num_inputs + n->num_outputs; ++j) {
-        const int32_t idx = j < n->num_inputs ? n->inputs[j] : n->outputs[j - n->num_inputs];
-        const flyref_tensor *t = tensor(g, idx);
-        if (t != 0 && t->data == 0 && overlaps(t->arena_offset, flyref_tensor_bytes(t), offset, size)) {
-            return FLYREF_FORMAT_ERROR;
-        }
-    }
-    return FLYREF_OK;
-}
-
-flyref_status flyref_graph_prepare(flyref_graph *g, size_t arena_size)
-{
-    int overflow;
-    int32_t i;
-    flyref_status st = graph_check(g);
-    if (st != FLYREF_OK) return st;
-    if (tensors_end(g, &overflow) > arena_size || overflow) return FLYREF_ARENA_TOO_SMALL;
-    for (i = 0; i < g->num_nodes; ++i) {
-        flyref_node *n = &g->nodes[i];
-        uint32_t s = 0, d;
-        int ok;
-        st = k_ops[n->op].prepare(g, n, &s);
-        if (st != FLYREF_OK) return st;
-        n->scratch_size = s;
-        d = decode_needed(g, n, &ok);
-        if (!ok) return FLYREF_ARENA_TOO_SMALL;
-        n->decode_size = d;
-        st = region_check(g, n, n->scratch_offset, s, arena_size);
-        if (st != FLYREF_OK) return st;
-        st = region_check(g, n, n->decode_offset, d, arena_size);
-        if (st != FLYREF_OK) return st;
-        if (d > 0) {
-            /* decoded int32 values are stored through int32_t pointers */
-            if ((n->decode_offset & 3u) != 0) return FLYREF_FORMAT_ERROR;
-            if (s > 0 && overlaps(n->scratch_offset, s, n->decode_offset, d)) return FLYREF_FORMAT_ERROR;
-        }
-    }
-    return FLYREF_OK;
-}
-
-/* Decodes the node's encoded inputs into its decode region (prepare sized it). */
-static flyref_status decode_inputs(const flyref_graph *g, const flyref_node *n, uint8_t *arena, size_t arena_size)
-{
-    uint32_t off = 0, need;
-    int32_t j;
-    int ok;
-    need = decode_needed(g, n, &ok);
-    if (need == 0) return ok ? FLYREF_OK : FLYREF_ARENA_TOO_SMALL;
-    if (need > n->decode_size || (size_t)n->decode_offset + n->decode_size > arena_size ||
-        (size_t)n->decode_offset + n->decode_size < n->decode_size) {
-        return FLYREF_ARENA_TOO_SMALL;
-    }
-    for (j = 0; j < n->num_inputs; ++j) {
-        const flyref_tensor *t = tensor(g, n->inputs[j]);
-        if (t != 0 && is_encoded(t) && fc_blocked(n, j, t)) {
-            off += align4((uint32_t)slot_bytes(n, j, t)); /* decoded block by block in fc_eval */
-        } else if (t != 0 && is_encoded(t)) {
-            const size_t bytes = flyref_tensor_bytes(t);
-            const flyref_status st = flyref_tensor_decode(t, arena + n->decode_offset + off, bytes);
-            if (st != FLYREF_OK) return st;
-            off += align4((uint32_t)bytes);
-        }
-    }
-    return FLYREF_OK;
-}
-
-flyref_status flyref_graph_invoke_range(const flyref_graph *g, uint8_t *arena, size_t arena_size, int32_t begin,
-                                        int32_t end)
-{
-    int overflow;
-    int32_t i;
-    flyref_status st = graph_check(g);
-    if (st != FLYREF_OK) return st;
-    if (arena == 0 || begin < 0 || end < begin || end > g->num_nodes) return FLYREF_ARG_ERROR;
-    if (tensors_end(g, &overflow) > arena_size || overflow) return FLYREF_ARENA_TOO_SMALL;
-    for (i = begin; i < end; ++i) {
-        const flyref_node *n = &g->nodes[i];
-        if (n->scratch_size > 0 && (size_t)n->scratch_offset + n->scratch_size > arena_size) {
-            return FLYREF_ARENA_TOO_SMALL;
-        }
-        st = decode_inputs(g, n, arena, arena_size);
-        if (st != FLYREF_OK) return st;
-        st = k_ops[n->op].eval(g, n, arena);
-        if (st != FLYREF_OK) return st;
-    }
-    return FLYREF_OK;
-}
-
-flyref_status flyref_graph_invoke(const flyref_graph *g, uint8_t *arena, size_t arena_size)
-{
-    if (g == 0) return FLYREF_ARG_ERROR;
-    return flyref_graph_invoke_range(g, arena, arena_size, 0, g->num_nodes);
+    const int weighted = op == FLYNET_OP_CONV2D || op == FLYNET_OP_DEPTHWISE_CONV2D || op == FLYNET_OP_FULLY_CONNECTED;
+    return weighted ? 2 : -1;
 }
