@@ -1,0 +1,74 @@
+/*
+ * flyref_interp_internal.h -- what the interpreter's three files share (not installed, not public
+ * API). The interpreter is split by concern, one concern per file:
+ *
+ *   flyref_decode.c      constants in their stored form: storage rules, sizes, unpacking, and
+ *                        where each node's encoded inputs sit decoded in its decode region
+ *   flyref_op_adapters.c the op table: per op its arity, the checks it shares with other ops,
+ *                        its own checks and the eval that builds the kernel's parameter struct
+ *   flyref_graph.c       the graph: index and storage checks, the scratch/decode plan, prepare
+ *                        and the invoke loop
+ *
+ * The functions here have external linkage only so that the three files can call each other;
+ * the fr_ prefix keeps them apart from the public flyref_ API.
+ */
+#ifndef FLYREF_INTERP_INTERNAL_H_
+#define FLYREF_INTERP_INTERNAL_H_
+
+#include "flyref_interpreter.h"
+#include "flyref_internal.h"
+
+/** Tensor idx of the graph, 0 when idx is out of range (-1 is an absent optional input). */
+static inline const flyref_tensor *fr_tensor(const flyref_graph *g, int32_t idx)
+{
+    return (idx >= 0 && idx < g->num_tensors) ? &g->tensors[idx] : 0;
+}
+
+/** A constant the kernels cannot read as it is stored: it is decoded into the decode region. */
+static inline int fr_is_encoded(const flyref_tensor *t)
+{
+    return t->data != 0 && (t->storage == FLYNET_STORAGE_PACKED || t->storage == FLYNET_STORAGE_S8 ||
+                            t->storage == FLYNET_STORAGE_S16);
+}
+
+/* ---- flyref_decode.c ---- */
+
+/** A constant's storage agrees with its type; arena tensors ignore storage and bits. */
+int fr_storage_ok(const flyref_tensor *t);
+
+/** Element k (< element count) of a constant in any storage, as int32. */
+int32_t fr_const_value(const flyref_tensor *t, int32_t k);
+
+/** 1 when input i of n is decoded a block of rows at a time (PACKED fully-connected weights). */
+int fr_fc_blocked(const flyref_node *n, int32_t i, const flyref_tensor *t);
+
+/** Rows of PACKED fully-connected weights {C_OUT, 1, 1, K} decoded per block. */
+int32_t fr_fc_block_rows(const flyref_tensor *w);
+
+/** out[e] = element first + e of PACKED constant t, for e < count. */
+void fr_unpack_range(const flyref_tensor *t, int32_t first, int32_t count, int8_t *out);
+
+/** Where input i of n (encoded) is decoded: its slot in the node's decode region. */
+uint8_t *fr_decode_dest(const flyref_graph *g, const flyref_node *n, uint8_t *arena, int32_t i);
+
+/** Bytes of the node's decode region; 0 with *ok = 0 when it does not fit in 31 bits. */
+uint32_t fr_decode_needed(const flyref_graph *g, const flyref_node *n, int *ok);
+
+/** Decodes the node's encoded inputs into its decode region (prepare sized it). */
+flyref_status fr_decode_inputs(const flyref_graph *g, const flyref_node *n, uint8_t *arena, size_t arena_size);
+
+/** Data of input i as the kernel reads it: decoded copy, constant data or arena tensor. */
+const void *fr_node_input(const flyref_graph *g, const flyref_node *n, uint8_t *arena, int32_t i);
+
+/* ---- flyref_op_adapters.c ---- */
+
+/** Checks node n against its tensors and the op's rules; *scratch = the scratch bytes it needs. */
+flyref_status fr_op_prepare(const flyref_graph *g, const flyref_node *n, uint32_t *scratch);
+
+/** Runs node n (prepared, encoded inputs decoded) on arena. */
+flyref_status fr_op_eval(const flyref_graph *g, const flyref_node *n, uint8_t *arena);
+
+/** Index of the input op may leave absent (-1: the bias of the weighted ops), else -1. */
+int32_t fr_op_optional_input(int32_t op);
+
+#endif /* FLYREF_INTERP_INTERNAL_H_ */
