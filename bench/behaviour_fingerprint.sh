@@ -14,6 +14,8 @@ OUT=${2:?usage: behaviour_fingerprint.sh FLYNET OUTDIR}
 DATA=${FLYNET_DATA:-/usr/share/datasets/fashion-mnist}
 mkdir -p "$OUT"
 cd "$OUT"
+# FP_HASH_ONLY=1 hashes an earlier run's outputs again (after a change to the rules below).
+if [ -z "${FP_HASH_ONLY:-}" ]; then
 rm -f ./*.h5 ./*.fly ./*.h ./*.json ./*.txt ./*.jsonl
 export OMP_WAIT_POLICY=passive
 F() { "$FLYNET" "$@"; }
@@ -40,11 +42,26 @@ done
 F verify m.fly --data "$DATA" --samples 500 --float m.h5 --threads 2 --json verify.json > verify.txt
 F verify q8.fly --data "$DATA" --samples 300 --float q8.h5 --threads 2 --json verify-q8.json > verify-q8.txt
 F verify m.s.fly --data "$DATA" --samples 100 --threads 1 --dump dump --dump-images 2 --json verify-s.json > verify-s.txt
+fi
 
-# Strip what legitimately varies (times, rates, absolute paths) and hash the rest.
+# Strip what legitimately varies (times, rates, absolute paths) and hash the rest. JSON numbers
+# are rounded to 9 significant digits: the float model's per-layer SQNR sums in a thread-dependent
+# order and differs from run to run of one binary in the 13th digit.
 norm() {
-  sed -E -e 's/"[a-z_]*(seconds|time|_s|_ms|per_s|img_s|images_per_s|elapsed)[a-z_]*": *[-0-9.e+]+/"T":0/g' \
-         -e "s#$PWD#OUT#g" -e 's/[0-9.]+ ?(s|ms|img\/s|MB\/s|GMAC\/s)\b/TIME/g' "$1"
+  case "$1" in
+    *.json|*.jsonl) python3 -c '
+import json, sys
+def r(x):
+    if isinstance(x, float): return float("%.9g" % x)
+    if isinstance(x, dict): return {k: r(v) for k, v in x.items()}
+    if isinstance(x, list): return [r(v) for v in x]
+    return x
+for line in open(sys.argv[1]).read().split("\n") if sys.argv[1].endswith("l") else [open(sys.argv[1]).read()]:
+    if line.strip(): print(json.dumps(r(json.loads(line)), sort_keys=True))
+' "$1" ;;
+    *) cat "$1" ;;
+  esac | sed -E -e 's/"[a-z_]*(seconds|time|_s|_ms|per_s|img_s|images_per_s|elapsed)[a-z_]*": *[-0-9.e+]+/"T": 0/g' \
+         -e "s#$PWD#OUT#g" -e 's/[0-9]+:[0-9][0-9]/M:SS/g' -e 's/[0-9.]+ ?(s|ms|img\/s|MB\/s|GMAC\/s)\b/TIME/g'
 }
 for f in $(ls | sort); do
   [ -f "$f" ] || continue
