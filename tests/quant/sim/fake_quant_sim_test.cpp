@@ -419,6 +419,38 @@ TEST(FakeQuantSim, VaEcaEqualsTheReference) {
   }
 }
 
+// A batch of two images through conv, average pool and fully connected: both arithmetics
+// simulate every image, not only the first (the reference loops over the batch in each kernel).
+TEST(FakeQuantSim, EveryImageOfABatch) {
+  std::mt19937 rng(18);
+  for (int i = 0; i < 20; ++i) {
+    Builder b(uint32_t(8000 + i));
+    const int32_t rnd = rounding_of(i);
+    const int H = b.irand(2, 6), W = b.irand(2, 6), cin = b.irand(1, 4), cout = b.irand(1, 5), classes = b.irand(1, 6);
+    const double s_in = b.log_uniform(0.01, 0.1);
+    const int32_t x = b.input({2, H, W, cin}, s_in, b.irand(-40, 40));
+    // conv 3x3, pad 1: the map keeps its size.
+    const int32_t w = b.random8({cout, 3, 3, cin});
+    const double s_w = b.log_uniform(0.005, 0.05), s_c = s_in * s_w * std::sqrt(9.0 * cin) * b.log_uniform(40, 120);
+    b.scales(w, {s_w});
+    int32_t mult = 0, shift = 0;
+    ASSERT_EQ(flyref_conv_multiplier(float(s_in), float(s_w), float(s_c), rnd, &mult, &shift), FLYREF_OK);
+    const int32_t c = b.act("conv", {2, H, W, cout}, s_c, b.irand(-20, 20));
+    b.op(FLYNET_OP_CONV2D, {x, w, -1, b.const32({mult}), b.const32({shift})}, {c},
+         flynet_conv2d_params{1, 1, 1, 1, 1, 1, -128, 127, rnd});
+    const int32_t pooled = b.act("pooled", {2, 1, 1, cout}, s_c, b.T(c).zero_point);
+    b.op(FLYNET_OP_AVG_POOL2D, {c}, {pooled}, flynet_pool2d_params{H, W, 1, 1, 0, 0, -128, 127});
+    const int32_t fw = b.random8({classes, 1, 1, cout});
+    const double s_fw = b.log_uniform(0.005, 0.05), s_y = s_c * s_fw * std::sqrt(double(cout)) * b.log_uniform(40, 120);
+    b.scales(fw, {s_fw});
+    ASSERT_EQ(flyref_conv_multiplier(float(s_c), float(s_fw), float(s_y), rnd, &mult, &shift), FLYREF_OK);
+    const int32_t y = b.act("y", {2, 1, 1, classes}, s_y, b.irand(-20, 20));
+    b.op(FLYNET_OP_FULLY_CONNECTED, {pooled, fw, -1, b.const32({mult}), b.const32({shift})}, {y},
+         flynet_fully_connected_params{0, -128, 127, rnd});
+    EXPECT_LE(check_graph(b.g, rng), 1) << "case " << i;
+  }
+}
+
 // Hand-worked values (int8-semantics.md §1.3, §8, §8b), independent of both implementations.
 TEST(FakeQuantSim, HandWorkedValues) {
   // x/4. Double rounding takes halves away from zero, single rounding takes them up; and 1/4

@@ -49,11 +49,7 @@ class FakeQuantSim {
   SimArithmetic arithmetic() const { return a_; }
 
  private:
-  std::vector<double> real(int32_t t) const;  // dequantized activation or constant
-  void store(int32_t t, const std::vector<double>& v, int32_t lo = -128, int32_t hi = 127);
-  void run_op(const IntOp& o);
-  void run_op_real(const IntOp& o);
-  void run_op_integer(const IntOp& o);
+  void run_op(const IntOp& o);  // the op's function in a_, from the table in quant/src/sim
   const IntGraph& g_;
   SimArithmetic a_;
   std::vector<std::vector<int32_t>> q_;
