@@ -15,21 +15,6 @@ struct Case {
   bool has_bias = true;
 };
 
-flyref_conv_params params_of(const naive::ConvCfg& c) {
-  flyref_conv_params p{};
-  p.input_offset = c.in_off;
-  p.output_offset = c.out_off;
-  p.stride_h = c.sh;
-  p.stride_w = c.sw;
-  p.pad_h = c.ph;
-  p.pad_w = c.pw;
-  p.dilation_h = c.dh;
-  p.dilation_w = c.dw;
-  p.activation = {c.amin, c.amax};
-  p.rounding = fr_test::rounding_of(c.single);
-  return p;
-}
-
 Case random_case(naive::Rng& r, bool force_1x1) {
   Case c;
   const int groups = static_cast<int>(r.uni(1, 3));
@@ -74,7 +59,7 @@ TEST(Conv2dS8, RandomShapesMatchNaive) {
     const bool one = it % 4 == 0;
     Case c = random_case(r, one);
     const auto want = naive::conv(c.cfg, c.in, c.x, c.f, c.w, c.has_bias ? c.bias.data() : nullptr, c.m, c.s, c.out);
-    const flyref_conv_params p = params_of(c.cfg);
+    const flyref_conv_params p = fr_test::conv_params(c.cfg);
     const flyref_quant_params q{c.m.data(), c.s.data(), static_cast<int32_t>(c.m.size())};
     const auto in = D(c.in), f = D(c.f), out = D(c.out);
     const int32_t* b = c.has_bias ? c.bias.data() : nullptr;

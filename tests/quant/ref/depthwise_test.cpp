@@ -40,17 +40,7 @@ TEST(DepthwiseConv2dS8, RandomShapesMatchNaive) {
     const bool has_bias = r.uni(0, 3) != 0;
     const auto want = naive::depthwise(p, mult, in, x, f, w, has_bias ? bias.data() : nullptr, m, s, out);
 
-    flyref_conv_params fp{};
-    fp.input_offset = p.in_off;
-    fp.output_offset = p.out_off;
-    fp.stride_h = p.sh;
-    fp.stride_w = p.sw;
-    fp.pad_h = p.ph;
-    fp.pad_w = p.pw;
-    fp.dilation_h = p.dh;
-    fp.dilation_w = p.dw;
-    fp.activation = {p.amin, p.amax};
-    fp.rounding = fr_test::rounding_of(p.single);
+    const flyref_conv_params fp = fr_test::conv_params(p);
     const flyref_quant_params q{m.data(), s.data(), static_cast<int32_t>(m.size())};
     const auto din = D(in), dfl = D(f), dout = D(out);
     std::vector<int8_t> got(out.count(), 0x55);

@@ -48,6 +48,54 @@ inline void clamps(naive::Rng& r, int* lo, int* hi) {
   }
 }
 
+/// The kernel parameters of a naive convolution's settings.
+inline flyref_conv_params conv_params(const naive::ConvCfg& c) {
+  flyref_conv_params p{};
+  p.input_offset = c.in_off;
+  p.output_offset = c.out_off;
+  p.stride_h = c.sh;
+  p.stride_w = c.sw;
+  p.pad_h = c.ph;
+  p.pad_w = c.pw;
+  p.dilation_h = c.dh;
+  p.dilation_w = c.dw;
+  p.activation = {c.amin, c.amax};
+  p.rounding = rounding_of(c.single);
+  return p;
+}
+
+/// The naive VA-ECA settings of kernel parameters.
+inline naive::VaecaCfg vaeca_cfg(const flyref_vaeca_descriptor_params& p) {
+  naive::VaecaCfg c;
+  c.in_off = p.input_offset;
+  c.mean_off = p.mean_offset;
+  c.std_off = p.std_offset;
+  c.mean_m = p.mean_multiplier;
+  c.mean_s = p.mean_shift;
+  c.std_m = p.std_multiplier;
+  c.std_s = p.std_shift;
+  c.frac = p.sqrt_frac_bits;
+  c.eps_q = p.eps_q;
+  c.single = p.rounding == FLYNET_ROUNDING_SINGLE;
+  return c;
+}
+inline naive::EcaCfg eca_cfg(const flyref_eca_conv1d_params& p) {
+  naive::EcaCfg c;
+  c.heads = p.heads;
+  c.mean_off = p.mean_offset;
+  c.std_off = p.std_offset;
+  c.mean_m = p.mean_multiplier;
+  c.mean_s = p.mean_shift;
+  c.std_m = p.std_multiplier;
+  c.std_s = p.std_shift;
+  c.sum_shift = p.sum_shift;
+  c.out_off = p.output_offset;
+  c.amin = p.activation.min;
+  c.amax = p.activation.max;
+  c.single = p.rounding == FLYNET_ROUNDING_SINGLE;
+  return c;
+}
+
 }  // namespace fr_test
 
 #endif  // FLYNET_TESTS_QUANT_REF_TEST_UTIL_HPP_
