@@ -118,28 +118,9 @@ TEST_P(FlyBlock, InterpreterMatchesNaiveComposition) {
   cd.ph = cd.pw = 1;
   cd.single = single;
   const auto Z = naive::depthwise(cd, h, {1, H, W, E}, U, {1, 3, 3, EH}, wd, bd.data(), md, sd, {1, H, W, EH});
-  naive::VaecaCfg cv;
-  cv.in_off = -zz;
-  cv.std_off = -128;
-  cv.mean_m = pv.mean_multiplier;
-  cv.mean_s = pv.mean_shift;
-  cv.std_m = pv.std_multiplier;
-  cv.std_s = pv.std_shift;
-  cv.frac = 4;
-  cv.eps_q = 12345;
-  cv.single = single;
   std::vector<int8_t> M, S, G(EH);
-  naive::vaeca_descriptor(cv, {1, H, W, EH}, Z, &M, &S);
-  naive::EcaCfg eca;
-  eca.heads = h;
-  eca.std_off = 128;
-  eca.mean_m = pc.mean_multiplier;
-  eca.mean_s = pc.mean_shift;
-  eca.std_m = pc.std_multiplier;
-  eca.std_s = pc.std_shift;
-  eca.sum_shift = pc.sum_shift;
-  eca.single = single;
-  const auto L = naive::eca_conv1d(eca, {1, 1, 1, EH}, M, S, weca);
+  naive::vaeca_descriptor(fr_test::vaeca_cfg(pv, zz, 0, -128), {1, H, W, EH}, Z, &M, &S);
+  const auto L = naive::eca_conv1d(fr_test::eca_cfg(pc, 0, -128, 0), {1, 1, 1, EH}, M, S, weca);
   for (int c = 0; c < EH; ++c)
     G[c] = naive::logistic(L[c], 0, pl.input_multiplier, pl.input_left_shift, pl.input_range_radius, single);
   const auto GZ = naive::binary({1, 1, 1, EH}, {1, H, W, EH}, {1, H, W, EH}, [&](int i1, int i2) {

@@ -66,34 +66,45 @@ inline flyref_conv_params conv_params(const naive::ConvCfg& c) {
 
 /// The naive VA-ECA settings of kernel parameters.
 inline naive::VaecaCfg vaeca_cfg(const flyref_vaeca_descriptor_params& p) {
-  naive::VaecaCfg c;
-  c.in_off = p.input_offset;
-  c.mean_off = p.mean_offset;
-  c.std_off = p.std_offset;
-  c.mean_m = p.mean_multiplier;
-  c.mean_s = p.mean_shift;
-  c.std_m = p.std_multiplier;
-  c.std_s = p.std_shift;
-  c.frac = p.sqrt_frac_bits;
-  c.eps_q = p.eps_q;
-  c.single = p.rounding == FLYNET_ROUNDING_SINGLE;
-  return c;
+  return {.in_off = p.input_offset, .mean_off = p.mean_offset, .std_off = p.std_offset,
+          .mean_m = p.mean_multiplier, .mean_s = p.mean_shift, .std_m = p.std_multiplier, .std_s = p.std_shift,
+          .frac = p.sqrt_frac_bits, .eps_q = p.eps_q, .single = p.rounding == FLYNET_ROUNDING_SINGLE};
 }
 inline naive::EcaCfg eca_cfg(const flyref_eca_conv1d_params& p) {
-  naive::EcaCfg c;
-  c.heads = p.heads;
-  c.mean_off = p.mean_offset;
-  c.std_off = p.std_offset;
-  c.mean_m = p.mean_multiplier;
-  c.mean_s = p.mean_shift;
-  c.std_m = p.std_multiplier;
-  c.std_s = p.std_shift;
-  c.sum_shift = p.sum_shift;
-  c.out_off = p.output_offset;
-  c.amin = p.activation.min;
-  c.amax = p.activation.max;
-  c.single = p.rounding == FLYNET_ROUNDING_SINGLE;
-  return c;
+  return {.heads = p.heads, .mean_off = p.mean_offset, .std_off = p.std_offset,
+          .mean_m = p.mean_multiplier, .mean_s = p.mean_shift, .std_m = p.std_multiplier, .std_s = p.std_shift,
+          .sum_shift = p.sum_shift, .out_off = p.output_offset, .amin = p.activation.min, .amax = p.activation.max,
+          .single = p.rounding == FLYNET_ROUNDING_SINGLE};
+}
+/// The same for a graph's records, whose offsets come from the zero points of the tensors.
+inline naive::VaecaCfg vaeca_cfg(const flynet_vaeca_descriptor_params& p, int zp_in, int zp_mean, int zp_std) {
+  return {.in_off = -zp_in, .mean_off = zp_mean, .std_off = zp_std,
+          .mean_m = p.mean_multiplier, .mean_s = p.mean_shift, .std_m = p.std_multiplier, .std_s = p.std_shift,
+          .frac = p.sqrt_frac_bits, .eps_q = uint64_t{p.eps_q_hi} << 32 | p.eps_q_lo,
+          .single = p.rounding == FLYNET_ROUNDING_SINGLE};
+}
+inline naive::EcaCfg eca_cfg(const flynet_eca_conv1d_params& p, int zp_mean, int zp_std, int zp_out) {
+  return {.heads = p.heads, .mean_off = -zp_mean, .std_off = -zp_std,
+          .mean_m = p.mean_multiplier, .mean_s = p.mean_shift, .std_m = p.std_multiplier, .std_s = p.std_shift,
+          .sum_shift = p.sum_shift, .out_off = zp_out, .amin = p.act_min, .amax = p.act_max,
+          .single = p.rounding == FLYNET_ROUNDING_SINGLE};
+}
+
+/// Runs the VA-ECA descriptor kernel on z (outputs in *mean, *sd, pre-filled with 0x55) and
+/// compares both outputs with the naive definition.
+inline ::testing::AssertionResult descriptor_matches_naive(const flyref_vaeca_descriptor_params& p,
+                                                           const naive::Dims& d, const std::vector<int8_t>& z,
+                                                           std::vector<int8_t>* mean, std::vector<int8_t>* sd) {
+  std::vector<int8_t> want_m, want_s;
+  naive::vaeca_descriptor(vaeca_cfg(p), d, z, &want_m, &want_s);
+  mean->assign(want_m.size(), 0x55);
+  sd->assign(want_s.size(), 0x55);
+  const flyref_dims dd = D(d);
+  const flyref_status st = flyref_vaeca_descriptor_s8(&p, &dd, z.data(), mean->data(), sd->data());
+  if (st != FLYREF_OK) return ::testing::AssertionFailure() << "status " << flyref_status_str(st);
+  if (auto r = same(*mean, want_m); !r) return ::testing::AssertionFailure() << "mean, " << r.message();
+  if (auto r = same(*sd, want_s); !r) return ::testing::AssertionFailure() << "std, " << r.message();
+  return ::testing::AssertionSuccess();
 }
 
 }  // namespace fr_test

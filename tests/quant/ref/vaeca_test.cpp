@@ -47,12 +47,8 @@ TEST(VaecaDescriptorS8, RandomMatchesNaiveAndRealFormula) {
     const int centre = static_cast<int>(r.uni(-100, 100)), spread = static_cast<int>(r.uni(0, 60));
     std::vector<int8_t> z(d.count());
     for (auto& v : z) v = naive::clamp8(centre + r.uni(-spread, spread));
-    std::vector<int8_t> wm(d.n * d.c), ws(d.n * d.c), gm(d.n * d.c, 0x55), gs(d.n * d.c, 0x55);
-    naive::vaeca_descriptor(fr_test::vaeca_cfg(p), d, z, &wm, &ws);
-    const auto dd = D(d);
-    ASSERT_EQ(flyref_vaeca_descriptor_s8(&p, &dd, z.data(), gm.data(), gs.data()), FLYREF_OK);
-    ASSERT_TRUE(same(gm, wm)) << "mean, case " << it;
-    ASSERT_TRUE(same(gs, ws)) << "std, case " << it;
+    std::vector<int8_t> gm, gs;
+    ASSERT_TRUE(fr_test::descriptor_matches_naive(p, d, z, &gm, &gs)) << "case " << it;
     // Real formula: mean = s_in * avg(z - zp), std = sqrt(s_in^2 var + eps); within 1 LSB.
     for (int b = 0; b < d.n; ++b)
       for (int ch = 0; ch < d.c; ++ch) {
