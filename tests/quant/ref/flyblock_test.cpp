@@ -135,18 +135,9 @@ TEST_P(FlyBlockVariants, InterpreterMatchesNaive) {
   const auto* got = static_cast<const int8_t*>(flyref_tensor_data(&graph, arena.data(), out));
 
   // ---------------- naive composition
-  naive::ConvCfg ce;
-  ce.in_off = -zx;
-  ce.out_off = zu;
-  ce.amin = zu;
-  ce.single = single;
+  const naive::ConvCfg ce{.in_off = -zx, .out_off = zu, .amin = zu, .single = single};
   const auto U = naive::conv(ce, {1, H, W, C}, xin, {E, 1, 1, C}, we, be.data(), me, se, {1, H, W, E});
-  naive::ConvCfg cd;
-  cd.in_off = -zu;
-  cd.out_off = zz;
-  cd.sh = cd.sw = s;
-  cd.ph = cd.pw = 1;
-  cd.single = single;
+  const naive::ConvCfg cd{.in_off = -zu, .out_off = zz, .sh = s, .sw = s, .ph = 1, .pw = 1, .single = single};
   const auto Z = naive::depthwise(cd, h, {1, H, W, E}, U, {1, 3, 3, EH}, wd, bd.data(), md, sd, {1, HO, WO, EH});
   const int P = HO * WO;
   std::vector<int8_t> M, S, GT(EH);
@@ -179,19 +170,12 @@ TEST_P(FlyBlockVariants, InterpreterMatchesNaive) {
         V[p * E + c] = mx;
       }
     }
-  naive::ConvCfg cp;
-  cp.in_off = -zv;
-  cp.out_off = zy;
-  cp.single = single;
+  const naive::ConvCfg cp{.in_off = -zv, .out_off = zy, .single = single};
   const auto Y = naive::conv(cp, {1, HO, WO, E}, V, {COUT, 1, 1, E}, wp, bp.data(), mp, sp, {1, HO, WO, COUT});
   std::vector<int8_t> SC(P * COUT);
   int zsc = zx;
   if (s == 2) {
-    naive::ConvCfg cs;
-    cs.in_off = -zx;
-    cs.sh = cs.sw = 2;
-    cs.ph = cs.pw = 1;
-    cs.single = single;
+    const naive::ConvCfg cs{.in_off = -zx, .sh = 2, .sw = 2, .ph = 1, .pw = 1, .single = single};
     const auto DSC = naive::depthwise(cs, m_sc, {1, H, W, C}, xin, {1, 3, 3, C * m_sc}, wsc, nullptr, msc, ssc,
                                       {1, HO, WO, C * m_sc});
     for (int p = 0; p < P; ++p)

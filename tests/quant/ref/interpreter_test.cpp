@@ -106,17 +106,9 @@ TEST_P(FlyBlock, InterpreterMatchesNaiveComposition) {
   std::vector<int8_t> got_v(got, got + H * W * C);
 
   // ---- naive composition of the same integer steps
-  naive::ConvCfg ce;
-  ce.in_off = -zx;
-  ce.out_off = zu;
-  ce.amin = zu;
-  ce.single = single;
+  const naive::ConvCfg ce{.in_off = -zx, .out_off = zu, .amin = zu, .single = single};
   const auto U = naive::conv(ce, {1, H, W, C}, xin, {E, 1, 1, C}, we, be.data(), me, se, {1, H, W, E});
-  naive::ConvCfg cd;
-  cd.in_off = -zu;
-  cd.out_off = zz;
-  cd.ph = cd.pw = 1;
-  cd.single = single;
+  const naive::ConvCfg cd{.in_off = -zu, .out_off = zz, .ph = 1, .pw = 1, .single = single};
   const auto Z = naive::depthwise(cd, h, {1, H, W, E}, U, {1, 3, 3, EH}, wd, bd.data(), md, sd, {1, H, W, EH});
   std::vector<int8_t> M, S, G(EH);
   naive::vaeca_descriptor(fr_test::vaeca_cfg(pv, zz, 0, -128), {1, H, W, EH}, Z, &M, &S);
@@ -130,10 +122,7 @@ TEST_P(FlyBlock, InterpreterMatchesNaiveComposition) {
   for (int p = 0; p < H * W; ++p)
     for (int c = 0; c < E; ++c)
       V[p * E + c] = std::max({GZ[p * EH + c * h], GZ[p * EH + c * h + 1], GZ[p * EH + c * h + 2]});
-  naive::ConvCfg cp;
-  cp.in_off = -zz;
-  cp.out_off = zy;
-  cp.single = single;
+  const naive::ConvCfg cp{.in_off = -zz, .out_off = zy, .single = single};
   const auto Y = naive::conv(cp, {1, H, W, E}, V, {C, 1, 1, E}, wp, bp.data(), mp, sp, {1, H, W, C});
   std::vector<int8_t> want(H * W * C);
   for (int i = 0; i < H * W * C; ++i) {
@@ -196,11 +185,7 @@ TEST(Interpreter, StemHeadAndShortcutGraph) {
   EXPECT_EQ(g.nodes[0].scratch_size, 27u);  // im2col patch of the 3x3x3 stem
 
   // Naive chain.
-  naive::ConvCfg cc;
-  cc.in_off = -7;
-  cc.out_off = -10;
-  cc.sh = cc.sw = 2;
-  cc.ph = cc.pw = 1;
+  const naive::ConvCfg cc{.in_off = -7, .out_off = -10, .sh = 2, .sw = 2, .ph = 1, .pw = 1};
   const auto C1 = naive::conv(cc, {1, 5, 5, 3}, xin, {8, 3, 3, 3}, w, bias.data(), m, s, {1, 3, 3, 8});
   std::vector<int8_t> HS(72);
   for (int i = 0; i < 72; ++i)
@@ -211,10 +196,7 @@ TEST(Interpreter, StemHeadAndShortcutGraph) {
   const auto SM = naive::softmax(ps.input_multiplier, ps.input_left_shift, ps.diff_min, 1, 5, FC);
   const auto* got_sm = static_cast<const int8_t*>(flyref_tensor_data(&g, arena.data(), sm));
   EXPECT_TRUE(same(std::vector<int8_t>(got_sm, got_sm + 5), SM));
-  naive::ConvCfg cd;
-  cd.in_off = -7;
-  cd.sh = cd.sw = 2;
-  cd.ph = cd.pw = 1;
+  const naive::ConvCfg cd{.in_off = -7, .sh = 2, .sw = 2, .ph = 1, .pw = 1};
   const auto DW = naive::depthwise(cd, 2, {1, 5, 5, 3}, xin, {1, 3, 3, 6}, wd, nullptr, {1 << 30}, {-7}, {1, 3, 3, 6});
   std::vector<int8_t> CAT;
   for (int p = 0; p < 9; ++p) {
