@@ -60,10 +60,8 @@ TEST(DepthwiseConv2dS8, HandWorkedTwoHeads) {
   const std::vector<int8_t> w = {1, 0, 1, 1, 1, -1};  // [1, 1, 3, 2]: tap-major, then channel c*h+j
   const int32_t m[2] = {1 << 30, 1 << 30}, s[2] = {1, 2};
   const flyref_dims in = D(1, 1, 3, 1), f = D(1, 1, 3, 2), out = D(1, 1, 3, 2);
-  flyref_conv_params p{};
-  p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+  flyref_conv_params p = fr_test::unit_conv_params();
   p.pad_w = 1;
-  p.activation = {-128, 127};
   const flyref_quant_params q{m, s, 2};
   std::vector<int8_t> y(6);
   ASSERT_EQ(flyref_depthwise_conv2d_s8(&p, 2, &q, &in, x.data(), &f, w.data(), nullptr, &out, y.data()), FLYREF_OK);
@@ -74,9 +72,7 @@ TEST(DepthwiseConv2dS8, RejectsWrongChannelCount) {
   const std::vector<int8_t> x(3), w(6);
   const int32_t m = 1 << 30, s = 0;
   const flyref_dims in = D(1, 1, 3, 1), f = D(1, 1, 3, 2), out = D(1, 1, 3, 3);
-  flyref_conv_params p{};
-  p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
-  p.activation = {-128, 127};
+  const flyref_conv_params p = fr_test::unit_conv_params();
   const flyref_quant_params q{&m, &s, 1};
   std::vector<int8_t> y(9);
   EXPECT_EQ(flyref_depthwise_conv2d_s8(&p, 2, &q, &in, x.data(), &f, w.data(), nullptr, &out, y.data()),

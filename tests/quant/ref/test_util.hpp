@@ -64,6 +64,38 @@ inline flyref_conv_params conv_params(const naive::ConvCfg& c) {
   return p;
 }
 
+/// Convolution parameters with unit strides and dilations, no padding, no offsets, full clamp.
+inline flyref_conv_params unit_conv_params() {
+  flyref_conv_params p{};
+  p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+  p.activation = {-128, 127};
+  return p;
+}
+
+/// The hand-worked convolution of conv_test (the arithmetic is worked there): x = 1..9 as a
+/// 3x3 map with input offset 1, an all-ones 3x3 filter, pad 1, stride 2, bias -18, multiplier
+/// x0.25 (2^30, shift -1), output offset 3.
+struct HandWorkedConv {
+  std::vector<int8_t> x{1, 2, 3, 4, 5, 6, 7, 8, 9}, w = std::vector<int8_t>(9, 1);
+  int32_t bias = -18, mult = 1 << 30, shift = -1;
+  flyref_dims in{1, 3, 3, 1}, f{1, 3, 3, 1}, out{1, 2, 2, 1};
+  flyref_conv_params p = unit_conv_params();
+  HandWorkedConv() {
+    p.input_offset = 1;
+    p.output_offset = 3;
+    p.stride_h = p.stride_w = 2;
+    p.pad_h = p.pad_w = 1;
+  }
+  flyref_status run(int32_t rounding, std::vector<int8_t>* y) {
+    p.rounding = rounding;
+    const flyref_quant_params q{&mult, &shift, 1};
+    int8_t scratch[9];
+    flyref_context ctx{scratch, 9};
+    y->assign(4, 0);
+    return flyref_conv2d_s8(&ctx, &p, &q, &in, x.data(), &f, w.data(), &bias, &out, y->data());
+  }
+};
+
 /// The naive VA-ECA settings of kernel parameters.
 inline naive::VaecaCfg vaeca_cfg(const flyref_vaeca_descriptor_params& p) {
   return {.in_off = p.input_offset, .mean_off = p.mean_offset, .std_off = p.std_offset,
