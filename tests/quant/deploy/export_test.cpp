@@ -18,34 +18,18 @@
 #include "flynet/quant/int_runner.hpp"
 #include "flynet/quant/quantize.hpp"
 #include "flynet_format.h"
+#include "quant_fixtures.hpp"
 
 namespace flynet {
 namespace {
 
-// A FlyNet with non-trivial BN statistics, calibrated on random images and lowered to int8.
+// A FlyNet with non-trivial BN statistics (fc2 as created), calibrated on random images drawn
+// after its parameters, and lowered to int8.
 IntGraph make_graph(const ArchSpec& spec, uint64_t seed, const QuantizeOptions& qo = {}) {
-  Model m = Model::create(spec, seed);
   std::mt19937 rng(static_cast<uint32_t>(seed));
-  std::uniform_real_distribution<float> pos(0.5f, 1.5f), sym(-0.3f, 0.3f), img(-1.f, 2.f);
-  for (const ParamDecl& p : m.graph.all_params()) {
-    Tensor& t = m.param(p.name);
-    if (p.role == ParamRole::bn_gamma || p.role == ParamRole::bn_var)
-      for (float& v : t.data) v = pos(rng);
-    if (p.role == ParamRole::bn_beta || p.role == ParamRole::bn_mean || p.role == ParamRole::bias)
-      for (float& v : t.data) v = sym(rng);
-  }
-  m.meta["data.mean"] = "0.333333333";
-  m.meta["data.std"] = "0.333333333";
-  Tensor batch({8, spec.in_h, spec.in_w, spec.in_c});
-  for (float& v : batch.data) v = img(rng);
-  CalibrationReport rep = calibrate(m, [&](const auto& use) { use(batch); }, {});
-  return lower_to_int8(m, rep.calibration, qo);
-}
-
-ArchSpec small(int hw = 16) {
-  ArchSpec s = arch_preset("flynet-h3");
-  s.in_h = s.in_w = hw;
-  return s;
+  Model m = test::random_bn_model(spec, seed, rng, {.scale_fc2 = false});
+  const std::vector<Tensor> images{test::random_batch(spec, 8, rng)};
+  return test::calibrated_int8(m, images, qo);
 }
 
 struct Case {
@@ -55,42 +39,19 @@ struct Case {
 };
 
 std::vector<Case> every_option() {
-  auto with = [](auto f) {
-    ArchSpec s = small();
-    f(s);
-    return s;
-  };
   std::vector<Case> c;
-  c.push_back({"flynet-h3", small(), {}});
-  c.push_back({"sigmoid gate", with([](ArchSpec& s) { s.gate = Gate::sigmoid; }), {}});
-  c.push_back({"no gate", with([](ArchSpec& s) { s.gate = Gate::none; }), {}});
-  c.push_back({"funnel max-out", with([](ArchSpec& s) { s.reduce = Reduce::funnel_maxout; }), {}});
-  c.push_back({"sum+relu", with([](ArchSpec& s) { s.reduce = Reduce::sum_relu; }), {}});
-  c.push_back({"conv shortcut", with([](ArchSpec& s) { s.residual = Residual::conv3x3; }), {}});
-  c.push_back({"dw-pw shortcut", with([](ArchSpec& s) { s.residual = Residual::dw_pw; }), {}});
-  c.push_back({"no residual", with([](ArchSpec& s) { s.residual = Residual::none; }), {}});
-  c.push_back({"h1", with([](ArchSpec& s) { s.heads = 1; }), {}});
-  c.push_back({"h5 w0.35", with([](ArchSpec& s) { s.heads = 5; s.width = 0.35; }), {}});
-  c.push_back({"imagenet variant 64x64x3", with([](ArchSpec& s) {
-                 s.in_h = s.in_w = 64;
-                 s.in_c = 3;
-                 s.variant = Variant::imagenet;
-               }),
-               {}});
-  ArchSpec mnv3 = arch_preset("mobilenetv3-small");
-  mnv3.width = 0.5;
-  mnv3.in_h = mnv3.in_w = 16;
-  c.push_back({"mobilenetv3-small", mnv3, {}});
+  c.push_back({"flynet-h3", test::small_flynet(), {}});
+  for (const test::NamedArch& a : test::arch_options()) c.push_back({a.what, a.spec, {}});
   QuantizeOptions single;
   single.rounding = FLYNET_ROUNDING_SINGLE;
-  c.push_back({"single rounding", small(), single});
+  c.push_back({"single rounding", test::small_flynet(), single});
   QuantizeOptions per_tensor;
   per_tensor.per_tensor = true;
-  c.push_back({"per-tensor weights", small(), per_tensor});
+  c.push_back({"per-tensor weights", test::small_flynet(), per_tensor});
   for (int levels : {4, 8, 16}) {  // 2-, 3- and 4-bit packed weights
     QuantizeOptions q;
     q.weight_levels = levels;
-    c.push_back({std::to_string(levels) + " weight levels", small(), q});
+    c.push_back({std::to_string(levels) + " weight levels", test::small_flynet(), q});
   }
   return c;
 }

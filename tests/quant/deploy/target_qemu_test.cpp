@@ -28,6 +28,7 @@
 #include "flynet/quant/int_runner.hpp"
 #include "flynet/quant/quantize.hpp"
 #include "flynet/quant/target_qemu.hpp"
+#include "quant_fixtures.hpp"
 
 #ifndef FLYNET_SOURCE_DIR
 #error "FLYNET_SOURCE_DIR must name the source tree (tests/quant/CMakeLists.txt sets it)"
@@ -149,30 +150,12 @@ TEST(TargetQemu, MalformedElfIsAFormatError) {
 
 // A FlyNet-h3 at 16x16x1 with non-trivial BN statistics, calibrated on random images.
 IntGraph small_flynet(uint64_t seed) {
-  ArchSpec s = arch_preset("flynet-h3");
-  s.in_h = s.in_w = 16;
-  s.in_c = 1;
-  Model m = Model::create(s, seed);
+  const ArchSpec s = test::small_flynet();
   std::mt19937 rng(static_cast<uint32_t>(seed));
-  std::uniform_real_distribution<float> pos(0.5f, 1.5f), sym(-0.3f, 0.3f), img(-1.f, 2.f);
-  for (const ParamDecl& p : m.graph.all_params()) {
-    Tensor& t = m.param(p.name);
-    if (p.role == ParamRole::bn_gamma || p.role == ParamRole::bn_var)
-      for (float& v : t.data) v = pos(rng);
-    if (p.role == ParamRole::bn_beta || p.role == ParamRole::bn_mean || p.role == ParamRole::bias)
-      for (float& v : t.data) v = sym(rng);
-  }
-  for (float& v : m.param("fc2.weight").data) v *= 30.f;
-  m.meta["data.mean"] = "0.333333333";
-  m.meta["data.std"] = "0.333333333";
+  Model m = test::random_bn_model(s, seed, rng);
   std::vector<Tensor> images;
-  for (int b = 0; b < 2; ++b) {
-    Tensor t({8, s.in_h, s.in_w, s.in_c});
-    for (float& v : t.data) v = img(rng);
-    images.push_back(std::move(t));
-  }
-  CalibrationReport rep = calibrate(m, [&](const auto& use) { for (const Tensor& t : images) use(t); }, {});
-  return lower_to_int8(m, rep.calibration, {});
+  for (int b = 0; b < 2; ++b) images.push_back(test::random_batch(s, 8, rng));
+  return test::calibrated_int8(m, images);
 }
 
 // Section sizes as binutils prints them (`size -A`: name, size, address per line), summed into

@@ -17,6 +17,7 @@
 #include "flynet/quant/int_runner.hpp"
 #include "flynet/quant/quantize.hpp"
 #include "flynet_format.h"
+#include "quant_fixtures.hpp"
 
 namespace flynet {
 namespace {
@@ -66,36 +67,7 @@ TEST(BiasCorrection, TapSumsMatchANaiveLoop) {
   }
 }
 
-ArchSpec small() {
-  ArchSpec s = arch_preset("flynet-h3");
-  s.in_h = s.in_w = 16;
-  return s;
-}
-
-Model make_model(const ArchSpec& spec, uint64_t seed) {
-  Model m = Model::create(spec, seed);
-  std::mt19937 rng(static_cast<uint32_t>(seed));
-  std::uniform_real_distribution<float> pos(0.5f, 1.5f), sym(-0.3f, 0.3f);
-  for (const ParamDecl& p : m.graph.all_params()) {
-    Tensor& t = m.param(p.name);
-    if (p.role == ParamRole::bn_gamma || p.role == ParamRole::bn_var)
-      for (float& v : t.data) v = pos(rng);
-    if (p.role == ParamRole::bn_beta || p.role == ParamRole::bn_mean || p.role == ParamRole::bias)
-      for (float& v : t.data) v = sym(rng);
-  }
-  for (float& v : m.param("fc2.weight").data) v *= 30.f;
-  m.meta["data.mean"] = "0.333333333";
-  m.meta["data.std"] = "0.333333333";
-  return m;
-}
-
-Tensor make_images(const ArchSpec& s, int n, uint64_t seed) {
-  std::mt19937 rng(static_cast<uint32_t>(seed));
-  std::uniform_real_distribution<float> u(-1.f, 2.f);
-  Tensor t({n, s.in_h, s.in_w, s.in_c});
-  for (float& v : t.data) v = u(rng);
-  return t;
-}
+ArchSpec small() { return test::small_flynet(); }
 
 struct Fixture {
   Model m;
@@ -104,12 +76,10 @@ struct Fixture {
 };
 
 Fixture make_fixture(const ArchSpec& spec, uint64_t seed, bool per_tensor) {
-  Fixture s{make_model(spec, seed), make_images(spec, 32, seed + 1), {}};
-  const BatchSource batches = [&](const auto& use) { use(s.images); };
-  const Calibration cal = calibrate(s.m, batches, {}).calibration;
+  Fixture s{test::random_bn_model(spec, seed), test::random_images(spec, 1, 32, seed + 1)[0], {}};
   QuantizeOptions q;
   q.per_tensor = per_tensor;
-  s.g = lower_to_int8(s.m, cal, q);
+  s.g = test::calibrated_int8(s.m, {s.images}, q);
   return s;
 }
 

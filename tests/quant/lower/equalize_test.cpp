@@ -13,54 +13,18 @@
 #include "flynet/quant/equalize.hpp"
 #include "flynet/quant/int_runner.hpp"
 #include "flynet/quant/quantize.hpp"
+#include "quant_fixtures.hpp"
 
 namespace flynet {
 namespace {
 
-ArchSpec small(int hw = 16) {
-  ArchSpec s = arch_preset("flynet-h3");
-  s.in_h = s.in_w = hw;
-  return s;
-}
-
-ArchSpec mobilenet() {
-  ArchSpec s = arch_preset("mobilenetv3-small");
-  s.width = 0.5;
-  s.in_h = s.in_w = 16;
-  return s;
-}
+ArchSpec small() { return test::small_flynet(); }
+ArchSpec mobilenet() { return test::small_mobilenet(); }
 
 // Random BN statistics; with `spread`, conv outputs scaled per channel by up to 10x either way,
 // so the channels of a pair are far from balanced.
 Model make_model(const ArchSpec& spec, uint64_t seed, bool spread = true) {
-  Model m = Model::create(spec, seed);
-  std::mt19937 rng(static_cast<uint32_t>(seed));
-  std::uniform_real_distribution<float> pos(0.5f, 1.5f), sym(-0.3f, 0.3f), expo(-1.f, 1.f);
-  for (const ParamDecl& p : m.graph.all_params()) {
-    Tensor& t = m.param(p.name);
-    if (p.role == ParamRole::bn_gamma)
-      for (float& v : t.data) v = pos(rng) * (spread ? std::pow(10.f, expo(rng)) : 1.f);
-    if (p.role == ParamRole::bn_var)
-      for (float& v : t.data) v = pos(rng);
-    if (p.role == ParamRole::bn_beta || p.role == ParamRole::bn_mean || p.role == ParamRole::bias)
-      for (float& v : t.data) v = sym(rng);
-  }
-  for (float& v : m.param("fc2.weight").data) v *= 30.f;
-  m.meta["data.mean"] = "0.333333333";
-  m.meta["data.std"] = "0.333333333";
-  return m;
-}
-
-std::vector<Tensor> make_images(const ArchSpec& s, int batches, int n, uint64_t seed) {
-  std::mt19937 rng(static_cast<uint32_t>(seed));
-  std::uniform_real_distribution<float> u(-1.f, 2.f);
-  std::vector<Tensor> out;
-  for (int b = 0; b < batches; ++b) {
-    Tensor t({n, s.in_h, s.in_w, s.in_c});
-    for (float& v : t.data) v = u(rng);
-    out.push_back(std::move(t));
-  }
-  return out;
+  return test::random_bn_model(spec, seed, {.spread = spread});
 }
 
 std::vector<std::string> names(const std::vector<EqualizePair>& pairs) {
@@ -116,7 +80,7 @@ TEST(Equalize, MobileNetPairs) {
 // The logits of a model before and after equalization: the same within 1e-4 relative.
 void expect_same_function(const ArchSpec& spec, uint64_t seed) {
   Model m = make_model(spec, seed);
-  const std::vector<Tensor> images = make_images(spec, 1, 8, seed + 1);
+  const std::vector<Tensor> images = test::random_images(spec, 1, 8, seed + 1);
   Tensor before;
   {
     Net net(m);
@@ -213,27 +177,7 @@ TEST(Equalize, ChainsConvergeToBalance) {
 
 // ||int8 logits - float logits|| / ||float logits|| over the images.
 double logit_error(Model& m, const Calibration& cal, const std::vector<Tensor>& images, const QuantizeOptions& q) {
-  const IntGraph g = lower_to_int8(m, cal, q);
-  IntRunner runner(g);
-  Net net(m);
-  const IntTensor &in = g.tensors[size_t(g.input)], &out = g.tensors[size_t(g.output)];
-  double err = 0, ref = 0;
-  for (const Tensor& batch : images) {
-    const Tensor& logits = net.forward(batch, RunCtx{});
-    const int64_t n = batch.shape[0], px = batch.numel() / n, C = logits.numel() / n;
-    for (int64_t b = 0; b < n; ++b) {
-      std::vector<int8_t> x(static_cast<size_t>(px)), y(static_cast<size_t>(C));
-      for (int64_t i = 0; i < px; ++i)
-        x[size_t(i)] = int8_t(std::clamp(std::round(batch.data[size_t(b * px + i)] / in.scale) + in.zero_point, -128.0, 127.0));
-      runner.run(x.data(), y.data());
-      for (int64_t c = 0; c < C; ++c) {
-        const double vi = (y[size_t(c)] - out.zero_point) * out.scale, vf = logits.data[size_t(b * C + c)];
-        err += (vi - vf) * (vi - vf);
-        ref += vf * vf;
-      }
-    }
-  }
-  return std::sqrt(err / ref);
+  return test::int8_vs_float(m, lower_to_int8(m, cal, q), images).rel_err;
 }
 
 // Unbalances every pair of `m` without changing its function: A's channel c times f_c (through
@@ -265,8 +209,8 @@ TEST(Equalize, HelpsPerTensorWeightsAndRemeasuresOnlyTheRescaledRanges) {
   spec.gate = Gate::none;  // every block's MDW -> projection qualifies as well
   Model m = make_model(spec, 8, false);
   unbalance(m, 11);
-  const std::vector<Tensor> images = make_images(spec, 3, 8, 9);
-  const BatchSource batches = [&](const auto& use) { for (const Tensor& t : images) use(t); };
+  const std::vector<Tensor> images = test::random_images(spec, 3, 8, 9);
+  const BatchSource batches = test::batches_of(images);
   Calibration cal = calibrate(m, batches, {}).calibration;
   QuantizeOptions per_tensor;
   per_tensor.per_tensor = true;
@@ -299,8 +243,8 @@ TEST(Equalize, RemeasuresWithTheStoredPercentile) {
   spec.gate = Gate::none;
   Model m = make_model(spec, 8, false);
   unbalance(m, 12);
-  const std::vector<Tensor> images = make_images(spec, 3, 8, 10);
-  const BatchSource batches = [&](const auto& use) { for (const Tensor& t : images) use(t); };
+  const std::vector<Tensor> images = test::random_images(spec, 3, 8, 10);
+  const BatchSource batches = test::batches_of(images);
   CalibrateOptions co;
   co.method = CalibMethod::percentile;
   co.percentile = 99.0;

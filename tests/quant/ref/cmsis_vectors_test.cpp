@@ -79,18 +79,38 @@ std::vector<int8_t> s8(const json& j, const char* key) {
   return std::vector<int8_t>(v.begin(), v.end());
 }
 
+// A conv or depthwise case: its tensors and parameters as the kernels take them.
+struct ConvVector {
+  const json& j;
+  std::vector<int8_t> x = s8(j, "input"), w = s8(j, "weights");
+  std::vector<int32_t> bias = arr<int32_t>(j, "bias"), m = arr<int32_t>(j, "output_multiplier"),
+                       s = arr<int32_t>(j, "output_shift");
+  flyref_conv_params p = conv_params(j);
+  flyref_quant_params q{m.data(), s.data(), static_cast<int32_t>(m.size())};  // points into m, s
+  flyref_dims in{cfg(j, "batches"), cfg(j, "input_h"), cfg(j, "input_w"), cfg(j, "input_c")};
+  flyref_dims out{cfg(j, "batches"), cfg(j, "output_h"), cfg(j, "output_w"), cfg(j, "output_c")};
+
+  explicit ConvVector(const json& case_json) : j(case_json) {}
+  ConvVector(const ConvVector&) = delete;
+  const int32_t* b() const { return bias.empty() ? nullptr : bias.data(); }
+  std::vector<int8_t> output() const { return std::vector<int8_t>(static_cast<size_t>(cfg(j, "output_size")), 0x55); }
+
+  /// flyref_conv2d_s8 (or its wrapper) with a scratch buffer of the size the kernel asks for.
+  flyref_status conv(std::vector<int8_t>* y, bool wrapper = false) const {
+    const flyref_dims f{cfg(j, "output_c"), cfg(j, "kernel_h"), cfg(j, "kernel_w"), cfg(j, "kernel_c")};
+    std::vector<int8_t> scratch(flyref_conv2d_s8_buffer_size(&in, &f));
+    flyref_context ctx{scratch.data(), static_cast<int32_t>(scratch.size())};
+    *y = output();
+    return (wrapper ? flyref_conv2d_wrapper_s8 : flyref_conv2d_s8)(&ctx, &p, &q, &in, x.data(), &f, w.data(), b(), &out,
+                                                                   y->data());
+  }
+};
+
 std::vector<int8_t> run_depthwise(const json& j, int ch_mult) {
-  const auto x = s8(j, "input"), w = s8(j, "weights");
-  const auto bias = arr<int32_t>(j, "bias");
-  const auto m = arr<int32_t>(j, "output_multiplier"), s = arr<int32_t>(j, "output_shift");
-  const flyref_conv_params p = conv_params(j);
-  const flyref_quant_params q{m.data(), s.data(), static_cast<int32_t>(m.size())};
-  const flyref_dims in{cfg(j, "batches"), cfg(j, "input_h"), cfg(j, "input_w"), cfg(j, "input_c")};
+  const ConvVector c(j);
   const flyref_dims f{1, cfg(j, "kernel_h"), cfg(j, "kernel_w"), cfg(j, "output_c")};
-  const flyref_dims out{cfg(j, "batches"), cfg(j, "output_h"), cfg(j, "output_w"), cfg(j, "output_c")};
-  std::vector<int8_t> y(static_cast<size_t>(cfg(j, "output_size")), 0x55);
-  EXPECT_EQ(flyref_depthwise_conv2d_s8(&p, ch_mult, &q, &in, x.data(), &f, w.data(), bias.empty() ? nullptr : bias.data(),
-                                       &out, y.data()),
+  std::vector<int8_t> y = c.output();
+  EXPECT_EQ(flyref_depthwise_conv2d_s8(&c.p, ch_mult, &c.q, &c.in, c.x.data(), &f, c.w.data(), c.b(), &c.out, y.data()),
             FLYREF_OK)
       << j["name"];
   return y;
@@ -99,21 +119,11 @@ std::vector<int8_t> run_depthwise(const json& j, int ch_mult) {
 TEST(CmsisNnVectors, Conv) {
   SKIP_IF_ABSENT();
   for (const auto& j : load("conv")) {
-    const auto x = s8(j, "input"), w = s8(j, "weights");
-    const auto bias = arr<int32_t>(j, "bias");
-    const auto m = arr<int32_t>(j, "output_multiplier"), s = arr<int32_t>(j, "output_shift");
-    const flyref_conv_params p = conv_params(j);
-    const flyref_quant_params q{m.data(), s.data(), static_cast<int32_t>(m.size())};
-    const flyref_dims in{cfg(j, "batches"), cfg(j, "input_h"), cfg(j, "input_w"), cfg(j, "input_c")};
-    const flyref_dims f{cfg(j, "output_c"), cfg(j, "kernel_h"), cfg(j, "kernel_w"), cfg(j, "kernel_c")};
-    const flyref_dims out{cfg(j, "batches"), cfg(j, "output_h"), cfg(j, "output_w"), cfg(j, "output_c")};
-    const int32_t* b = bias.empty() ? nullptr : bias.data();
-    std::vector<int8_t> scratch(flyref_conv2d_s8_buffer_size(&in, &f));
-    flyref_context ctx{scratch.data(), static_cast<int32_t>(scratch.size())};
-    std::vector<int8_t> y(static_cast<size_t>(cfg(j, "output_size")), 0x55), y2 = y;
-    ASSERT_EQ(flyref_conv2d_s8(&ctx, &p, &q, &in, x.data(), &f, w.data(), b, &out, y.data()), FLYREF_OK) << j["name"];
+    const ConvVector c(j);
+    std::vector<int8_t> y, y2;
+    ASSERT_EQ(c.conv(&y), FLYREF_OK) << j["name"];
     EXPECT_TRUE(exact(j, y)) << "generic";
-    ASSERT_EQ(flyref_conv2d_wrapper_s8(&ctx, &p, &q, &in, x.data(), &f, w.data(), b, &out, y2.data()), FLYREF_OK);
+    ASSERT_EQ(c.conv(&y2, /*wrapper=*/true), FLYREF_OK);
     EXPECT_TRUE(exact(j, y2)) << "wrapper";
     // basic and stride2pad1 (1 channel in and out) are also CMSIS-NN depthwise cases.
     if (cfg(j, "input_c") == 1 && cfg(j, "output_c") == 1) {
@@ -229,20 +239,10 @@ TEST(CmsisNnVectors, SummaryAndSingleRoundingSensitivity) {
   EXPECT_EQ(all.size(), 66u);
   int differing = 0;
   for (const auto& j : load("conv")) {
-    const auto x = s8(j, "input"), w = s8(j, "weights");
-    const auto bias = arr<int32_t>(j, "bias");
-    const auto m = arr<int32_t>(j, "output_multiplier"), s = arr<int32_t>(j, "output_shift");
-    flyref_conv_params p = conv_params(j);
-    p.rounding = FLYNET_ROUNDING_SINGLE;
-    const flyref_quant_params q{m.data(), s.data(), static_cast<int32_t>(m.size())};
-    const flyref_dims in{cfg(j, "batches"), cfg(j, "input_h"), cfg(j, "input_w"), cfg(j, "input_c")};
-    const flyref_dims f{cfg(j, "output_c"), cfg(j, "kernel_h"), cfg(j, "kernel_w"), cfg(j, "kernel_c")};
-    const flyref_dims out{cfg(j, "batches"), cfg(j, "output_h"), cfg(j, "output_w"), cfg(j, "output_c")};
-    std::vector<int8_t> scratch(flyref_conv2d_s8_buffer_size(&in, &f));
-    flyref_context ctx{scratch.data(), static_cast<int32_t>(scratch.size())};
-    std::vector<int8_t> y(static_cast<size_t>(cfg(j, "output_size")));
-    ASSERT_EQ(flyref_conv2d_s8(&ctx, &p, &q, &in, x.data(), &f, w.data(), bias.empty() ? nullptr : bias.data(), &out, y.data()),
-              FLYREF_OK);
+    ConvVector c(j);
+    c.p.rounding = FLYNET_ROUNDING_SINGLE;
+    std::vector<int8_t> y;
+    ASSERT_EQ(c.conv(&y), FLYREF_OK);
     if (!exact(j, y)) ++differing;
   }
   // README "Validation": conv_1_x_n_7, conv_2x2_dilation, conv_5, grouped_conv_4,

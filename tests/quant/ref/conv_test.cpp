@@ -15,21 +15,6 @@ struct Case {
   bool has_bias = true;
 };
 
-flyref_conv_params params_of(const naive::ConvCfg& c) {
-  flyref_conv_params p{};
-  p.input_offset = c.in_off;
-  p.output_offset = c.out_off;
-  p.stride_h = c.sh;
-  p.stride_w = c.sw;
-  p.pad_h = c.ph;
-  p.pad_w = c.pw;
-  p.dilation_h = c.dh;
-  p.dilation_w = c.dw;
-  p.activation = {c.amin, c.amax};
-  p.rounding = fr_test::rounding_of(c.single);
-  return p;
-}
-
 Case random_case(naive::Rng& r, bool force_1x1) {
   Case c;
   const int groups = static_cast<int>(r.uni(1, 3));
@@ -74,7 +59,7 @@ TEST(Conv2dS8, RandomShapesMatchNaive) {
     const bool one = it % 4 == 0;
     Case c = random_case(r, one);
     const auto want = naive::conv(c.cfg, c.in, c.x, c.f, c.w, c.has_bias ? c.bias.data() : nullptr, c.m, c.s, c.out);
-    const flyref_conv_params p = params_of(c.cfg);
+    const flyref_conv_params p = fr_test::conv_params(c.cfg);
     const flyref_quant_params q{c.m.data(), c.s.data(), static_cast<int32_t>(c.m.size())};
     const auto in = D(c.in), f = D(c.f), out = D(c.out);
     const int32_t* b = c.has_bias ? c.bias.data() : nullptr;
@@ -106,30 +91,15 @@ TEST(Conv2dS8, RandomShapesMatchNaive) {
 // bias -18 -> -2, 2, 10, 14; multiplier 2^30 shift -1 (x0.25) -> -0.5, 0.5, 2.5, 3.5.
 // double: -1, 1, 3, 4 (halves away from zero); single: 0, 1, 3, 4 (halves up). +3 output offset.
 TEST(Conv2dS8, HandWorkedBothRoundings) {
-  const std::vector<int8_t> x = {1, 2, 3, 4, 5, 6, 7, 8, 9};
-  const std::vector<int8_t> w(9, 1);
-  const int32_t bias = -18, mult = 1 << 30, shift = -1;
-  const flyref_dims in = D(1, 3, 3, 1), f = D(1, 3, 3, 1), out = D(1, 2, 2, 1);
-  flyref_conv_params p{};
-  p.input_offset = 1;
-  p.output_offset = 3;
-  p.stride_h = p.stride_w = 2;
-  p.pad_h = p.pad_w = 1;
-  p.dilation_h = p.dilation_w = 1;
-  p.activation = {-128, 127};
-  const flyref_quant_params q{&mult, &shift, 1};
-  int8_t scratch[9];
-  flyref_context ctx{scratch, 9};
-  std::vector<int8_t> y(4);
-  p.rounding = FLYNET_ROUNDING_DOUBLE;
-  ASSERT_EQ(flyref_conv2d_s8(&ctx, &p, &q, &in, x.data(), &f, w.data(), &bias, &out, y.data()), FLYREF_OK);
+  fr_test::HandWorkedConv c;
+  std::vector<int8_t> y;
+  ASSERT_EQ(c.run(FLYNET_ROUNDING_DOUBLE, &y), FLYREF_OK);
   EXPECT_TRUE(same(y, {2, 4, 6, 7}));
-  p.rounding = FLYNET_ROUNDING_SINGLE;
-  ASSERT_EQ(flyref_conv2d_s8(&ctx, &p, &q, &in, x.data(), &f, w.data(), &bias, &out, y.data()), FLYREF_OK);
+  ASSERT_EQ(c.run(FLYNET_ROUNDING_SINGLE, &y), FLYREF_OK);
   EXPECT_TRUE(same(y, {3, 4, 6, 7}));
   // ReLU-style clamp at the output zero point 3 (activation min 3): the -0.5 becomes 3 either way.
-  p.activation = {4, 6};
-  ASSERT_EQ(flyref_conv2d_s8(&ctx, &p, &q, &in, x.data(), &f, w.data(), &bias, &out, y.data()), FLYREF_OK);
+  c.p.activation = {4, 6};
+  ASSERT_EQ(c.run(FLYNET_ROUNDING_SINGLE, &y), FLYREF_OK);
   EXPECT_TRUE(same(y, {4, 4, 6, 6}));
 }
 
@@ -140,9 +110,7 @@ TEST(Conv2dS8, HandWorkedGrouped) {
   const std::vector<int8_t> x = {1, 2, 3, 4}, w = {1, 1, 1, -1};
   const int32_t mult = 1 << 30, shift = 1;
   const flyref_dims in = D(1, 1, 1, 4), f = D(2, 1, 1, 2), out = D(1, 1, 1, 2);
-  flyref_conv_params p{};
-  p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
-  p.activation = {-128, 127};
+  flyref_conv_params p = fr_test::unit_conv_params();
   const flyref_quant_params q{&mult, &shift, 1};
   std::vector<int8_t> y(2);
   ASSERT_EQ(flyref_conv2d_1x1_s8(&p, &q, &in, x.data(), &f, w.data(), nullptr, &out, y.data()), FLYREF_OK);
@@ -153,9 +121,7 @@ TEST(Conv2dS8, RejectsBadArguments) {
   const std::vector<int8_t> x(9), w(9);
   const int32_t mult = 1 << 30, shift = 0, bad_shift = 31;
   const flyref_dims in = D(1, 3, 3, 1), f = D(1, 3, 3, 1), out = D(1, 1, 1, 1);
-  flyref_conv_params p{};
-  p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
-  p.activation = {-128, 127};
+  flyref_conv_params p = fr_test::unit_conv_params();
   flyref_quant_params q{&mult, &shift, 1};
   int8_t scratch[9], y[1];
   flyref_context ctx{scratch, 9}, small{scratch, 8};

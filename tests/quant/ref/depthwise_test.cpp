@@ -40,17 +40,7 @@ TEST(DepthwiseConv2dS8, RandomShapesMatchNaive) {
     const bool has_bias = r.uni(0, 3) != 0;
     const auto want = naive::depthwise(p, mult, in, x, f, w, has_bias ? bias.data() : nullptr, m, s, out);
 
-    flyref_conv_params fp{};
-    fp.input_offset = p.in_off;
-    fp.output_offset = p.out_off;
-    fp.stride_h = p.sh;
-    fp.stride_w = p.sw;
-    fp.pad_h = p.ph;
-    fp.pad_w = p.pw;
-    fp.dilation_h = p.dh;
-    fp.dilation_w = p.dw;
-    fp.activation = {p.amin, p.amax};
-    fp.rounding = fr_test::rounding_of(p.single);
+    const flyref_conv_params fp = fr_test::conv_params(p);
     const flyref_quant_params q{m.data(), s.data(), static_cast<int32_t>(m.size())};
     const auto din = D(in), dfl = D(f), dout = D(out);
     std::vector<int8_t> got(out.count(), 0x55);
@@ -70,10 +60,8 @@ TEST(DepthwiseConv2dS8, HandWorkedTwoHeads) {
   const std::vector<int8_t> w = {1, 0, 1, 1, 1, -1};  // [1, 1, 3, 2]: tap-major, then channel c*h+j
   const int32_t m[2] = {1 << 30, 1 << 30}, s[2] = {1, 2};
   const flyref_dims in = D(1, 1, 3, 1), f = D(1, 1, 3, 2), out = D(1, 1, 3, 2);
-  flyref_conv_params p{};
-  p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+  flyref_conv_params p = fr_test::unit_conv_params();
   p.pad_w = 1;
-  p.activation = {-128, 127};
   const flyref_quant_params q{m, s, 2};
   std::vector<int8_t> y(6);
   ASSERT_EQ(flyref_depthwise_conv2d_s8(&p, 2, &q, &in, x.data(), &f, w.data(), nullptr, &out, y.data()), FLYREF_OK);
@@ -84,9 +72,7 @@ TEST(DepthwiseConv2dS8, RejectsWrongChannelCount) {
   const std::vector<int8_t> x(3), w(6);
   const int32_t m = 1 << 30, s = 0;
   const flyref_dims in = D(1, 1, 3, 1), f = D(1, 1, 3, 2), out = D(1, 1, 3, 3);
-  flyref_conv_params p{};
-  p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
-  p.activation = {-128, 127};
+  const flyref_conv_params p = fr_test::unit_conv_params();
   const flyref_quant_params q{&m, &s, 1};
   std::vector<int8_t> y(9);
   EXPECT_EQ(flyref_depthwise_conv2d_s8(&p, 2, &q, &in, x.data(), &f, w.data(), nullptr, &out, y.data()),

@@ -5,59 +5,12 @@
 // expressible with the flyref kernels.
 #include <cstring>
 
-#include "flyref_interpreter.h"
+#include "graph_builder.hpp"
 #include "test_util.hpp"
 
 namespace {
 
 using fr_test::same;
-
-struct G {
-  std::vector<flyref_tensor> t;
-  std::vector<flyref_node> n;
-  std::vector<std::vector<int32_t>> k32;
-  std::vector<std::vector<int8_t>> k8;
-  uint32_t end = 0;
-  G() { t.reserve(64); n.reserve(32); k32.reserve(64); k8.reserve(64); }
-  int act(flyref_dims d, int zp) {
-    flyref_tensor x{};
-    x.dims = d;
-    x.type = FLYNET_TYPE_INT8;
-    x.zero_point = zp;
-    x.arena_offset = end;
-    end += static_cast<uint32_t>(d.n * d.h * d.w * d.c + 15) & ~15u;
-    t.push_back(x);
-    return static_cast<int>(t.size() - 1);
-  }
-  int c8(flyref_dims d, const std::vector<int8_t>& v) {
-    k8.push_back(v);
-    flyref_tensor x{};
-    x.dims = d;
-    x.type = FLYNET_TYPE_INT8;
-    x.data = k8.back().data();
-    t.push_back(x);
-    return static_cast<int>(t.size() - 1);
-  }
-  int c32(const std::vector<int32_t>& v) {
-    k32.push_back(v);
-    flyref_tensor x{};
-    x.dims = {1, 1, 1, static_cast<int32_t>(v.size())};
-    x.type = FLYNET_TYPE_INT32;
-    x.data = k32.back().data();
-    t.push_back(x);
-    return static_cast<int>(t.size() - 1);
-  }
-  void node(int op, std::vector<int> in, std::vector<int> out, const void* p) {
-    flyref_node x{};
-    x.op = op;
-    x.num_inputs = static_cast<int32_t>(in.size());
-    x.num_outputs = static_cast<int32_t>(out.size());
-    for (size_t i = 0; i < in.size(); ++i) x.inputs[i] = in[i];
-    for (size_t i = 0; i < out.size(); ++i) x.outputs[i] = out[i];
-    x.params = p;
-    n.push_back(x);
-  }
-};
 
 enum Gate { kSigmoid, kSoftmax };
 enum Mixer { kMaxOut, kFunnel, kSumRelu };
@@ -88,7 +41,7 @@ TEST_P(FlyBlockVariants, InterpreterMatchesNaive) {
   const int COUT = s == 2 ? 6 : C;             // stride 2: C_in != C_out, MDW-Concat shortcut
   const int zx = 9, zu = -128, zz = -7, zv = -7, zy = 4, zo = -1;
 
-  G g;
+  fr_test::GraphBuilder g(16);
   flynet_conv2d_params pe{1, 1, 0, 0, 1, 1, zu, 127, rnd};
   flynet_conv2d_params pd{s, s, 1, 1, 1, 1, -128, 127, rnd};
   flynet_vaeca_descriptor_params pv{};
@@ -138,13 +91,13 @@ TEST_P(FlyBlockVariants, InterpreterMatchesNaive) {
   // ---------------- graph
   const int x = g.act({1, H, W, C}, zx);
   const int u = g.act({1, H, W, E}, zu);
-  g.node(FLYNET_OP_CONV2D, {x, g.c8({E, 1, 1, C}, we), g.c32(be), g.c32(me), g.c32(se)}, {u}, &pe);
+  g.node(FLYNET_OP_CONV2D, {x, g.const8({E, 1, 1, C}, we), g.const32(be), g.const32(me), g.const32(se)}, {u}, &pe);
   const int z = g.act({1, HO, WO, EH}, zz);
-  g.node(FLYNET_OP_DEPTHWISE_CONV2D, {u, g.c8({1, 3, 3, EH}, wd), g.c32(bd), g.c32(md), g.c32(sd)}, {z}, &pd);
+  g.node(FLYNET_OP_DEPTHWISE_CONV2D, {u, g.const8({1, 3, 3, EH}, wd), g.const32(bd), g.const32(md), g.const32(sd)}, {z}, &pd);
   const int mean = g.act({1, 1, 1, EH}, 0), stdv = g.act({1, 1, 1, EH}, -128);
   g.node(FLYNET_OP_VAECA_DESCRIPTOR, {z}, {mean, stdv}, &pv);
   const int logit = g.act({1, 1, 1, EH}, 0);
-  g.node(FLYNET_OP_ECA_CONV1D, {mean, stdv, g.c8({1, 1, 3, 2}, weca)}, {logit}, &pc);
+  g.node(FLYNET_OP_ECA_CONV1D, {mean, stdv, g.const8({1, 1, 3, 2}, weca)}, {logit}, &pc);
   const int gate = g.act({1, 1, 1, EH}, -128);
   if (prm.gate == kSigmoid) g.node(FLYNET_OP_LOGISTIC, {logit}, {gate}, &pl);
   else g.node(FLYNET_OP_SOFTMAX, {logit}, {gate}, &ps);
@@ -152,7 +105,7 @@ TEST_P(FlyBlockVariants, InterpreterMatchesNaive) {
   g.node(FLYNET_OP_MUL, {gate, z}, {gz}, &pm);
   const int v = g.act({1, HO, WO, E}, zv);
   if (prm.mixer == kSumRelu) {
-    g.node(FLYNET_OP_CONV2D, {gz, g.c8({E, 1, 1, h}, std::vector<int8_t>(E * h, 1)), -1, g.c32(msum), g.c32(ssum)}, {v}, &psum);
+    g.node(FLYNET_OP_CONV2D, {gz, g.const8({E, 1, 1, h}, std::vector<int8_t>(E * h, 1)), -1, g.const32(msum), g.const32(ssum)}, {v}, &psum);
   } else if (prm.mixer == kMaxOut) {
     g.node(FLYNET_OP_MAX_GROUP, {gz}, {v}, &pg);
   } else {
@@ -165,66 +118,31 @@ TEST_P(FlyBlockVariants, InterpreterMatchesNaive) {
     g.node(FLYNET_OP_MAXIMUM, {urq, mo}, {v}, nullptr);
   }
   const int y = g.act({1, HO, WO, COUT}, zy);
-  g.node(FLYNET_OP_CONV2D, {v, g.c8({COUT, 1, 1, E}, wp), g.c32(bp), g.c32(mp), g.c32(sp)}, {y}, &pp);
+  g.node(FLYNET_OP_CONV2D, {v, g.const8({COUT, 1, 1, E}, wp), g.const32(bp), g.const32(mp), g.const32(sp)}, {y}, &pp);
   int shortcut = x;
   if (s == 2) {
     const int dsc = g.act({1, HO, WO, C * m_sc}, 0);
-    g.node(FLYNET_OP_DEPTHWISE_CONV2D, {x, g.c8({1, 3, 3, C * m_sc}, wsc), -1, g.c32(msc), g.c32(ssc)}, {dsc}, &psc);
+    g.node(FLYNET_OP_DEPTHWISE_CONV2D, {x, g.const8({1, 3, 3, C * m_sc}, wsc), -1, g.const32(msc), g.const32(ssc)}, {dsc}, &psc);
     shortcut = g.act({1, HO, WO, COUT}, 0);
-    g.node(FLYNET_OP_CHANNEL_GATHER, {dsc, g.c32(gidx)}, {shortcut}, &pgat);
+    g.node(FLYNET_OP_CHANNEL_GATHER, {dsc, g.const32(gidx)}, {shortcut}, &pgat);
   }
   const int out = g.act({1, HO, WO, COUT}, zo);
   g.node(FLYNET_OP_ADD, {y, shortcut}, {out}, &pa);
 
-  flyref_graph graph{g.t.data(), static_cast<int32_t>(g.t.size()), g.n.data(), static_cast<int32_t>(g.n.size())};
-  size_t need = 0;
-  ASSERT_EQ(flyref_plan_scratch(&graph, &need), FLYREF_OK);
-  std::vector<uint8_t> arena(need, 0xEE);
-  ASSERT_EQ(flyref_graph_prepare(&graph, arena.size()), FLYREF_OK);
-  std::memcpy(arena.data() + g.t[x].arena_offset, xin.data(), xin.size());
-  ASSERT_EQ(flyref_graph_invoke(&graph, arena.data(), arena.size()), FLYREF_OK);
+  flyref_graph graph;
+  std::vector<uint8_t> arena;
+  ASSERT_TRUE(g.run(graph, x, xin, arena, 0, 0xEE));
   const auto* got = static_cast<const int8_t*>(flyref_tensor_data(&graph, arena.data(), out));
 
   // ---------------- naive composition
-  naive::ConvCfg ce;
-  ce.in_off = -zx;
-  ce.out_off = zu;
-  ce.amin = zu;
-  ce.single = single;
+  const naive::ConvCfg ce{.in_off = -zx, .out_off = zu, .amin = zu, .single = single};
   const auto U = naive::conv(ce, {1, H, W, C}, xin, {E, 1, 1, C}, we, be.data(), me, se, {1, H, W, E});
-  naive::ConvCfg cd;
-  cd.in_off = -zu;
-  cd.out_off = zz;
-  cd.sh = cd.sw = s;
-  cd.ph = cd.pw = 1;
-  cd.single = single;
+  const naive::ConvCfg cd{.in_off = -zu, .out_off = zz, .sh = s, .sw = s, .ph = 1, .pw = 1, .single = single};
   const auto Z = naive::depthwise(cd, h, {1, H, W, E}, U, {1, 3, 3, EH}, wd, bd.data(), md, sd, {1, HO, WO, EH});
   const int P = HO * WO;
-  std::vector<int8_t> M(EH), S(EH), L(EH), GT(EH);
-  for (int c = 0; c < EH; ++c) {
-    int64_t s1 = 0, s2 = 0;
-    for (int i = 0; i < P; ++i) {
-      const int64_t val = Z[i * EH + c] - zz;
-      s1 += val;
-      s2 += val * val;
-    }
-    const uint64_t rr = naive::isqrt((static_cast<uint64_t>(P * s2 - s1 * s1) << 6) + 777);
-    M[c] = naive::clamp8(naive::requant(static_cast<int32_t>(s1), pv.mean_multiplier, pv.mean_shift, single));
-    S[c] = naive::clamp8(int64_t{naive::requant(static_cast<int32_t>(rr), pv.std_multiplier, pv.std_shift, single)} - 128);
-  }
-  for (int c = 0; c < E; ++c)
-    for (int j = 0; j < h; ++j) {
-      int64_t am = 0, as = 0;
-      for (int t = 0; t < 3; ++t) {
-        const int cc = c + t - 1;
-        if (cc < 0 || cc >= E) continue;
-        am += int64_t{weca[2 * t]} * M[cc * h + j];
-        as += int64_t{weca[2 * t + 1]} * (S[cc * h + j] + 128);
-      }
-      const int64_t sum = int64_t{naive::requant(static_cast<int32_t>(am), pc.mean_multiplier, pc.mean_shift, single)} +
-                          naive::requant(static_cast<int32_t>(as), pc.std_multiplier, pc.std_shift, single);
-      L[c * h + j] = naive::clamp8(naive::rdbpot(static_cast<int32_t>(sum), pc.sum_shift));
-    }
+  std::vector<int8_t> M, S, GT(EH);
+  naive::vaeca_descriptor(fr_test::vaeca_cfg(pv, zz, 0, -128), {1, HO, WO, EH}, Z, &M, &S);
+  const auto L = naive::eca_conv1d(fr_test::eca_cfg(pc, 0, -128, 0), {1, 1, 1, EH}, M, S, weca);
   if (prm.gate == kSigmoid) {
     for (int c = 0; c < EH; ++c)
       GT[c] = naive::logistic(L[c], 0, pl.input_multiplier, pl.input_left_shift, pl.input_range_radius, single);
@@ -252,19 +170,12 @@ TEST_P(FlyBlockVariants, InterpreterMatchesNaive) {
         V[p * E + c] = mx;
       }
     }
-  naive::ConvCfg cp;
-  cp.in_off = -zv;
-  cp.out_off = zy;
-  cp.single = single;
+  const naive::ConvCfg cp{.in_off = -zv, .out_off = zy, .single = single};
   const auto Y = naive::conv(cp, {1, HO, WO, E}, V, {COUT, 1, 1, E}, wp, bp.data(), mp, sp, {1, HO, WO, COUT});
   std::vector<int8_t> SC(P * COUT);
   int zsc = zx;
   if (s == 2) {
-    naive::ConvCfg cs;
-    cs.in_off = -zx;
-    cs.sh = cs.sw = 2;
-    cs.ph = cs.pw = 1;
-    cs.single = single;
+    const naive::ConvCfg cs{.in_off = -zx, .sh = 2, .sw = 2, .ph = 1, .pw = 1, .single = single};
     const auto DSC = naive::depthwise(cs, m_sc, {1, H, W, C}, xin, {1, 3, 3, C * m_sc}, wsc, nullptr, msc, ssc,
                                       {1, HO, WO, C * m_sc});
     for (int p = 0; p < P; ++p)
@@ -321,7 +232,7 @@ TEST(SqueezeExcite, InterpreterMatchesNaive) {
     const bool single = seed & 1;
     const int rnd = fr_test::rounding_of(single);
     const int H = 4, W = 4, C = 16, R = 8, zx = -3, zr = -128, zs = 5, zo = 2;
-    G g;
+    fr_test::GraphBuilder g(16);
     const auto xin = r.s8(H * W * C);
     const auto w1 = r.s8(R * C, -127, 127), w2 = r.s8(C * R, -127, 127);
     const auto b1 = rv(r, R, -500, 500), b2 = rv(r, C, -500, 500);
@@ -338,21 +249,17 @@ TEST(SqueezeExcite, InterpreterMatchesNaive) {
     const int pooled = g.act({1, 1, 1, C}, zx);
     g.node(FLYNET_OP_AVG_POOL2D, {x}, {pooled}, &pg);
     const int q = g.act({1, 1, 1, R}, zr);
-    g.node(FLYNET_OP_FULLY_CONNECTED, {pooled, g.c8({R, 1, 1, C}, w1), g.c32(b1), g.c32({m1}), g.c32({s1})}, {q}, &pf1);
+    g.node(FLYNET_OP_FULLY_CONNECTED, {pooled, g.const8({R, 1, 1, C}, w1), g.const32(b1), g.const32({m1}), g.const32({s1})}, {q}, &pf1);
     const int e = g.act({1, 1, 1, C}, zs);
-    g.node(FLYNET_OP_FULLY_CONNECTED, {q, g.c8({C, 1, 1, R}, w2), g.c32(b2), g.c32({m2}), g.c32({s2})}, {e}, &pf2);
+    g.node(FLYNET_OP_FULLY_CONNECTED, {q, g.const8({C, 1, 1, R}, w2), g.const32(b2), g.const32({m2}), g.const32({s2})}, {e}, &pf2);
     const int gate = g.act({1, 1, 1, C}, -128);
     g.node(FLYNET_OP_HARD_SIGMOID, {e}, {gate}, &ph);
     const int out = g.act({1, H, W, C}, zo);
     g.node(FLYNET_OP_MUL, {x, gate}, {out}, &pm);
 
-    flyref_graph graph{g.t.data(), static_cast<int32_t>(g.t.size()), g.n.data(), static_cast<int32_t>(g.n.size())};
-    size_t need = 0;
-    ASSERT_EQ(flyref_plan_scratch(&graph, &need), FLYREF_OK);
-    std::vector<uint8_t> arena(need);
-    ASSERT_EQ(flyref_graph_prepare(&graph, arena.size()), FLYREF_OK);
-    std::memcpy(arena.data() + g.t[x].arena_offset, xin.data(), xin.size());
-    ASSERT_EQ(flyref_graph_invoke(&graph, arena.data(), arena.size()), FLYREF_OK);
+    flyref_graph graph;
+    std::vector<uint8_t> arena;
+    ASSERT_TRUE(g.run(graph, x, xin, arena));
     const auto* got = static_cast<const int8_t*>(flyref_tensor_data(&graph, arena.data(), out));
 
     const auto P = naive::pool(true, {1, H, W, C}, xin, {1, 1, 1, C}, H, W, 1, 1, 0, 0, -128, 127);

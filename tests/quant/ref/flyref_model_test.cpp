@@ -305,6 +305,18 @@ struct RawGraph {
   }
 };
 
+// Invokes the loaded graph on `a` and the raw one on `b` (the same input) and compares every
+// arena tensor.
+void expect_same_run(const flyref_graph& loaded, std::vector<uint8_t>& a, const flyref_graph& raw, std::vector<uint8_t>& b) {
+  ASSERT_EQ(flyref_graph_invoke(&loaded, a.data(), a.size()), FLYREF_OK);
+  ASSERT_EQ(flyref_graph_invoke(&raw, b.data(), b.size()), FLYREF_OK);
+  for (int32_t t = 0; t < loaded.num_tensors; ++t) {
+    if (loaded.tensors[t].data) continue;
+    const uint32_t off = loaded.tensors[t].arena_offset;
+    EXPECT_EQ(0, std::memcmp(a.data() + off, b.data() + off, flyref_tensor_bytes(&loaded.tensors[t]))) << "tensor " << t;
+  }
+}
+
 // ------------------------------------------------------------------------------ basics
 
 TEST(FlyrefModel, Crc32IsTheIeeeChecksum) {
@@ -399,13 +411,7 @@ TEST(FlyrefModel, DecodedGraphGivesTheIntegersOfTheRawGraph) {
     std::vector<uint8_t> a(l.info.arena_size), b(l.info.arena_size);
     for (size_t i = 0; i < 108; ++i) a[l.graph.tensors[0].arena_offset + i] = uint8_t(rng());
     std::memcpy(b.data(), a.data(), a.size());
-    ASSERT_EQ(flyref_graph_invoke(&l.graph, a.data(), a.size()), FLYREF_OK);
-    ASSERT_EQ(flyref_graph_invoke(&raw.g, b.data(), b.size()), FLYREF_OK);
-    for (int32_t t = 0; t < l.graph.num_tensors; ++t) {
-      if (l.graph.tensors[t].data) continue;
-      const uint32_t off = l.graph.tensors[t].arena_offset;
-      EXPECT_EQ(0, std::memcmp(a.data() + off, b.data() + off, flyref_tensor_bytes(&l.graph.tensors[t]))) << "tensor " << t;
-    }
+    ASSERT_NO_FATAL_FAILURE(expect_same_run(l.graph, a, raw.g, b));
     // Node by node, as verify runs it: the same integers again.
     std::vector<uint8_t> c(l.info.arena_size);
     std::memcpy(c.data() + l.graph.tensors[0].arena_offset, b.data() + l.graph.tensors[0].arena_offset, 108);
@@ -436,13 +442,7 @@ TEST(FlyrefModel, EveryOpLoadsAndRunsFromAFile) {
   std::mt19937 rng(8);
   for (int i = 0; i < 32; ++i) a[l.graph.tensors[0].arena_offset + size_t(i)] = uint8_t(rng());
   b = a;
-  ASSERT_EQ(flyref_graph_invoke(&l.graph, a.data(), a.size()), FLYREF_OK);
-  ASSERT_EQ(flyref_graph_invoke(&raw.g, b.data(), b.size()), FLYREF_OK);
-  for (int32_t t = 0; t < l.graph.num_tensors; ++t) {
-    if (l.graph.tensors[t].data) continue;
-    const uint32_t off = l.graph.tensors[t].arena_offset;
-    EXPECT_EQ(0, std::memcmp(a.data() + off, b.data() + off, flyref_tensor_bytes(&l.graph.tensors[t]))) << "tensor " << t;
-  }
+  ASSERT_NO_FATAL_FAILURE(expect_same_run(l.graph, a, raw.g, b));
 }
 
 // ------------------------------------------------------------------------------ rejection

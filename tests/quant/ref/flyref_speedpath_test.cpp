@@ -54,21 +54,6 @@ Quant random_quant(naive::Rng& r, int channels) {
   return q;
 }
 
-flyref_conv_params conv_params(const naive::ConvCfg& p) {
-  flyref_conv_params fp{};
-  fp.input_offset = p.in_off;
-  fp.output_offset = p.out_off;
-  fp.stride_h = p.sh;
-  fp.stride_w = p.sw;
-  fp.pad_h = p.ph;
-  fp.pad_w = p.pw;
-  fp.dilation_h = p.dh;
-  fp.dilation_w = p.dw;
-  fp.activation = {p.amin, p.amax};
-  fp.rounding = fr_test::rounding_of(p.single);
-  return fp;
-}
-
 naive::ConvCfg random_cfg(naive::Rng& r) {
   naive::ConvCfg p;
   p.in_off = in_offset(r);
@@ -109,7 +94,7 @@ TEST(SpeedpathDepthwise, BlocksTailsAndFallbacksMatchNaive) {
     const Quant q = random_quant(r, out.c);
     const bool has_bias = r.uni(0, 4) != 0;
     const auto want = naive::depthwise(p, mult, in, x, f, w, has_bias ? bias.data() : nullptr, q.m, q.s, out);
-    const flyref_conv_params fp = conv_params(p);
+    const flyref_conv_params fp = fr_test::conv_params(p);
     const flyref_quant_params fq{q.m.data(), q.s.data(), static_cast<int32_t>(q.m.size())};
     const auto din = D(in), dfl = D(f), dout = D(out);
     std::vector<int8_t> got(out.count(), 0x55);
@@ -131,7 +116,7 @@ TEST(SpeedpathDepthwise, ExtremeProductsWrapLikeTheSpec) {
     const std::vector<int8_t> x(in.count(), sign ? 127 : -128), w(f.count(), -128);
     std::vector<int32_t> bias(70, INT32_MAX - 1000), m(70, 1 << 30), s(70, -20);
     const auto want = naive::depthwise(p, 1, in, x, f, w, bias.data(), m, s, out);
-    const flyref_conv_params fp = conv_params(p);
+    const flyref_conv_params fp = fr_test::conv_params(p);
     const flyref_quant_params fq{m.data(), s.data(), 70};
     const auto din = D(in), dfl = D(f), dout = D(out);
     std::vector<int8_t> got(out.count());
@@ -165,7 +150,7 @@ TEST(SpeedpathConv1x1, SmallAndLargeKGroupsStridesMatchNaive) {
     const Quant q = random_quant(r, out.c);
     const bool has_bias = r.uni(0, 4) != 0;
     const auto want = naive::conv(p, in, x, f, w, has_bias ? bias.data() : nullptr, q.m, q.s, out);
-    const flyref_conv_params fp = conv_params(p);
+    const flyref_conv_params fp = fr_test::conv_params(p);
     const flyref_quant_params fq{q.m.data(), q.s.data(), static_cast<int32_t>(q.m.size())};
     const auto din = D(in), dfl = D(f), dout = D(out);
     std::vector<int8_t> got(out.count(), 0x55);
@@ -342,27 +327,6 @@ TEST(SpeedpathSoftmax, ShortAndLongRowsMatchNaive) {
 
 // ---------------------------------------------------------------- VA-ECA
 
-/// The descriptor from its definition (int64 sums, 128-bit exact square root).
-void naive_descriptor(const flyref_vaeca_descriptor_params& p, const naive::Dims& d, const std::vector<int8_t>& z,
-                      bool single, std::vector<int8_t>* mean, std::vector<int8_t>* sd) {
-  const int64_t npx = int64_t{d.h} * d.w;
-  for (int b = 0; b < d.n; ++b)
-    for (int c = 0; c < d.c; ++c) {
-      int64_t s1 = 0, s2 = 0;
-      for (int64_t i = 0; i < npx; ++i) {
-        const int64_t v = z[(b * npx + i) * d.c + c] + p.input_offset;
-        s1 += v;
-        s2 += v * v;
-      }
-      const uint64_t dd = static_cast<uint64_t>(npx * s2 - s1 * s1);
-      const uint64_t root = naive::isqrt((dd << (2 * p.sqrt_frac_bits)) + p.eps_q);
-      (*mean)[b * d.c + c] = naive::clamp8(
-          int64_t{naive::requant(static_cast<int32_t>(s1), p.mean_multiplier, p.mean_shift, single)} + p.mean_offset);
-      (*sd)[b * d.c + c] = naive::clamp8(
-          int64_t{naive::requant(static_cast<int32_t>(root), p.std_multiplier, p.std_shift, single)} + p.std_offset);
-    }
-}
-
 flyref_vaeca_descriptor_params random_descriptor(naive::Rng& r, int npx, bool single) {
   flyref_vaeca_descriptor_params p{};
   p.input_offset = in_offset(r);
@@ -393,12 +357,8 @@ TEST(SpeedpathVaeca, DescriptorBlocksAndExtremesMatchNaive) {
     std::vector<int8_t> z = r.s8(d.count());
     if (it % 3 == 0)
       for (auto& v : z) v = r.uni(0, 1) ? int8_t{-128} : int8_t{127};
-    std::vector<int8_t> want_m(d.n * d.c), want_s(d.n * d.c), got_m(d.n * d.c, 0x55), got_s(d.n * d.c, 0x55);
-    naive_descriptor(p, d, z, single, &want_m, &want_s);
-    const auto dd = D(d);
-    ASSERT_EQ(flyref_vaeca_descriptor_s8(&p, &dd, z.data(), got_m.data(), got_s.data()), FLYREF_OK);
-    ASSERT_TRUE(same(got_m, want_m)) << "mean, case " << it;
-    ASSERT_TRUE(same(got_s, want_s)) << "std, case " << it;
+    std::vector<int8_t> got_m, got_s;
+    ASSERT_TRUE(fr_test::descriptor_matches_naive(p, d, z, &got_m, &got_s)) << "case " << it;
   }
 }
 
@@ -427,35 +387,12 @@ TEST(SpeedpathVaeca, SquareRootBoundaries) {
         const naive::Dims d{1, 2, 3, 5};
         const std::vector<int8_t> z(d.count(), 7);
         std::vector<int8_t> want_m(5), want_s(5), got_m(5), got_s(5);
-        naive_descriptor(p, d, z, true, &want_m, &want_s);
+        naive::vaeca_descriptor(fr_test::vaeca_cfg(p), d, z, &want_m, &want_s);
         const auto dd = D(d);
         ASSERT_EQ(flyref_vaeca_descriptor_s8(&p, &dd, z.data(), got_m.data(), got_s.data()), FLYREF_OK);
         ASSERT_TRUE(same(got_s, want_s)) << "root " << root << " delta " << delta;
       }
     }
-}
-
-/// VA-ECA 1-D conv across channels from its definition.
-std::vector<int8_t> naive_eca(const flyref_eca_conv1d_params& p, const naive::Dims& d, const std::vector<int8_t>& mean,
-                              const std::vector<int8_t>& sd, int k, const std::vector<int8_t>& w, bool single) {
-  std::vector<int8_t> y(d.count());
-  const int h = p.heads, e = d.c / h, pad = (k - 1) / 2;
-  for (int b = 0; b < d.n; ++b)
-    for (int i = 0; i < d.c; ++i) {
-      const int c = i / h, j = i % h;
-      int64_t am = 0, as = 0;
-      for (int t = 0; t < k; ++t) {
-        const int cc = c + t - pad;
-        if (cc < 0 || cc >= e) continue;
-        am += int64_t{w[t * 2]} * (mean[b * d.c + cc * h + j] + p.mean_offset);
-        as += int64_t{w[t * 2 + 1]} * (sd[b * d.c + cc * h + j] + p.std_offset);
-      }
-      const int64_t sum = int64_t{naive::requant(static_cast<int32_t>(am), p.mean_multiplier, p.mean_shift, single)} +
-                          naive::requant(static_cast<int32_t>(as), p.std_multiplier, p.std_shift, single);
-      const int32_t v = naive::rdbpot(naive::wrap32(sum), p.sum_shift);
-      y[b * d.c + i] = naive::clamp8(int64_t{v} + p.output_offset, p.activation.min, p.activation.max);
-    }
-  return y;
 }
 
 TEST(SpeedpathVaeca, Conv1dMatchesNaive) {
@@ -475,7 +412,7 @@ TEST(SpeedpathVaeca, Conv1dMatchesNaive) {
     fr_test::clamps(r, &p.activation.min, &p.activation.max);
     p.rounding = fr_test::rounding_of(single);
     const auto mean = r.s8(d.count()), sd = r.s8(d.count()), w = r.s8(2 * k);
-    const auto want = naive_eca(p, d, mean, sd, k, w, single);
+    const auto want = naive::eca_conv1d(fr_test::eca_cfg(p), d, mean, sd, w);
     const auto dd = D(d), df = D(1, 1, k, 2);
     std::vector<int8_t> got(d.count(), 0x55);
     ASSERT_EQ(flyref_eca_conv1d_s8(&p, &dd, mean.data(), sd.data(), &df, w.data(), got.data()), FLYREF_OK);

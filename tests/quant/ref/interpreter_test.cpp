@@ -3,7 +3,7 @@
 // one arena and checked against a naive C++ composition of the same integer steps.
 #include <cstring>
 
-#include "flyref_interpreter.h"
+#include "graph_builder.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -17,56 +17,7 @@ TEST(Interpreter, OpTableCoversEveryOpCode) {
   EXPECT_FALSE(flyref_op_supported(-1));
 }
 
-/// Builds graphs: tensors in a vector, arena offsets assigned in order (no reuse).
-struct Builder {
-  std::vector<flyref_tensor> tensors;
-  std::vector<flyref_node> nodes;
-  uint32_t arena_end = 0;
-  std::vector<std::vector<int32_t>> keep32;
-  std::vector<std::vector<int8_t>> keep8;
-
-  int act(flyref_dims d, int zp) {
-    flyref_tensor t{};
-    t.dims = d;
-    t.type = FLYNET_TYPE_INT8;
-    t.zero_point = zp;
-    t.arena_offset = arena_end;
-    arena_end += static_cast<uint32_t>(d.n * d.h * d.w * d.c + 3) & ~3u;
-    tensors.push_back(t);
-    return static_cast<int>(tensors.size() - 1);
-  }
-  int const8(flyref_dims d, std::vector<int8_t> v) {
-    keep8.push_back(std::move(v));
-    flyref_tensor t{};
-    t.dims = d;
-    t.type = FLYNET_TYPE_INT8;
-    t.data = keep8.back().data();
-    tensors.push_back(t);
-    return static_cast<int>(tensors.size() - 1);
-  }
-  int const32(std::vector<int32_t> v) {
-    keep32.push_back(std::move(v));
-    flyref_tensor t{};
-    t.dims = {1, 1, 1, static_cast<int32_t>(keep32.back().size())};
-    t.type = FLYNET_TYPE_INT32;
-    t.data = keep32.back().data();
-    tensors.push_back(t);
-    return static_cast<int>(tensors.size() - 1);
-  }
-  void node(int op, std::vector<int> in, std::vector<int> out, const void* params) {
-    flyref_node n{};
-    n.op = op;
-    n.num_inputs = static_cast<int32_t>(in.size());
-    n.num_outputs = static_cast<int32_t>(out.size());
-    for (size_t i = 0; i < in.size(); ++i) n.inputs[i] = in[i];
-    for (size_t i = 0; i < out.size(); ++i) n.outputs[i] = out[i];
-    n.params = params;
-    nodes.push_back(n);
-  }
-  flyref_graph graph() {
-    return flyref_graph{tensors.data(), static_cast<int32_t>(tensors.size()), nodes.data(), static_cast<int32_t>(nodes.size())};
-  }
-};
+using Builder = fr_test::GraphBuilder;
 
 std::vector<int32_t> mults(naive::Rng& r, int n) {
   std::vector<int32_t> v;
@@ -147,55 +98,21 @@ TEST_P(FlyBlock, InterpreterMatchesNaiveComposition) {
   const int out = b.act({1, H, W, C}, zo);
   b.node(FLYNET_OP_ADD, {y, x}, {out}, &pa);
 
-  flyref_graph g = b.graph();
-  size_t need = 0;
-  ASSERT_EQ(flyref_plan_scratch(&g, &need), FLYREF_OK);
-  std::vector<uint8_t> arena(need + 64, 0xA5);
-  ASSERT_EQ(flyref_graph_prepare(&g, arena.size()), FLYREF_OK);
+  flyref_graph g;
+  std::vector<uint8_t> arena;
   const auto xin = r.s8(H * W * C);
-  std::memcpy(arena.data() + b.tensors[x].arena_offset, xin.data(), xin.size());
-  ASSERT_EQ(flyref_graph_invoke(&g, arena.data(), arena.size()), FLYREF_OK);
+  ASSERT_TRUE(b.run(g, x, xin, arena, 64, 0xA5));
   const int8_t* got = static_cast<const int8_t*>(flyref_tensor_data(&g, arena.data(), out));
   std::vector<int8_t> got_v(got, got + H * W * C);
 
   // ---- naive composition of the same integer steps
-  naive::ConvCfg ce;
-  ce.in_off = -zx;
-  ce.out_off = zu;
-  ce.amin = zu;
-  ce.single = single;
+  const naive::ConvCfg ce{.in_off = -zx, .out_off = zu, .amin = zu, .single = single};
   const auto U = naive::conv(ce, {1, H, W, C}, xin, {E, 1, 1, C}, we, be.data(), me, se, {1, H, W, E});
-  naive::ConvCfg cd;
-  cd.in_off = -zu;
-  cd.out_off = zz;
-  cd.ph = cd.pw = 1;
-  cd.single = single;
+  const naive::ConvCfg cd{.in_off = -zu, .out_off = zz, .ph = 1, .pw = 1, .single = single};
   const auto Z = naive::depthwise(cd, h, {1, H, W, E}, U, {1, 3, 3, EH}, wd, bd.data(), md, sd, {1, H, W, EH});
-  std::vector<int8_t> M(EH), S(EH), L(EH), G(EH);
-  for (int c = 0; c < EH; ++c) {
-    int64_t s1 = 0, s2 = 0;
-    for (int i = 0; i < H * W; ++i) {
-      const int64_t val = Z[i * EH + c] - zz;
-      s1 += val;
-      s2 += val * val;
-    }
-    const uint64_t rr = naive::isqrt((static_cast<uint64_t>(H * W * s2 - s1 * s1) << 8) + 12345);
-    M[c] = naive::clamp8(naive::requant(static_cast<int32_t>(s1), pv.mean_multiplier, pv.mean_shift, single));
-    S[c] = naive::clamp8(int64_t{naive::requant(static_cast<int32_t>(rr), pv.std_multiplier, pv.std_shift, single)} - 128);
-  }
-  for (int c = 0; c < E; ++c)
-    for (int j = 0; j < h; ++j) {
-      int64_t am = 0, as = 0;
-      for (int t = 0; t < 3; ++t) {
-        const int cc = c + t - 1;
-        if (cc < 0 || cc >= E) continue;
-        am += int64_t{weca[2 * t]} * M[cc * h + j];
-        as += int64_t{weca[2 * t + 1]} * (S[cc * h + j] + 128);
-      }
-      const int64_t sum = int64_t{naive::requant(static_cast<int32_t>(am), pc.mean_multiplier, pc.mean_shift, single)} +
-                          naive::requant(static_cast<int32_t>(as), pc.std_multiplier, pc.std_shift, single);
-      L[c * h + j] = naive::clamp8(naive::rdbpot(static_cast<int32_t>(sum), pc.sum_shift));
-    }
+  std::vector<int8_t> M, S, G(EH);
+  naive::vaeca_descriptor(fr_test::vaeca_cfg(pv, zz, 0, -128), {1, H, W, EH}, Z, &M, &S);
+  const auto L = naive::eca_conv1d(fr_test::eca_cfg(pc, 0, -128, 0), {1, 1, 1, EH}, M, S, weca);
   for (int c = 0; c < EH; ++c)
     G[c] = naive::logistic(L[c], 0, pl.input_multiplier, pl.input_left_shift, pl.input_range_radius, single);
   const auto GZ = naive::binary({1, 1, 1, EH}, {1, H, W, EH}, {1, H, W, EH}, [&](int i1, int i2) {
@@ -205,10 +122,7 @@ TEST_P(FlyBlock, InterpreterMatchesNaiveComposition) {
   for (int p = 0; p < H * W; ++p)
     for (int c = 0; c < E; ++c)
       V[p * E + c] = std::max({GZ[p * EH + c * h], GZ[p * EH + c * h + 1], GZ[p * EH + c * h + 2]});
-  naive::ConvCfg cp;
-  cp.in_off = -zz;
-  cp.out_off = zy;
-  cp.single = single;
+  const naive::ConvCfg cp{.in_off = -zz, .out_off = zy, .single = single};
   const auto Y = naive::conv(cp, {1, H, W, E}, V, {C, 1, 1, E}, wp, bp.data(), mp, sp, {1, H, W, C});
   std::vector<int8_t> want(H * W * C);
   for (int i = 0; i < H * W * C; ++i) {
@@ -264,22 +178,14 @@ TEST(Interpreter, StemHeadAndShortcutGraph) {
   flynet_concat_params pcat{3};
   b.node(FLYNET_OP_CONCAT, {dw, sc}, {cat}, &pcat);
 
-  flyref_graph g = b.graph();
-  size_t need = 0;
-  ASSERT_EQ(flyref_plan_scratch(&g, &need), FLYREF_OK);
-  EXPECT_EQ(g.nodes[0].scratch_size, 27u);  // im2col patch of the 3x3x3 stem
-  std::vector<uint8_t> arena(need);
-  ASSERT_EQ(flyref_graph_prepare(&g, arena.size()), FLYREF_OK);
+  flyref_graph g;
+  std::vector<uint8_t> arena;
   const auto xin = r.s8(75);
-  std::memcpy(arena.data() + b.tensors[x].arena_offset, xin.data(), 75);
-  ASSERT_EQ(flyref_graph_invoke(&g, arena.data(), arena.size()), FLYREF_OK);
+  ASSERT_TRUE(b.run(g, x, xin, arena));
+  EXPECT_EQ(g.nodes[0].scratch_size, 27u);  // im2col patch of the 3x3x3 stem
 
   // Naive chain.
-  naive::ConvCfg cc;
-  cc.in_off = -7;
-  cc.out_off = -10;
-  cc.sh = cc.sw = 2;
-  cc.ph = cc.pw = 1;
+  const naive::ConvCfg cc{.in_off = -7, .out_off = -10, .sh = 2, .sw = 2, .ph = 1, .pw = 1};
   const auto C1 = naive::conv(cc, {1, 5, 5, 3}, xin, {8, 3, 3, 3}, w, bias.data(), m, s, {1, 3, 3, 8});
   std::vector<int8_t> HS(72);
   for (int i = 0; i < 72; ++i)
@@ -290,10 +196,7 @@ TEST(Interpreter, StemHeadAndShortcutGraph) {
   const auto SM = naive::softmax(ps.input_multiplier, ps.input_left_shift, ps.diff_min, 1, 5, FC);
   const auto* got_sm = static_cast<const int8_t*>(flyref_tensor_data(&g, arena.data(), sm));
   EXPECT_TRUE(same(std::vector<int8_t>(got_sm, got_sm + 5), SM));
-  naive::ConvCfg cd;
-  cd.in_off = -7;
-  cd.sh = cd.sw = 2;
-  cd.ph = cd.pw = 1;
+  const naive::ConvCfg cd{.in_off = -7, .sh = 2, .sw = 2, .ph = 1, .pw = 1};
   const auto DW = naive::depthwise(cd, 2, {1, 5, 5, 3}, xin, {1, 3, 3, 6}, wd, nullptr, {1 << 30}, {-7}, {1, 3, 3, 6});
   std::vector<int8_t> CAT;
   for (int p = 0; p < 9; ++p) {

@@ -219,6 +219,73 @@ inline std::vector<int8_t> pool(bool avg, const Dims& in, const std::vector<int8
   return y;
 }
 
+// ---------------------------------------------------------------- VA-ECA
+
+struct VaecaCfg {
+  int in_off = 0, mean_off = 0, std_off = 0;  // -zp of the map, zp of mean and std
+  int32_t mean_m = 0, mean_s = 0, std_m = 0, std_s = 0;
+  int frac = 0;        // F: fraction bits of the root
+  uint64_t eps_q = 0;  // eps in units of the sum D below, times 4^F
+  bool single = false;
+};
+
+/// VA-ECA descriptor from its definition: per image and channel, v = z + in_off over the n
+/// pixels, S1 = sum v, S2 = sum v^2 (int64), D = n S2 - S1^2; mean = requant(S1) + mean_off,
+/// std = requant(isqrt(D 4^F + eps_q)) + std_off (the exact 128-bit root). d: the map.
+inline void vaeca_descriptor(const VaecaCfg& p, const Dims& d, const std::vector<int8_t>& z, std::vector<int8_t>* mean,
+                             std::vector<int8_t>* sd) {
+  const int64_t npx = int64_t{d.h} * d.w;
+  mean->assign(static_cast<size_t>(d.n) * d.c, 0);
+  sd->assign(static_cast<size_t>(d.n) * d.c, 0);
+  for (int b = 0; b < d.n; ++b)
+    for (int c = 0; c < d.c; ++c) {
+      int64_t s1 = 0, s2 = 0;
+      for (int64_t i = 0; i < npx; ++i) {
+        const int64_t v = z[(b * npx + i) * d.c + c] + p.in_off;
+        s1 += v;
+        s2 += v * v;
+      }
+      const uint64_t dd = static_cast<uint64_t>(npx * s2 - s1 * s1);
+      const uint64_t root = isqrt((dd << (2 * p.frac)) + p.eps_q);
+      (*mean)[b * d.c + c] = clamp8(int64_t{requant(static_cast<int32_t>(s1), p.mean_m, p.mean_s, p.single)} + p.mean_off);
+      (*sd)[b * d.c + c] = clamp8(int64_t{requant(static_cast<int32_t>(root), p.std_m, p.std_s, p.single)} + p.std_off);
+    }
+}
+
+struct EcaCfg {
+  int heads = 1;
+  int mean_off = 0, std_off = 0;  // -zp of mean and std
+  int32_t mean_m = 0, mean_s = 0, std_m = 0, std_s = 0;
+  int sum_shift = 0;
+  int out_off = 0, amin = -128, amax = 127;
+  bool single = false;
+};
+
+/// VA-ECA 1-D conv across channels from its definition: channel i = c*heads + j; for each head
+/// j a k-tap conv over c (zero padded, k = w.size() / 2, tap t weights w[2t] on the mean and
+/// w[2t+1] on the std), each sum requantized, added, divided by 2^sum_shift. d: [n, 1, 1, C].
+inline std::vector<int8_t> eca_conv1d(const EcaCfg& p, const Dims& d, const std::vector<int8_t>& mean,
+                                      const std::vector<int8_t>& sd, const std::vector<int8_t>& w) {
+  std::vector<int8_t> y(d.count());
+  const int h = p.heads, e = d.c / h, k = static_cast<int>(w.size() / 2), pad = (k - 1) / 2;
+  for (int b = 0; b < d.n; ++b)
+    for (int i = 0; i < d.c; ++i) {
+      const int c = i / h, j = i % h;
+      int64_t am = 0, as = 0;
+      for (int t = 0; t < k; ++t) {
+        const int cc = c + t - pad;
+        if (cc < 0 || cc >= e) continue;
+        am += int64_t{w[t * 2]} * (mean[b * d.c + cc * h + j] + p.mean_off);
+        as += int64_t{w[t * 2 + 1]} * (sd[b * d.c + cc * h + j] + p.std_off);
+      }
+      const int64_t sum = int64_t{requant(static_cast<int32_t>(am), p.mean_m, p.mean_s, p.single)} +
+                          requant(static_cast<int32_t>(as), p.std_m, p.std_s, p.single);
+      const int32_t v = rdbpot(wrap32(sum), p.sum_shift);
+      y[b * d.c + i] = clamp8(int64_t{v} + p.out_off, p.amin, p.amax);
+    }
+  return y;
+}
+
 // ---------------------------------------------------------------- gemmlowp fixed point, literally
 
 inline int32_t sat_mul_pot(int32_t x, int e) {  // SaturatingRoundingMultiplyByPOT<e>

@@ -48,6 +48,97 @@ inline void clamps(naive::Rng& r, int* lo, int* hi) {
   }
 }
 
+/// The kernel parameters of a naive convolution's settings.
+inline flyref_conv_params conv_params(const naive::ConvCfg& c) {
+  flyref_conv_params p{};
+  p.input_offset = c.in_off;
+  p.output_offset = c.out_off;
+  p.stride_h = c.sh;
+  p.stride_w = c.sw;
+  p.pad_h = c.ph;
+  p.pad_w = c.pw;
+  p.dilation_h = c.dh;
+  p.dilation_w = c.dw;
+  p.activation = {c.amin, c.amax};
+  p.rounding = rounding_of(c.single);
+  return p;
+}
+
+/// Convolution parameters with unit strides and dilations, no padding, no offsets, full clamp.
+inline flyref_conv_params unit_conv_params() {
+  flyref_conv_params p{};
+  p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+  p.activation = {-128, 127};
+  return p;
+}
+
+/// The hand-worked convolution of conv_test (the arithmetic is worked there): x = 1..9 as a
+/// 3x3 map with input offset 1, an all-ones 3x3 filter, pad 1, stride 2, bias -18, multiplier
+/// x0.25 (2^30, shift -1), output offset 3.
+struct HandWorkedConv {
+  std::vector<int8_t> x{1, 2, 3, 4, 5, 6, 7, 8, 9}, w = std::vector<int8_t>(9, 1);
+  int32_t bias = -18, mult = 1 << 30, shift = -1;
+  flyref_dims in{1, 3, 3, 1}, f{1, 3, 3, 1}, out{1, 2, 2, 1};
+  flyref_conv_params p = unit_conv_params();
+  HandWorkedConv() {
+    p.input_offset = 1;
+    p.output_offset = 3;
+    p.stride_h = p.stride_w = 2;
+    p.pad_h = p.pad_w = 1;
+  }
+  flyref_status run(int32_t rounding, std::vector<int8_t>* y) {
+    p.rounding = rounding;
+    const flyref_quant_params q{&mult, &shift, 1};
+    int8_t scratch[9];
+    flyref_context ctx{scratch, 9};
+    y->assign(4, 0);
+    return flyref_conv2d_s8(&ctx, &p, &q, &in, x.data(), &f, w.data(), &bias, &out, y->data());
+  }
+};
+
+/// The naive VA-ECA settings of kernel parameters.
+inline naive::VaecaCfg vaeca_cfg(const flyref_vaeca_descriptor_params& p) {
+  return {.in_off = p.input_offset, .mean_off = p.mean_offset, .std_off = p.std_offset,
+          .mean_m = p.mean_multiplier, .mean_s = p.mean_shift, .std_m = p.std_multiplier, .std_s = p.std_shift,
+          .frac = p.sqrt_frac_bits, .eps_q = p.eps_q, .single = p.rounding == FLYNET_ROUNDING_SINGLE};
+}
+inline naive::EcaCfg eca_cfg(const flyref_eca_conv1d_params& p) {
+  return {.heads = p.heads, .mean_off = p.mean_offset, .std_off = p.std_offset,
+          .mean_m = p.mean_multiplier, .mean_s = p.mean_shift, .std_m = p.std_multiplier, .std_s = p.std_shift,
+          .sum_shift = p.sum_shift, .out_off = p.output_offset, .amin = p.activation.min, .amax = p.activation.max,
+          .single = p.rounding == FLYNET_ROUNDING_SINGLE};
+}
+/// The same for a graph's records, whose offsets come from the zero points of the tensors.
+inline naive::VaecaCfg vaeca_cfg(const flynet_vaeca_descriptor_params& p, int zp_in, int zp_mean, int zp_std) {
+  return {.in_off = -zp_in, .mean_off = zp_mean, .std_off = zp_std,
+          .mean_m = p.mean_multiplier, .mean_s = p.mean_shift, .std_m = p.std_multiplier, .std_s = p.std_shift,
+          .frac = p.sqrt_frac_bits, .eps_q = uint64_t{p.eps_q_hi} << 32 | p.eps_q_lo,
+          .single = p.rounding == FLYNET_ROUNDING_SINGLE};
+}
+inline naive::EcaCfg eca_cfg(const flynet_eca_conv1d_params& p, int zp_mean, int zp_std, int zp_out) {
+  return {.heads = p.heads, .mean_off = -zp_mean, .std_off = -zp_std,
+          .mean_m = p.mean_multiplier, .mean_s = p.mean_shift, .std_m = p.std_multiplier, .std_s = p.std_shift,
+          .sum_shift = p.sum_shift, .out_off = zp_out, .amin = p.act_min, .amax = p.act_max,
+          .single = p.rounding == FLYNET_ROUNDING_SINGLE};
+}
+
+/// Runs the VA-ECA descriptor kernel on z (outputs in *mean, *sd, pre-filled with 0x55) and
+/// compares both outputs with the naive definition.
+inline ::testing::AssertionResult descriptor_matches_naive(const flyref_vaeca_descriptor_params& p,
+                                                           const naive::Dims& d, const std::vector<int8_t>& z,
+                                                           std::vector<int8_t>* mean, std::vector<int8_t>* sd) {
+  std::vector<int8_t> want_m, want_s;
+  naive::vaeca_descriptor(vaeca_cfg(p), d, z, &want_m, &want_s);
+  mean->assign(want_m.size(), 0x55);
+  sd->assign(want_s.size(), 0x55);
+  const flyref_dims dd = D(d);
+  const flyref_status st = flyref_vaeca_descriptor_s8(&p, &dd, z.data(), mean->data(), sd->data());
+  if (st != FLYREF_OK) return ::testing::AssertionFailure() << "status " << flyref_status_str(st);
+  if (auto r = same(*mean, want_m); !r) return ::testing::AssertionFailure() << "mean, " << r.message();
+  if (auto r = same(*sd, want_s); !r) return ::testing::AssertionFailure() << "std, " << r.message();
+  return ::testing::AssertionSuccess();
+}
+
 }  // namespace fr_test
 
 #endif  // FLYNET_TESTS_QUANT_REF_TEST_UTIL_HPP_

@@ -31,24 +31,6 @@ flyref_vaeca_descriptor_params derive(const DescCfg& c, int npx, bool single) {
   return p;
 }
 
-void naive_descriptor(const flyref_vaeca_descriptor_params& p, const naive::Dims& d, const std::vector<int8_t>& z,
-                      bool single, std::vector<int8_t>* mean, std::vector<int8_t>* sd) {
-  const int npx = d.h * d.w;
-  for (int b = 0; b < d.n; ++b)
-    for (int c = 0; c < d.c; ++c) {
-      int64_t s1 = 0, s2 = 0;
-      for (int i = 0; i < npx; ++i) {
-        const int64_t v = z[(b * npx + i) * d.c + c] + p.input_offset;
-        s1 += v;
-        s2 += v * v;
-      }
-      const uint64_t dd = static_cast<uint64_t>(npx * s2 - s1 * s1);
-      const uint64_t r = naive::isqrt((dd << (2 * p.sqrt_frac_bits)) + p.eps_q);
-      (*mean)[b * d.c + c] = naive::clamp8(int64_t{naive::requant(static_cast<int32_t>(s1), p.mean_multiplier, p.mean_shift, single)} + p.mean_offset);
-      (*sd)[b * d.c + c] = naive::clamp8(int64_t{naive::requant(static_cast<int32_t>(r), p.std_multiplier, p.std_shift, single)} + p.std_offset);
-    }
-}
-
 TEST(VaecaDescriptorS8, RandomMatchesNaiveAndRealFormula) {
   naive::Rng r(900);
   for (int it = 0; it < 1500; ++it) {
@@ -65,12 +47,8 @@ TEST(VaecaDescriptorS8, RandomMatchesNaiveAndRealFormula) {
     const int centre = static_cast<int>(r.uni(-100, 100)), spread = static_cast<int>(r.uni(0, 60));
     std::vector<int8_t> z(d.count());
     for (auto& v : z) v = naive::clamp8(centre + r.uni(-spread, spread));
-    std::vector<int8_t> wm(d.n * d.c), ws(d.n * d.c), gm(d.n * d.c, 0x55), gs(d.n * d.c, 0x55);
-    naive_descriptor(p, d, z, single, &wm, &ws);
-    const auto dd = D(d);
-    ASSERT_EQ(flyref_vaeca_descriptor_s8(&p, &dd, z.data(), gm.data(), gs.data()), FLYREF_OK);
-    ASSERT_TRUE(same(gm, wm)) << "mean, case " << it;
-    ASSERT_TRUE(same(gs, ws)) << "std, case " << it;
+    std::vector<int8_t> gm, gs;
+    ASSERT_TRUE(fr_test::descriptor_matches_naive(p, d, z, &gm, &gs)) << "case " << it;
     // Real formula: mean = s_in * avg(z - zp), std = sqrt(s_in^2 var + eps); within 1 LSB.
     for (int b = 0; b < d.n; ++b)
       for (int ch = 0; ch < d.c; ++ch) {
@@ -163,23 +141,8 @@ TEST(EcaConv1dS8, RandomMatchesNaive) {
     fr_test::clamps(r, &p.activation.min, &p.activation.max);
     const bool single = it & 1;
     p.rounding = fr_test::rounding_of(single);
-    std::vector<int8_t> want(n * C), got(n * C, 0x55);
-    for (int b = 0; b < n; ++b)
-      for (int c = 0; c < e; ++c)
-        for (int j = 0; j < h; ++j) {
-          int64_t am = 0, as = 0;
-          for (int t = 0; t < k; ++t) {
-            const int cc = c + t - (k - 1) / 2;
-            if (cc < 0 || cc >= e) continue;
-            am += int64_t{w[2 * t]} * (mean[b * C + cc * h + j] + p.mean_offset);
-            as += int64_t{w[2 * t + 1]} * (sd[b * C + cc * h + j] + p.std_offset);
-          }
-          const int64_t sum = int64_t{naive::requant(static_cast<int32_t>(am), p.mean_multiplier, p.mean_shift, single)} +
-                              naive::requant(static_cast<int32_t>(as), p.std_multiplier, p.std_shift, single);
-          want[b * C + c * h + j] =
-              naive::clamp8(int64_t{naive::rdbpot(static_cast<int32_t>(sum), p.sum_shift)} + p.output_offset,
-                            p.activation.min, p.activation.max);
-        }
+    const auto want = naive::eca_conv1d(fr_test::eca_cfg(p), {n, 1, 1, C}, mean, sd, w);
+    std::vector<int8_t> got(n * C, 0x55);
     const flyref_dims d = D(n, 1, 1, C), f = D(1, 1, k, 2);
     ASSERT_EQ(flyref_eca_conv1d_s8(&p, &d, mean.data(), sd.data(), &f, w.data(), got.data()), FLYREF_OK);
     ASSERT_TRUE(same(got, want)) << "case " << it;

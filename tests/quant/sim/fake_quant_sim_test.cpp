@@ -11,84 +11,13 @@
 #include "flynet/quant/fake_quant_sim.hpp"
 #include "flynet/quant/int_runner.hpp"
 #include "flyref.h"
+#include "int_graph_builder.hpp"
 
 namespace flynet {
 namespace {
 
-using Dims4 = std::array<int32_t, 4>;
-
-// Builds an IntGraph by hand: one input, activations with chosen quantization, constants.
-struct Builder {
-  IntGraph g;
-  std::mt19937 rng;
-  explicit Builder(uint32_t seed) : rng(seed) {}
-
-  double uniform(double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng); }
-  int irand(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
-  double log_uniform(double lo, double hi) { return std::exp(uniform(std::log(lo), std::log(hi))); }
-
-  int32_t act(const std::string& name, Dims4 d, double scale, int32_t zp) {
-    IntTensor t;
-    t.name = name;
-    t.dims = d;
-    t.scale = scale;
-    t.zero_point = zp;
-    return g.add_tensor(t);
-  }
-  int32_t input(Dims4 d, double scale, int32_t zp) { return g.input = act("input", d, scale, zp); }
-  int32_t const8(Dims4 d, const std::vector<int8_t>& v) {
-    IntTensor t;
-    t.name = "w" + std::to_string(g.tensors.size());
-    t.dims = d;
-    t.data.assign(reinterpret_cast<const uint8_t*>(v.data()), reinterpret_cast<const uint8_t*>(v.data()) + v.size());
-    return g.add_tensor(t);
-  }
-  int32_t random8(Dims4 d, int lo = -127, int hi = 127) {
-    std::vector<int8_t> v(size_t(d[0]) * d[1] * d[2] * d[3]);
-    for (int8_t& x : v) x = int8_t(irand(lo, hi));
-    return const8(d, v);
-  }
-  int32_t const32(const std::vector<int32_t>& v) {
-    IntTensor t;
-    t.name = "c" + std::to_string(g.tensors.size());
-    t.type = FLYNET_TYPE_INT32;
-    t.dims = {1, 1, 1, int32_t(v.size())};
-    t.data.resize(v.size() * 4);
-    std::memcpy(t.data.data(), v.data(), t.data.size());
-    return g.add_tensor(t);
-  }
-  void op(int32_t code, std::vector<int32_t> in, std::vector<int32_t> out) {
-    IntOp o;
-    o.name = "op" + std::to_string(g.ops.size());
-    o.op = code;
-    o.inputs = std::move(in);
-    o.outputs = std::move(out);
-    g.ops.push_back(o);
-    g.output = g.ops.back().outputs[0];
-  }
-  template <class P>
-  void op(int32_t code, std::vector<int32_t> in, std::vector<int32_t> out, const P& p) {
-    op(code, std::move(in), std::move(out));
-    g.ops.back().set_params(p);
-  }
-  // Weight scales, for the real-arithmetic simulation (the integer one reads multipliers).
-  void scales(int32_t w, std::vector<double> s) {
-    g.tensors[size_t(w)].scale = s[0];
-    g.tensors[size_t(w)].channel_scales = std::move(s);
-  }
-  const IntTensor& T(int32_t t) const { return g.tensors[size_t(t)]; }
-  // A requantized copy of x with its own scale and zero point (a second, independent operand).
-  int32_t requantized(int32_t x, Dims4 d, double scale, int32_t zp, int32_t rounding) {
-    const int32_t y = act("rq" + std::to_string(g.tensors.size()), d, scale, zp);
-    flynet_requantize_params p{};
-    EXPECT_EQ(flyref_quantize_multiplier(T(x).scale / scale, rounding, &p.multiplier, &p.shift), FLYREF_OK);
-    p.act_min = -128;
-    p.act_max = 127;
-    p.rounding = rounding;
-    op(FLYNET_OP_REQUANTIZE, {x}, {y}, p);
-    return y;
-  }
-};
+using test::Dims4;
+using Builder = test::IntGraphBuilder;
 
 // Runs `images` random inputs through the reference and both simulations. Every activation's
 // codes must be equal between reference and integer simulation (end to end and op by op);
