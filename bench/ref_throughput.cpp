@@ -23,11 +23,11 @@
 #include <cstring>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "flynet/core/data.hpp"
+#include "flynet/core/model_state.hpp"
 #include "flynet/formats/error.hpp"
 #include "flynet/formats/h5_store.hpp"
 #include "flynet/formats/int_graph.hpp"
@@ -43,16 +43,6 @@ using clock_type = std::chrono::steady_clock;
 
 double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
-std::vector<float> floats_of(const std::map<std::string, std::string>& meta, const char* key) {
-  std::vector<float> v;
-  auto it = meta.find(key);
-  if (it == meta.end()) return v;
-  std::stringstream ss(it->second);
-  std::string item;
-  while (std::getline(ss, item, ',')) v.push_back(std::stof(item));
-  return v;
 }
 
 const flynet::IntTensor& T(const flynet::IntGraph& g, int32_t t) { return g.tensors[size_t(t)]; }
@@ -179,10 +169,12 @@ int main(int argc, char** argv) {
       throw flynet::Error(flynet::ErrorCode::shape, "the model's input does not match the data set's images", model);
     const int64_t n = limit > 0 ? std::min(limit, di.size) : di.size;
 
-    // Normalisation as the model was trained (its metadata), else the data set's statistics.
-    std::vector<float> mean = floats_of(g.meta, "data.mean"), sd = floats_of(g.meta, "data.std");
-    if (mean.size() != size_t(di.c)) mean = di.mean;
-    if (sd.size() != size_t(di.c)) sd = di.std;
+    // Normalisation as the model was trained (its metadata), else the identity the lowering
+    // then chose the input's quantization for.
+    const flynet::InputNormalisation norm =
+        flynet::read_input_normalisation(g.meta, di.c, model).per_channel(di.c);
+    const std::vector<float>& mean = norm.mean;
+    const std::vector<float>& sd = norm.std;
     const int64_t px = in.numel();
     std::vector<int8_t> xq(size_t(n * px));
     std::vector<int32_t> labels(static_cast<size_t>(n));

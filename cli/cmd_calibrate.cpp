@@ -65,10 +65,10 @@ void run_calibrate(const CalibrateOptionsCli& o) {
     std::printf("%-26s %10.4f %10.4f %10.4f %10.4f %9.4f %9.1f\n", t.name.c_str(), t.observed_min, t.observed_max,
                 t.chosen.min, t.chosen.max, 100 * t.chosen.clipped_fraction, t.chosen.sqnr_db);
   std::printf("calibrated %zu tensors on %lld images with %s; wrote %s\n", r.tensors.size(), (long long)r.samples,
-              r.calibration.method.c_str(), (o.out.empty() ? o.model : o.out).c_str());
+              r.calibration.state.method_name().c_str(), (o.out.empty() ? o.model : o.out).c_str());
   if (!o.json.empty()) {
     nlohmann::json j;
-    j["method"] = r.calibration.method;
+    j["method"] = r.calibration.state.method_name();
     j["samples"] = r.samples;
     for (const TensorCalibration& t : r.tensors)
       j["tensors"].push_back({{"name", t.name},

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "commands.hpp"
-#include "flynet/core/trainer.hpp"
+#include "flynet/core/model_state.hpp"
 #include "flynet/formats/atomic_file.hpp"
 #include "flynet/formats/c_array.hpp"
 #include "flynet/formats/error.hpp"
@@ -58,7 +58,9 @@ void run_export(const ExportOptions& o) {
     cm.output_zero_point = out.zero_point;
     cm.arena_bytes = e.plan.arena_size;
     cm.table_bytes = e.table_bytes;
-    meta_normalisation(g.meta, cm.input_mean, cm.input_std);
+    const InputNormalisation n = read_input_normalisation(g.meta, int(in.dims[3]), o.model);
+    cm.input_mean = n.mean;
+    cm.input_std = n.std;
     cm.comment = "from " + std::filesystem::path(o.model).filename().string();
     const std::filesystem::path h(o.c_array);
     c_source_path = (h.parent_path() / (h.stem().string() + ".c")).string();

@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "flynet/core/data.hpp"
+#include "flynet/core/model_state.hpp"
 #include "flynet/formats/atomic_file.hpp"
 #include "flynet/formats/error.hpp"
 #include "flynet/formats/h5_store.hpp"
@@ -71,10 +72,7 @@ IntGraph lower_with_improvements(const QuantizeOptionsCli& o, Model& m, Calibrat
   if (o.data.empty())
     throw Error(ErrorCode::usage, "--equalize and --bias-correction need --data: they run on its training split");
   int64_t n = o.cal_samples;
-  if (n <= 0) {
-    auto it = m.meta.find("calib.samples");
-    n = it == m.meta.end() ? 500 : std::stoll(it->second);
-  }
+  if (n <= 0) n = cal.state.samples > 0 ? cal.state.samples : 500;  // 500: files from before it was recorded
   const Tensor images = calibration_images(m, o.data, n);
   if (o.equalize) {
     // Nagel et al.'s per-tensor precision of each side, mean over channels of range / largest
@@ -140,11 +138,7 @@ void run_quantize(const QuantizeOptionsCli& o) {
   QuantizeOptions q;
   q.rounding = int32_t(o.rounding);
   q.per_tensor = o.per_tensor;
-  q.weight_levels = o.weight_levels;
-  if (q.weight_levels < 0) {
-    auto it = m.meta.find("train.weight_levels");
-    q.weight_levels = it == m.meta.end() ? 0 : std::stoi(it->second);
-  }
+  q.weight_levels = o.weight_levels >= 0 ? o.weight_levels : read_qat_state(m.meta, o.model).weight_levels;
   const IntGraph g = lower_with_improvements(o, m, cal, q);
   const IntRunner runner(g);  // validates every op with the reference before anything is written
   save_model_h5(int_graph_to_record(g), o.out);
@@ -245,8 +239,10 @@ void setup_quantize(CLI::App& app) {
       ->default_str("double");
   sub->add_flag("--per-tensor", opt->per_tensor, "one weight scale per layer instead of per output channel");
   sub->add_option("--weight-levels", opt->weight_levels,
-                  "keep the integer codes of weights trained with this many levels (default: what the model records; 0: off)")
-      ->option_text("L");
+                  "keep the integer codes of weights trained with this many levels, 2..128 or odd up to 255 "
+                  "(default: what the model records; 0: off)")
+      ->option_text("L")
+      ->check(weight_levels_validator());
   sub->add_option("--data", opt->data, "also compare float, fake-quant and int8 on this data set's test split")
       ->option_text("PATH");
   sub->add_option("--samples", opt->samples, "test images for the comparison (0: all)")->default_val(opt->samples)->option_text("N");

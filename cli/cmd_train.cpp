@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "flynet/core/data.hpp"
 #include "flynet/core/model.hpp"
+#include "flynet/core/model_state.hpp"
 #include "flynet/core/trainer.hpp"
 #include "flynet/formats/error.hpp"
 
@@ -158,9 +159,8 @@ void run_train(TrainOptions& o, const CLI::App& sub) {
   if (o.val_split > 0) {
     model.meta["train.val_top1"] = model.meta["train.test_top1"];
     model.meta["train.val_split"] = std::to_string(o.val_split);
-    std::vector<float> mean, sd;
-    model_normalisation(model, mean, sd);
-    const EvalResult t = evaluate(model, data.test, mean, sd);
+    const InputNormalisation n = read_input_normalisation(model).per_channel(spec.in_c);
+    const EvalResult t = evaluate(model, data.test, n.mean, n.std);
     std::printf("validation top-1 %.2f%% (%lld held-out training images)\n", 100 * r.test_top1,
                 (long long)fit.test->info().size);
     r.test_top1 = t.top1;
@@ -259,9 +259,11 @@ void setup_train(CLI::App& app) {
       ->group(tr);
   sub->add_flag("--quiet", opt->quiet, "only the final line")->group(tr);
   sub->add_option("--weight-levels", c.weight_levels,
-                  "train with conv/FC weights quantized to L levels per output channel (2..256; float or 0: off)")
+                  "train with conv/FC weights quantized to L levels per output channel (2..128 or odd up to 255, "
+                  "the counts whose codes int8 holds exactly; float or 0: off)")
       ->option_text("L")
       ->transform(CLI::Transformer(std::map<std::string, std::string>{{"float", "0"}}))
+      ->check(weight_levels_validator())
       ->default_val(c.weight_levels)
       ->group(tr);
   sub->add_option("--act-bits", c.act_bits,

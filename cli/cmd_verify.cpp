@@ -13,6 +13,7 @@
 
 #include "commands.hpp"
 #include "flynet/core/data.hpp"
+#include "flynet/core/model_state.hpp"
 #include "flynet/core/trainer.hpp"
 #include "flynet/formats/atomic_file.hpp"
 #include "flynet/formats/error.hpp"
@@ -64,9 +65,11 @@ void run_verify(const VerifyOptions& o) {
   InputQuant iq;
   iq.scale = g.tensors.at(size_t(g.input)).scale;
   iq.zero_point = g.tensors.at(size_t(g.input)).zero_point;
-  meta_normalisation(g.meta, iq.mean, iq.std);
-  if (iq.mean.empty() && fmodel) input_normalisation(*fmodel, iq.mean, iq.std);
-  if (iq.mean.empty())
+  InputNormalisation norm = read_input_normalisation(g.meta, int(g.tensors.at(size_t(g.input)).dims[3]), o.model);
+  if (!norm.recorded() && fmodel) norm = read_input_normalisation(*fmodel).per_channel(fmodel->spec().in_c);
+  iq.mean = norm.mean;
+  iq.std = norm.std;
+  if (!norm.recorded())
     throw Error(ErrorCode::usage,
                 "the file has no input normalisation: export it with --host-info, or give --float MODEL.h5", o.model);
 
@@ -99,10 +102,8 @@ void run_verify(const VerifyOptions& o) {
     // The float model on exactly these images, in the same order.
     std::vector<int64_t> idx(size_t(run.count));
     std::iota(idx.begin(), idx.end(), 0);
-    std::vector<float> mean, sd;
-    model_normalisation(*fmodel, mean, sd);
-    if (mean.empty()) input_normalisation(*fmodel, mean, sd);
-    const EvalResult fe = evaluate(*fmodel, subset(d.test, idx), mean, sd, 256, true);
+    const InputNormalisation fn = read_input_normalisation(*fmodel).per_channel(fmodel->spec().in_c);
+    const EvalResult fe = evaluate(*fmodel, subset(d.test, idx), fn.mean, fn.std, 256, true);
     const std::vector<double> float_out(fe.logits.data.begin(), fe.logits.data.end());
     const Accuracy af = accuracy(float_out, run.labels, K);
     const double agree = agreement(int_out, float_out, K);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "flynet/core/arch.hpp"
+#include "flynet/core/model_state.hpp"
 
 namespace flynet::cli {
 
@@ -39,6 +40,26 @@ struct ArchOptions {
   bool any_given(const CLI::App& sub) const;
 };
 void add_arch_options(CLI::App& sub, ArchOptions& o);
+
+/// --weight-levels of train and quantize, refused where it is given: the one rule for a weight
+/// level count (valid_weight_levels, model_state.hpp). Text that is not a number is left to
+/// CLI11's conversion error.
+inline CLI::Validator weight_levels_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        int levels = 0;
+        try {
+          size_t used = 0;
+          levels = std::stoi(text, &used);
+          if (used != text.size()) return {};
+        } catch (const std::exception&) {
+          return {};
+        }
+        const std::string why = weight_levels_problem(levels);
+        return why.empty() ? why : text + ": " + why;
+      },
+      "L", "weight level count");
+}
 
 }  // namespace flynet::cli
 

@@ -4,6 +4,7 @@
 #include <random>
 #include <sstream>
 
+#include "flynet/core/model_state.hpp"
 #include "flynet/formats/error.hpp"
 #include "flynet/formats/h5_store.hpp"
 #include "flynet/formats/int_graph.hpp"
@@ -91,6 +92,7 @@ Model Model::from_record(const ModelRecord& rec, const std::string& file) {
     throw Error(ErrorCode::format, std::string("bad architecture: ") + e.what(), file);
   }
   m.meta = rec.meta;
+  check_model_state(m, file);  // the state records validate once, where the file is known
   std::map<std::string, const TensorRecord*> by_name;
   for (const TensorRecord& t : rec.tensors) by_name[t.name] = &t;
   for (const ParamDecl& p : m.graph.all_params()) {

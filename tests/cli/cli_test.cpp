@@ -109,6 +109,37 @@ TEST(Cli, InfoOfAStoredModelEqualsItsArchitecture) {
   std::filesystem::remove(p);
 }
 
+// One rule for a weight level count, applied where it is requested: an even count above 128
+// has int8 codes beyond 127 (quantize used to fall back to plain int8 while saying "kept").
+TEST(Cli, WeightLevelsInt8CannotHoldAreRefusedWhereGiven) {
+  const std::string why = "an even level count above 128 has codes up to 255, beyond int8's 127 (use 2..128 or an "
+                          "odd count up to 255)\n";
+  Result r = flynet("train --data /nonexistent --weight-levels 256 --out x.h5");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "flynet train: error: --weight-levels: 256: " + why);
+  r = flynet("quantize /nonexistent.h5 --out x.q.h5 --weight-levels 256");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "flynet quantize: error: --weight-levels: 256: " + why);
+  r = flynet("quantize /nonexistent.h5 --out x.q.h5 --weight-levels 1");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "flynet quantize: error: --weight-levels: 1: weight levels are 2..128 or an odd count up to 255 "
+                   "(0: float)\n");
+}
+
+// A model whose recorded state is invalid (here trained with 256 levels by an older flynet)
+// is refused when it is read, in one line naming the key, the value and the file.
+TEST(Cli, InvalidModelStateIsRefusedWhenRead) {
+  const std::string p = (std::filesystem::temp_directory_path() / "flynet_cli_bad_state.h5").string();
+  flynet::Model m = flynet::Model::create(flynet::arch_preset("flynet-h3"), 1);
+  m.meta["train.weight_levels"] = "256";
+  flynet::save_model(m, p);
+  Result r = flynet("calibrate " + p + " --data /nonexistent");
+  EXPECT_EQ(r.code, 4);
+  EXPECT_EQ(r.err, "flynet calibrate: error: bad train.weight_levels '256': an even level count above 128 has codes "
+                   "up to 255, beyond int8's 127 (use 2..128 or an odd count up to 255) (" + p + ")\n");
+  std::filesystem::remove(p);
+}
+
 TEST(Cli, ModelFileAndArchOptionsAreExclusive) {
   Result r = flynet("info some.h5 --width 0.5");
   EXPECT_EQ(r.code, 2);

@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <cmath>
 
+#include "flynet/core/model_state.hpp"
 #include "flynet/formats/error.hpp"
 
 namespace flynet {
 
 ChannelGrid weight_grid(const float* w, int64_t n, int levels) {
-  if (levels < 2 || levels > 65536) throw Error(ErrorCode::usage, "weight levels must be in 2..65536");
+  if (levels == 0 || !valid_weight_levels(levels))
+    throw Error(ErrorCode::usage, "weight levels " + std::to_string(levels) + ": " +
+                                      (levels == 0 ? "float weights have no grid" : weight_levels_problem(levels)));
   float a = 0.f;
   for (int64_t i = 0; i < n; ++i) a = std::max(a, std::fabs(w[i]));
   ChannelGrid g;

@@ -7,6 +7,7 @@
 
 #include "flynet/core/fake_quant.hpp"
 #include "flynet/core/fold_bn.hpp"
+#include "flynet/core/model_state.hpp"
 
 #include <algorithm>
 #include <map>
@@ -20,9 +21,9 @@ Net::Net(Model& model) : model_(model) {
   // A model trained with L weight levels computes with its fake-quantized weights (design
   // 3.7); the float weights stay the optimizer's shadow copy (straight-through gradient).
   // With folded BN the grid is the one of the folded weight w * s (what the device stores).
-  int levels = kFloatLevels;
-  if (auto it = model_.meta.find("train.weight_levels"); it != model_.meta.end()) levels = std::stoi(it->second);
-  if (auto it = model_.meta.find("train.bn_folded"); it != model_.meta.end()) bn_folded_ = it->second == "1";
+  const QatState qat = read_qat_state(model_.meta);
+  const int levels = qat.weight_levels;  // kFloatLevels when not quantized
+  bn_folded_ = qat.bn_folded;
   std::map<std::string, int> fold_bn_of;  // weight name -> its BN node, when folded
   if (bn_folded_)
     for (size_t i = 0; i < g.nodes.size(); ++i)
@@ -38,8 +39,7 @@ Net::Net(Model& model) : model_(model) {
       else
         std::copy(w.data.begin(), w.data.end(), eff.data.begin());
     });
-  if (auto it = model_.meta.find("train.act_bits"); it != model_.meta.end() && it->second != "0") {
-    if (it->second != "8") throw Error(ErrorCode::unsupported, "activation bits " + it->second + " (only 8 is supported)");
+  if (qat.act_bits != 0) {  // 8, the only width read_qat_state accepts
     act_points_ = act_quant_points(g);
     act_point_.assign(g.nodes.size(), -1);
     for (size_t k = 0; k < act_points_.size(); ++k) act_point_[size_t(act_points_[k].node)] = int(k);

@@ -15,6 +15,7 @@
 
 #include "flynet/core/layers.hpp"
 #include "flynet/core/loss.hpp"
+#include "flynet/core/model_state.hpp"
 #include "flynet/core/net.hpp"
 #include "flynet/core/qat.hpp"
 #include "flynet/core/schedule.hpp"
@@ -25,21 +26,6 @@ namespace flynet {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string join(const std::vector<float>& v) {
-  std::ostringstream o;
-  o.precision(9);
-  for (size_t i = 0; i < v.size(); ++i) o << (i ? "," : "") << v[i];
-  return o.str();
-}
-
-std::vector<float> split_floats(const std::string& s) {
-  std::vector<float> v;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) v.push_back(std::stof(item));
-  return v;
-}
 
 std::string fmt(double v, int prec = 6) {
   char b[64];
@@ -86,19 +72,6 @@ void write_checkpoint(const Model& model, const Optimizer& opt, int epochs_done,
 }
 
 }  // namespace
-
-void meta_normalisation(const std::map<std::string, std::string>& meta, std::vector<float>& mean,
-                        std::vector<float>& std) {
-  mean.clear();
-  std.clear();
-  auto m = meta.find("data.mean"), s = meta.find("data.std");
-  if (m != meta.end()) mean = split_floats(m->second);
-  if (s != meta.end()) std = split_floats(s->second);
-}
-
-void model_normalisation(const Model& model, std::vector<float>& mean, std::vector<float>& std) {
-  meta_normalisation(model.meta, mean, std);
-}
 
 EvalResult evaluate(Model& model, std::shared_ptr<const Dataset> data, const std::vector<float>& mean,
                     const std::vector<float>& std, int batch, bool keep_logits, float temperature) {
@@ -173,9 +146,9 @@ namespace {
 // The end of a run: exact BN statistics, unless BN is folded into quantized weights — then its
 // scale is part of the weight grid, so it stays, and the effective weights are baked in.
 void finish_batchnorm(Model& model, std::shared_ptr<const Dataset> train, const DatasetInfo& info,
-                      const TrainConfig& cfg, int levels) {
-  if (auto f = model.meta.find("train.bn_folded"); f != model.meta.end() && f->second == "1") {
-    bake_folded_weights(model, levels);
+                      const TrainConfig& cfg) {
+  if (const QatState q = read_qat_state(model.meta); q.bn_folded) {
+    bake_folded_weights(model, q.weight_levels);
     return;
   }
   recalibrate_batchnorm(model, train, info.mean, info.std, std::min<int64_t>(cfg.batch, info.size),
@@ -200,8 +173,9 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
                 "dataset has " + std::to_string(info.classes) + " classes, the model " + std::to_string(spec.classes),
                 info.source);
   set_num_threads(cfg.threads);
-  if (cfg.weight_levels != 0 && (cfg.weight_levels < 2 || cfg.weight_levels > 256))
-    throw Error(ErrorCode::usage, "weight levels must be in 2..256 (0: float)");
+  if (!valid_weight_levels(cfg.weight_levels))
+    throw Error(ErrorCode::usage,
+                "weight levels " + std::to_string(cfg.weight_levels) + ": " + weight_levels_problem(cfg.weight_levels));
   if (cfg.act_bits != 0 && cfg.act_bits != 8) throw Error(ErrorCode::usage, "activation bits must be 8 (or 0: float)");
   if (cfg.fold_bn_after >= cfg.epochs)
     throw Error(ErrorCode::usage, "--fold-bn-after must be below the number of epochs");
@@ -209,13 +183,11 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
   // with the quantized weights and activations, and quantize keeps their codes. With int8
   // activations and float weights the weights still get the int8 grid (255 levels per
   // channel, exactly what quantize produces): QAT should see the device's weights too.
-  const int levels = cfg.weight_levels ? cfg.weight_levels : (cfg.act_bits ? 255 : 0);
-  model.meta.erase("train.weight_levels");
-  model.meta.erase("train.act_bits");
-  model.meta.erase("train.bn_folded");
-  if (levels > 0) model.meta["train.weight_levels"] = std::to_string(levels);
-  if (cfg.act_bits > 0) model.meta["train.act_bits"] = std::to_string(cfg.act_bits);
-  else store_act_ranges(model, {});  // a warm start from a QAT model drops its ranges
+  QatState qat;
+  qat.weight_levels = cfg.weight_levels ? cfg.weight_levels : (cfg.act_bits ? 255 : 0);
+  qat.act_bits = cfg.act_bits;
+  write_qat_state(model.meta, qat);
+  if (cfg.act_bits == 0) store_act_ranges(model, {});  // a warm start from a QAT model drops its ranges
 
   Optimizer opt(model, cfg.optim);
   int start_epoch = 0;
@@ -240,7 +212,8 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
     opt.load_state(state, step, cfg.resume);
     model.params = std::move(ck.params);
     if (cfg.act_bits > 0) store_act_ranges(model, load_act_ranges(ck));
-    if (auto f = ck.meta.find("train.bn_folded"); f != ck.meta.end()) model.meta[f->first] = f->second;
+    qat.bn_folded = read_qat_state(ck.meta, cfg.resume).bn_folded;
+    write_qat_state(model.meta, qat);
     if (observer) observer->on_resume(start_epoch, cfg.resume);
   }
 
@@ -273,7 +246,10 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
     if (cfg.max_steps >= 0 && step >= cfg.max_steps) break;
     // BN folding starts at its epoch; the flag stays on the model so evaluations and later
     // stages compute as the last epochs trained.
-    if (cfg.fold_bn_after >= 0 && epoch >= cfg.fold_bn_after) model.meta["train.bn_folded"] = "1";
+    if (cfg.fold_bn_after >= 0 && epoch >= cfg.fold_bn_after && !qat.bn_folded) {
+      qat.bn_folded = true;
+      write_qat_state(model.meta, qat);
+    }
     Net net(model);
     net.set_act_range_momentum(cfg.act_range_momentum);
     RunCtx ctx;
@@ -328,7 +304,7 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
     // The checkpoint keeps the running statistics of training, so a resumed run continues
     // exactly; the final model gets recalibrated ones before its evaluation.
     if (!cfg.checkpoint.empty()) write_checkpoint(model, opt, epoch + 1, step, cfg, cfg.checkpoint);
-    if (last_epoch) finish_batchnorm(model, data.train, info, cfg, levels);
+    if (last_epoch) finish_batchnorm(model, data.train, info, cfg);
     if (last_epoch || (cfg.eval_every > 0 && (epoch + 1) % cfg.eval_every == 0)) {
       // The last epoch is evaluated as the model will be used (T = 1); earlier ones at the
       // temperature they trained with.
@@ -355,7 +331,7 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - t_run).count();
   if (last.test_top1 < 0) {  // resumed a finished run, or stopped by max_steps before evaluating
-    if (result.epochs == 0) finish_batchnorm(model, data.train, info, cfg, levels);
+    if (result.epochs == 0) finish_batchnorm(model, data.train, info, cfg);
     const EvalResult e = evaluate(model, data.test, info.mean, info.std);
     last.test_top1 = e.top1;
     last.test_top5 = e.top5;
@@ -370,9 +346,7 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
   model.meta["train.options"] = describe(cfg);
   model.meta["train.dataset"] = info.source;
   model.meta["train.gate_temperature"] = "1";
-  model.meta["data.mean"] = join(info.mean);
-  model.meta["data.std"] = join(info.std);
-  model.meta["data.scale"] = "1/255";
+  write_input_normalisation(model.meta, InputNormalisation{info.mean, info.std}, spec.in_c);
   return result;
 }
 

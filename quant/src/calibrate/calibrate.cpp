@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 
+#include "flynet/core/model_state.hpp"
 #include "flynet/core/net.hpp"
 #include "flynet/core/qat.hpp"
 #include "flynet/formats/error.hpp"
@@ -60,8 +61,9 @@ CalibrationReport calibrate(Model& model, const BatchSource& batches, const Cali
 
   CalibrationReport r;
   r.samples = samples;
-  r.calibration.method = std::string(choice_name(kCalibChoices, opt.method));
-  r.calibration.percentile = opt.percentile;
+  r.calibration.state.method = opt.method;
+  r.calibration.state.percentile = opt.percentile;
+  r.calibration.state.samples = samples;
   // A model trained with int8 activations (--act-bits) keeps the ranges it trained with: the
   // device must quantize where training did. The method only fills in the tensors QAT does not
   // track (VA-ECA internals).
@@ -71,7 +73,7 @@ CalibrationReport calibrate(Model& model, const BatchSource& batches, const Cali
     for (size_t i = 0; i < qr.size(); ++i)
       if (qr[i].initialised) trained[model.graph.nodes[i].name] = qr[i];
   }
-  if (!trained.empty()) r.calibration.method += "+qat";
+  r.calibration.state.trained_ranges = !trained.empty();
   for (const auto& [name, o] : obs) {
     TensorCalibration t;
     t.name = name;
@@ -91,20 +93,15 @@ LoaderOptions calibration_loader_options(const Model& model, int batch) {
   lo.batch = batch;
   lo.shuffle = true;
   lo.seed = 12345;
-  input_normalisation(model, lo.mean, lo.std);
+  const InputNormalisation n = read_input_normalisation(model).per_channel(model.spec().in_c);
+  lo.mean = n.mean;
+  lo.std = n.std;
   return lo;
 }
 
 void store_calibration(Model& model, const CalibrationReport& r) {
   std::erase_if(model.extra, [](const TensorRecord& t) { return t.name.rfind("calib.", 0) == 0; });
-  std::erase_if(model.meta, [](const auto& kv) { return kv.first.rfind("calib.", 0) == 0; });
-  model.meta["calib.method"] = r.calibration.method;
-  model.meta["calib.samples"] = std::to_string(r.samples);
-  if (r.calibration.method.rfind("percentile", 0) == 0) {
-    char p[32];
-    std::snprintf(p, sizeof p, "%.17g", r.calibration.percentile);
-    model.meta["calib.percentile"] = p;
-  }
+  write_calibration_state(model.meta, r.calibration.state);
   for (const TensorCalibration& t : r.tensors) {
     // [chosen min, chosen max, observed min, observed max, clipped fraction, sqnr dB]
     const float v[6] = {t.chosen.min, t.chosen.max, t.observed_min, t.observed_max, float(t.chosen.clipped_fraction),
@@ -116,17 +113,10 @@ void store_calibration(Model& model, const CalibrationReport& r) {
 }
 
 Calibration read_calibration(const Model& model, const std::string& file) {
-  auto it = model.meta.find("calib.method");
-  if (it == model.meta.end()) throw Error(ErrorCode::format, "model is not calibrated: run flynet calibrate first", file);
+  const std::optional<CalibrationState> state = read_calibration_state(model.meta, file);
+  if (!state) throw Error(ErrorCode::format, "model is not calibrated: run flynet calibrate first", file);
   Calibration c;
-  c.method = it->second;
-  if (auto pc = model.meta.find("calib.percentile"); pc != model.meta.end()) {
-    try {
-      c.percentile = std::stod(pc->second);
-    } catch (const std::exception&) {
-      throw Error(ErrorCode::format, "calibration percentile '" + pc->second + "' is not a number", file);
-    }
-  }
+  c.state = *state;
   const std::string suffix = ".range";
   for (const TensorRecord& t : model.extra) {
     if (t.name.rfind("calib.", 0) != 0 || t.name.size() < suffix.size() ||

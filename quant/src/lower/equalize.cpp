@@ -5,6 +5,7 @@
 #include <set>
 
 #include "flynet/core/fold_bn.hpp"
+#include "flynet/core/model_state.hpp"
 #include "flynet/formats/error.hpp"
 
 namespace flynet {
@@ -91,12 +92,14 @@ void pair_ranges(const Model& m, const EqualizePair& p, std::vector<double>& r1,
 }
 
 EqualizeResult equalize(Model& m, const EqualizeOptions& opt) {
-  for (const char* k : {"train.weight_levels", "train.act_bits", "train.bn_folded"}) {
-    auto it = m.meta.find(k);
-    if (it != m.meta.end() && it->second != "0")
-      throw Error(ErrorCode::unsupported,
-                  std::string("cannot equalize a model trained with quantization (meta ") + k + " = " + it->second +
-                      "): rescaling would move its weights off the trained grid and its activations off the trained ranges");
+  if (const QatState q = read_qat_state(m.meta); q.any()) {
+    Meta stored;
+    write_qat_state(stored, q);
+    std::string keys;
+    for (const auto& [k, v] : stored) keys += (keys.empty() ? "" : ", ") + k + " = " + v;
+    throw Error(ErrorCode::unsupported,
+                "cannot equalize a model trained with quantization (meta " + keys +
+                    "): rescaling would move its weights off the trained grid and its activations off the trained ranges");
   }
   const Graph& g = m.graph;
   EqualizeResult r;
@@ -148,12 +151,11 @@ EqualizeResult equalize(Model& m, const EqualizeOptions& opt) {
 
 void remeasure_ranges(Model& m, const EqualizeResult& r, Calibration& cal, const BatchSource& batches) {
   if (r.pairs.empty()) return;
-  std::string method = cal.method;
-  if (method.find('+') != std::string::npos)
-    throw Error(ErrorCode::unsupported, "cannot re-measure ranges of calibration method '" + method + "'");
+  if (cal.state.trained_ranges)
+    throw Error(ErrorCode::unsupported, "cannot re-measure ranges of calibration method '" + cal.state.method_name() + "'");
   CalibrateOptions co;
-  co.method = parse_choice(kCalibChoices, method, "calibration method");
-  co.percentile = cal.percentile;
+  co.method = cal.state.method;
+  co.percentile = cal.state.percentile;
   const CalibrationReport fresh = calibrate(m, batches, co);
   std::set<std::string> names;
   for (const EqualizePair& p : r.pairs) names.insert(p.rescaled.begin(), p.rescaled.end());

@@ -5,7 +5,7 @@
 #include "flyref.h"
 #include "flynet/core/fake_quant.hpp"
 #include "flynet/core/fold_bn.hpp"
-#include "flynet/core/trainer.hpp"
+#include "flynet/core/model_state.hpp"
 #include "flynet/formats/error.hpp"
 #include "flynet/quant/quantize.hpp"
 #include "flynet_format.h"
@@ -39,12 +39,12 @@ class Lowering {
     for (size_t i = 0; i < g_.nodes.size(); ++i)
       if (value_[i] < 0) lower(int(i));
     out_.output = value_.back();
-    for (const auto& [k, v] : m_.meta)
-      if (k.rfind("calib.", 0) != 0) out_.meta.emplace(k, v);
+    for (const auto& [k, v] : m_.meta) out_.meta.emplace(k, v);
+    erase_calibration_state(out_.meta);  // the int8 graph records its calibration as quant.calibration
     for (const auto& [k, v] : g_.spec.to_map()) out_.meta["arch." + k] = v;
     out_.meta["quant.rounding"] = o_.rounding == FLYNET_ROUNDING_SINGLE ? "single" : "double";
     out_.meta["quant.weights"] = o_.per_tensor ? "per-tensor" : "per-channel";
-    if (!cal_.method.empty()) out_.meta["quant.calibration"] = cal_.method;
+    out_.meta["quant.calibration"] = cal_.state.method_name();
     if (o_.weight_levels > 0) out_.meta["quant.weight_levels"] = std::to_string(o_.weight_levels);
     return std::move(out_);
   }
@@ -157,7 +157,8 @@ class Lowering {
     int levels = 0;
   };
   // Per-channel symmetric codes in [-127, 127] of folded weights w' = w * s (s: BN scale).
-  // A model trained with L levels keeps the codes of its grid: w' = code * step * s exactly.
+  // A model trained with L levels keeps the codes of its grid: w' = code * step * s exactly
+  // (lower_to_int8 admits only level counts whose codes fit int8).
   QuantWeights quantize_weights(const Tensor& raw, const std::vector<float>& s, const Tensor& folded, bool quantizable) {
     const int64_t oc = folded.shape[0], per = folded.numel() / oc;
     QuantWeights q;
@@ -166,20 +167,16 @@ class Lowering {
       std::vector<float> fq(size_t(raw.numel()));
       const auto grids = fake_quant_weights(raw.ptr(), fq.data(), oc, per, o_.weight_levels);
       weight_codes(fq.data(), q.codes.data(), oc, per, grids);
-      bool fits = true;
-      for (const ChannelGrid& gr : grids) fits &= gr.max_code <= 127;
-      if (fits) {
-        q.levels = o_.weight_levels;
-        for (int64_t c = 0; c < oc; ++c) {
-          const double sc = s.empty() ? 1.0 : double(s[size_t(c)]);
-          double step = double(grids[size_t(c)].step) * std::fabs(sc);
-          if (step == 0) step = 1.0;
-          q.scales.push_back(step);
-          if (sc < 0)
-            for (int64_t i = 0; i < per; ++i) q.codes[size_t(c * per + i)] = -q.codes[size_t(c * per + i)];
-        }
-        return q;
+      q.levels = o_.weight_levels;
+      for (int64_t c = 0; c < oc; ++c) {
+        const double sc = s.empty() ? 1.0 : double(s[size_t(c)]);
+        double step = double(grids[size_t(c)].step) * std::fabs(sc);
+        if (step == 0) step = 1.0;
+        q.scales.push_back(step);
+        if (sc < 0)
+          for (int64_t i = 0; i < per; ++i) q.codes[size_t(c * per + i)] = -q.codes[size_t(c * per + i)];
       }
+      return q;
     }
     auto amax = [&](int64_t c0, int64_t c1) {
       double a = 0;
@@ -240,13 +237,12 @@ class Lowering {
 
   void lower_input(int i) {
     const Node& n = g_.nodes[size_t(i)];
-    std::vector<float> mean, sd;
-    input_normalisation(m_, mean, sd);
+    const InputNormalisation norm = read_input_normalisation(m_).per_channel(m_.spec().in_c);
     // The exact range of normalised pixels: firmware quantizes camera pixels with it.
     TensorRange r{std::numeric_limits<float>::max(), -std::numeric_limits<float>::max()};
-    for (size_t c = 0; c < mean.size(); ++c) {
-      r.min = std::min(r.min, (0.f - mean[c]) / sd[c]);
-      r.max = std::max(r.max, (1.f - mean[c]) / sd[c]);
+    for (size_t c = 0; c < norm.mean.size(); ++c) {
+      r.min = std::min(r.min, (0.f - norm.mean[c]) / norm.std[c]);
+      r.max = std::max(r.max, (1.f - norm.mean[c]) / norm.std[c]);
     }
     value_[size_t(i)] = out_.input = act_tensor(n.name, n.out, r);
     out_.meta["input.scale"] = std::to_string(T(out_.input).scale);
@@ -570,20 +566,11 @@ class Lowering {
 
 }  // namespace
 
-void input_normalisation(const Model& m, std::vector<float>& mean, std::vector<float>& stdev) {
-  model_normalisation(m, mean, stdev);
-  const size_t c = size_t(m.spec().in_c);
-  auto fill = [&](std::vector<float>& v, float dflt, const char* key) {
-    if (v.size() == 1) v.assign(c, v[0]);
-    if (v.empty()) v.assign(c, dflt);
-    if (v.size() != c)
-      throw Error(ErrorCode::format, std::string("model metadata '") + key + "' does not have one value per input channel");
-  };
-  fill(mean, 0.f, "data.mean");
-  fill(stdev, 1.f, "data.std");
-}
-
 IntGraph lower_to_int8(const Model& m, Calibration cal, const QuantizeOptions& opt) {
+  // Refused here rather than re-rounded: the graph would record L levels its codes do not have.
+  if (opt.weight_levels < 0 || !valid_weight_levels(opt.weight_levels))
+    throw Error(ErrorCode::usage, "weight levels " + std::to_string(opt.weight_levels) + ": " +
+                                      (opt.weight_levels < 0 ? "not a level count" : weight_levels_problem(opt.weight_levels)));
   return Lowering(m, std::move(cal), opt).run();
 }
 

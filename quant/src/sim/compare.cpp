@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "flynet/core/model_state.hpp"
 #include "flynet/core/net.hpp"
 #include "flynet/formats/error.hpp"
 #include "flynet/quant/fake_quant_sim.hpp"
@@ -68,13 +69,12 @@ CompareReport compare_int8(Model& model, const IntGraph& g, std::shared_ptr<cons
                                       std::to_string(di.c) + ", the model takes " + std::to_string(s.in_h) + "x" +
                                       std::to_string(s.in_w) + "x" + std::to_string(s.in_c), di.source);
   const int64_t total = opt.samples > 0 ? std::min(opt.samples, di.size) : di.size;
-  std::vector<float> mean, sd;
-  input_normalisation(model, mean, sd);
+  const InputNormalisation norm = read_input_normalisation(model).per_channel(s.in_c);
   LoaderOptions lo;
   lo.batch = opt.batch;
   lo.shuffle = false;
-  lo.mean = mean;
-  lo.std = sd;
+  lo.mean = norm.mean;
+  lo.std = norm.std;
   BatchLoader loader(data, lo);
   Net net(model);
 

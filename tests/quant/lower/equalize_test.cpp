@@ -250,7 +250,7 @@ TEST(Equalize, RemeasuresWithTheStoredPercentile) {
   co.percentile = 99.0;
   store_calibration(m, calibrate(m, batches, co));
   Calibration cal = read_calibration(m, "model.h5");
-  EXPECT_EQ(cal.percentile, 99.0);
+  EXPECT_EQ(cal.state.percentile, 99.0);
 
   const EqualizeResult r = equalize(m);
   remeasure_ranges(m, r, cal, batches);
@@ -267,9 +267,9 @@ TEST(Equalize, RemeasuresWithTheStoredPercentile) {
 }
 
 TEST(Equalize, RefusesQuantizationTrainedModels) {
-  for (const char* key : {"train.weight_levels", "train.act_bits", "train.bn_folded"}) {
+  for (const auto& [key, value] : {std::pair{"train.weight_levels", "8"}, {"train.act_bits", "8"}, {"train.bn_folded", "1"}}) {
     Model m = make_model(small(), 10);
-    m.meta[key] = "8";
+    m.meta[key] = value;
     try {
       equalize(m);
       ADD_FAILURE() << key << " accepted";

@@ -154,5 +154,22 @@ TEST(Lower, MissingCalibrationIsAClearError) {
   }
 }
 
+// An even level count above 128 has codes up to L - 1 > 127: the lowering used to fall back
+// to plain int8 while recording L levels; now it refuses before lowering anything.
+TEST(Lower, RefusesWeightLevelsWhoseCodesInt8CannotHold) {
+  const Model m = Model::create(small(), 1);
+  for (int levels : {130, 256, 300, -2}) {
+    QuantizeOptions q;
+    q.weight_levels = levels;
+    try {
+      lower_to_int8(m, Calibration{}, q);
+      ADD_FAILURE() << levels << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::usage) << e.what();
+      EXPECT_EQ(std::string(e.what()).rfind("weight levels " + std::to_string(levels) + ": ", 0), 0u) << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace flynet

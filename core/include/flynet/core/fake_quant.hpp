@@ -9,7 +9,9 @@
 // Every grid point is an integer multiple of a per-channel step: for odd L the step is D and
 // the codes are i - (L-1)/2 in [-(L-1)/2, (L-1)/2]; for even L the step is D/2 and the codes
 // are 2i - (L-1), odd integers in [-(L-1), L-1]. So for L <= 128 (any L) and odd L <= 255 the
-// codes fit symmetric int8 [-127, 127] with no further rounding.
+// codes fit symmetric int8 [-127, 127] with no further rounding; those are the only level
+// counts flynet accepts (valid_weight_levels, model_state.hpp), so every trained grid is
+// exported exactly.
 //
 // Activations: per tensor, asymmetric int8 as the int8 kernels use it (int8-semantics.md):
 //   scale = (max - min) / 255, zero_point = clamp(round(-128 - min / scale), -128, 127),
@@ -24,7 +26,7 @@
 
 namespace flynet {
 
-/// Largest level count: 2^32 levels means "float" and is spelled 0 here.
+/// 2^32 levels means "float" and is spelled 0 here.
 inline constexpr int kFloatLevels = 0;
 
 struct ChannelGrid {
@@ -32,7 +34,8 @@ struct ChannelGrid {
   int max_code = 0;     ///< codes lie in [-max_code, max_code]
 };
 
-/// The grid of one output channel of `n` weights quantized to `levels` (2 .. 2^16) levels.
+/// The grid of one output channel of `n` weights quantized to `levels` levels (2..128, or odd
+/// up to 255: valid_weight_levels; anything else throws Error{usage}).
 ChannelGrid weight_grid(const float* w, int64_t n, int levels);
 
 /// Fake-quantizes a weight tensor whose first dimension is the output channel

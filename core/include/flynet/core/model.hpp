@@ -17,7 +17,9 @@ namespace flynet {
 struct Model {
   Graph graph;
   std::map<std::string, Tensor> params;       ///< one per ParamDecl of the graph
-  std::map<std::string, std::string> meta;    ///< e.g. "train.test_top1", "data.mean"
+  std::map<std::string, std::string> meta;    ///< e.g. "train.test_top1"; the keys of the QAT state,
+                                              ///< input normalisation and calibration are read and
+                                              ///< written only through model_state.hpp
   std::vector<TensorRecord> extra;            ///< tensors outside the graph, kept verbatim
 
   const ArchSpec& spec() const { return graph.spec; }
@@ -30,8 +32,9 @@ struct Model {
   static Model create(const ArchSpec& spec, uint64_t seed);
 
   ModelRecord to_record() const;
-  /// Checks every graph parameter is present with its declared shape and f32 type; throws
-  /// Error{format} naming `file` and the first problem.
+  /// Checks every graph parameter is present with its declared shape and f32 type, and the
+  /// metadata's state records (model_state.hpp); throws Error{format} naming `file` and the
+  /// first problem.
   static Model from_record(const ModelRecord& rec, const std::string& file);
 };
 

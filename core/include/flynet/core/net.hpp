@@ -57,7 +57,7 @@ class Net {
   std::map<std::string, Tensor>& grads() { return grads_; }
   Model& model() { return model_; }
 
-  /// int8 activation fake quantization (model meta "train.act_bits"): the EMA ranges by node
+  /// int8 activation fake quantization (the model's QatState::act_bits): the EMA ranges by node
   /// index, updated by training-mode forwards (weight `momentum` on each batch) and used as
   /// they are in eval mode. Store them back with store_act_ranges(model, net.act_ranges()).
   bool quantizes_activations() const { return !act_points_.empty(); }
@@ -84,7 +84,7 @@ class Net {
   std::vector<char> act_on_;                    // per node: quantized in the last forward
   std::vector<std::vector<uint8_t>> act_mask_;  // per node: 1 where the clipped STE passes
   float act_momentum_ = 0.01f;
-  bool bn_folded_ = false;                      // meta "train.bn_folded": BN frozen, folded
+  bool bn_folded_ = false;                      // QatState::bn_folded: BN frozen, folded
 };
 
 }  // namespace flynet

@@ -1,14 +1,15 @@
 // Quantization-aware training state of a model: which node outputs are int8 on the device
 // (activation fake quantization), their EMA ranges, and BN folding in the final epochs.
 //
-// A model carries its QAT state itself, so every Net built on it (training, evaluation,
-// calibration, the "float" column of quantize) computes what training computed:
-//   meta "train.weight_levels" = L    conv/FC weights fake-quantized to L levels (fake_quant.hpp)
-//   meta "train.act_bits" = 8         node outputs fake-quantized to int8 with the ranges below
+// A model carries its QAT state itself (QatState, model_state.hpp), so every Net built on it
+// (training, evaluation, calibration, the "float" column of quantize) computes what training
+// computed:
+//   weight_levels = L   conv/FC weights fake-quantized to L levels (fake_quant.hpp)
+//   act_bits = 8        node outputs fake-quantized to int8 with the ranges below
 //   extra "qat.<node>.range" = {min, max}   EMA range of each quantized output
-//   meta "train.bn_folded" = 1        BN statistics frozen and folded: a conv followed by BN
-//                                     computes with Q(w * s) / s, s = gamma / sqrt(var + eps),
-//                                     so conv + BN equals the device's conv with Q(w * s)
+//   bn_folded           BN statistics frozen and folded: a conv followed by BN computes with
+//                       Q(w * s) / s, s = gamma / sqrt(var + eps), so conv + BN equals the
+//                       device's conv with Q(w * s)
 //
 // The quantized outputs are the tensors the int8 lowering (quant/src/lower/lower.cpp) creates: a
 // conv/linear followed by BN is quantized after the BN, a ReLU that is its producer's sole

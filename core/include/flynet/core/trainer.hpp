@@ -43,9 +43,10 @@ struct TrainConfig {
   std::string metrics;           ///< JSON-lines log, one object per epoch (appended); empty: none
   std::string resume;            ///< checkpoint to continue from; empty: start fresh
   int64_t max_steps = -1;        ///< stop after this many steps in total (tests, benchmarks)
-  int weight_levels = 0;         ///< 2..256: conv/FC weights fake-quantized to this many levels per
-                                 ///< output channel from the first step (design 3.7); 0: float
-                                 ///< (255, the int8 grid, when act_bits is set)
+  int weight_levels = 0;         ///< conv/FC weights fake-quantized to this many levels per output
+                                 ///< channel from the first step (design 3.7): 2..128 or odd up to
+                                 ///< 255 (valid_weight_levels); 0: float (255, the int8 grid, when
+                                 ///< act_bits is set)
   int act_bits = 0;              ///< 8: node outputs fake-quantized to int8 with EMA ranges (qat.hpp)
   int fold_bn_after = -1;        ///< >= 0: from this epoch on BN statistics are frozen and folded
                                  ///< into the conv before weight quantization (qat.hpp)
@@ -85,8 +86,9 @@ struct TrainResult {
 
 /// Trains `model` in place (a fresh one, or a warm start: any float model of the architecture). With cfg.resume the parameters, BN statistics, optimizer state and
 /// schedule position come from the checkpoint (which must be of the same architecture; throws
-/// Error{format}). Stores the results, seed, options and dataset normalisation in model.meta
-/// ("train.test_top1", "data.mean", "data.std", ...), with the gating temperature fixed to 1.
+/// Error{format}). Stores the results, seed and options in model.meta ("train.test_top1", ...),
+/// with the gating temperature fixed to 1, and the QAT state and the data set's normalisation
+/// (model_state.hpp).
 TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg, TrainObserver* observer = nullptr);
 
 struct EvalResult {
@@ -117,13 +119,6 @@ Throughput measure_throughput(const ArchSpec& spec, int batch, int steps, int th
 /// which lags behind the final weights in short runs (and badly in tiny ones).
 void recalibrate_batchnorm(Model& model, std::shared_ptr<const Dataset> data, const std::vector<float>& mean,
                            const std::vector<float>& std, int batch, int batches, uint64_t seed);
-
-/// The normalisation a trained model expects, from meta "data.mean"/"data.std"; empty when absent.
-void model_normalisation(const Model& model, std::vector<float>& mean, std::vector<float>& std);
-/// The same from a metadata map ("data.mean"/"data.std", comma-joined): an int8 model's meta
-/// carries them too.
-void meta_normalisation(const std::map<std::string, std::string>& meta, std::vector<float>& mean,
-                        std::vector<float>& std);
 
 }  // namespace flynet
 

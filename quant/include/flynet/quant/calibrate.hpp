@@ -34,7 +34,7 @@ struct TensorCalibration {
 };
 
 struct CalibrationReport {
-  Calibration calibration;
+  Calibration calibration;                 ///< its state records the method, percentile and samples
   std::vector<TensorCalibration> tensors;
   int64_t samples = 0;
 };
@@ -51,8 +51,9 @@ CalibrationReport calibrate(Model& model, const BatchSource& batches, const Cali
 /// same first images.
 LoaderOptions calibration_loader_options(const Model& model, int batch);
 
-/// Stores ranges and histograms in the model (meta "calib.*", extra tensors "calib.<name>")
-/// replacing any earlier calibration; read_calibration() gives the Calibration back.
+/// Stores ranges and histograms in the model (the CalibrationState in meta "calib.*",
+/// model_state.hpp; extra tensors "calib.<name>") replacing any earlier calibration;
+/// read_calibration() gives the Calibration back.
 void store_calibration(Model& model, const CalibrationReport& r);
 /// Throws Error{format} naming `file` if the model has no calibration.
 Calibration read_calibration(const Model& model, const std::string& file);

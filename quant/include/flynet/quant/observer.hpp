@@ -16,19 +16,12 @@
 #include <string_view>
 #include <vector>
 
-#include "flynet/core/arch.hpp"
+#include "flynet/core/model_state.hpp"
 
 namespace flynet {
 
-enum class CalibMethod { minmax, ema, percentile, kl, mse };
-
-inline constexpr std::array kCalibChoices = {
-    Choice<CalibMethod>{"minmax", CalibMethod::minmax, "observed minimum and maximum"},
-    Choice<CalibMethod>{"ema", CalibMethod::ema, "moving average of per-batch minimum and maximum"},
-    Choice<CalibMethod>{"percentile", CalibMethod::percentile, "clip at the given percentile (--percentile)"},
-    Choice<CalibMethod>{"kl", CalibMethod::kl, "least KL divergence between float and int8 histograms"},
-    Choice<CalibMethod>{"mse", CalibMethod::mse, "least expected quantization mean squared error"},
-};
+// CalibMethod and kCalibChoices live with the CalibrationState that records them
+// (flynet/core/model_state.hpp).
 
 struct RangeChoice {
   float min = 0.f, max = 0.f;

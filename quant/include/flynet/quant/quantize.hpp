@@ -13,6 +13,7 @@
 #include <string>
 
 #include "flynet/core/model.hpp"
+#include "flynet/core/model_state.hpp"
 #include "flynet/formats/int_graph.hpp"
 
 namespace flynet {
@@ -25,23 +26,20 @@ struct TensorRange {
 /// "<name>:logit" for its descriptor and gate logits.
 struct Calibration {
   std::map<std::string, TensorRange> ranges;
-  std::string method;
-  double percentile = 99.99;  ///< the setting of method "percentile" (re-measuring needs it)
+  CalibrationState state;  ///< how the ranges were chosen (re-measuring needs the method and percentile)
 };
 
 struct QuantizeOptions {
   int32_t rounding = 1;      ///< flynet_rounding: 1 double (TFLM), 2 single (CMSIS-NN option)
   bool per_tensor = false;   ///< one weight scale per layer instead of per output channel
-  int weight_levels = 0;     ///< > 0: the model was trained with this many weight levels; keep its codes
+  int weight_levels = 0;     ///< > 0: the model was trained with this many weight levels; keep its
+                             ///< codes (exactly: valid_weight_levels, model_state.hpp, else Error{usage})
 };
-
-/// The input normalisation a model was trained with (meta "data.mean"/"data.std", comma
-/// separated per channel; mean 0 / std 1 if absent).
-void input_normalisation(const Model& m, std::vector<float>& mean, std::vector<float>& stdev);
 
 /// Ranges that must be shared (a max-out's input and output, a funnel max-out's two inputs)
 /// are unified in `cal` first. Throws Error{format} if a range is missing ("run flynet
-/// calibrate first"), Error{unsupported} for a layer the int8 kernels cannot express.
+/// calibrate first"), Error{unsupported} for a layer the int8 kernels cannot express,
+/// Error{usage} for a weight level count whose codes int8 cannot hold.
 IntGraph lower_to_int8(const Model& m, Calibration cal, const QuantizeOptions& opt);
 
 }  // namespace flynet
