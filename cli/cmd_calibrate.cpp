@@ -1,5 +1,6 @@
 // flynet calibrate: activation ranges of a float model on calibration images, stored in the
-// model for `flynet quantize`. Thin: options -> calibrate() -> report -> save.
+// model for `flynet quantize`. Thin: options -> calibrate_model() -> save -> the report
+// as a table and JSON.
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -16,48 +17,15 @@ namespace flynet::cli {
 namespace {
 
 struct CalibrateOptionsCli {
-  std::string model, data, out, json;
-  int64_t samples = 500;
-  int batch = 64;
-  CalibMethod method = CalibMethod::minmax;
-  double percentile = 99.99;
+  std::string model, out, json;
+  CalibrateDataOptions run;
 };
 
 void run_calibrate(const CalibrateOptionsCli& o) {
   Model m = load_model(o.model);
-  const DatasetPair d = open_dataset(o.data);
-  const DatasetInfo& di = d.train->info();
-  if (di.h != m.spec().in_h || di.w != m.spec().in_w || di.c != m.spec().in_c)
-    throw Error(ErrorCode::shape, "data set images do not fit the model's input " + std::to_string(m.spec().in_h) + "x" +
-                                      std::to_string(m.spec().in_w) + "x" + std::to_string(m.spec().in_c), o.data);
-  if (o.samples < 1) throw Error(ErrorCode::usage, "--samples must be at least 1");
-  BatchLoader loader(d.train, calibration_loader_options(m, o.batch));
-  const int64_t n = std::min<int64_t>(o.samples, di.size);
-  int pass = 0;
-  ProgressLine progress("calibrating");
-  auto batches = [&](const std::function<void(const Tensor&)>& use) {
-    loader.start_epoch(0);
-    int64_t done = 0;
-    Batch b;
-    while (done < n && loader.next(b)) {
-      if (b.n() > n - done) {
-        Tensor part({n - done, b.images.shape[1], b.images.shape[2], b.images.shape[3]});
-        std::copy(b.images.data.begin(), b.images.data.begin() + part.numel(), part.data.begin());
-        use(part);
-        done = n;
-      } else {
-        use(b.images);
-        done += b.n();
-      }
-      progress(pass * n + done, 2 * n);
-    }
-    ++pass;
-  };
-  CalibrateOptions co;
-  co.method = o.method;
-  co.percentile = o.percentile;
-  const CalibrationReport r = calibrate(m, batches, co);
-  store_calibration(m, r);
+  const CalibrationReport r = calibrate_model(m, o.run, [](const std::string& stage) {
+    return std::function<void(int64_t, int64_t)>(ProgressLine(stage));
+  });
   save_model(m, o.out.empty() ? o.model : o.out);
 
   std::printf("%-26s %10s %10s %10s %10s %9s %9s\n", "tensor", "obs.min", "obs.max", "min", "max", "clipped%", "sqnr dB");
@@ -87,20 +55,20 @@ void setup_calibrate(CLI::App& app) {
   auto opt = std::make_shared<CalibrateOptionsCli>();
   CLI::App* sub = app.add_subcommand("calibrate", "collect activation ranges on calibration images");
   sub->add_option("model", opt->model, "the float model (.h5)")->required()->option_text("MODEL");
-  sub->add_option("--data", opt->data, "data set (idx, CIFAR, image folders or HDF5); its training split is used")
+  sub->add_option("--data", opt->run.data, "data set (idx, CIFAR, image folders or HDF5); its training split is used")
       ->required()
       ->option_text("PATH");
-  sub->add_option("--samples", opt->samples, "calibration images")->default_val(opt->samples)->option_text("N");
+  sub->add_option("--samples", opt->run.samples, "calibration images")->default_val(opt->run.samples)->option_text("N");
   std::string methods;
   for (const auto& c : kCalibChoices) methods += "\n  " + std::string(c.name) + ": " + std::string(c.help);
-  sub->add_option("--method", opt->method, "range choice" + methods)
+  sub->add_option("--method", opt->run.calibrate.method, "range choice" + methods)
       ->transform(CLI::CheckedTransformer(choice_map(kCalibChoices)))
       ->option_text(choice_list(kCalibChoices))
       ->default_str("minmax");
-  sub->add_option("--percentile", opt->percentile, "percentile for --method percentile, in (50, 100]")
-      ->default_val(opt->percentile)
+  sub->add_option("--percentile", opt->run.calibrate.percentile, "percentile for --method percentile, in (50, 100]")
+      ->default_val(opt->run.calibrate.percentile)
       ->option_text("P");
-  sub->add_option("--batch", opt->batch, "batch size")->default_val(opt->batch)->option_text("B");
+  sub->add_option("--batch", opt->run.batch, "batch size")->default_val(opt->run.batch)->option_text("B");
   sub->add_option("--out", opt->out, "write the calibrated model here (default: update MODEL in place)")->option_text("FILE");
   sub->add_option("--json", opt->json, "also write the per-tensor report as JSON")->option_text("FILE");
   sub->callback([opt]() { run_calibrate(*opt); });

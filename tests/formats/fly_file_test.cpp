@@ -436,5 +436,56 @@ TEST(FlyFile, WriterRejectsWhatTheFormatCannotHold) {
   EXPECT_EQ(code_of(tiny_graph(), p), ErrorCode::format);
 }
 
+// ----------------------------------------------------------------------------- flash budget
+
+// The budget of issue #7 (1.05 x lower bound + 4 KB) is about what the device keeps in flash:
+// the host-info section, which it never reads, does not count. Figures by hand.
+TEST(FlyFile, FlashBudgetIsJudgedWithoutTheHostInfo) {
+  FlySizes s;
+  s.file = 10000;
+  s.host_info = 3000;
+  s.lower_bound = 4000;
+  EXPECT_EQ(s.device(), 7000u);
+  EXPECT_DOUBLE_EQ(s.ratio(), 1.75);   // 7000 / 4000, not 10000 / 4000
+  EXPECT_EQ(s.budget(), 8296u);        // 4200 + 4096
+  EXPECT_TRUE(s.within_budget());      // 7000 <= 8296 (the whole file, 10000, would not be)
+  s.host_info = 0;
+  EXPECT_DOUBLE_EQ(s.ratio(), 2.5);
+  EXPECT_FALSE(s.within_budget());
+
+  // The budget in whole bytes rounds 1.05 x bound down; the check compares with the exact value.
+  s.lower_bound = 1001;                // 1.05 x 1001 = 1051.05
+  EXPECT_EQ(s.budget(), 5147u);
+  s.file = 5147;
+  EXPECT_TRUE(s.within_budget());
+  s.file = 5148;
+  EXPECT_FALSE(s.within_budget());
+
+  s.lower_bound = 0;                   // a graph without constants
+  EXPECT_EQ(s.ratio(), 0.0);
+  EXPECT_EQ(s.budget(), 4096u);
+
+  // The tiny model of the golden bytes: 8 one-bit weights (1 byte), 2 biases and 2 multipliers
+  // of 4 bytes, 2 shifts of 1 byte: a bound of 19 bytes; the device file is 296 bytes.
+  const FlySizes d = read_fly(std::string_view(reinterpret_cast<const char*>(kGolden), sizeof kGolden)).sizes;
+  EXPECT_EQ(d.lower_bound, 19u);
+  EXPECT_EQ(d.host_info, 0u);
+  EXPECT_EQ(d.device(), 296u);
+  EXPECT_DOUBLE_EQ(d.ratio(), 296.0 / 19.0);
+  EXPECT_EQ(d.budget(), 4115u);        // 1.05 x 19 = 19.95 -> 19, + 4096
+  // With host info the file grows, the device's part by its section table entry and padding only.
+  IntGraph g = tiny_graph();
+  g.tensors[0].name = "a rather long input name that the host info carries";
+  g.meta["note"] = std::string(200, 'x');
+  FlyWriteOptions o;
+  o.host_info = true;
+  const FlySizes h = read_fly(write_fly(g, tiny_plan(), o)).sizes;
+  EXPECT_GT(h.host_info, 200u);
+  EXPECT_EQ(h.lower_bound, 19u);
+  EXPECT_EQ(h.device(), h.file - h.host_info);
+  EXPECT_LE(h.device(), 296u + 16u + 12u);  // + a section table entry and at most 3 paddings of 4
+  EXPECT_DOUBLE_EQ(h.ratio(), double(h.file - h.host_info) / 19.0);
+}
+
 }  // namespace
 }  // namespace flynet

@@ -1,5 +1,6 @@
 #include "flynet/quant/calibrate.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -127,6 +128,42 @@ Calibration read_calibration(const Model& model, const std::string& file) {
     c.ranges[t.name.substr(6, t.name.size() - 6 - suffix.size())] = TensorRange{v[0], v[1]};
   }
   return c;
+}
+
+CalibrationReport calibrate_model(Model& model, const CalibrateDataOptions& o, const CalibrateProgress& progress_for) {
+  const DatasetPair d = open_dataset(o.data);
+  const DatasetInfo& di = d.train->info();
+  if (di.h != model.spec().in_h || di.w != model.spec().in_w || di.c != model.spec().in_c)
+    throw Error(ErrorCode::shape, "data set images do not fit the model's input " + std::to_string(model.spec().in_h) +
+                                      "x" + std::to_string(model.spec().in_w) + "x" + std::to_string(model.spec().in_c),
+                o.data);
+  if (o.samples < 1) throw Error(ErrorCode::usage, "--samples must be at least 1");
+  BatchLoader loader(d.train, calibration_loader_options(model, o.batch));
+  const int64_t n = std::min<int64_t>(o.samples, di.size);
+  int pass = 0;
+  const auto progress = progress_for ? progress_for("calibrating") : std::function<void(int64_t, int64_t)>{};
+  // Both passes see the same first n images: the loader's fixed shuffle, the last batch cut.
+  auto batches = [&](const std::function<void(const Tensor&)>& use) {
+    loader.start_epoch(0);
+    int64_t done = 0;
+    Batch b;
+    while (done < n && loader.next(b)) {
+      if (b.n() > n - done) {
+        Tensor part({n - done, b.images.shape[1], b.images.shape[2], b.images.shape[3]});
+        std::copy(b.images.data.begin(), b.images.data.begin() + part.numel(), part.data.begin());
+        use(part);
+        done = n;
+      } else {
+        use(b.images);
+        done += b.n();
+      }
+      if (progress) progress(pass * n + done, 2 * n);
+    }
+    ++pass;
+  };
+  const CalibrationReport r = calibrate(model, batches, o.calibrate);
+  store_calibration(model, r);
+  return r;
 }
 
 }  // namespace flynet

@@ -1,9 +1,14 @@
+#include "flynet/core/model_state.hpp"
 #include "flynet/quant/export.hpp"
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 
+#include "flynet/formats/atomic_file.hpp"
+#include "flynet/formats/c_array.hpp"
 #include "flynet/formats/error.hpp"
+#include "flynet/formats/h5_store.hpp"
 #include "flynet/quant/flyref_tables.hpp"
 #include "flynet/quant/int_runner.hpp"
 #include "flyref_model.h"
@@ -100,6 +105,57 @@ FlyExport export_fly(const IntGraph& g, const FlyExportOptions& opt) {
   e.table_bytes = l.info.table_bytes;
   e.sizes = read_fly(e.bytes).sizes;
   return e;
+}
+
+ExportReport export_model(const ExportOptions& o) {
+  const ModelRecord rec = load_model_h5(o.model);
+  if (!is_int_graph(rec))
+    throw Error(ErrorCode::format, "not an int8 model: run flynet quantize first", o.model);
+  const IntGraph g = int_graph_from_record(rec, o.model);
+  if (!o.c_array.empty() && !is_c_identifier(o.name))
+    throw Error(ErrorCode::usage, "--name '" + o.name + "' is not a C identifier");
+  ExportReport r;
+  r.ops = g.ops.size();
+  r.tensors = g.tensors.size();
+  FlyExportOptions eo;
+  eo.host_info = o.host_info;
+  eo.arena_alignment = o.arena_align;
+  r.fly = export_fly(g, eo);
+  const FlyExport& e = r.fly;
+
+  // Everything is computed before anything is written, and each file is written atomically.
+  CArraySource c;
+  if (!o.c_array.empty()) {
+    CArrayModel cm;
+    cm.name = o.name;
+    cm.bytes.assign(e.bytes.begin(), e.bytes.end());
+    const IntTensor& in = g.tensors.at(size_t(g.input));
+    const IntTensor& out = g.tensors.at(size_t(g.output));
+    cm.input_dims = in.dims;
+    cm.input_scale = in.scale;
+    cm.input_zero_point = in.zero_point;
+    cm.output_dims = out.dims;
+    cm.output_scale = out.scale;
+    cm.output_zero_point = out.zero_point;
+    cm.arena_bytes = e.plan.arena_size;
+    cm.table_bytes = e.table_bytes;
+    const InputNormalisation n = read_input_normalisation(g.meta, int(in.dims[3]), o.model);
+    cm.input_mean = n.mean;
+    cm.input_std = n.std;
+    cm.comment = "from " + std::filesystem::path(o.model).filename().string();
+    const std::filesystem::path h(o.c_array);
+    r.c_header = o.c_array;
+    r.c_source = (h.parent_path() / (h.stem().string() + ".c")).string();
+    if (r.c_source == o.c_array)
+      throw Error(ErrorCode::usage, "--c-array names the header (.h); the source goes beside it as .c", o.c_array);
+    c = emit_c_array(cm, h.filename().string());
+  }
+  write_bytes_atomically(o.out, e.bytes);
+  if (!o.c_array.empty()) {
+    write_bytes_atomically(r.c_header, c.header);
+    write_bytes_atomically(r.c_source, c.source);
+  }
+  return r;
 }
 
 FlyInfo fly_info(std::string_view bytes, const std::string& file) {

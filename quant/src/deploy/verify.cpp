@@ -1,3 +1,4 @@
+#include "flynet/core/model_state.hpp"
 #include "flynet/quant/verify.hpp"
 
 #include <tbb/enumerable_thread_specific.h>
@@ -10,11 +11,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <sstream>
 
+#include "flynet/core/model.hpp"
+#include "flynet/core/trainer.hpp"
 #include "flynet/formats/atomic_file.hpp"
 #include "flynet/formats/error.hpp"
 #include "flynet/quant/fly_runner.hpp"
+#include "flynet/quant/quantize.hpp"
 
 namespace flynet {
 
@@ -228,6 +233,141 @@ GoldenResult compare_golden(const std::string& dir, const std::string& bytes, co
   }
   if (res.images == 0) throw Error(ErrorCode::io, "no image_00000.bin in the golden directory", dir);
   return res;
+}
+
+std::string golden_mismatch_text(const GoldenResult& gr) {
+  char b[512];
+  std::snprintf(b, sizeof b,
+                "golden mismatch: image %lld, op %d '%s' output %d (tensor '%s'), element %lld at (n %d, h %d, w %d, "
+                "c %d): dump %d, this run %d (%lld of %llu elements differ)",
+                (long long)gr.image, gr.layer.op, gr.layer.op_name.c_str(), gr.layer.slot, gr.layer.tensor_name.c_str(),
+                (long long)gr.index, gr.position[0], gr.position[1], gr.position[2], gr.position[3], gr.expected, gr.got,
+                (long long)gr.differing, (unsigned long long)gr.layer.bytes);
+  return b;
+}
+
+namespace {
+
+std::vector<double> dequantize(const std::vector<int8_t>& q, double scale, int32_t zp) {
+  std::vector<double> v(q.size());
+  for (size_t i = 0; i < q.size(); ++i) v[i] = (double(q[i]) - zp) * scale;
+  return v;
+}
+
+}  // namespace
+
+VerifyReport verify_model(const VerifyOptions& o, const VerifyHooks& hooks) {
+  auto done = [&](VerifyPart part, const VerifyReport& r) {
+    if (hooks.part_done) hooks.part_done(part, r);
+  };
+  auto progress = [&](const std::string& stage) { return hooks.progress ? hooks.progress(stage) : ProgressFn{}; };
+
+  const std::string bytes = read_file_bytes(o.model);
+  const FlyModel fm = read_fly(bytes, o.model);
+  const IntGraph& g = fm.graph;
+  if (o.data.empty()) throw Error(ErrorCode::usage, "--data is required");
+  if (o.max_drop >= 0 && o.float_model.empty()) throw Error(ErrorCode::usage, "--max-drop needs --float MODEL.h5");
+
+  std::optional<Model> fmodel;
+  if (!o.float_model.empty()) fmodel = load_model(o.float_model);
+  // The input normalisation: from the file's host info, else from the float model.
+  InputQuant iq;
+  iq.scale = g.tensors.at(size_t(g.input)).scale;
+  iq.zero_point = g.tensors.at(size_t(g.input)).zero_point;
+  InputNormalisation norm = read_input_normalisation(g.meta, int(g.tensors.at(size_t(g.input)).dims[3]), o.model);
+  if (!norm.recorded() && fmodel) norm = read_input_normalisation(*fmodel).per_channel(fmodel->spec().in_c);
+  iq.mean = norm.mean;
+  iq.std = norm.std;
+  if (!norm.recorded())
+    throw Error(ErrorCode::usage,
+                "the file has no input normalisation: export it with --host-info, or give --float MODEL.h5", o.model);
+
+  const DatasetPair d = open_dataset(o.data);
+  VerifyReport r;
+  r.data = d.test->info().source;
+  r.host_info = fm.host_info;
+  IntRunOptions ro;
+  // An emulated board runs ~1000x slower than the host: a hundred images unless told.
+  ro.samples = o.samples == 0 && !o.target.empty() ? 100 : o.samples;
+  ro.threads = o.threads;
+  r.run = run_int_reference(bytes, fm, iq, d.test, ro, progress("integer reference"));
+  const IntRun& run = r.run;
+  const IntTensor& out = g.tensors.at(size_t(g.output));
+  const int K = run.classes;
+  const std::vector<double> int_out = dequantize(run.codes, out.scale, out.zero_point);
+  r.int8 = accuracy(int_out, run.labels, K);
+  done(VerifyPart::int8, r);
+
+  if (fmodel) {
+    // The float model on exactly these images, in the same order.
+    std::vector<int64_t> idx(size_t(run.count));
+    std::iota(idx.begin(), idx.end(), 0);
+    const InputNormalisation fn = read_input_normalisation(*fmodel).per_channel(fmodel->spec().in_c);
+    const EvalResult fe = evaluate(*fmodel, subset(d.test, idx), fn.mean, fn.std, 256, true);
+    const std::vector<double> float_out(fe.logits.data.begin(), fe.logits.data.end());
+    VerifyFloat& f = r.float_model.emplace();
+    f.accuracy = accuracy(float_out, run.labels, K);
+    f.agreement = agreement(int_out, float_out, K);
+    f.int8_vs_float = error_metrics(int_out, float_out);
+    f.drop = 100 * (f.accuracy.top1 - r.int8.top1);
+    done(VerifyPart::float_model, r);
+    // The fake-quant simulations and per-layer SQNR need the graph's names and real scales.
+    if (fm.host_info && o.sim_samples != 0) {
+      CompareOptions co;
+      co.samples = o.sim_samples > 0 ? std::min(o.sim_samples, run.count) : run.count;
+      co.threads = o.threads;
+      r.simulation = compare_int8(*fmodel, g, d.test, co, progress("simulation and layers"));
+    }
+    done(VerifyPart::simulation, r);
+  }
+
+  if (!o.dump.empty()) {
+    write_golden(o.dump, bytes, fm, run, o.dump_images);
+    r.dumped_images = std::min(o.dump_images, run.count);
+    done(VerifyPart::dump, r);
+  }
+  if (!o.golden.empty()) {
+    r.golden = compare_golden(o.golden, bytes, fm, run);
+    if (!r.golden->match) r.failures.push_back(golden_mismatch_text(*r.golden));
+    done(VerifyPart::golden, r);
+  }
+
+  if (!o.target.empty()) {
+    QemuTargetOptions to;
+    to.board = o.target;
+    to.source_dir = o.source;
+    VerifyTarget& t = r.target.emplace();
+    t.run = run_on_qemu(bytes, std::span<const int8_t>(run.inputs), int(run.count), to);
+    const size_t ob = size_t(t.run.output_bytes);
+    for (int64_t i = 0; i < run.count; ++i) {
+      const bool eq = std::equal(run.codes.begin() + i * K, run.codes.begin() + (i + 1) * K,
+                                 t.run.outputs.begin() + int64_t(i * ob));
+      t.identical += eq;
+      if (!eq && t.first_difference < 0) t.first_difference = i;
+    }
+    if (t.identical != run.count)
+      r.failures.push_back(t.run.board.name + " differs from the host on " + std::to_string(run.count - t.identical) +
+                           " of " + std::to_string(run.count) + " images (first: image " +
+                           std::to_string(t.first_difference) + ")");
+    done(VerifyPart::target, r);
+  }
+
+  // Gates.
+  if (o.min_agreement >= 0) {
+    if (!r.float_model) throw Error(ErrorCode::usage, "--min-agreement needs --float MODEL.h5");
+    char b[160];
+    std::snprintf(b, sizeof b, "top-1 agreement int8/float %.2f%% is below --min-agreement %.2f%%",
+                  100 * r.float_model->agreement, o.min_agreement);
+    if (100 * r.float_model->agreement < o.min_agreement) r.failures.push_back(b);
+  }
+  if (o.max_drop >= 0) {
+    const double drop = r.float_model->drop;  // a float model is there: checked at the start
+    char b[160];
+    std::snprintf(b, sizeof b, "top-1 drop float -> int8 %.2f points exceeds --max-drop %.2f", drop, o.max_drop);
+    if (drop > o.max_drop) r.failures.push_back(b);
+  }
+  done(VerifyPart::gates, r);
+  return r;
 }
 
 }  // namespace flynet

@@ -2,6 +2,7 @@
 // integers as the IntGraph run directly), for every FlyNet option and packed 2/3/4-bit weights;
 // the stored plan never overlaps two live buffers; the file meets the flash budget of issue #7.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -11,6 +12,8 @@
 #include <set>
 
 #include "flynet/core/model.hpp"
+#include "flynet/formats/atomic_file.hpp"
+#include "flynet/formats/error.hpp"
 #include "flynet/formats/h5_store.hpp"
 #include "flynet/quant/calibrate.hpp"
 #include "flynet/quant/export.hpp"
@@ -319,6 +322,84 @@ TEST(Export, RealQuantizedModelRunsBitExactFromItsFile) {
   FlyExportOptions full;
   full.host_info = true;
   EXPECT_EQ(fly_info(export_fly(g, full).bytes).output_scale, g.tensors[size_t(g.output)].scale);
+}
+
+// ------------------------------------------------------------------- export_model (the command)
+
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& tag)
+      : path(std::filesystem::temp_directory_path() / (tag + "_" + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string operator/(const std::string& f) const { return (path / f).string(); }
+};
+
+TEST(Export, ExportModelWritesTheFileAndTheCArray) {
+  const TempDir dir("flynet_export_model_test");
+  const IntGraph g = make_graph(small(), 21);
+  save_model_h5(int_graph_to_record(g), dir / "m.q.h5");
+  ExportOptions o;
+  o.model = dir / "m.q.h5";
+  o.out = dir / "m.fly";
+  o.c_array = dir / "net.h";
+  o.name = "my_net";
+  o.host_info = true;
+  o.arena_align = 16;
+  const ExportReport r = export_model(o);
+
+  FlyExportOptions fo;
+  fo.host_info = true;
+  fo.arena_alignment = 16;
+  const FlyExport want = export_fly(g, fo);
+  EXPECT_EQ(r.fly.bytes, want.bytes);
+  EXPECT_EQ(read_file_bytes(o.out), want.bytes);
+  EXPECT_EQ(r.ops, g.ops.size());
+  EXPECT_EQ(r.tensors, g.tensors.size());
+  EXPECT_EQ(r.fly.sizes.host_info, read_fly(want.bytes).sizes.host_info);
+  EXPECT_EQ(r.c_header, o.c_array);
+  EXPECT_EQ(r.c_source, dir / "net.c");  // beside the header, same stem
+  const std::string h = read_file_bytes(r.c_header), c = read_file_bytes(r.c_source);
+  EXPECT_NE(h.find("from m.q.h5"), std::string::npos);
+  EXPECT_NE(h.find("#define MY_NET_INPUT_MEAN"), std::string::npos);  // the model's normalisation
+  EXPECT_NE(h.find("#define MY_NET_ARENA_SIZE " + std::to_string(want.plan.arena_size)), std::string::npos);
+  EXPECT_NE(c.find("my_net["), std::string::npos);
+
+  // No C array: only the .fly file, and the report says so.
+  ExportOptions plain;
+  plain.model = o.model;
+  plain.out = dir / "plain.fly";
+  const ExportReport p = export_model(plain);
+  EXPECT_TRUE(p.c_header.empty() && p.c_source.empty());
+  EXPECT_EQ(read_file_bytes(plain.out), export_fly(g).bytes);
+}
+
+TEST(Export, ExportModelRefusesBeforeWritingAnything) {
+  const TempDir dir("flynet_export_model_refuses_test");
+  save_model_h5(int_graph_to_record(make_graph(small(), 22)), dir / "m.q.h5");
+  save_model(Model::create(small(), 1), dir / "float.h5");
+  auto code = [&](ExportOptions o) {
+    o.out = dir / "out.fly";
+    try {
+      export_model(o);
+    } catch (const Error& e) {
+      EXPECT_FALSE(std::filesystem::exists(o.out)) << e.what();
+      return e.code();
+    }
+    return ErrorCode::internal;  // not thrown
+  };
+  ExportOptions o;
+  o.model = dir / "float.h5";
+  EXPECT_EQ(code(o), ErrorCode::format);  // not an int8 model
+  o.model = dir / "m.q.h5";
+  o.c_array = dir / "net.h";
+  o.name = "9lives";
+  EXPECT_EQ(code(o), ErrorCode::usage);   // not a C identifier
+  o.name = "net";
+  o.c_array = dir / "net.c";
+  EXPECT_EQ(code(o), ErrorCode::usage);   // the header would overwrite the source
+  EXPECT_FALSE(std::filesystem::exists(dir / "net.c"));
 }
 
 }  // namespace

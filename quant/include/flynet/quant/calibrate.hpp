@@ -58,6 +58,24 @@ void store_calibration(Model& model, const CalibrationReport& r);
 /// Throws Error{format} naming `file` if the model has no calibration.
 Calibration read_calibration(const Model& model, const std::string& file);
 
+/// `flynet calibrate`: a data set's training split as the calibration images.
+struct CalibrateDataOptions {
+  std::string data;        ///< data set path (open_dataset); its training split is used
+  int64_t samples = 500;   ///< the first N images in calibration_loader_options' order (>= 1)
+  int batch = 64;
+  CalibrateOptions calibrate;  ///< method and percentile
+};
+
+/// Asked for a progress callback (done, total) as the measuring starts (after the data set is
+/// open), so that a progress line's clock starts then; it counts images over both passes.
+using CalibrateProgress = std::function<std::function<void(int64_t done, int64_t total)>(const std::string& stage)>;
+
+/// Calibrates `model` on the first o.samples training images of o.data (both passes over the
+/// same images) and stores the result in the model (store_calibration). Throws Error{shape}
+/// naming the data set when its images do not fit the model's input, Error{usage} when
+/// o.samples < 1, and what open_dataset throws.
+CalibrationReport calibrate_model(Model& model, const CalibrateDataOptions& o, const CalibrateProgress& progress = {});
+
 }  // namespace flynet
 
 #endif  // FLYNET_QUANT_CALIBRATE_HPP_

@@ -8,6 +8,9 @@
 //
 //   FlyInfo i = fly_info(read_file_bytes("model.fly"), "model.fly");   // flynet info
 //
+//   ExportOptions o; o.model = "m.q.h5"; o.out = "m.fly"; o.c_array = "m.h";
+//   ExportReport r = export_model(o);                 // flynet export: reads, exports, writes
+//
 // The plan (flynet_format.h, PLAN): every activation lives from the op producing it to the last
 // op reading it (the input from the first op, the output to the end; an output nobody reads
 // only during its op); each op's im2col scratch and its decode region (its packed or narrow
@@ -52,6 +55,28 @@ struct FlyExport {
 /// write_fly, and flyref prepare failures naming the op), Error{internal} if the written file
 /// does not load back through the C reader or its plan overlaps (a bug).
 FlyExport export_fly(const IntGraph& g, const FlyExportOptions& opt = {});
+
+/// `flynet export`: an int8 model file to a .fly file and, on request, the same bytes as C.
+struct ExportOptions {
+  std::string model;                  ///< the int8 model (.q.h5 from flynet quantize)
+  std::string out;                    ///< the .fly file
+  std::string c_array;                ///< also this C header and a .c beside it; empty: none
+  std::string name = "flynet_model";  ///< C identifier of the array
+  bool host_info = false;             ///< FlyExportOptions::host_info
+  uint64_t arena_align = 4;           ///< FlyExportOptions::arena_alignment
+};
+
+struct ExportReport {
+  size_t ops = 0, tensors = 0;  ///< of the exported graph
+  FlyExport fly;                ///< the file, its plan and its sizes (fly.sizes: the flash budget)
+  std::string c_header, c_source;  ///< the C files written; empty without ExportOptions::c_array
+};
+
+/// Reads o.model, exports it and writes o.out (and the C files) atomically, only after all of
+/// it was computed. Throws Error{format} for a model that is not int8 ("run flynet quantize
+/// first"), Error{usage} for a --name that is not a C identifier or a --c-array that is not a
+/// header, and what export_fly throws.
+ExportReport export_model(const ExportOptions& o);
 
 /// What `flynet info model.fly` prints: the C++ reader's breakdown plus the C reader's view.
 struct FlyInfo {

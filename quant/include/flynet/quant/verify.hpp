@@ -11,6 +11,15 @@
 //   inputs.bin          the quantized input images, back to back (what a board must run)
 //   outputs.bin         their output codes, back to back
 // A board produces the same files by copying each node's output tensor after it ran.
+//
+// verify_model is the whole of `flynet verify`: the integer run, the float model beside it, the
+// fake-quant simulation, dumps, golden comparison, the emulated board and the gates, in that
+// order, into one VerifyReport; the command only parses options and prints the report.
+//
+//   VerifyOptions o;
+//   o.model = "m.fly"; o.data = "fashion-mnist"; o.float_model = "m.h5"; o.max_drop = 0.5;
+//   VerifyReport r = verify_model(o);
+//   if (!r.passed()) std::puts(r.failures.front().c_str());
 #ifndef FLYNET_QUANT_VERIFY_HPP_
 #define FLYNET_QUANT_VERIFY_HPP_
 
@@ -18,11 +27,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "flynet/core/data.hpp"
 #include "flynet/formats/fly_file.hpp"
+#include "flynet/quant/compare.hpp"
+#include "flynet/quant/metrics.hpp"
+#include "flynet/quant/target_qemu.hpp"
 
 namespace flynet {
 
@@ -84,6 +97,75 @@ struct GoldenResult {
 /// whose size or layers.tsv does not match the model.
 GoldenResult compare_golden(const std::string& dir, const std::string& bytes, const FlyModel& model,
                             const IntRun& run);
+
+/// The failure a golden mismatch gives: which image, op, tensor and element, and the two values.
+std::string golden_mismatch_text(const GoldenResult& g);
+
+struct VerifyOptions {
+  std::string model;        ///< the .fly file
+  std::string data;         ///< data set whose test split is run (required)
+  std::string float_model;  ///< the float model (.h5): its outputs beside the integers; empty: none
+  std::string dump;         ///< write the golden layout of the first dump_images images here
+  std::string golden;       ///< compare layer by layer with the dumps in this directory
+  std::string target;       ///< emulated board (qemu_boards()) to run the images on; empty: none
+  std::string source;       ///< firmware sources; empty: the copy installed with flynet (QemuTargetOptions::source_dir)
+  int64_t samples = 0;      ///< first N test images; 0: all (100 with a target)
+  int64_t dump_images = 16;
+  int64_t sim_samples = 1000;  ///< images for the fake-quant simulation; 0: skip, < 0: all
+  int threads = 2;
+  double min_agreement = -1;   ///< gate: top-1 agreement int8/float in percent; < 0: none
+  double max_drop = -1;        ///< gate: top-1 drop float -> int8 in points; < 0: none
+};
+
+/// The float model on the same images as the integer run.
+struct VerifyFloat {
+  Accuracy accuracy;           ///< against the labels
+  double agreement = 0;        ///< top-1 agreement int8/float
+  ErrorMetrics int8_vs_float;  ///< int8 outputs (dequantized) against the float logits
+  double drop = 0;             ///< points: 100 x (float top-1 - int8 top-1)
+};
+
+/// The emulated board's run of the same input codes.
+struct VerifyTarget {
+  QemuRunResult run;
+  int64_t identical = 0;         ///< images whose output codes equal the host's
+  int64_t first_difference = -1;  ///< the first image that differs; -1: none
+};
+
+struct VerifyReport {
+  std::string data;            ///< the test split's source
+  bool host_info = false;      ///< the file carries host info (needed for the simulation)
+  IntRun run;                  ///< the integer reference on the test images
+  Accuracy int8;               ///< its outputs against the labels
+  std::optional<VerifyFloat> float_model;   ///< with a float model
+  std::optional<CompareReport> simulation;  ///< with a float model, host info and sim_samples != 0
+  int64_t dumped_images = 0;                ///< images written to VerifyOptions::dump
+  std::optional<GoldenResult> golden;       ///< with VerifyOptions::golden
+  std::optional<VerifyTarget> target;       ///< with VerifyOptions::target
+  std::vector<std::string> failures;        ///< every failed check, in the order found
+
+  bool passed() const { return failures.empty(); }
+  double images_per_second() const { return run.seconds > 0 ? double(run.count) / run.seconds : 0.0; }
+};
+
+/// The parts of the report, in the order verify_model completes them.
+enum class VerifyPart { int8, float_model, simulation, dump, golden, target, gates };
+
+struct VerifyHooks {
+  /// A progress callback for a long stage, asked for when it starts ("integer reference",
+  /// "simulation and layers").
+  std::function<ProgressFn(const std::string& stage)> progress;
+  /// Called as each part is complete, so that a caller can report as it goes (an emulated
+  /// board takes minutes). float_model and simulation come only with a float model; dump,
+  /// golden and target only when asked for; int8 and gates always.
+  std::function<void(VerifyPart, const VerifyReport&)> part_done;
+};
+
+/// Runs the checks of `o`. A failed check is recorded in the report, not thrown. Throws
+/// Error{usage} for options that do not go together (no --data; a drop gate or an agreement
+/// gate without a float model; a file without normalisation and no float model), and what the
+/// steps throw (unreadable files, images that do not fit, a target that cannot run).
+VerifyReport verify_model(const VerifyOptions& o, const VerifyHooks& hooks = {});
 
 }  // namespace flynet
 
