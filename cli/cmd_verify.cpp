@@ -212,7 +212,7 @@ void run_verify(const VerifyOptions& o) {
                          {"firmware_flash_bytes", t.sizes.flash()}, {"model_bytes", t.model_bytes},
                          {"ram_bytes", t.ram_bytes},    {"arena_bytes", t.arena_size},  {"stack_used", t.stack_used}};
     if (t.instructions_measured()) {
-      std::printf("  %.0f instructions per inference (qemu -icount, %.0f per SysTick tick)\n", t.mean_instructions(),
+      std::printf("  %.0f instructions per inference (qemu -icount, %g per SysTick tick)\n", t.mean_instructions(),
                   t.instructions_per_tick);
       tj["instructions_per_inference"] = t.mean_instructions();
     } else {
@@ -271,8 +271,8 @@ void setup_verify(CLI::App& app) {
   sub->add_option("--max-drop", opt->max_drop, "fail if int8 top-1 is more than D points below float")->option_text("D");
   sub->add_option("--target", opt->target,
                   "also run the --samples images on an emulated Cortex-M and require bit-identical outputs")
-      ->check(CLI::IsMember({"qemu-m3", "qemu-m4", "qemu-m7", "qemu-m33"}))
-      ->option_text("qemu-m3|qemu-m4|qemu-m7|qemu-m33");
+      ->check(CLI::IsMember({"qemu-m3", "qemu-m4", "qemu-m7", "qemu-m33", "qemu-m55"}))
+      ->option_text("qemu-m3|qemu-m4|qemu-m7|qemu-m33|qemu-m55");
   sub->add_option("--source", opt->source, "flynet source tree holding examples/cortex-m and quant/ref (for --target)")
       ->option_text("DIR")
       ->default_val(opt->source);

@@ -57,13 +57,16 @@ TEST(TargetQemu, BoardNames) {
   EXPECT_EQ(qemu_board("qemu-m4").machine, "mps2-an386");
   EXPECT_EQ(qemu_board("qemu-m7").machine, "mps2-an500");
   EXPECT_EQ(qemu_board("qemu-m33").machine, "mps2-an505");
-  EXPECT_EQ(qemu_board("qemu-m33").instructions_per_tick, 50u);  // 1e9 ns / 20 MHz
+  EXPECT_EQ(qemu_board("qemu-m55").machine, "mps3-an547");
+  EXPECT_EQ(qemu_board("qemu-m55").cpu, "cortex-m55");
+  EXPECT_EQ(qemu_board("qemu-m33").instructions_per_tick, 50.0);    // 1e9 ns / 20 MHz
+  EXPECT_EQ(qemu_board("qemu-m55").instructions_per_tick, 31.25);  // 1e9 ns / 32 MHz
   try {
     qemu_board("qemu-m0");
     FAIL() << "no error for an unknown board";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::usage);
-    EXPECT_NE(std::string(e.what()).find("qemu-m33"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("qemu-m55"), std::string::npos) << e.what();
   }
 }
 
