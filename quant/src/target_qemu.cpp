@@ -414,6 +414,7 @@ QemuRunResult run_on_qemu(std::string_view model, std::span<const int8_t> inputs
   res.ram_bytes = res.sizes.ram();
 
   write_bytes_atomically((run / "model.fly").string(), model);
+  if (opt.profile) write_bytes_atomically((run / "profile.on").string(), "1\n");
   write_bytes_atomically((run / "input.bin").string(),
                          std::string_view(reinterpret_cast<const char*>(inputs.data()), inputs.size()));
   const std::string transcript_path = (run / "transcript.txt").string();
@@ -450,6 +451,17 @@ QemuRunResult run_on_qemu(std::string_view model, std::span<const int8_t> inputs
   const double expect = res.board.instructions_per_tick;
   if (std::abs(res.instructions_per_tick - expect) <= 0.001 * expect)
     for (uint64_t ticks : t.ticks) res.instructions.push_back(uint64_t(std::llround(double(ticks) * expect)));
+  if (opt.profile) {
+    // The node-by-node runs must compute what the whole runs did.
+    if (slurp((run / "output_profile.bin").string()) != out) fail("gave other outputs when run node by node");
+    if (res.instructions_measured()) {
+      try {
+        res.profile = parse_target_profile(res.transcript, model, expect, res.instructions);
+      } catch (const Error& e) {
+        fail(e.message());
+      }
+    }
+  }
   if (!opt.keep_run_dir) fs::remove_all(run, ec);
   return res;
 }

@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "flynet/quant/target_profile.hpp"
+
 namespace flynet {
 
 struct QemuBoard {
@@ -50,6 +52,9 @@ struct QemuTargetOptions {
   uint64_t stack_size = 16384; ///< firmware stack
   int timeout_seconds = 600;   ///< qemu run (the build has its own generous limit)
   bool keep_run_dir = false;   ///< keep the run directory (model.fly, input.bin, output.bin, transcript)
+  /// Also run every image node by node and time each node (QemuRunResult::profile); about
+  /// doubles the run time.
+  bool profile = false;
 };
 
 /// Flash and RAM of a firmware image from its ELF32 section headers (allocated sections only).
@@ -85,6 +90,10 @@ struct QemuRunResult {
   /// calibration did not give the board's factor.
   std::vector<uint64_t> instructions;
   double instructions_per_tick = 0;  ///< as calibrated by the firmware
+  /// With QemuTargetOptions::profile and a calibrated clock: instructions per node, per op kind
+  /// and per MAC (target_profile.hpp); empty otherwise. The node-by-node runs' outputs are
+  /// checked to equal the whole runs' outputs.
+  TargetProfile profile;
   std::string elf_path;         ///< the firmware that ran
   std::string transcript;       ///< what the firmware printed
   bool instructions_measured() const { return !instructions.empty(); }
