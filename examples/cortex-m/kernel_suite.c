@@ -320,6 +320,153 @@ static int fully_connected(suite_puts_fn out)
     return report(out, "fully_connected_s8", &f);
 }
 
+/* ------------------------------------------------------------------ conv / FC target paths */
+
+/*
+ * The conv, 1x1 conv and FC target paths (Cortex-M DSP, MVE) on model-sized shapes: channel
+ * counts off the SIMD blocks (odd, not multiples of 4/8/16), input depths with partial groups
+ * of four, depths past the paths' stack limits (their portable fallback), pixel runs with tails,
+ * strides, padding, dilation, groups, zero points, clamps, both roundings, and requantization
+ * constants on both sides of every closed-form condition of the fast epilogue (multiplier
+ * exactly 2^30, small or zero; shifts 0, -1, -22/-23/-24, positive; biases near 2^30). The host
+ * runs its own paths (portable or AVX2), so a board's identical transcript proves its paths
+ * byte-identical with them. The family draws from its own seed.
+ */
+static int8_t s_cx[12288], s_cw[24576], s_cy[12288];
+static int32_t s_cb[640], s_cm[640], s_cs[640];
+
+static void cf_quant(int32_t n)
+{
+    const int32_t special = (int32_t)(rnd() % 3u) == 0;
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        const uint32_t r = special ? rnd() % 36u : 35u;
+        s_cb[i] = rint_in(-60000, 60000);
+        s_cm[i] = rmult();
+        s_cs[i] = rint_in(-12, -2);
+        switch (r) {
+        case 0: s_cm[i] = 0x40000000; break;
+        case 1: s_cm[i] = (int32_t)(rnd() % 70000u); break;
+        case 2: s_cm[i] = 0x7FFFFFFF; break;
+        case 3: s_cs[i] = rint_in(0, 3); break;
+        case 4: s_cs[i] = -1; break;
+        case 5: s_cs[i] = rint_in(-25, -21); break;
+        case 6: s_cs[i] = rint_in(-31, -26); break;
+        case 7: s_cb[i] = (int32_t)(rnd() >> 1) - 0x40000000; break;
+        case 8: s_cb[i] = (rnd() & 1u) ? 0x3FFFFFFF - rint_in(0, 20000000) : -0x3FFFFFFF + rint_in(0, 20000000); break;
+        default: break;
+        }
+    }
+}
+
+static void cf_act(flyref_activation *a)
+{
+    switch (rnd() % 3u) {
+    case 0: a->min = -128; a->max = 127; break;
+    case 1: a->min = rint_in(-128, 10); a->max = 127; break;
+    default: a->min = rint_in(-128, 0); a->max = rint_in(a->min, 127); break;
+    }
+}
+
+/* An input depth: short (partial groups of four), a multiple of 4 or 8, or long. */
+static int32_t cf_depth(int32_t cap)
+{
+    int32_t k;
+    switch (rnd() % 6u) {
+    case 0: k = rint_in(1, 9); break;
+    case 1: k = 4 * rint_in(1, 24); break;
+    case 2: k = 8 * rint_in(1, 40); break;
+    case 3: k = rint_in(100, 700); break;
+    default: k = rint_in(1, 64); break;
+    }
+    return k < cap ? k : cap;
+}
+
+static int conv_fc_fast(suite_puts_fn out)
+{
+    family f;
+    int32_t it;
+    const uint32_t saved = g_state;
+    g_state = 0x2545F491u;
+    fam_init(&f);
+    for (it = 0; it < 360; ++it) {
+        const int32_t kind = it % 3; /* 0: 1x1 conv, 1: general conv, 2: FC */
+        flyref_quant_params q;
+        flyref_dims in, fd, od;
+        q.multiplier = s_cm;
+        q.shift = s_cs;
+        if (kind < 2) {
+            flyref_conv_params p;
+            flyref_context ctx;
+            const int32_t groups = (rnd() % 5u == 0) ? rint_in(2, 3) : 1;
+            const int32_t kh = kind == 0 ? 1 : rint_in(1, 5), kw = kind == 0 ? 1 : rint_in(1, 5);
+            int32_t kc = cf_depth(kind == 0 ? 600 : 60), per = rint_in(1, 40);
+            if (kind == 1 && rnd() % 8u == 0) kc = rint_in(40, 48); /* patches past 1024 with 5x5 */
+            while (groups * per * kc * kh * kw > (int32_t)sizeof s_cw) per = (per + 1) / 2;
+            in.n = rint_in(1, 2);
+            in.h = rint_in(1, 9);
+            in.w = rint_in(1, 9);
+            in.c = groups * kc;
+            while (in.n * in.h * in.w * in.c > (int32_t)sizeof s_cx) {
+                if (in.h > 1) in.h = (in.h + 1) / 2;
+                else if (in.w > 1) in.w = (in.w + 1) / 2;
+                else in.n = 1;
+            }
+            fd.n = groups * per;
+            fd.h = kh;
+            fd.w = kw;
+            fd.c = kc;
+            p.input_offset = -zero_point();
+            p.output_offset = zero_point();
+            p.stride_h = rint_in(1, 2);
+            p.stride_w = rint_in(1, 3);
+            p.dilation_h = kh == 1 ? 1 : rint_in(1, 2);
+            p.dilation_w = kw == 1 ? 1 : rint_in(1, 2);
+            p.pad_h = kh == 1 ? 0 : rint_in(0, 2);
+            p.pad_w = kw == 1 ? 0 : rint_in(0, 2);
+            cf_act(&p.activation);
+            p.rounding = rounding();
+            od.n = in.n;
+            od.h = (in.h + 2 * p.pad_h - ((kh - 1) * p.dilation_h + 1)) / p.stride_h + 1;
+            od.w = (in.w + 2 * p.pad_w - ((kw - 1) * p.dilation_w + 1)) / p.stride_w + 1;
+            if (od.h < 1) od.h = 1;
+            if (od.w < 1) od.w = 1;
+            od.c = fd.n;
+            while (od.n * od.h * od.w * od.c > (int32_t)sizeof s_cy) od.h = (od.h + 1) / 2;
+            fill_s8(s_cx, in.n * in.h * in.w * in.c, -128, 127);
+            fill_s8(s_cw, fd.n * kh * kw * kc, (rnd() & 1u) ? -128 : -127, 127);
+            cf_quant(fd.n);
+            q.count = (rnd() % 4u) ? fd.n : 1;
+            ctx.buf = g_scratch;
+            ctx.size = flyref_conv2d_wrapper_s8_buffer_size(&p, &in, &fd);
+            fam_status(&f, flyref_conv2d_wrapper_s8(&ctx, &p, &q, &in, s_cx, &fd, s_cw, (rnd() % 5u) ? s_cb : 0, &od,
+                                                    s_cy));
+        } else {
+            flyref_fc_params p;
+            const int32_t k = (rnd() % 6u == 0) ? rint_in(1000, 1100) : cf_depth(1100);
+            int32_t co = rint_in(1, 21), n = rint_in(1, 3);
+            while (co * k > (int32_t)sizeof s_cw) co = (co + 1) / 2;
+            while (n * k > (int32_t)sizeof s_cx) n = 1;
+            in.n = n; in.h = 1; in.w = 1; in.c = k;
+            fd.n = co; fd.h = 1; fd.w = 1; fd.c = k;
+            od.n = n; od.h = 1; od.w = 1; od.c = co;
+            p.input_offset = -zero_point();
+            p.filter_offset = (rnd() % 8u == 0) ? rint_in(-127, 128) : 0;
+            p.output_offset = zero_point();
+            cf_act(&p.activation);
+            p.rounding = rounding();
+            fill_s8(s_cx, n * k, -128, 127);
+            fill_s8(s_cw, co * k, (rnd() & 1u) ? -128 : -127, 127);
+            cf_quant(co);
+            q.count = (rnd() % 4u) ? co : 1;
+            fam_status(&f, flyref_fully_connected_s8(&p, &q, &in, s_cx, &fd, s_cw, (rnd() % 5u) ? s_cb : 0, &od, s_cy));
+        }
+        fam_bytes(&f, s_cy, od.n * od.h * od.w * od.c);
+    }
+    g_state = saved;
+    return report(out, "conv_fc_fast", &f);
+}
+
 static void rand_dims(flyref_dims *o, flyref_dims *a, flyref_dims *b)
 {
     o->n = rint_in(1, 2);
@@ -827,6 +974,7 @@ int flyref_kernel_suite_run(suite_puts_fn out)
     fails += conv(out);
     fails += depthwise(out);
     fails += fully_connected(out);
+    fails += conv_fc_fast(out);
     fails += elementwise(out);
     fails += pooling(out);
     fails += activations(out);

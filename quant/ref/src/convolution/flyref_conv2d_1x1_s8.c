@@ -161,6 +161,180 @@ FR_AVX2 static void fr_1x1_avx2(const flyref_conv_params *params, const flyref_q
 }
 #endif
 
+#if FLYREF_ARM_DSP
+const char fr_path_conv2d_1x1_s8[] = "dsp";
+
+/* Cortex-M DSP path (see the DSP notes in flyref_conv_common.h): four output channels per block.
+ * The block's weights are widened once into int16 lane pairs, [k/4][channel][2 words] in SXTB16
+ * order, and input_offset * sum(w) is folded into the block's biases, so per pixel and four inputs
+ * the loop loads one word of x, widens it with two SXTB16 and runs eight SMLAD against the stored
+ * pairs (one LDRD per channel). A last partial group of inputs pads with zero weights; lanes past
+ * the block's last channel repeat its first channel and are not stored. Stride-1 maps (and any
+ * map whose rows follow each other) run as one stream of pixels. Stack: FR_1X1_DSP_K * 8 bytes of
+ * widened weights (4 KB). */
+#define FR_1X1_DSP_K 512
+
+typedef struct fr_1x1_blk {
+    uint64_t wt[FR_1X1_DSP_K]; /* group i, channel j: wt[4 i + j] = [w0,w2] | [w1,w3] << 32 */
+    int32_t b4[4];
+    int32_t pairs, odd, kr, nb; /* the pixel loop: pairs of whole groups, a last whole group, kc % 4 */
+    fr_dsp_out4 ep;
+} fr_1x1_blk;
+
+/* Eight SMLAD of one group of four inputs (x: its word) against the block's four widened channels
+ * at w + i (one LDRD per channel: [w0,w2] low, [w1,w3] high). */
+#define FR_1X1_DSP_GROUP(x, w, i)                                                                             \
+    do {                                                                                                       \
+        const uint32_t xa_ = __sxtb16(x), xb_ = fr_sxtb16_odd(x);                                             \
+        uint32_t lo_, hi_;                                                                                     \
+        FR_LDRD(lo_, hi_, w, (i));                                                                             \
+        a0 = __smlad(lo_, xa_, a0);                                                                            \
+        a0 = __smlad(hi_, xb_, a0);                                                                            \
+        FR_LDRD(lo_, hi_, w, (i) + 1);                                                                         \
+        a1 = __smlad(lo_, xa_, a1);                                                                            \
+        a1 = __smlad(hi_, xb_, a1);                                                                            \
+        FR_LDRD(lo_, hi_, w, (i) + 2);                                                                         \
+        a2 = __smlad(lo_, xa_, a2);                                                                            \
+        a2 = __smlad(hi_, xb_, a2);                                                                            \
+        FR_LDRD(lo_, hi_, w, (i) + 3);                                                                         \
+        a3 = __smlad(lo_, xa_, a3);                                                                            \
+        a3 = __smlad(hi_, xb_, a3);                                                                            \
+    } while (0)
+
+/* dst = the widened pair of the word v of four weights; sum += their sum (SMLAD with ones). */
+#define FR_1X1_DSP_WIDEN(dst, sum, v)                                                                         \
+    do {                                                                                                       \
+        const uint32_t v_ = (v), wa_ = __sxtb16(v_), wb_ = fr_sxtb16_odd(v_);                                 \
+        sum = __smlad(wa_, 0x00010001u, __smlad(wb_, 0x00010001u, sum));                                      \
+        (dst) = (uint64_t)wa_ | ((uint64_t)wb_ << 32);                                                         \
+    } while (0)
+
+/* a0..a3 = the block's accumulators of the pixel whose inputs start at x0. */
+#define FR_1X1_DSP_PIXEL(blk, x0)                                                                             \
+    do {                                                                                                       \
+        const int8_t *x_ = (x0), *const xe_ = x_ + 8 * (blk)->pairs;                                           \
+        const uint64_t *wp_ = (blk)->wt;                                                                       \
+        a0 = (blk)->b4[0];                                                                                     \
+        a1 = (blk)->b4[1];                                                                                     \
+        a2 = (blk)->b4[2];                                                                                     \
+        a3 = (blk)->b4[3];                                                                                     \
+        for (; x_ != xe_; x_ += 8, wp_ += 8) {                                                                 \
+            const uint32_t v0_ = fr_ld4(x_), v1_ = fr_ld4(x_ + 4);                                             \
+            FR_1X1_DSP_GROUP(v0_, wp_, 0);                                                                     \
+            FR_1X1_DSP_GROUP(v1_, wp_, 4);                                                                     \
+        }                                                                                                      \
+        if ((blk)->odd) {                                                                                      \
+            const uint32_t v_ = fr_ld4(x_);                                                                    \
+            FR_1X1_DSP_GROUP(v_, wp_, 0);                                                                      \
+            x_ += 4;                                                                                           \
+            wp_ += 4;                                                                                          \
+        }                                                                                                      \
+        if ((blk)->kr != 0) {                                                                                  \
+            const uint32_t v_ = fr_ld_tail(x_, (blk)->kr);                                                     \
+            FR_1X1_DSP_GROUP(v_, wp_, 0);                                                                      \
+        }                                                                                                      \
+    } while (0)
+
+/* count (>= 1) pixels, their inputs step_x apart from src, their outputs out_c apart from dst (the
+ * pointers never step past the last pixel). The two common cases (a closed form, four channels)
+ * have loops of their own. */
+static void fr_1x1_dsp_run(const fr_1x1_blk *blk, const int8_t *src, int8_t *dst, int32_t count, int32_t step_x,
+                           int32_t out_c)
+{
+    const fr_dsp_out4 *e = &blk->ep;
+    int32_t a0, a1, a2, a3;
+    const int8_t *const last = src + (int64_t)(count - 1) * step_x;
+    /* the fast epilogues read d = 2 acc: |acc| < 2^30 there */
+    if (e->kind == FLYNET_ROUNDING_DOUBLE && blk->nb == 4) {
+        for (;; src += step_x, dst += out_c) {
+            FR_1X1_DSP_PIXEL(blk, src);
+            fr_st4(dst, fr_dsp_clamp4(fr_dsp_pack4(fr_dsp_rq_double(&e->lane[0], a0 * 2), fr_dsp_rq_double(&e->lane[1], a1 * 2),
+                                                   fr_dsp_rq_double(&e->lane[2], a2 * 2), fr_dsp_rq_double(&e->lane[3], a3 * 2)),
+                                      e->lo4, e->hi4));
+            if (src == last) break;
+        }
+    } else if (e->kind == FLYNET_ROUNDING_SINGLE && blk->nb == 4) {
+        for (;; src += step_x, dst += out_c) {
+            FR_1X1_DSP_PIXEL(blk, src);
+            fr_st4(dst, fr_dsp_clamp4(fr_dsp_pack4(fr_dsp_rq_single(&e->lane[0], a0 * 2), fr_dsp_rq_single(&e->lane[1], a1 * 2),
+                                                   fr_dsp_rq_single(&e->lane[2], a2 * 2), fr_dsp_rq_single(&e->lane[3], a3 * 2)),
+                                      e->lo4, e->hi4));
+            if (src == last) break;
+        }
+    } else {
+        for (;; src += step_x, dst += out_c) {
+            FR_1X1_DSP_PIXEL(blk, src);
+            fr_dsp_out4_store(e, a0, a1, a2, a3, dst, blk->nb);
+            if (src == last) break;
+        }
+    }
+}
+
+static void fr_1x1_dsp(const flyref_conv_params *params, const flyref_quant_params *quant,
+                       const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
+                       const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
+                       int32_t mode, int32_t groups, int32_t per_group)
+{
+    fr_1x1_blk blk;
+    const int32_t kc = filter_dims->c, kq = kc / 4, out_c = filter_dims->n, in_c = input_dims->c;
+    const int32_t oh = output_dims->h, ow = output_dims->w;
+    /* int64: a stride is only bounded when it is used ((ow - 1) * stride_w < W) */
+    const int64_t step_x = ow > 1 ? (int64_t)params->stride_w * in_c : 0;
+    const int64_t row_x = (int64_t)params->stride_h * input_dims->w * in_c;
+    const int64_t image_x = (int64_t)input_dims->h * input_dims->w * in_c;
+    /* the rows of the map follow each other in memory (stride 1): one stream of pixels */
+    const int32_t stream = row_x == ow * step_x && image_x == oh * row_x;
+    int32_t g, oc0, i, b, oy;
+    blk.pairs = kq / 2;
+    blk.odd = kq & 1;
+    blk.kr = kc % 4;
+    for (g = 0; g < groups; ++g) {
+        for (oc0 = g * per_group; oc0 < (g + 1) * per_group; oc0 += 4) {
+            const int8_t *w0 = filter + (int64_t)oc0 * kc, *w1, *w2, *w3;
+            uint64_t *wt = blk.wt;
+            uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            blk.nb = fr_min(4, (g + 1) * per_group - oc0);
+            fr_dsp_out4_init(&blk.ep, quant, bias, oc0, blk.nb, kc, mode, params->output_offset,
+                             params->activation.min, params->activation.max);
+            /* lanes past nb repeat row 0 */
+            w1 = blk.nb > 1 ? w0 + kc : w0;
+            w2 = blk.nb > 2 ? w0 + 2 * kc : w0;
+            w3 = blk.nb > 3 ? w0 + 3 * kc : w0;
+            for (i = 0; i < 4 * kq; i += 4, wt += 4) {
+                FR_1X1_DSP_WIDEN(wt[0], s0, fr_ld4(w0 + i));
+                FR_1X1_DSP_WIDEN(wt[1], s1, fr_ld4(w1 + i));
+                FR_1X1_DSP_WIDEN(wt[2], s2, fr_ld4(w2 + i));
+                FR_1X1_DSP_WIDEN(wt[3], s3, fr_ld4(w3 + i));
+            }
+            if (kc % 4 != 0) {
+                FR_1X1_DSP_WIDEN(wt[0], s0, fr_ld_tail(w0 + i, kc % 4));
+                FR_1X1_DSP_WIDEN(wt[1], s1, fr_ld_tail(w1 + i, kc % 4));
+                FR_1X1_DSP_WIDEN(wt[2], s2, fr_ld_tail(w2 + i, kc % 4));
+                FR_1X1_DSP_WIDEN(wt[3], s3, fr_ld_tail(w3 + i, kc % 4));
+            }
+            /* |sum(w)| <= 512 * 128, so input_offset * sum(w) fits int32 */
+            blk.b4[0] = fr_add(bias ? bias[oc0] : 0, params->input_offset * (int32_t)s0);
+            blk.b4[1] = fr_add(bias ? bias[w1 == w0 ? oc0 : oc0 + 1] : 0, params->input_offset * (int32_t)s1);
+            blk.b4[2] = fr_add(bias ? bias[w2 == w0 ? oc0 : oc0 + 2] : 0, params->input_offset * (int32_t)s2);
+            blk.b4[3] = fr_add(bias ? bias[w3 == w0 ? oc0 : oc0 + 3] : 0, params->input_offset * (int32_t)s3);
+            if (stream) {
+                fr_1x1_dsp_run(&blk, input + (int64_t)g * kc, output + oc0, input_dims->n * oh * ow, (int32_t)step_x,
+                               out_c);
+                continue;
+            }
+            for (b = 0; b < input_dims->n; ++b) {
+                for (oy = 0; oy < oh; ++oy) {
+                    fr_1x1_dsp_run(&blk, input + (int64_t)b * image_x + (int64_t)oy * row_x + (int64_t)g * kc,
+                                   output + (((int64_t)b * oh + oy) * ow) * out_c + oc0, ow, (int32_t)step_x, out_c);
+                }
+            }
+        }
+    }
+}
+#else
+const char fr_path_conv2d_1x1_s8[] = "portable";
+#endif
+
 flyref_status flyref_conv2d_1x1_s8(const flyref_conv_params *params, const flyref_quant_params *quant,
                                    const flyref_dims *input_dims, const int8_t *input,
                                    const flyref_dims *filter_dims, const int8_t *filter,
@@ -189,6 +363,13 @@ flyref_status flyref_conv2d_1x1_s8(const flyref_conv_params *params, const flyre
     if (kc <= FR_1X1_V_K && fr_avx2_enabled()) {
         fr_1x1_avx2(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
                     per_group);
+        return FLYREF_OK;
+    }
+#endif
+#if FLYREF_ARM_DSP
+    if (kc <= FR_1X1_DSP_K) {
+        fr_1x1_dsp(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
+                   per_group);
         return FLYREF_OK;
     }
 #endif

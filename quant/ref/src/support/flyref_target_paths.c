@@ -25,6 +25,9 @@ const char *flyref_target_isa(void)
 
 /* One line per kernel file with a target path; the terminator keeps the array non-empty. */
 static const flyref_target_path g_paths[] = {
+    {"conv2d_s8", fr_path_conv2d_s8},
+    {"conv2d_1x1_s8", fr_path_conv2d_1x1_s8},
+    {"fully_connected_s8", fr_path_fully_connected_s8},
     {NULL, NULL},
 };
 
