@@ -174,11 +174,13 @@ const char fr_path_conv2d_1x1_s8[] = "dsp";
  * widened weights (4 KB). */
 #define FR_1X1_DSP_K 512
 
+/* The small fields first: short offsets from the block's address. */
 typedef struct fr_1x1_blk {
-    uint64_t wt[FR_1X1_DSP_K]; /* group i, channel j: wt[4 i + j] = [w0,w2] | [w1,w3] << 32 */
-    int32_t b4[4];
-    int32_t pairs, odd, kr, nb; /* the pixel loop: pairs of whole groups, a last whole group, kc % 4 */
     fr_dsp_out4 ep;
+    int32_t b4[4];
+    int32_t pairs, odd, kr, rest, nb; /* the pixel loop: pairs of whole groups, a last whole group,
+                                       * kc % 4, either of the last two */
+    uint64_t wt[FR_1X1_DSP_K];  /* group i, channel j: wt[4 i + j] = [w0,w2] | [w1,w3] << 32 */
 } fr_1x1_blk;
 
 /* Eight SMLAD of one group of four inputs (x: its word) against the block's four widened channels
@@ -201,13 +203,45 @@ typedef struct fr_1x1_blk {
         a3 = __smlad(hi_, xb_, a3);                                                                            \
     } while (0)
 
-/* dst = the widened pair of the word v of four weights; sum += their sum (SMLAD with ones). */
-#define FR_1X1_DSP_WIDEN(dst, sum, v)                                                                         \
-    do {                                                                                                       \
-        const uint32_t v_ = (v), wa_ = __sxtb16(v_), wb_ = fr_sxtb16_odd(v_);                                 \
-        sum = __smlad(wa_, 0x00010001u, __smlad(wb_, 0x00010001u, sum));                                      \
-        (dst) = (uint64_t)wa_ | ((uint64_t)wb_ << 32);                                                         \
-    } while (0)
+/* One filter row of k weights widened into its lane of the block: d[4 i] = the pair of group i,
+ * doubled when `twice` (SADD16 of the pair with itself; |2w| <= 256 fits the lanes). Returns the
+ * sum of the weights (SMLAD with ones). */
+static int32_t fr_1x1_dsp_widen(uint64_t *d, const int8_t *w, int32_t k, int32_t twice)
+{
+    const int8_t *const end = w + 4 * (k / 4);
+    const uint32_t ones = 0x00010001u;
+    int32_t sum = 0;
+    uint32_t v, wa, wb;
+    if (twice) {
+        for (; w != end; w += 4, d += 4) {
+            v = fr_ld4(w);
+            wa = __sxtb16(v);
+            wb = fr_sxtb16_odd(v);
+            sum = __smlad(wa, ones, __smlad(wb, ones, sum));
+            *d = (uint64_t)(uint32_t)__sadd16(wa, wa) | ((uint64_t)(uint32_t)__sadd16(wb, wb) << 32);
+        }
+    } else {
+        for (; w != end; w += 4, d += 4) {
+            v = fr_ld4(w);
+            wa = __sxtb16(v);
+            wb = fr_sxtb16_odd(v);
+            sum = __smlad(wa, ones, __smlad(wb, ones, sum));
+            *d = (uint64_t)wa | ((uint64_t)wb << 32);
+        }
+    }
+    if (k % 4 != 0) {
+        v = fr_ld_tail(w, k % 4);
+        wa = __sxtb16(v);
+        wb = fr_sxtb16_odd(v);
+        sum = __smlad(wa, ones, __smlad(wb, ones, sum));
+        if (twice) {
+            wa = __sadd16(wa, wa);
+            wb = __sadd16(wb, wb);
+        }
+        *d = (uint64_t)wa | ((uint64_t)wb << 32);
+    }
+    return sum;
+}
 
 /* a0..a3 = the block's accumulators of the pixel whose inputs start at x0. */
 #define FR_1X1_DSP_PIXEL(blk, x0)                                                                             \
@@ -223,17 +257,29 @@ typedef struct fr_1x1_blk {
             FR_1X1_DSP_GROUP(v0_, wp_, 0);                                                                     \
             FR_1X1_DSP_GROUP(v1_, wp_, 4);                                                                     \
         }                                                                                                      \
-        if ((blk)->odd) {                                                                                      \
-            const uint32_t v_ = fr_ld4(x_);                                                                    \
-            FR_1X1_DSP_GROUP(v_, wp_, 0);                                                                      \
-            x_ += 4;                                                                                           \
-            wp_ += 4;                                                                                          \
-        }                                                                                                      \
-        if ((blk)->kr != 0) {                                                                                  \
-            const uint32_t v_ = fr_ld_tail(x_, (blk)->kr);                                                     \
-            FR_1X1_DSP_GROUP(v_, wp_, 0);                                                                      \
+        if ((blk)->rest) {                                                                                     \
+            if ((blk)->odd) {                                                                                  \
+                const uint32_t v_ = fr_ld4(x_);                                                                \
+                FR_1X1_DSP_GROUP(v_, wp_, 0);                                                                  \
+                x_ += 4;                                                                                       \
+                wp_ += 4;                                                                                      \
+            }                                                                                                  \
+            if ((blk)->kr != 0) {                                                                              \
+                const uint32_t v_ = fr_ld_tail(x_, (blk)->kr);                                                 \
+                FR_1X1_DSP_GROUP(v_, wp_, 0);                                                                  \
+            }                                                                                                  \
         }                                                                                                      \
     } while (0)
+
+/* The pixel loop of a block of four channels whose requantization takes the closed form rq. */
+#define FR_1X1_DSP_FAST_LOOP(rq)                                                                              \
+    for (;; src += step_x, dst += out_c) {                                                                    \
+        FR_1X1_DSP_PIXEL(blk, src);                                                                            \
+        fr_st4(dst, fr_dsp_clamp4(fr_dsp_pack4(rq(&e->lane[0], a0), rq(&e->lane[1], a1), rq(&e->lane[2], a2),  \
+                                               rq(&e->lane[3], a3)),                                           \
+                                  e->lo4, e->hi4));                                                            \
+        if (src == last) break;                                                                                \
+    }
 
 /* count (>= 1) pixels, their inputs step_x apart from src, their outputs out_c apart from dst (the
  * pointers never step past the last pixel). The two common cases (a closed form, four channels)
@@ -244,27 +290,21 @@ static void fr_1x1_dsp_run(const fr_1x1_blk *blk, const int8_t *src, int8_t *dst
     const fr_dsp_out4 *e = &blk->ep;
     int32_t a0, a1, a2, a3;
     const int8_t *const last = src + (int64_t)(count - 1) * step_x;
-    /* the fast epilogues read d = 2 acc: |acc| < 2^30 there */
+    /* with a closed form the accumulators hold d = 2 acc (doubled weights and biases) */
     if (e->kind == FLYNET_ROUNDING_DOUBLE && blk->nb == 4) {
-        for (;; src += step_x, dst += out_c) {
-            FR_1X1_DSP_PIXEL(blk, src);
-            fr_st4(dst, fr_dsp_clamp4(fr_dsp_pack4(fr_dsp_rq_double(&e->lane[0], a0 * 2), fr_dsp_rq_double(&e->lane[1], a1 * 2),
-                                                   fr_dsp_rq_double(&e->lane[2], a2 * 2), fr_dsp_rq_double(&e->lane[3], a3 * 2)),
-                                      e->lo4, e->hi4));
-            if (src == last) break;
-        }
+        FR_1X1_DSP_FAST_LOOP(fr_dsp_rq_double)
     } else if (e->kind == FLYNET_ROUNDING_SINGLE && blk->nb == 4) {
-        for (;; src += step_x, dst += out_c) {
-            FR_1X1_DSP_PIXEL(blk, src);
-            fr_st4(dst, fr_dsp_clamp4(fr_dsp_pack4(fr_dsp_rq_single(&e->lane[0], a0 * 2), fr_dsp_rq_single(&e->lane[1], a1 * 2),
-                                                   fr_dsp_rq_single(&e->lane[2], a2 * 2), fr_dsp_rq_single(&e->lane[3], a3 * 2)),
-                                      e->lo4, e->hi4));
-            if (src == last) break;
-        }
+        FR_1X1_DSP_FAST_LOOP(fr_dsp_rq_single)
     } else {
         for (;; src += step_x, dst += out_c) {
             FR_1X1_DSP_PIXEL(blk, src);
-            fr_dsp_out4_store(e, a0, a1, a2, a3, dst, blk->nb);
+            if (e->kind != 0) {
+                const uint32_t v = fr_dsp_out4_fast(e, a0, a1, a2, a3);
+                int32_t j;
+                for (j = 0; j < blk->nb; ++j) dst[j] = fr_dsp_byte(v, j);
+            } else {
+                fr_dsp_out4_store(e, a0, a1, a2, a3, dst, blk->nb);
+            }
             if (src == last) break;
         }
     }
@@ -284,39 +324,29 @@ static void fr_1x1_dsp(const flyref_conv_params *params, const flyref_quant_para
     const int64_t image_x = (int64_t)input_dims->h * input_dims->w * in_c;
     /* the rows of the map follow each other in memory (stride 1): one stream of pixels */
     const int32_t stream = row_x == ow * step_x && image_x == oh * row_x;
-    int32_t g, oc0, i, b, oy;
+    int32_t g, oc0, b, oy;
     blk.pairs = kq / 2;
     blk.odd = kq & 1;
     blk.kr = kc % 4;
+    blk.rest = blk.odd || blk.kr;
     for (g = 0; g < groups; ++g) {
         for (oc0 = g * per_group; oc0 < (g + 1) * per_group; oc0 += 4) {
-            const int8_t *w0 = filter + (int64_t)oc0 * kc, *w1, *w2, *w3;
-            uint64_t *wt = blk.wt;
-            uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            int32_t j, twice;
             blk.nb = fr_min(4, (g + 1) * per_group - oc0);
             fr_dsp_out4_init(&blk.ep, quant, bias, oc0, blk.nb, kc, mode, params->output_offset,
                              params->activation.min, params->activation.max);
-            /* lanes past nb repeat row 0 */
-            w1 = blk.nb > 1 ? w0 + kc : w0;
-            w2 = blk.nb > 2 ? w0 + 2 * kc : w0;
-            w3 = blk.nb > 3 ? w0 + 3 * kc : w0;
-            for (i = 0; i < 4 * kq; i += 4, wt += 4) {
-                FR_1X1_DSP_WIDEN(wt[0], s0, fr_ld4(w0 + i));
-                FR_1X1_DSP_WIDEN(wt[1], s1, fr_ld4(w1 + i));
-                FR_1X1_DSP_WIDEN(wt[2], s2, fr_ld4(w2 + i));
-                FR_1X1_DSP_WIDEN(wt[3], s3, fr_ld4(w3 + i));
+            /* the closed forms read d = 2 acc: with doubled weights and biases the accumulators
+             * hold it */
+            twice = blk.ep.kind != 0;
+            for (j = 0; j < 4; ++j) {
+                /* lanes past nb repeat row 0 */
+                const int32_t c = oc0 + (j < blk.nb ? j : 0);
+                /* |sum(w)| <= 512 * 128, so input_offset * sum(w) fits int32 */
+                const int32_t sum = fr_1x1_dsp_widen(blk.wt + j, filter + (int64_t)c * kc, kc, twice);
+                const int32_t bj = fr_add(bias ? bias[c] : 0, params->input_offset * sum);
+                /* doubled modulo 2^32 like the sums: d = 2 acc exactly, since |acc| < 2^30 */
+                blk.b4[j] = twice ? fr_add(bj, bj) : bj;
             }
-            if (kc % 4 != 0) {
-                FR_1X1_DSP_WIDEN(wt[0], s0, fr_ld_tail(w0 + i, kc % 4));
-                FR_1X1_DSP_WIDEN(wt[1], s1, fr_ld_tail(w1 + i, kc % 4));
-                FR_1X1_DSP_WIDEN(wt[2], s2, fr_ld_tail(w2 + i, kc % 4));
-                FR_1X1_DSP_WIDEN(wt[3], s3, fr_ld_tail(w3 + i, kc % 4));
-            }
-            /* |sum(w)| <= 512 * 128, so input_offset * sum(w) fits int32 */
-            blk.b4[0] = fr_add(bias ? bias[oc0] : 0, params->input_offset * (int32_t)s0);
-            blk.b4[1] = fr_add(bias ? bias[w1 == w0 ? oc0 : oc0 + 1] : 0, params->input_offset * (int32_t)s1);
-            blk.b4[2] = fr_add(bias ? bias[w2 == w0 ? oc0 : oc0 + 2] : 0, params->input_offset * (int32_t)s2);
-            blk.b4[3] = fr_add(bias ? bias[w3 == w0 ? oc0 : oc0 + 3] : 0, params->input_offset * (int32_t)s3);
             if (stream) {
                 fr_1x1_dsp_run(&blk, input + (int64_t)g * kc, output + oc0, input_dims->n * oh * ow, (int32_t)step_x,
                                out_c);

@@ -339,25 +339,57 @@ static inline void fr_dsp_out4_init(fr_dsp_out4 *e, const flyref_quant_params *q
     }
 }
 
+/* The high word of acc * 2^32 + a * b, truncated (SMMLA) or rounded (+ 2^31, SMMLAR). GCC does not
+ * form these from C (it emits SMULL/SMLAL and moves); one instruction each in assembly. */
+static inline int32_t fr_smmla(int32_t a, int32_t b, int32_t acc)
+{
+#if defined(__GNUC__)
+    int32_t r;
+    __asm__("smmla %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+#else
+    return (int32_t)(((int64_t)a * b + (int64_t)((uint64_t)(uint32_t)acc << 32)) >> 32);
+#endif
+}
+
+static inline int32_t fr_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+#if defined(__GNUC__)
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+#else
+    return (int32_t)(((int64_t)a * b + (int64_t)(((uint64_t)(uint32_t)acc << 32) | 0x80000000u)) >> 32);
+#endif
+}
+
 /* The closed forms on d = 2 acc (the single form's shift s + 1 and add 2^s + o 2^(s+1) are
  * lane.sh = -shift and lane.add as set above). */
 static inline int32_t fr_dsp_rq_double(const fr_dsp_lane *l, int32_t d)
 {
-    const int64_t start = (int64_t)(((uint64_t)(uint32_t)l->add << 32) | 0x80000000u);
-    return ((int32_t)((start + (int64_t)d * l->mult) >> 32) + (d >> 31)) >> l->sh;
+    return (fr_smmlar(d, l->mult, l->add) + (d >> 31)) >> l->sh;
 }
 
 static inline int32_t fr_dsp_rq_single(const fr_dsp_lane *l, int32_t d)
 {
-    return ((int32_t)(((int64_t)d * l->mult) >> 32) + l->add) >> l->sh;
+    return fr_smmla(d, l->mult, l->add) >> l->sh;
 }
 
-/* Four results saturated to int8 and packed, byte j = r_j. */
+/* Four results saturated to int8 and packed, byte j = r_j (SSAT, two BFI, PKHBT). */
 static inline uint32_t fr_dsp_pack4(int32_t r0, int32_t r1, int32_t r2, int32_t r3)
 {
-    const uint32_t lo = ((uint32_t)__ssat(r1, 8) << 8) | ((uint32_t)__ssat(r0, 8) & 0xFFu);
-    const uint32_t hi = ((uint32_t)__ssat(r3, 8) << 8) | ((uint32_t)__ssat(r2, 8) & 0xFFu);
-    return (lo & 0xFFFFu) | (hi << 16);
+    uint32_t lo = (uint32_t)__ssat(r0, 8), hi = (uint32_t)__ssat(r2, 8);
+#if defined(__GNUC__)
+    uint32_t v;
+    __asm__("bfi %0, %1, #8, #8" : "+r"(lo) : "r"((uint32_t)__ssat(r1, 8)));
+    __asm__("bfi %0, %1, #8, #8" : "+r"(hi) : "r"((uint32_t)__ssat(r3, 8)));
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(v) : "r"(lo), "r"(hi));
+    return v;
+#else
+    lo = (lo & 0xFFu) | (((uint32_t)__ssat(r1, 8) & 0xFFu) << 8);
+    hi = (hi & 0xFFu) | (((uint32_t)__ssat(r3, 8) & 0xFFu) << 8);
+    return lo | (hi << 16);
+#endif
 }
 
 /* max(v, lo4), then min(v, hi4), per byte: SSUB8 sets GE where the left byte >= the right. */
