@@ -5,6 +5,11 @@
 #include "../flyref_internal.h"
 #include "../support/flyref_target.h"
 
+/* Which target path the conv and FC kernels compile: Helium on the Cortex-M55 (which has the DSP
+ * extension too, but its MVE path replaces the DSP one), else the DSP extension. */
+#define FR_CONV_MVE FLYREF_ARM_MVE
+#define FR_CONV_DSP (FLYREF_ARM_DSP && !FLYREF_ARM_MVE)
+
 static inline flyref_status fr_conv_check(const flyref_conv_params *p, const flyref_quant_params *q,
                                           const flyref_dims *in_d, const void *in,
                                           const flyref_dims *f_d, const void *f,
@@ -122,7 +127,7 @@ static inline int32_t fr_dot1(const int8_t *restrict w, const int16_t *restrict 
 }
 
 
-#if FLYREF_ARM_DSP
+#if FR_CONV_DSP
 /*
  * Armv7E-M / Armv8-M DSP building blocks of the conv and FC target paths (Cortex-M4, M7, M33).
  *
@@ -439,6 +444,167 @@ static inline void fr_dsp_out4_store(const fr_dsp_out4 *e, int32_t a0, int32_t a
         for (j = 0; j < nb; ++j) dst[j] = fr_rq_out8(&e->rq[j], a[j], e->out_off, e->act_min, e->act_max);
     }
 }
-#endif /* FLYREF_ARM_DSP */
+#endif /* FR_CONV_DSP */
+
+#if FR_CONV_MVE
+/*
+ * Armv8.1-M MVE (Helium) building blocks of the conv and FC target paths (Cortex-M55).
+ *
+ * Products. VMLADAVA.S8 adds the sixteen products of two int8 vectors to a 32-bit scalar: with
+ * the raw codes x (not x + input_offset, which needs nine bits) every product is exact and the
+ * sum too, so bias + input_offset * sum(w) + sum(w * x) equals the spec's bias +
+ * sum(w * (x + input_offset)) modulo 2^32 (sum(w) comes from VADDVA.S8). A last partial vector is
+ * loaded tail-predicated: its inactive lanes are zero and read no memory.
+ *
+ * Requantization (fr_mve_out4), four output channels per vector, exact for every accumulator:
+ *   - double rounding, any shift in [-31, 30]: x << ls wraps like fr_shl (VSHL); VQRDMULH is
+ *     SRDHM (it saturates only for INT32_MIN * INT32_MIN, and mult >= 0); RDBPOT(h, rs) =
+ *     (h - [h < 0] + 2^(rs-1)) >> rs is VRSHL by -rs (a rounding shift adds 2^(rs-1) before
+ *     shifting, without overflow) of h + (h >> 31), the correction masked off where rs = 0;
+ *   - single rounding, shift in [-31, -1]: t = 31 - shift >= 32 and floor((P + 2^(t-1)) / 2^t) =
+ *     floor((floor(2P / 2^32) + 2^(t-32)) / 2^(t-31)), VRSHL by shift of VQDMULH (floor(2P / 2^32),
+ *     no saturation for mult >= 0); the result fits int32, so the spec's wrap never bites. Lanes
+ *     with shift >= 0 in single rounding take fr_rq_apply for the block.
+ * Then + output_offset, VMAX / VMIN with the clamp, and VSTRB.32 stores the low byte of each lane.
+ */
+#include <arm_mve.h>
+
+/* acc[j] += dot(w + j * stride, x) over k int8 (stride 0: four copies of one row); with sums,
+ * sums[j] += the sum of row j's weights. */
+static inline void fr_mve_dot4(const int8_t *x, const int8_t *w, int32_t stride, int32_t k, int32_t *acc,
+                               int32_t *sums)
+{
+    const int8_t *const w1 = w + stride, *const w2 = w1 + stride, *const w3 = w2 + stride;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], i;
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (i = 0; i + 16 <= k; i += 16) {
+        const int8x16_t xv = vldrbq_s8(x + i), v0 = vldrbq_s8(w + i), v1 = vldrbq_s8(w1 + i);
+        const int8x16_t v2 = vldrbq_s8(w2 + i), v3 = vldrbq_s8(w3 + i);
+        a0 = vmladavaq_s8(a0, xv, v0);
+        a1 = vmladavaq_s8(a1, xv, v1);
+        a2 = vmladavaq_s8(a2, xv, v2);
+        a3 = vmladavaq_s8(a3, xv, v3);
+        if (sums) {
+            s0 = vaddvaq_s8(s0, v0);
+            s1 = vaddvaq_s8(s1, v1);
+            s2 = vaddvaq_s8(s2, v2);
+            s3 = vaddvaq_s8(s3, v3);
+        }
+    }
+    if (i < k) {
+        const mve_pred16_t p = vctp8q((uint32_t)(k - i));
+        const int8x16_t xv = vldrbq_z_s8(x + i, p), v0 = vldrbq_z_s8(w + i, p), v1 = vldrbq_z_s8(w1 + i, p);
+        const int8x16_t v2 = vldrbq_z_s8(w2 + i, p), v3 = vldrbq_z_s8(w3 + i, p);
+        a0 = vmladavaq_s8(a0, xv, v0);
+        a1 = vmladavaq_s8(a1, xv, v1);
+        a2 = vmladavaq_s8(a2, xv, v2);
+        a3 = vmladavaq_s8(a3, xv, v3);
+        if (sums) {
+            s0 = vaddvaq_s8(s0, v0);
+            s1 = vaddvaq_s8(s1, v1);
+            s2 = vaddvaq_s8(s2, v2);
+            s3 = vaddvaq_s8(s3, v3);
+        }
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    if (sums) {
+        sums[0] += s0;
+        sums[1] += s1;
+        sums[2] += s2;
+        sums[3] += s3;
+    }
+}
+
+/* The sum of k int8 weights. */
+static inline int32_t fr_mve_wsum(const int8_t *w, int32_t k)
+{
+    int32_t s = 0, i;
+    for (i = 0; i + 16 <= k; i += 16) s = vaddvaq_s8(s, vldrbq_s8(w + i));
+    if (i < k) s = vaddvaq_s8(s, vldrbq_z_s8(w + i, vctp8q((uint32_t)(k - i))));
+    return s;
+}
+
+/* Epilogue of four adjacent output channels (see the requantization note above). */
+typedef struct fr_mve_out4 {
+    int32x4_t mult, ls, mask, rsh; /* rsh: -rs (double) or shift (single) */
+    int32_t kind, any_ls;          /* kind: the mode when the vector form holds, else 0 */
+    int32_t out_off, act_min, act_max;
+    fr_rq rq[4];
+} fr_mve_out4;
+
+/* Channels c0 .. c0 + nb - 1 (nb in 1..4; lanes past nb repeat channel c0, never stored). */
+static inline void fr_mve_out4_init(fr_mve_out4 *e, const flyref_quant_params *q, int32_t c0, int32_t nb,
+                                    int32_t mode, int32_t out_off, int32_t act_min, int32_t act_max)
+{
+    int32_t m[4], ls[4], mask[4], rsh[4], j, ok = 1, any_ls = 0;
+    for (j = 0; j < 4; ++j) {
+        const int32_t i = q->count == 1 ? 0 : c0 + (j < nb ? j : 0);
+        const int32_t s = q->shift[i];
+        m[j] = q->multiplier[i];
+        fr_rq_init(&e->rq[j], m[j], s, mode);
+        if (mode == FLYNET_ROUNDING_SINGLE) {
+            ok = ok && s <= -1;
+            ls[j] = 0;
+            mask[j] = 0;
+            rsh[j] = s;
+        } else {
+            ls[j] = s > 0 ? s : 0;
+            mask[j] = s < 0 ? -1 : 0;
+            rsh[j] = s < 0 ? s : 0;
+            any_ls |= s > 0;
+        }
+    }
+    e->mult = vldrwq_s32(m);
+    e->ls = vldrwq_s32(ls);
+    e->mask = vldrwq_s32(mask);
+    e->rsh = vldrwq_s32(rsh);
+    e->kind = ok ? mode : 0;
+    e->any_ls = any_ls;
+    e->out_off = out_off;
+    e->act_min = act_min;
+    e->act_max = act_max;
+}
+
+/* The four accumulators as one vector (lane moves, no trip through memory). */
+static inline int32x4_t fr_mve_vec4(const int32_t *acc)
+{
+    int32x4_t v = vdupq_n_s32(acc[0]);
+    v = vsetq_lane_s32(acc[1], v, 1);
+    v = vsetq_lane_s32(acc[2], v, 2);
+    return vsetq_lane_s32(acc[3], v, 3);
+}
+
+/* The vector forms (kind != 0), then + output_offset and the clamp. */
+static inline int32x4_t fr_mve_rq4(const fr_mve_out4 *e, int32x4_t v)
+{
+    if (e->kind == FLYNET_ROUNDING_DOUBLE) {
+        if (e->any_ls) v = vshlq_s32(v, e->ls);
+        v = vqrdmulhq_s32(v, e->mult);
+        v = vrshlq_s32(vaddq_s32(v, vandq_s32(vshrq_n_s32(v, 31), e->mask)), e->rsh);
+    } else {
+        v = vrshlq_s32(vqdmulhq_s32(v, e->mult), e->rsh);
+    }
+    return vminq_s32(vmaxq_s32(vaddq_n_s32(v, e->out_off), vdupq_n_s32(e->act_min)), vdupq_n_s32(e->act_max));
+}
+
+/* Requantizes, offsets and clamps acc[0..3] and stores the first nb bytes at dst. */
+static inline void fr_mve_out4_store(const fr_mve_out4 *e, const int32_t *acc, int8_t *dst, int32_t nb)
+{
+    if (e->kind != 0) {
+        const int32x4_t v = fr_mve_rq4(e, fr_mve_vec4(acc));
+        if (nb == 4) {
+            vstrbq_s32(dst, v);
+        } else {
+            vstrbq_p_s32(dst, v, vctp32q((uint32_t)nb));
+        }
+    } else {
+        int32_t j;
+        for (j = 0; j < nb; ++j) dst[j] = fr_rq_out8(&e->rq[j], acc[j], e->out_off, e->act_min, e->act_max);
+    }
+}
+#endif /* FR_CONV_MVE */
 
 #endif /* FLYREF_CONV_COMMON_H_ */
