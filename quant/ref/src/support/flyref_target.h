@@ -33,5 +33,191 @@
 
 /* The path each kernel file compiled ("portable", "dsp" or "mve"); one line per kernel file with
  * a target path, in the order of flyref_target_paths.c. */
+extern const char fr_path_mul_s8[];
+
+#if FLYREF_ARM_DSP || FLYREF_ARM_MVE
+#include <string.h>
+
+#include "../flyref_internal.h"
+
+#if defined(__GNUC__)
+#define FR_INLINE static inline __attribute__((always_inline))
+#else
+#define FR_INLINE static inline
+#endif
+
+/*
+ * Requantization on the target paths: fr_trq_*(q, x) == fr_requant(x, mult, shift, mode) for
+ * output shifts <= 0 (fr_trq_init refuses the others, and the caller keeps its portable loop),
+ * built from one "high word of a 32 x 32 product" instruction:
+ *
+ *   kind     case                            value
+ *   D0       double, shift = 0; single, t=31  SRDHM(x, m) = (x*m + 2^30) >> 31
+ *   D        double, shift < 0                RDBPOT(SRDHM(x, m), rs), rs = -shift
+ *   S32      single, t = 31 - shift = 32      (x*m + 2^31) >> 32
+ *   S        single, t >= 33                  (x*m + 2^(t-1)) >> t
+ *
+ * Single rounding with t = 31 is SRDHM itself. Why the others are exact:
+ *  - RDBPOT(h, rs) = (h + 2^(rs-1) - [h < 0]) >> rs, and h + (h >> 31) subtracts exactly [h < 0]
+ *    (|h| < 2^31 - 1 since m < 2^31, so no overflow).
+ *  - t >= 33: 2^(t-1) is a multiple of 2^32, so floor((P + 2^(t-1)) / 2^t)
+ *    = floor((floor(P / 2^32) + 2^(t-33)) / 2^(t-32)): the high word of the product plus
+ *    2^(t-33), shifted right by t - 32 (|P| < 2^62: no overflow).
+ * On Armv7E-M the high word is SMMULR / SMMLA. SMMULR(a, m) = (a*m + 2^31) >> 32, so SRDHM(x, m)
+ * = SMMULR(2x, m): the D kinds want the operand doubled, |x| < 2^30 (fr_trq_scale). On MVE,
+ * VQRDMULH is SRDHM (its saturation needs x = m = INT32_MIN, and m >= 0), VRMULH is S32,
+ * VMULH + VRSHL (a rounding shift adds 2^(n-1)) is S.
+ */
+enum { FR_TRQ_D0 = 0, FR_TRQ_D = 1, FR_TRQ_S32 = 2, FR_TRQ_S = 3 };
+
+typedef struct fr_trq {
+    int32_t kind;
+    int32_t mult;
+    int32_t rs;      /* D: -shift; S: t - 32 */
+    int32_t out_off; /* added to the result (fr_trq_dsp) */
+    int32_t add;     /* DSP: D, S: 2^(rs-1) resp. 2^(t-33), plus out_off * 2^rs; D0, S32: out_off */
+} fr_trq;
+
+/* The DSP paths add the output offset before the final shift (out_off * 2^rs), exact and one
+ * instruction less; rs <= 22 keeps that sum in int32 for |x| < 2^30. */
+#define FR_TRQ_MAX_RS 22
+
+/** 1 and q set when (mult, shift, mode) has a target requantization: shift <= 0 and a right
+ *  shift of at most FR_TRQ_MAX_RS; else 0 (the caller keeps its portable loop). mode must be
+ *  resolved; mult >= 0, shift in [-31, 30] (fr_mult_ok); out_off in [-128, 127]. */
+static inline int fr_trq_init(fr_trq *q, int32_t mult, int32_t shift, int32_t mode, int32_t out_off)
+{
+    q->mult = mult;
+    q->out_off = out_off;
+    q->rs = 0;
+    q->add = out_off;
+    if (shift > 0) return 0;
+    if (mode == FLYNET_ROUNDING_SINGLE && shift < 0) {
+        const int32_t t = 31 - shift;
+        q->kind = t == 32 ? FR_TRQ_S32 : FR_TRQ_S;
+        if (t == 32) return 1;
+        q->rs = t - 32;
+    } else if (shift == 0) {
+        q->kind = FR_TRQ_D0;
+        return 1;
+    } else {
+        q->kind = FR_TRQ_D;
+        q->rs = -shift;
+    }
+    if (q->rs > FR_TRQ_MAX_RS) return 0;
+    q->add = ((int32_t)1 << (q->rs - 1)) + out_off * ((int32_t)1 << q->rs);
+    return 1;
+}
+
+#endif /* FLYREF_ARM_DSP || FLYREF_ARM_MVE */
+
+#if FLYREF_ARM_MVE
+#include <arm_mve.h>
+
+/** Four lanes of fr_requant (without the output offset) for a target requantization of kind
+ *  `kind` (a constant at the call site, so the switch folds). Any int32 x. */
+FR_INLINE int32x4_t fr_trq_mve(int32_t kind, const fr_trq *q, int32x4_t x)
+{
+    switch (kind) {
+    case FR_TRQ_D0:
+        return vqrdmulhq_n_s32(x, q->mult);
+    case FR_TRQ_D: {
+        const int32x4_t h = vqrdmulhq_n_s32(x, q->mult);
+        return vrshlq_n_s32(vaddq_s32(h, vshrq_n_s32(h, 31)), -q->rs);
+    }
+    case FR_TRQ_S32:
+        return vrmulhq_s32(x, vdupq_n_s32(q->mult));
+    default:
+        return vrshlq_n_s32(vmulhq_s32(x, vdupq_n_s32(q->mult)), -q->rs);
+    }
+}
+#endif /* FLYREF_ARM_MVE */
+
+#if FLYREF_ARM_DSP
+#include <arm_acle.h>
+
+/* The "most significant word" multiplies are not in ACLE. */
+FR_INLINE int32_t fr_smmulr(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+FR_INLINE int32_t fr_smmla(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smmla %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* acc + SMMULR(a, b) */
+FR_INLINE int32_t fr_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* The low half-word of a and the high half-word of b << 16 (PKHBT). */
+FR_INLINE uint32_t fr_pkhbt16(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+/** The factor the operand of fr_trq_dsp carries: 2 for the D kinds (SMMULR of 2x), else 1. */
+static inline int32_t fr_trq_scale(int32_t kind) { return kind == FR_TRQ_D0 || kind == FR_TRQ_D ? 2 : 1; }
+
+/** fr_requant(x, ...) + out_off for a target requantization of kind `kind` (a constant at the
+ *  call site), given a = x * fr_trq_scale(kind), |x| < 2^30. q is best a local copy, so its
+ *  fields stay in registers. */
+FR_INLINE int32_t fr_trq_dsp(int32_t kind, const fr_trq *q, int32_t a)
+{
+    switch (kind) {
+    case FR_TRQ_D0:
+    case FR_TRQ_S32:
+        return fr_smmlar(a, q->mult, q->add);
+    case FR_TRQ_D: {
+        const int32_t h = fr_smmulr(a, q->mult);
+        return (h + q->add + (h >> 31)) >> q->rs;
+    }
+    default:
+        return fr_smmla(a, q->mult, q->add) >> q->rs;
+    }
+}
+
+/** Four values in [-128, 127] as the bytes of one word, in order. */
+FR_INLINE uint32_t fr_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3)
+{
+    const uint32_t t02 = fr_pkhbt16((uint32_t)v0, (uint32_t)v2);
+    const uint32_t t13 = fr_pkhbt16((uint32_t)v1, (uint32_t)v3);
+    return (t02 & 0x00FF00FFu) | ((t13 & 0x00FF00FFu) << 8);
+}
+
+/** Clamps the four signed bytes of v to [lo, hi] (lo4, hi4: the bounds in every byte). */
+FR_INLINE uint32_t fr_clamp4(uint32_t v, uint32_t lo4, uint32_t hi4)
+{
+    (void)__ssub8((int8x4_t)v, (int8x4_t)lo4); /* GE where v >= lo */
+    v = __sel(v, lo4);
+    (void)__ssub8((int8x4_t)v, (int8x4_t)hi4); /* GE where v >= hi */
+    return __sel(hi4, v);
+}
+
+/** x with each byte repeated four times. */
+static inline uint32_t fr_bytes4(int32_t x) { return ((uint32_t)x & 0xFFu) * 0x01010101u; }
+
+FR_INLINE uint32_t fr_load4(const int8_t *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+FR_INLINE void fr_store4(int8_t *p, uint32_t w) { memcpy(p, &w, 4); }
+
+FR_INLINE uint32_t fr_ror8(uint32_t x) { return (x >> 8) | (x << 24); }
+#endif /* FLYREF_ARM_DSP */
 
 #endif /* FLYREF_TARGET_H_ */
