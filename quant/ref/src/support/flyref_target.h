@@ -34,6 +34,7 @@
 /* The path each kernel file compiled ("portable", "dsp" or "mve"); one line per kernel file with
  * a target path, in the order of flyref_target_paths.c. */
 extern const char fr_path_mul_s8[];
+extern const char fr_path_vaeca_descriptor_s8[];
 
 #if FLYREF_ARM_DSP || FLYREF_ARM_MVE
 #include <string.h>
@@ -156,6 +157,14 @@ FR_INLINE int32_t fr_smmlar(int32_t a, int32_t b, int32_t acc)
 {
     int32_t r;
     __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* The high half-word of a over the high half-word of b (PKHTB b >> 16). */
+FR_INLINE uint32_t fr_pkhtb16(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
     return r;
 }
 

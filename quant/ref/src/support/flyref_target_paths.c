@@ -26,6 +26,7 @@ const char *flyref_target_isa(void)
 /* One line per kernel file with a target path; the terminator keeps the array non-empty. */
 static const flyref_target_path g_paths[] = {
     {"mul_s8", fr_path_mul_s8},
+    {"vaeca_descriptor_s8", fr_path_vaeca_descriptor_s8},
     {NULL, NULL},
 };
 
