@@ -35,6 +35,7 @@
  * a target path, in the order of flyref_target_paths.c. */
 extern const char fr_path_mul_s8[];
 extern const char fr_path_vaeca_descriptor_s8[];
+extern const char fr_path_add_s8[];
 
 #if FLYREF_ARM_DSP || FLYREF_ARM_MVE
 #include <string.h>
@@ -43,8 +44,12 @@ extern const char fr_path_vaeca_descriptor_s8[];
 
 #if defined(__GNUC__)
 #define FR_INLINE static inline __attribute__((always_inline))
+/* A loop whose tables live in the caller's frame: called, the tables' addresses arrive in
+ * registers instead of being rebuilt from the stack pointer at every lookup. */
+#define FR_NOINLINE static __attribute__((noinline))
 #else
 #define FR_INLINE static inline
+#define FR_NOINLINE static
 #endif
 
 /*
@@ -194,6 +199,17 @@ FR_INLINE int32_t fr_trq_dsp(int32_t kind, const fr_trq *q, int32_t a)
     }
     default:
         return fr_smmla(a, q->mult, q->add) >> q->rs;
+    }
+}
+
+/** fr_requant(x, ...) + out_off for one x, |x| < 2^30, the kind chosen at run time. */
+static inline int32_t fr_trq_one(const fr_trq *q, int32_t x)
+{
+    switch (q->kind) {
+    case FR_TRQ_D0: return fr_trq_dsp(FR_TRQ_D0, q, 2 * x);
+    case FR_TRQ_D: return fr_trq_dsp(FR_TRQ_D, q, 2 * x);
+    case FR_TRQ_S32: return fr_trq_dsp(FR_TRQ_S32, q, x);
+    default: return fr_trq_dsp(FR_TRQ_S, q, x);
     }
 }
 

@@ -27,6 +27,7 @@ const char *flyref_target_isa(void)
 static const flyref_target_path g_paths[] = {
     {"mul_s8", fr_path_mul_s8},
     {"vaeca_descriptor_s8", fr_path_vaeca_descriptor_s8},
+    {"add_s8", fr_path_add_s8},
     {NULL, NULL},
 };
 
