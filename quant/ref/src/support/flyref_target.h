@@ -36,6 +36,7 @@
 extern const char fr_path_mul_s8[];
 extern const char fr_path_vaeca_descriptor_s8[];
 extern const char fr_path_add_s8[];
+extern const char fr_path_max_group_s8[];
 
 #if FLYREF_ARM_DSP || FLYREF_ARM_MVE
 #include <string.h>
@@ -228,6 +229,13 @@ FR_INLINE uint32_t fr_clamp4(uint32_t v, uint32_t lo4, uint32_t hi4)
     v = __sel(v, lo4);
     (void)__ssub8((int8x4_t)v, (int8x4_t)hi4); /* GE where v >= hi */
     return __sel(hi4, v);
+}
+
+/** The bytewise signed maximum of a and b (SSUB8 sets GE where a >= b). */
+FR_INLINE uint32_t fr_max4(uint32_t a, uint32_t b)
+{
+    (void)__ssub8((int8x4_t)a, (int8x4_t)b);
+    return __sel(a, b);
 }
 
 /** x with each byte repeated four times. */

@@ -28,6 +28,7 @@ static const flyref_target_path g_paths[] = {
     {"mul_s8", fr_path_mul_s8},
     {"vaeca_descriptor_s8", fr_path_vaeca_descriptor_s8},
     {"add_s8", fr_path_add_s8},
+    {"max_group_s8", fr_path_max_group_s8},
     {NULL, NULL},
 };
 
