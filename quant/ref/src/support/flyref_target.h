@@ -37,6 +37,7 @@ extern const char fr_path_mul_s8[];
 extern const char fr_path_vaeca_descriptor_s8[];
 extern const char fr_path_add_s8[];
 extern const char fr_path_max_group_s8[];
+extern const char fr_path_softmax_s8[];
 
 #if FLYREF_ARM_DSP || FLYREF_ARM_MVE
 #include <string.h>
@@ -121,6 +122,10 @@ static inline int fr_trq_init(fr_trq *q, int32_t mult, int32_t shift, int32_t mo
 #if FLYREF_ARM_MVE
 #include <arm_mve.h>
 
+/* Note: compare a vector with a vector (vcmpeqq_s32(a, vdupq_n_s32(k))), not with a scalar
+ * (vcmpeqq_n_s32): arm-none-eabi-gcc 12.2 fails with an internal compiler error on the latter
+ * when the predicate feeds a VPSEL. */
+
 /** Four lanes of fr_requant (without the output offset) for a target requantization of kind
  *  `kind` (a constant at the call site, so the switch folds). Any int32 x. */
 FR_INLINE int32x4_t fr_trq_mve(int32_t kind, const fr_trq *q, int32x4_t x)
@@ -137,6 +142,63 @@ FR_INLINE int32x4_t fr_trq_mve(int32_t kind, const fr_trq *q, int32x4_t x)
     default:
         return vrshlq_n_s32(vmulhq_s32(x, vdupq_n_s32(q->mult)), -q->rs);
     }
+}
+/*
+ * The gemmlowp fixed-point helpers of flyref_fixed_point.c (softmax, logistic), four lanes at a
+ * time, operation for operation: fr_srdhm is VQRDMULH (the same saturation), fr_add / fr_sub
+ * wrap as vector adds do, flyref_internal_sat_shl(x, e > 0) is VQSHL (both saturate exactly when
+ * x << e leaves int32), and RDBPOT(v, n > 0) is the rounding shift of v - [v < 0] (v + (v >> 31);
+ * v is never INT32_MIN here: SRDHM cannot return it and the sums stay far from it).
+ */
+FR_INLINE int32x4_t fr_rdbpot_mve(int32x4_t v, int32_t n)
+{
+    return vrshlq_n_s32(vaddq_s32(v, vshrq_n_s32(v, 31)), -n);
+}
+
+/* exp on [-1/4, 0), Q0.31 (exp_interval). */
+FR_INLINE int32x4_t fr_exp_interval_mve(int32x4_t a)
+{
+    const int32_t exp_m1_8 = 1895147668, one_third = 715827883;
+    const int32x4_t x = vaddq_n_s32(a, 1 << 28);
+    const int32x4_t x2 = vqrdmulhq_s32(x, x);
+    const int32x4_t x3 = vqrdmulhq_s32(x2, x);
+    const int32x4_t x4 = vqrdmulhq_s32(x2, x2);
+    const int32x4_t x4_over_4 = fr_rdbpot_mve(x4, 2);
+    const int32x4_t poly = fr_rdbpot_mve(vaddq_s32(vqrdmulhq_n_s32(vaddq_s32(x4_over_4, x3), one_third), x2), 1);
+    return vaddq_n_s32(vqrdmulhq_n_s32(vaddq_s32(x, poly), exp_m1_8), exp_m1_8);
+}
+
+/* flyref_internal_exp_on_negative(a, int_bits) for int_bits 1 .. 5 (softmax 5, logistic 4). */
+FR_INLINE int32x4_t fr_exp_on_negative_mve(int32x4_t a, int32_t int_bits)
+{
+    static const int32_t k_mult[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+    const int32_t frac_bits = 31 - int_bits, quarter = (int32_t)1 << (frac_bits - 2);
+    const int32x4_t amq = vsubq_n_s32(vandq_s32(a, vdupq_n_s32(quarter - 1)), quarter);
+    const int32x4_t rem = vsubq_s32(amq, a);
+    int32x4_t r = fr_exp_interval_mve(vqshlq_s32(amq, vdupq_n_s32(int_bits)));
+    int32_t i;
+    for (i = 0; i < 7; ++i) {
+        const int32_t exponent = i - 2;
+        if (int_bits > exponent) {
+            const mve_pred16_t set = vcmpneq_s32(vandq_s32(rem, vdupq_n_s32((int32_t)1 << (frac_bits + exponent))), vdupq_n_s32(0));
+            r = vpselq_s32(vqrdmulhq_n_s32(r, k_mult[i]), r, set);
+        }
+    }
+    return vpselq_s32(vdupq_n_s32(INT32_MAX), r, vcmpeqq_s32(a, vdupq_n_s32(0)));
+}
+
+/* flyref_internal_one_over_one_plus_x(a) for a >= 0, where rounding_half_sum(a, INT32_MAX) is
+ * the rounding halving add (a + INT32_MAX + 1) >> 1 (VRHADD, computed without overflow). */
+FR_INLINE int32x4_t fr_one_over_one_plus_x_mve(int32x4_t a)
+{
+    const int32x4_t h = vrhaddq_s32(a, vdupq_n_s32(INT32_MAX));
+    int32x4_t x = vaddq_n_s32(vqrdmulhq_n_s32(h, -1010580540), 1515870810);
+    int32_t i;
+    for (i = 0; i < 3; ++i) {
+        const int32x4_t one_minus = vsubq_s32(vdupq_n_s32((int32_t)1 << 29), vqrdmulhq_s32(h, x));
+        x = vaddq_s32(x, vqshlq_s32(vqrdmulhq_s32(x, one_minus), vdupq_n_s32(2)));
+    }
+    return vqshlq_s32(x, vdupq_n_s32(1));
 }
 #endif /* FLYREF_ARM_MVE */
 
@@ -212,6 +274,63 @@ static inline int32_t fr_trq_one(const fr_trq *q, int32_t x)
     case FR_TRQ_S32: return fr_trq_dsp(FR_TRQ_S32, q, x);
     default: return fr_trq_dsp(FR_TRQ_S, q, x);
     }
+}
+
+/*
+ * The gemmlowp helpers of flyref_fixed_point.c for one value, as the spec computes them, where
+ * the operands allow two shortcuts: SRDHM without its saturation test when an operand cannot be
+ * INT32_MIN (every multiplication below has a positive constant, a square or a positive
+ * iterate as one operand, see the MVE versions' comment), and the saturating doubling
+ * flyref_internal_sat_shl(x, 1) as QADD(x, x) (twice for a shift by 2: doubling a saturated
+ * value keeps it saturated, and both saturate exactly when the exact product leaves int32).
+ */
+static inline int32_t fr_srdhm_ns(int32_t a, int32_t b) { return (int32_t)(((int64_t)a * b + ((int64_t)1 << 30)) >> 31); }
+
+/* RDBPOT(v, n), n in [1, 31], for any v. */
+static inline int32_t fr_rdbpot_n(int32_t v, int32_t n) { return (int32_t)(((int64_t)v + ((int64_t)1 << (n - 1)) - (v < 0)) >> n); }
+
+static inline int32_t fr_exp_interval_dsp(int32_t a)
+{
+    const int32_t exp_m1_8 = 1895147668, one_third = 715827883;
+    const int32_t x = fr_add(a, 1 << 28); /* in [-2^28, 2^28): its powers are >= -2^28 */
+    const int32_t x2 = fr_srdhm_ns(x, x);
+    const int32_t x3 = fr_srdhm_ns(x2, x);
+    const int32_t x4 = fr_srdhm_ns(x2, x2);
+    const int32_t poly = fr_rdbpot_n(fr_add(fr_srdhm_ns(fr_add(fr_rdbpot_n(x4, 2), x3), one_third), x2), 1);
+    return fr_add(exp_m1_8, fr_srdhm_ns(exp_m1_8, fr_add(x, poly)));
+}
+
+/** flyref_internal_exp_on_negative(a, int_bits), int_bits 1 .. 5 (a constant at the call site). */
+FR_INLINE int32_t fr_exp_on_negative_dsp(int32_t a, int32_t int_bits)
+{
+    static const int32_t k_mult[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+    const int32_t frac_bits = 31 - int_bits, quarter = (int32_t)1 << (frac_bits - 2);
+    const int32_t amq = fr_sub(a & (quarter - 1), quarter);
+    const int32_t rem = fr_sub(amq, a);
+    int32_t r = fr_exp_interval_dsp(flyref_internal_sat_shl(amq, int_bits));
+    int32_t i;
+    for (i = 0; i < 7; ++i) {
+        const int32_t exponent = i - 2;
+        if (int_bits > exponent && ((uint32_t)rem & ((uint32_t)1 << (frac_bits + exponent))) != 0) {
+            r = fr_srdhm_ns(r, k_mult[i]);
+        }
+    }
+    return a == 0 ? INT32_MAX : r;
+}
+
+/** flyref_internal_one_over_one_plus_x(a) for a >= 0. */
+static inline int32_t fr_one_over_one_plus_x_dsp(int32_t a)
+{
+    /* rounding_half_sum(a, INT32_MAX) of a >= 0: (a + INT32_MAX + 1) / 2, in [2^30, 2^31) */
+    const int32_t h = (int32_t)(((int64_t)a + INT32_MAX + 1) >> 1);
+    int32_t x = fr_add(1515870810, fr_srdhm_ns(h, -1010580540));
+    int i;
+    for (i = 0; i < 3; ++i) {
+        const int32_t one_minus = fr_sub((int32_t)1 << 29, fr_srdhm_ns(h, x));
+        const int32_t t = __qadd(fr_srdhm_ns(x, one_minus), fr_srdhm_ns(x, one_minus));
+        x = fr_add(x, __qadd(t, t));
+    }
+    return __qadd(x, x);
 }
 
 /** Four values in [-128, 127] as the bytes of one word, in order. */

@@ -29,6 +29,7 @@ static const flyref_target_path g_paths[] = {
     {"vaeca_descriptor_s8", fr_path_vaeca_descriptor_s8},
     {"add_s8", fr_path_add_s8},
     {"max_group_s8", fr_path_max_group_s8},
+    {"softmax_s8", fr_path_softmax_s8},
     {NULL, NULL},
 };
 
