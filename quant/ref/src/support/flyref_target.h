@@ -38,6 +38,8 @@ extern const char fr_path_vaeca_descriptor_s8[];
 extern const char fr_path_add_s8[];
 extern const char fr_path_max_group_s8[];
 extern const char fr_path_softmax_s8[];
+extern const char fr_path_hard_swish_s8[];
+extern const char fr_path_logistic_s8[];
 
 #if FLYREF_ARM_DSP || FLYREF_ARM_MVE
 #include <string.h>
@@ -48,7 +50,7 @@ extern const char fr_path_softmax_s8[];
 #define FR_INLINE static inline __attribute__((always_inline))
 /* A loop whose tables live in the caller's frame: called, the tables' addresses arrive in
  * registers instead of being rebuilt from the stack pointer at every lookup. */
-#define FR_NOINLINE static __attribute__((noinline))
+#define FR_NOINLINE static __attribute__((noinline, unused))
 #else
 #define FR_INLINE static inline
 #define FR_NOINLINE static
@@ -200,6 +202,16 @@ FR_INLINE int32x4_t fr_one_over_one_plus_x_mve(int32x4_t a)
     }
     return vqshlq_s32(x, vdupq_n_s32(1));
 }
+/** out[i] = lut[in[i] + 128] for n bytes: sixteen per gather load (offset = code ^ 0x80). */
+static inline void fr_lut_apply(const int8_t *lut, const int8_t *in, int8_t *out, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; i += 16) {
+        const mve_pred16_t pr = vctp8q((uint32_t)(n - i));
+        const uint8x16_t idx = veorq_u8(vldrbq_z_u8((const uint8_t *)in + i, pr), vdupq_n_u8(0x80));
+        vstrbq_p_s8(out + i, vldrbq_gather_offset_z_s8(lut, idx, pr), pr);
+    }
+}
 #endif /* FLYREF_ARM_MVE */
 
 #if FLYREF_ARM_DSP
@@ -332,6 +344,24 @@ static inline int32_t fr_one_over_one_plus_x_dsp(int32_t a)
     }
     return __qadd(x, x);
 }
+
+#if !FLYREF_ARM_MVE
+/** out[i] = lut[in[i] + 128] for n bytes: a signed byte load indexes the table's middle, four
+ *  per loop (called, so the table's address stays in a register). */
+FR_NOINLINE void fr_lut_apply(const int8_t *lut, const int8_t *in, int8_t *out, int32_t n)
+{
+    const int8_t *t = lut + 128;
+    int32_t i;
+    for (i = 0; i + 4 <= n; i += 4) {
+        const int8_t a = t[in[i]], b = t[in[i + 1]], c = t[in[i + 2]], d = t[in[i + 3]];
+        out[i] = a;
+        out[i + 1] = b;
+        out[i + 2] = c;
+        out[i + 3] = d;
+    }
+    for (; i < n; ++i) out[i] = t[in[i]];
+}
+#endif
 
 /** Four values in [-128, 127] as the bytes of one word, in order. */
 FR_INLINE uint32_t fr_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3)

@@ -30,6 +30,8 @@ static const flyref_target_path g_paths[] = {
     {"add_s8", fr_path_add_s8},
     {"max_group_s8", fr_path_max_group_s8},
     {"softmax_s8", fr_path_softmax_s8},
+    {"hard_swish_s8", fr_path_hard_swish_s8},
+    {"logistic_s8", fr_path_logistic_s8},
     {NULL, NULL},
 };
 
