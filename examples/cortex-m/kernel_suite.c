@@ -811,9 +811,9 @@ static int vaeca_fast(suite_puts_fn out)
         c.mean_offset = -zero_point();
         c.std_offset = -zero_point();
         c.mean_multiplier = any_mult();
-        c.mean_shift = rint_in(-12, 0);
+        c.mean_shift = rint_in(-12, 8);
         c.std_multiplier = any_mult();
-        c.std_shift = rint_in(-12, 0);
+        c.std_shift = rint_in(-12, 8);
         c.sum_shift = rint_in(0, 10);
         c.output_offset = zero_point();
         any_clamp(&c.activation);

@@ -40,6 +40,7 @@ extern const char fr_path_max_group_s8[];
 extern const char fr_path_softmax_s8[];
 extern const char fr_path_hard_swish_s8[];
 extern const char fr_path_logistic_s8[];
+extern const char fr_path_eca_conv1d_s8[];
 
 #if FLYREF_ARM_DSP || FLYREF_ARM_MVE
 #include <string.h>
@@ -86,6 +87,7 @@ typedef struct fr_trq {
     int32_t rs;      /* D: -shift; S: t - 32 */
     int32_t out_off; /* added to the result (fr_trq_dsp) */
     int32_t add;     /* DSP: D, S: 2^(rs-1) resp. 2^(t-33), plus out_off * 2^rs; D0, S32: out_off */
+    int32_t ls;      /* fr_trq_init_ls: a left shift before D0 (0 otherwise) */
 } fr_trq;
 
 /* The DSP paths add the output offset before the final shift (out_off * 2^rs), exact and one
@@ -101,6 +103,7 @@ static inline int fr_trq_init(fr_trq *q, int32_t mult, int32_t shift, int32_t mo
     q->out_off = out_off;
     q->rs = 0;
     q->add = out_off;
+    q->ls = 0;
     if (shift > 0) return 0;
     if (mode == FLYNET_ROUNDING_SINGLE && shift < 0) {
         const int32_t t = 31 - shift;
@@ -116,6 +119,19 @@ static inline int fr_trq_init(fr_trq *q, int32_t mult, int32_t shift, int32_t mo
     }
     if (q->rs > FR_TRQ_MAX_RS) return 0;
     q->add = ((int32_t)1 << (q->rs - 1)) + out_off * ((int32_t)1 << q->rs);
+    return 1;
+}
+
+/** fr_trq_init, and for a positive shift s in either rounding, when |x| < 2^xbits and
+ *  xbits + s <= 29: then the spec's value is SRDHM(x * 2^s, m) (double rounding: no wrap in the
+ *  shift; single: (x m + 2^(30-s)) >> (31-s) is the same quotient), kind D0 with q->ls = s. The
+ *  caller shifts x by q->ls before fr_trq_mve / fr_trq_dsp; fr_trq_one does it itself. */
+static inline int fr_trq_init_ls(fr_trq *q, int32_t mult, int32_t shift, int32_t mode, int32_t out_off, int32_t xbits)
+{
+    if (shift <= 0) return fr_trq_init(q, mult, shift, mode, out_off);
+    if (xbits + shift > 29) return 0;
+    (void)fr_trq_init(q, mult, 0, FLYNET_ROUNDING_DOUBLE, out_off);
+    q->ls = shift;
     return 1;
 }
 
@@ -277,11 +293,12 @@ FR_INLINE int32_t fr_trq_dsp(int32_t kind, const fr_trq *q, int32_t a)
     }
 }
 
-/** fr_requant(x, ...) + out_off for one x, |x| < 2^30, the kind chosen at run time. */
+/** fr_requant(x, ...) + out_off for one x, |x| < 2^30 (< 2^(29 - ls) with fr_trq_init_ls), the
+ *  kind chosen at run time. */
 static inline int32_t fr_trq_one(const fr_trq *q, int32_t x)
 {
     switch (q->kind) {
-    case FR_TRQ_D0: return fr_trq_dsp(FR_TRQ_D0, q, 2 * x);
+    case FR_TRQ_D0: return fr_trq_dsp(FR_TRQ_D0, q, x * ((int32_t)2 << q->ls));
     case FR_TRQ_D: return fr_trq_dsp(FR_TRQ_D, q, 2 * x);
     case FR_TRQ_S32: return fr_trq_dsp(FR_TRQ_S32, q, x);
     default: return fr_trq_dsp(FR_TRQ_S, q, x);

@@ -32,6 +32,7 @@ static const flyref_target_path g_paths[] = {
     {"softmax_s8", fr_path_softmax_s8},
     {"hard_swish_s8", fr_path_hard_swish_s8},
     {"logistic_s8", fr_path_logistic_s8},
+    {"eca_conv1d_s8", fr_path_eca_conv1d_s8},
     {NULL, NULL},
 };
 
