@@ -74,6 +74,19 @@ static void fr_vaeca_sum(int32_t *restrict s1, uint32_t *restrict s2, const int8
  * at most 2 below (the two truncations). The last two loops make R exact whatever the estimate:
  * they stop at R^2 <= V < (R + 1)^2, and R + 1 < 2^31 + 4 keeps (R + 1)^2 in uint64.
  */
+#if FLYREF_ARM_MVE && defined(__ARM_FP) && (__ARM_FP & 8)
+/* With a double-precision FPU (the Cortex-M55 build): the correctly rounded double of v (one
+ * fused multiply-add of its halves) and its square root are within 2^-22 of sqrt(v) < 2^31, so
+ * the truncated root is floor(sqrt(v)) or one off, which the loops fix exactly as below. */
+static uint32_t fr_isqrt_target(uint64_t v)
+{
+    const double dv = (double)(uint32_t)(v >> 32) * 4294967296.0 + (double)(uint32_t)v;
+    uint64_t r = (uint32_t)__builtin_sqrt(dv);
+    while (r * r > v) --r;
+    while ((r + 1) * (r + 1) <= v) ++r;
+    return (uint32_t)r;
+}
+#else
 static uint32_t fr_isqrt_target(uint64_t v)
 {
     uint64_t V, R;
@@ -95,6 +108,7 @@ static uint32_t fr_isqrt_target(uint64_t v)
     while ((R + 1) * (R + 1) <= V) ++R;
     return (uint32_t)(R >> (s / 2));
 }
+#endif
 
 #if FLYREF_ARM_MVE
 /* Raw sums of x and x^2 per channel (t1, t2) over npx pixels of rows of stride ch, channel by
@@ -184,11 +198,16 @@ static void fr_vaeca_sums_target(const int8_t *src, int32_t ch, int32_t npx, int
 
 /* The descriptor from the raw sums: with v = x + off, sum v = sum x + npx off and
  * sum v^2 = sum x^2 + 2 off sum x + npx off^2, the same integers as the portable loop's. */
-static void fr_vaeca_target(const flyref_vaeca_descriptor_params *p, const flyref_dims *d, const int8_t *input,
-                            int8_t *mean_out, int8_t *std_out, const fr_rq *rq_mean, const fr_rq *rq_std)
+static void fr_vaeca_target(const flyref_vaeca_descriptor_params *p, int32_t mode, const flyref_dims *d,
+                            const int8_t *input, int8_t *mean_out, int8_t *std_out, const fr_rq *rq_mean,
+                            const fr_rq *rq_std)
 {
     int32_t t1[FR_VAECA_CB], t2[FR_VAECA_CB];
     const int32_t npx = d->h * d->w, ch = d->c, off = p->input_offset, fb2 = 2 * p->sqrt_frac_bits;
+    /* the requantizations by fr_trq where it applies: |S1| < 2^24, R < 2^30 checked per value */
+    fr_trq qm, qs;
+    const int tm = fr_trq_init_ls(&qm, p->mean_multiplier, p->mean_shift, mode, p->mean_offset, 24);
+    const int ts = fr_trq_init(&qs, p->std_multiplier, p->std_shift, mode, p->std_offset);
     int32_t b, c0, c;
     for (b = 0; b < d->n; ++b) {
         for (c0 = 0; c0 < ch; c0 += FR_VAECA_CB) {
@@ -199,8 +218,8 @@ static void fr_vaeca_target(const flyref_vaeca_descriptor_params *p, const flyre
                 const int64_t s2 = (int64_t)t2[c] + 2 * (int64_t)off * t1[c] + (int64_t)npx * off * off;
                 const uint64_t dd = (uint64_t)((int64_t)npx * s2 - s1 * s1);
                 const int32_t r = (int32_t)fr_isqrt_target((dd << fb2) + p->eps_q);
-                const int32_t m = fr_add(fr_rq_apply(rq_mean, (int32_t)s1), p->mean_offset);
-                const int32_t sd = fr_add(fr_rq_apply(rq_std, r), p->std_offset);
+                const int32_t m = tm ? fr_trq_one(&qm, (int32_t)s1) : fr_add(fr_rq_apply(rq_mean, (int32_t)s1), p->mean_offset);
+                const int32_t sd = ts && r < (1 << 30) ? fr_trq_one(&qs, r) : fr_add(fr_rq_apply(rq_std, r), p->std_offset);
                 mean_out[(int64_t)b * ch + c0 + c] = (int8_t)fr_clamp(m, -128, 127);
                 std_out[(int64_t)b * ch + c0 + c] = (int8_t)fr_clamp(sd, -128, 127);
             }
@@ -236,7 +255,7 @@ flyref_status flyref_vaeca_descriptor_s8(const flyref_vaeca_descriptor_params *p
     fr_rq_init(&rq_std, p->std_multiplier, p->std_shift, mode);
 #if FLYREF_ARM_DSP || FLYREF_ARM_MVE
     if (d->c <= FR_VAECA_MAX_CH) {
-        fr_vaeca_target(p, d, input, mean_out, std_out, &rq_mean, &rq_std);
+        fr_vaeca_target(p, mode, d, input, mean_out, std_out, &rq_mean, &rq_std);
         return FLYREF_OK;
     }
 #endif

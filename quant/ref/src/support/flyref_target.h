@@ -99,6 +99,7 @@ typedef struct fr_trq {
  *  resolved; mult >= 0, shift in [-31, 30] (fr_mult_ok); out_off in [-128, 127]. */
 static inline int fr_trq_init(fr_trq *q, int32_t mult, int32_t shift, int32_t mode, int32_t out_off)
 {
+    q->kind = FR_TRQ_D0;
     q->mult = mult;
     q->out_off = out_off;
     q->rs = 0;
@@ -128,9 +129,9 @@ static inline int fr_trq_init(fr_trq *q, int32_t mult, int32_t shift, int32_t mo
  *  caller shifts x by q->ls before fr_trq_mve / fr_trq_dsp; fr_trq_one does it itself. */
 static inline int fr_trq_init_ls(fr_trq *q, int32_t mult, int32_t shift, int32_t mode, int32_t out_off, int32_t xbits)
 {
-    if (shift <= 0) return fr_trq_init(q, mult, shift, mode, out_off);
+    const int ok = fr_trq_init(q, mult, shift, mode, out_off); /* shift > 0: kind D0, nothing added */
+    if (shift <= 0) return ok;
     if (xbits + shift > 29) return 0;
-    (void)fr_trq_init(q, mult, 0, FLYNET_ROUNDING_DOUBLE, out_off);
     q->ls = shift;
     return 1;
 }
