@@ -249,9 +249,9 @@ static inline void fr_dsp_widen(const int8_t *x, int32_t k, int32_t offset, uint
 /* Kept out of line: inlined into a kernel's loops, the compiler spills the row pointers to make
  * room for the caller's values; on its own the loop fits the 14 registers. */
 #if defined(__GNUC__)
-#define FR_NOINLINE __attribute__((noinline, unused))
+#define FR_CONV_NOINLINE __attribute__((noinline, unused))
 #else
-#define FR_NOINLINE
+#define FR_CONV_NOINLINE
 #endif
 
 /* One group of four values (xa = [v0,v2], xb = [v1,v3]) into acc against the word v of four
@@ -266,7 +266,7 @@ static inline void fr_dsp_widen(const int8_t *x, int32_t k, int32_t offset, uint
 /* acc[0] += dot(w, xw), acc[1] += dot(w + stride, xw) over k int8 weights against values widened
  * by fr_dsp_widen, eight values per iteration. Two rows keep the loop in registers (with four,
  * GCC spills the row pointers). */
-FR_NOINLINE static void fr_dsp_dot2(const uint32_t *xw, const int8_t *w, int32_t stride, int32_t k, int32_t *acc)
+FR_CONV_NOINLINE static void fr_dsp_dot2(const uint32_t *xw, const int8_t *w, int32_t stride, int32_t k, int32_t *acc)
 {
     const int8_t *u = w + stride;
     const uint32_t *const xe = xw + 4 * (k / 8);
@@ -344,30 +344,8 @@ static inline void fr_dsp_out4_init(fr_dsp_out4 *e, const flyref_quant_params *q
     }
 }
 
-/* The high word of acc * 2^32 + a * b, truncated (SMMLA) or rounded (+ 2^31, SMMLAR). GCC does not
- * form these from C (it emits SMULL/SMLAL and moves); one instruction each in assembly. */
-static inline int32_t fr_smmla(int32_t a, int32_t b, int32_t acc)
-{
-#if defined(__GNUC__)
-    int32_t r;
-    __asm__("smmla %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-    return r;
-#else
-    return (int32_t)(((int64_t)a * b + (int64_t)((uint64_t)(uint32_t)acc << 32)) >> 32);
-#endif
-}
-
-static inline int32_t fr_smmlar(int32_t a, int32_t b, int32_t acc)
-{
-#if defined(__GNUC__)
-    int32_t r;
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-    return r;
-#else
-    return (int32_t)(((int64_t)a * b + (int64_t)(((uint64_t)(uint32_t)acc << 32) | 0x80000000u)) >> 32);
-#endif
-}
-
+/* fr_smmla (SMMLA: high word of acc * 2^32 + a * b) and fr_smmlar (SMMLAR: the same + 2^31) come
+ * from support/flyref_target.h. */
 /* The closed forms on d = 2 acc (the single form's shift s + 1 and add 2^s + o 2^(s+1) are
  * lane.sh = -shift and lane.add as set above). */
 static inline int32_t fr_dsp_rq_double(const fr_dsp_lane *l, int32_t d)
