@@ -12,7 +12,7 @@ const char fr_path_conv2d_s8[] = "mve";
  * FR_CONV_MVE_OC whose biases (with input_offset * sum(w) folded in) and epilogues are prepared
  * once per call; per output pixel and chunk the group's patch is gathered as in the portable loop
  * (padded taps hold the input zero point, so w * (zp + input_offset) = 0 there as in the spec) and
- * dotted with four filter rows at a time, sixteen raw inputs per VMLADAVA. Stack: about 1 KB. */
+ * dotted with four filter rows at a time, sixteen raw inputs per VMLADAVA. Stack: about 1.3 KB. */
 #define FR_CONV_MVE_OC 16
 
 static void fr_conv_mve(const flyref_conv_params *params, const flyref_quant_params *quant,
@@ -85,7 +85,7 @@ const char fr_path_conv2d_s8[] = "dsp";
  * chunk, the group's patch is gathered as in the portable loop (padded taps hold the input zero
  * point), widened once into int16 lane pairs with the offset added, and dotted with four filter
  * rows at a time (fr_dsp_dot2). Stack: 2 * FR_CONV_DSP_K bytes of widened patch plus the chunk's
- * epilogues (about 1.7 KB). */
+ * epilogues (about 4 KB in all). */
 #define FR_CONV_DSP_K 1024
 #define FR_CONV_DSP_OC 32
 
