@@ -423,8 +423,10 @@ TEST(OnQemu, ProfileOnCortexM55) {
   for (const NodeProfile& np : p.nodes) {
     EXPECT_EQ(np.macs, naive_macs(g, g.ops[size_t(np.node)])) << np.layer;
     // Every node does real work: more than the tick resolution, except the smallest reshapes.
+    // On the M55 one VMLADAVA.S8 does 16 MACs (the 1x1 conv and FC paths run below one
+    // instruction per MAC), so that is the bound.
     if (np.macs > 0) {
-      EXPECT_GT(np.instructions, double(np.macs)) << np.layer;
+      EXPECT_GT(np.instructions, double(np.macs) / 16) << np.layer;
     }
   }
 }
