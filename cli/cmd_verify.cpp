@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "flynet/formats/atomic_file.hpp"
 #include "flynet/formats/error.hpp"
+#include "flynet/quant/target_profile.hpp"
 #include "flynet/quant/verify.hpp"
 #include "progress.hpp"
 
@@ -51,7 +52,7 @@ class TextReport {
           std::printf("golden %s: all %lld images match layer by layer, bit for bit\n", o_.golden.c_str(),
                       (long long)r.golden->images);
         break;
-      case VerifyPart::target: print_target(r); break;
+      case VerifyPart::target: print_target(r, o_.profile); break;
       case VerifyPart::gates: break;
     }
     for (; failures_ < r.failures.size(); ++failures_) std::printf("FAILED: %s\n", r.failures[failures_].c_str());
@@ -86,7 +87,7 @@ class TextReport {
     for (const LayerSqnr& L : c.layers) std::printf("    %-28s %6.1f\n", L.tensor.c_str(), L.int_vs_float);
   }
 
-  static void print_target(const VerifyReport& r) {
+  static void print_target(const VerifyReport& r, bool profile) {
     const QemuRunResult& t = r.target->run;
     std::printf("%s (%s, %s): %lld/%lld images bit-identical with the host\n", t.board.name.c_str(),
                 t.board.machine.c_str(), t.board.cpu.c_str(), (long long)r.target->identical, (long long)r.run.count);
@@ -96,10 +97,14 @@ class TextReport {
                 (unsigned long long)t.flash_bytes, (unsigned long long)t.ram_bytes, (unsigned long long)t.arena_size,
                 (unsigned long long)t.table_bytes, (unsigned long long)t.sizes.stack, (unsigned long long)t.stack_used);
     if (t.instructions_measured())
-      std::printf("  %.0f instructions per inference (qemu -icount, %.0f per SysTick tick)\n", t.mean_instructions(),
+      std::printf("  %.0f instructions per inference (qemu -icount, %g per SysTick tick)\n", t.mean_instructions(),
                   t.instructions_per_tick);
     else
       std::printf("  instructions per inference: not measured (SysTick calibration did not match the board)\n");
+    if (!t.profile.empty())
+      std::fputs(format_target_profile(t.profile).c_str(), stdout);
+    else if (profile)
+      std::printf("  per-op profile: not measured (SysTick calibration did not match the board)\n");
   }
 
   const VerifyCommandOptions& o_;
@@ -157,6 +162,20 @@ nlohmann::json to_json(const VerifyCommandOptions& o, const VerifyReport& r) {
                          {"model_bytes", t.model_bytes}, {"ram_bytes", t.ram_bytes},   {"arena_bytes", t.arena_size},
                          {"stack_used", t.stack_used}};
     if (t.instructions_measured()) tj["instructions_per_inference"] = t.mean_instructions();
+    if (!t.profile.empty()) {
+      const TargetProfile& p = t.profile;
+      nlohmann::json nodes = nlohmann::json::array(), kinds = nlohmann::json::array();
+      for (const NodeProfile& n : p.nodes)
+        nodes.push_back({{"node", n.node}, {"op", n.op}, {"kind", n.kind}, {"layer", n.layer},
+                         {"instructions", n.instructions}, {"macs", n.macs}, {"instructions_per_mac", n.per_mac()}});
+      for (const KindProfile& k : p.kinds)
+        kinds.push_back({{"kind", k.kind}, {"nodes", k.nodes}, {"instructions", k.instructions}, {"macs", k.macs},
+                         {"instructions_per_mac", k.per_mac()}});
+      tj["profile"] = {{"images", p.samples},        {"instructions_per_inference", p.whole},
+                       {"node_instructions", p.node_instructions}, {"graph_check_instructions", p.overhead},
+                       {"macs", p.macs},             {"instructions_per_mac", p.per_mac()},
+                       {"nodes", nodes},             {"kinds", kinds}};
+    }
     j["target"] = tj;
   }
   j["gate"] = {{"passed", r.passed()},
@@ -203,8 +222,10 @@ void setup_verify(CLI::App& app) {
   sub->add_option("--max-drop", opt->max_drop, "fail if int8 top-1 is more than D points below float")->option_text("D");
   sub->add_option("--target", opt->target,
                   "also run the --samples images on an emulated Cortex-M and require bit-identical outputs")
-      ->check(CLI::IsMember({"qemu-m3", "qemu-m4", "qemu-m7", "qemu-m33"}))
-      ->option_text("qemu-m3|qemu-m4|qemu-m7|qemu-m33");
+      ->check(CLI::IsMember({"qemu-m3", "qemu-m4", "qemu-m7", "qemu-m33", "qemu-m55"}))
+      ->option_text("qemu-m3|qemu-m4|qemu-m7|qemu-m33|qemu-m55");
+  sub->add_flag("--profile", opt->profile,
+               "with --target: also time every node on the target (instructions per op, per op kind, per MAC)");
   sub->add_option("--source", opt->source,
                   "firmware sources for --target: a flynet source tree (default: the copy installed with flynet, "
                   "<bin>/../share/flynet/firmware)")

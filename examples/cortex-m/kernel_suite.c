@@ -320,6 +320,153 @@ static int fully_connected(suite_puts_fn out)
     return report(out, "fully_connected_s8", &f);
 }
 
+/* ------------------------------------------------------------------ conv / FC target paths */
+
+/*
+ * The conv, 1x1 conv and FC target paths (Cortex-M DSP, MVE) on model-sized shapes: channel
+ * counts off the SIMD blocks (odd, not multiples of 4/8/16), input depths with partial groups
+ * of four, depths past the paths' stack limits (their portable fallback), pixel runs with tails,
+ * strides, padding, dilation, groups, zero points, clamps, both roundings, and requantization
+ * constants on both sides of every closed-form condition of the fast epilogue (multiplier
+ * exactly 2^30, small or zero; shifts 0, -1, -22/-23/-24, positive; biases near 2^30). The host
+ * runs its own paths (portable or AVX2), so a board's identical transcript proves its paths
+ * byte-identical with them. The family draws from its own seed.
+ */
+static int8_t s_cx[12288], s_cw[24576], s_cy[12288];
+static int32_t s_cb[640], s_cm[640], s_cs[640];
+
+static void cf_quant(int32_t n)
+{
+    const int32_t special = (int32_t)(rnd() % 3u) == 0;
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        const uint32_t r = special ? rnd() % 36u : 35u;
+        s_cb[i] = rint_in(-60000, 60000);
+        s_cm[i] = rmult();
+        s_cs[i] = rint_in(-12, -2);
+        switch (r) {
+        case 0: s_cm[i] = 0x40000000; break;
+        case 1: s_cm[i] = (int32_t)(rnd() % 70000u); break;
+        case 2: s_cm[i] = 0x7FFFFFFF; break;
+        case 3: s_cs[i] = rint_in(0, 3); break;
+        case 4: s_cs[i] = -1; break;
+        case 5: s_cs[i] = rint_in(-25, -21); break;
+        case 6: s_cs[i] = rint_in(-31, -26); break;
+        case 7: s_cb[i] = (int32_t)(rnd() >> 1) - 0x40000000; break;
+        case 8: s_cb[i] = (rnd() & 1u) ? 0x3FFFFFFF - rint_in(0, 20000000) : -0x3FFFFFFF + rint_in(0, 20000000); break;
+        default: break;
+        }
+    }
+}
+
+static void cf_act(flyref_activation *a)
+{
+    switch (rnd() % 3u) {
+    case 0: a->min = -128; a->max = 127; break;
+    case 1: a->min = rint_in(-128, 10); a->max = 127; break;
+    default: a->min = rint_in(-128, 0); a->max = rint_in(a->min, 127); break;
+    }
+}
+
+/* An input depth: short (partial groups of four), a multiple of 4 or 8, or long. */
+static int32_t cf_depth(int32_t cap)
+{
+    int32_t k;
+    switch (rnd() % 6u) {
+    case 0: k = rint_in(1, 9); break;
+    case 1: k = 4 * rint_in(1, 24); break;
+    case 2: k = 8 * rint_in(1, 40); break;
+    case 3: k = rint_in(100, 700); break;
+    default: k = rint_in(1, 64); break;
+    }
+    return k < cap ? k : cap;
+}
+
+static int conv_fc_fast(suite_puts_fn out)
+{
+    family f;
+    int32_t it;
+    const uint32_t saved = g_state;
+    g_state = 0x2545F491u;
+    fam_init(&f);
+    for (it = 0; it < 360; ++it) {
+        const int32_t kind = it % 3; /* 0: 1x1 conv, 1: general conv, 2: FC */
+        flyref_quant_params q;
+        flyref_dims in, fd, od;
+        q.multiplier = s_cm;
+        q.shift = s_cs;
+        if (kind < 2) {
+            flyref_conv_params p;
+            flyref_context ctx;
+            const int32_t groups = (rnd() % 5u == 0) ? rint_in(2, 3) : 1;
+            const int32_t kh = kind == 0 ? 1 : rint_in(1, 5), kw = kind == 0 ? 1 : rint_in(1, 5);
+            int32_t kc = cf_depth(kind == 0 ? 600 : 60), per = rint_in(1, 40);
+            if (kind == 1 && rnd() % 8u == 0) kc = rint_in(40, 48); /* patches past 1024 with 5x5 */
+            while (groups * per * kc * kh * kw > (int32_t)sizeof s_cw) per = (per + 1) / 2;
+            in.n = rint_in(1, 2);
+            in.h = rint_in(1, 9);
+            in.w = rint_in(1, 9);
+            in.c = groups * kc;
+            while (in.n * in.h * in.w * in.c > (int32_t)sizeof s_cx) {
+                if (in.h > 1) in.h = (in.h + 1) / 2;
+                else if (in.w > 1) in.w = (in.w + 1) / 2;
+                else in.n = 1;
+            }
+            fd.n = groups * per;
+            fd.h = kh;
+            fd.w = kw;
+            fd.c = kc;
+            p.input_offset = -zero_point();
+            p.output_offset = zero_point();
+            p.stride_h = rint_in(1, 2);
+            p.stride_w = rint_in(1, 3);
+            p.dilation_h = kh == 1 ? 1 : rint_in(1, 2);
+            p.dilation_w = kw == 1 ? 1 : rint_in(1, 2);
+            p.pad_h = kh == 1 ? 0 : rint_in(0, 2);
+            p.pad_w = kw == 1 ? 0 : rint_in(0, 2);
+            cf_act(&p.activation);
+            p.rounding = rounding();
+            od.n = in.n;
+            od.h = (in.h + 2 * p.pad_h - ((kh - 1) * p.dilation_h + 1)) / p.stride_h + 1;
+            od.w = (in.w + 2 * p.pad_w - ((kw - 1) * p.dilation_w + 1)) / p.stride_w + 1;
+            if (od.h < 1) od.h = 1;
+            if (od.w < 1) od.w = 1;
+            od.c = fd.n;
+            while (od.n * od.h * od.w * od.c > (int32_t)sizeof s_cy) od.h = (od.h + 1) / 2;
+            fill_s8(s_cx, in.n * in.h * in.w * in.c, -128, 127);
+            fill_s8(s_cw, fd.n * kh * kw * kc, (rnd() & 1u) ? -128 : -127, 127);
+            cf_quant(fd.n);
+            q.count = (rnd() % 4u) ? fd.n : 1;
+            ctx.buf = g_scratch;
+            ctx.size = flyref_conv2d_wrapper_s8_buffer_size(&p, &in, &fd);
+            fam_status(&f, flyref_conv2d_wrapper_s8(&ctx, &p, &q, &in, s_cx, &fd, s_cw, (rnd() % 5u) ? s_cb : 0, &od,
+                                                    s_cy));
+        } else {
+            flyref_fc_params p;
+            const int32_t k = (rnd() % 6u == 0) ? rint_in(1000, 1100) : cf_depth(1100);
+            int32_t co = rint_in(1, 21), n = rint_in(1, 3);
+            while (co * k > (int32_t)sizeof s_cw) co = (co + 1) / 2;
+            while (n * k > (int32_t)sizeof s_cx) n = 1;
+            in.n = n; in.h = 1; in.w = 1; in.c = k;
+            fd.n = co; fd.h = 1; fd.w = 1; fd.c = k;
+            od.n = n; od.h = 1; od.w = 1; od.c = co;
+            p.input_offset = -zero_point();
+            p.filter_offset = (rnd() % 8u == 0) ? rint_in(-127, 128) : 0;
+            p.output_offset = zero_point();
+            cf_act(&p.activation);
+            p.rounding = rounding();
+            fill_s8(s_cx, n * k, -128, 127);
+            fill_s8(s_cw, co * k, (rnd() & 1u) ? -128 : -127, 127);
+            cf_quant(co);
+            q.count = (rnd() % 4u) ? co : 1;
+            fam_status(&f, flyref_fully_connected_s8(&p, &q, &in, s_cx, &fd, s_cw, (rnd() % 5u) ? s_cb : 0, &od, s_cy));
+        }
+        fam_bytes(&f, s_cy, od.n * od.h * od.w * od.c);
+    }
+    g_state = saved;
+    return report(out, "conv_fc_fast", &f);
+}
+
 static void rand_dims(flyref_dims *o, flyref_dims *a, flyref_dims *b)
 {
     o->n = rint_in(1, 2);
@@ -583,6 +730,248 @@ static int vaeca(suite_puts_fn out)
     return report(out, "vaeca_s8", &f);
 }
 
+/* ------------------------------------------------------------------ target fast paths */
+
+/*
+ * The elementwise kernels with Cortex-M target paths (DSP, MVE; see flyref_target_paths.c), on
+ * shapes the model-sized loops see: long rows, vector tails (counts not a multiple of 4 / 16),
+ * channel counts beyond the kernels' blocks, gates in either operand order, random zero points,
+ * clamps, multipliers (small ones too), shifts (a few positive, which keep the portable loops)
+ * and both roundings. The host runs the portable loops, so an identical transcript on a board
+ * proves its fast paths byte-identical. Each family draws from its own seed, so the families
+ * before it keep their sequences.
+ */
+static int32_t any_mult(void)
+{
+    switch (rnd() % 8u) {
+    case 0: return (int32_t)(rnd() % 1000u);
+    case 1: return 0x7FFFFFFF;
+    default: return rmult();
+    }
+}
+
+static void any_clamp(flyref_activation *a)
+{
+    if (rnd() % 2u) {
+        a->min = -128;
+        a->max = 127;
+    } else {
+        a->min = rint_in(-128, 20);
+        a->max = rint_in(a->min, 127);
+    }
+}
+
+/* A map [n, h, w, c] of at most `cap` elements, c up to cmax. */
+static void map_dims(flyref_dims *o, int32_t cmax, int32_t cap)
+{
+    o->n = rint_in(1, 2);
+    o->c = rint_in(1, cmax);
+    o->h = rint_in(1, 16);
+    o->w = rint_in(1, 16);
+    while (count(o) > cap) {
+        if (o->h > 1) o->h = (o->h + 1) / 2;
+        else if (o->w > 1) o->w = (o->w + 1) / 2;
+        else if (o->n > 1) o->n = 1;
+        else o->c = (o->c + 1) / 2;
+    }
+}
+
+static int elementwise_fast(suite_puts_fn out)
+{
+    family f;
+    int32_t it;
+    const uint32_t saved = g_state;
+    g_state = 0x9E3779B9u;
+    fam_init(&f);
+    for (it = 0; it < 400; ++it) {
+        flyref_dims o, a, b;
+        const int32_t kind = (int32_t)(rnd() % 3u); /* 0: gate, 1: same shape, 2: any broadcast */
+        map_dims(&o, rint_in(0, 3) == 0 ? 300 : 40, MAXB);
+        a = o;
+        b = o;
+        if (kind == 0) {
+            b.h = 1;
+            b.w = 1;
+            if (rnd() % 4u == 0) b.n = 1;
+        } else if (kind == 2) {
+            if (rnd() & 1u) a.h = 1;
+            if (rnd() & 1u) a.w = 1;
+            if (rnd() & 1u) b.h = 1;
+            if (rnd() & 1u) b.c = 1;
+        }
+        if (rnd() & 1u) {
+            const flyref_dims t = a;
+            a = b;
+            b = t;
+        }
+        fill_s8(g_x, count(&a), -128, 127);
+        fill_s8(g_x2, count(&b), -128, 127);
+        if (it % 2 == 0) {
+            flyref_mul_params p;
+            p.input1_offset = -zero_point();
+            p.input2_offset = -zero_point();
+            p.output_multiplier = any_mult();
+            p.output_shift = rnd() % 16u == 0 ? rint_in(1, 3) : rint_in(-31, 0);
+            p.output_offset = zero_point();
+            any_clamp(&p.activation);
+            p.rounding = rounding();
+            fam_status(&f, flyref_mul_s8(&p, &a, g_x, &b, g_x2, &o, g_y));
+        } else {
+            flyref_add_params p;
+            flynet_add_params r;
+            const float s1 = (float)(int32_t)(rnd() % 1000u + 1u) / 4096.0f, s2 = (float)(int32_t)(rnd() % 1000u + 1u) / 4096.0f;
+            const float so = (s1 + s2) * (float)(int32_t)(rnd() % 8u + 1u) / 4.0f;
+            const int32_t rd = rounding();
+            if (flyref_add_prepare(s1, s2, so, rd, &r) != FLYREF_OK) continue;
+            p.input1_offset = -zero_point();
+            p.input2_offset = -zero_point();
+            p.left_shift = r.left_shift;
+            p.input1_multiplier = r.input1_multiplier;
+            p.input1_shift = r.input1_shift;
+            p.input2_multiplier = r.input2_multiplier;
+            p.input2_shift = r.input2_shift;
+            p.output_multiplier = r.output_multiplier;
+            p.output_shift = r.output_shift;
+            p.output_offset = zero_point();
+            any_clamp(&p.activation);
+            p.rounding = rd;
+            fam_status(&f, flyref_add_s8(&p, &a, g_x, &b, g_x2, &o, g_y));
+        }
+        fam_bytes(&f, g_y, count(&o));
+    }
+    for (it = 0; it < 100; ++it) {
+        flyref_dims o, in;
+        const int32_t g = rint_in(1, 5);
+        map_dims(&o, 100, MAXB / g);
+        in = o;
+        in.c = o.c * g;
+        fill_s8(g_x, count(&in), -128, 127);
+        fam_status(&f, flyref_max_group_s8(g, &in, g_x, &o, g_y));
+        fam_bytes(&f, g_y, count(&o));
+    }
+    g_state = saved;
+    return report(out, "elementwise_fast_s8", &f);
+}
+
+static int activation_fast(suite_puts_fn out)
+{
+    family f;
+    int32_t it;
+    const uint32_t saved = g_state;
+    g_state = 0x2545F491u;
+    fam_init(&f);
+    for (it = 0; it < 150; ++it) {
+        const float si = (float)(int32_t)(rnd() % 4000u + 10u) / 8192.0f;
+        const float so = (float)(int32_t)(rnd() % 2000u + 10u) / 8192.0f;
+        const int32_t size = rnd() % 2u ? rint_in(1, 100) : rint_in(100, MAXB);
+        int32_t rows, len;
+        flynet_softmax_params rs;
+        flynet_logistic_params rl;
+        flynet_hard_swish_params rh;
+        fill_s8(g_x, size, -128, 127);
+        if (flyref_logistic_prepare(si, &rl) == FLYREF_OK) {
+            flyref_logistic_params p;
+            p.input_zero_point = zero_point();
+            p.input_multiplier = rl.input_multiplier;
+            p.input_left_shift = rl.input_left_shift;
+            p.input_range_radius = rl.input_range_radius;
+            p.rounding = rounding();
+            fam_status(&f, flyref_logistic_s8(&p, size, g_x, g_y));
+            fam_bytes(&f, g_y, size);
+        }
+        if (flyref_hard_swish_prepare(si, so, &rh) == FLYREF_OK) {
+            flyref_hard_swish_params p;
+            p.input_zero_point = zero_point();
+            p.output_zero_point = zero_point();
+            p.output_multiplier_int16 = rh.output_multiplier_int16;
+            p.output_exponent = rh.output_exponent;
+            p.reluish_multiplier_int16 = rh.reluish_multiplier_int16;
+            p.reluish_exponent = rh.reluish_exponent;
+            fam_status(&f, flyref_hard_swish_s8(&p, size, g_x, g_y));
+            fam_bytes(&f, g_y, size);
+        }
+        /* Softmax rows: the head softmax (2 .. 5) most often, and longer rows. */
+        len = rnd() % 2u ? rint_in(1, 5) : rint_in(6, 300);
+        rows = rint_in(1, MAXB / len);
+        if (flyref_softmax_prepare((float)(int32_t)(rnd() % 4u + 1u), si, FLYNET_ROUNDING_DOUBLE, &rs) == FLYREF_OK) {
+            flyref_softmax_params p;
+            p.input_multiplier = rs.input_multiplier;
+            p.input_left_shift = rs.input_left_shift;
+            p.diff_min = rs.diff_min;
+            const int32_t lo = rint_in(-128, 0), hi = rint_in(0, 127);
+            fill_s8(g_x2, rows * len, lo, hi);
+            fam_status(&f, flyref_softmax_s8(&p, rows, len, g_x2, g_y));
+            fam_bytes(&f, g_y, rows * len);
+        }
+    }
+    g_state = saved;
+    return report(out, "activation_fast_s8", &f);
+}
+
+static int vaeca_fast(suite_puts_fn out)
+{
+    family f;
+    int32_t it;
+    const uint32_t saved = g_state;
+    g_state = 0x61C88647u;
+    fam_init(&f);
+    for (it = 0; it < 150; ++it) {
+        const int32_t heads = rint_in(1, 4), k = 2 * rint_in(0, 4) + 1;
+        int32_t lo, hi;
+        flyref_vaeca_descriptor_params p;
+        flyref_eca_conv1d_params c;
+        flyref_dims z, d, fd;
+        map_dims(&z, 60, MAXB);
+        z.c = (z.c + heads - 1) / heads * heads;
+        if (count(&z) > MAXB) z.h = 1;
+        if (count(&z) > MAXB) z.w = 1;
+        /* Narrow value ranges too: large maps of small spread. (The bounds are drawn in two
+         * statements: the order of a call's arguments is unspecified.) */
+        lo = rint_in(-128, 0);
+        hi = rint_in(0, 127);
+        fill_s8(g_x, count(&z), lo, hi);
+        p.input_offset = -zero_point();
+        p.mean_multiplier = any_mult();
+        p.mean_shift = rint_in(-20, -4);
+        p.mean_offset = rint_in(-20, 20);
+        p.std_multiplier = any_mult();
+        p.std_shift = rint_in(-24, -6);
+        p.std_offset = -128;
+        p.eps_q = rnd() % 4u ? rnd() % 100000u : (uint64_t)rnd() << 8;
+        p.sqrt_frac_bits = rint_in(0, 8);
+        p.rounding = rounding();
+        fam_status(&f, flyref_vaeca_descriptor_s8(&p, &z, g_x, g_y, g_y2));
+        fam_bytes(&f, g_y, z.n * z.c);
+        fam_bytes(&f, g_y2, z.n * z.c);
+        d.n = z.n;
+        d.h = 1;
+        d.w = 1;
+        d.c = rnd() % 2u ? z.c : rint_in(1, 250) * heads;
+        fd.n = 1;
+        fd.h = 1;
+        fd.w = k;
+        fd.c = 2;
+        fill_s8(g_y, d.n * d.c, -128, 127);
+        fill_s8(g_y2, d.n * d.c, -128, 127);
+        fill_s8(g_w, 2 * k, -127, 127);
+        c.heads = heads;
+        c.mean_offset = -zero_point();
+        c.std_offset = -zero_point();
+        c.mean_multiplier = any_mult();
+        c.mean_shift = rint_in(-12, 8);
+        c.std_multiplier = any_mult();
+        c.std_shift = rint_in(-12, 8);
+        c.sum_shift = rint_in(0, 10);
+        c.output_offset = zero_point();
+        any_clamp(&c.activation);
+        c.rounding = rounding();
+        fam_status(&f, flyref_eca_conv1d_s8(&c, &d, g_y, g_y2, &fd, g_w, g_x2));
+        fam_bytes(&f, g_x2, d.n * d.c);
+    }
+    g_state = saved;
+    return report(out, "vaeca_fast_s8", &f);
+}
+
 static int interpreter(suite_puts_fn out)
 {
     /* expansion 1x1 -> depthwise 3x3 x3 heads -> max-out -> global avg pool, through the interpreter */
@@ -827,12 +1216,16 @@ int flyref_kernel_suite_run(suite_puts_fn out)
     fails += conv(out);
     fails += depthwise(out);
     fails += fully_connected(out);
+    fails += conv_fc_fast(out);
     fails += elementwise(out);
     fails += pooling(out);
     fails += activations(out);
     fails += data_movement(out);
     fails += vaeca(out);
     fails += interpreter(out);
+    fails += elementwise_fast(out);
+    fails += activation_fast(out);
+    fails += vaeca_fast(out);
     fails += cmsis_vectors(out);
     out(fails == 0 ? "flyref kernel suite: all OK\n" : "flyref kernel suite: FAILURES\n");
     return fails;

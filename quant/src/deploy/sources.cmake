@@ -8,4 +8,5 @@ list(APPEND FLYNET_QUANT_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/info.cpp
   ${CMAKE_CURRENT_LIST_DIR}/verify.cpp
   ${CMAKE_CURRENT_LIST_DIR}/target_qemu.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/target_profile.cpp
   ${CMAKE_CURRENT_LIST_DIR}/firmware_dir.cpp)

@@ -266,6 +266,7 @@ VerifyReport verify_model(const VerifyOptions& o, const VerifyHooks& hooks) {
   const FlyModel fm = read_fly(bytes, o.model);
   const IntGraph& g = fm.graph;
   if (o.data.empty()) throw Error(ErrorCode::usage, "--data is required");
+  if (o.profile && o.target.empty()) throw Error(ErrorCode::usage, "--profile needs --target");
   if (o.max_drop >= 0 && o.float_model.empty()) throw Error(ErrorCode::usage, "--max-drop needs --float MODEL.h5");
 
   std::optional<Model> fmodel;
@@ -336,6 +337,7 @@ VerifyReport verify_model(const VerifyOptions& o, const VerifyHooks& hooks) {
     QemuTargetOptions to;
     to.board = o.target;
     to.source_dir = o.source;
+    to.profile = o.profile;
     VerifyTarget& t = r.target.emplace();
     t.run = run_on_qemu(bytes, std::span<const int8_t>(run.inputs), int(run.count), to);
     const size_t ob = size_t(t.run.output_bytes);

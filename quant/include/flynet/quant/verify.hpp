@@ -113,6 +113,7 @@ struct VerifyOptions {
   int64_t dump_images = 16;
   int64_t sim_samples = 1000;  ///< images for the fake-quant simulation; 0: skip, < 0: all
   int threads = 2;
+  bool profile = false;        ///< with target: instructions per node on the board (QemuTargetOptions::profile)
   double min_agreement = -1;   ///< gate: top-1 agreement int8/float in percent; < 0: none
   double max_drop = -1;        ///< gate: top-1 drop float -> int8 in points; < 0: none
 };

@@ -161,6 +161,352 @@ FR_AVX2 static void fr_1x1_avx2(const flyref_conv_params *params, const flyref_q
 }
 #endif
 
+#if FR_CONV_MVE
+const char fr_path_conv2d_1x1_s8[] = "mve";
+
+/* Cortex-M55 Helium path (MVE notes in flyref_conv_common.h): blocks of four output channels
+ * whose weights are copied once per call into a stack block [k/16][channel][16] (zero padded to
+ * whole vectors), so one pointer with immediate offsets reaches the four rows, and whose biases
+ * carry input_offset * sum(w). Per pixel, sixteen raw inputs at a time (the last vector
+ * tail-predicated: zero lanes) meet the four rows in VMLADAVA, and the accumulators are
+ * requantized as one vector. (Eight channels per block would share each input vector further, but
+ * GCC 12 then spills the accumulators.) Depths past FR_1X1_MVE_K take the portable fast path's
+ * loops. Stack: FR_1X1_MVE_K * 4 bytes (2 KB). */
+#define FR_1X1_MVE_K 512
+
+typedef struct fr_1x1_mblk {
+    fr_mve_out4 ep;
+    int32_t b[4];
+    int32_t chunks, rem, nb; /* whole vectors of inputs, the inputs left, channels of the block */
+    int8_t wb[FR_1X1_MVE_K * 4];
+} fr_1x1_mblk;
+
+/* The four accumulators of one vector of inputs x against the block's rows at w. */
+#define FR_1X1_MVE_CHUNK(x, w)                                                                                \
+    do {                                                                                                       \
+        a0 = vmladavaq_s8(a0, x, vldrbq_s8((w)));                                                              \
+        a1 = vmladavaq_s8(a1, x, vldrbq_s8((w) + 16));                                                         \
+        a2 = vmladavaq_s8(a2, x, vldrbq_s8((w) + 32));                                                         \
+        a3 = vmladavaq_s8(a3, x, vldrbq_s8((w) + 48));                                                         \
+    } while (0)
+
+/* The pixel loop: the accumulators of each pixel, then STORE() (a statement using a0..a3). */
+#define FR_1X1_MVE_LOOP(STORE)                                                                                \
+    for (p = 0;; src += step_x, dst += out_c) {                                                               \
+        int32_t a0 = k->b[0], a1 = k->b[1], a2 = k->b[2], a3 = k->b[3], c;                                     \
+        const int8_t *w = k->wb;                                                                               \
+        for (c = 0; c < chunks; ++c, w += 64) {                                                                \
+            const int8x16_t x = vldrbq_s8(src + 16 * c);                                                       \
+            FR_1X1_MVE_CHUNK(x, w);                                                                            \
+        }                                                                                                      \
+        if (k->rem != 0) {                                                                                     \
+            const int8x16_t x = vldrbq_z_s8(src + 16 * c, tail);                                               \
+            FR_1X1_MVE_CHUNK(x, w);                                                                            \
+        }                                                                                                      \
+        STORE();                                                                                               \
+        if (++p == count) break;                                                                               \
+    }
+
+/* a0..a3 as one vector. */
+#define FR_1X1_MVE_VEC() vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a1, vdupq_n_s32(a0), 1), 2), 3)
+
+/* One vector of the requantization forms with the constants in registers: + output_offset and the
+ * clamp follow. */
+#define FR_1X1_MVE_CLAMP(v) vminq_s32(vmaxq_s32(vaddq_n_s32((v), e.out_off), lo), hi)
+
+/* The stores of the pixel loop: the double rounding form without left shifts, the single one, any
+ * block. */
+#define FR_1X1_MVE_STORE_DOUBLE()                                                                             \
+    do {                                                                                                       \
+        const int32x4_t h_ = vqrdmulhq_s32(FR_1X1_MVE_VEC(), mult);                                            \
+        vstrbq_s32(dst, FR_1X1_MVE_CLAMP(vrshlq_s32(vaddq_s32(h_, vandq_s32(vshrq_n_s32(h_, 31), mask)), rsh))); \
+    } while (0)
+#define FR_1X1_MVE_STORE_SINGLE() vstrbq_s32(dst, FR_1X1_MVE_CLAMP(vrshlq_s32(vqdmulhq_s32(FR_1X1_MVE_VEC(), mult), rsh)))
+#define FR_1X1_MVE_STORE_ANY()                                                                                \
+    do {                                                                                                       \
+        const int32_t a_[4] = {a0, a1, a2, a3};                                                                \
+        fr_mve_out4_store(&e, a_, dst, nb);                                                                    \
+    } while (0)
+
+/* count (>= 1) pixels, inputs step_x apart from src, outputs out_c apart from dst (the pointers
+ * never step past the last pixel). A whole block in a vector form has a loop per form, with the
+ * constants in vector registers. */
+static void fr_1x1_mve_run(const fr_1x1_mblk *k, const int8_t *src, int8_t *dst, int32_t count, int32_t step_x,
+                           int32_t out_c)
+{
+    const fr_mve_out4 e = k->ep; /* a copy the int8 stores cannot alias */
+    const int32_t chunks = k->chunks, nb = k->nb;
+    const mve_pred16_t tail = vctp8q((uint32_t)k->rem);
+    const int32x4_t mult = e.mult, mask = e.mask, rsh = e.rsh;
+    const int32x4_t lo = vdupq_n_s32(e.act_min), hi = vdupq_n_s32(e.act_max);
+    int32_t p;
+    if (nb == 4 && e.kind == FLYNET_ROUNDING_DOUBLE && !e.any_ls) {
+        FR_1X1_MVE_LOOP(FR_1X1_MVE_STORE_DOUBLE)
+    } else if (nb == 4 && e.kind == FLYNET_ROUNDING_SINGLE) {
+        FR_1X1_MVE_LOOP(FR_1X1_MVE_STORE_SINGLE)
+    } else {
+        FR_1X1_MVE_LOOP(FR_1X1_MVE_STORE_ANY)
+    }
+}
+
+static void fr_1x1_mve(const flyref_conv_params *params, const flyref_quant_params *quant,
+                       const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
+                       const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
+                       int32_t mode, int32_t groups, int32_t per_group)
+{
+    fr_1x1_mblk k;
+    const int32_t kc = filter_dims->c, out_c = filter_dims->n, in_c = input_dims->c;
+    const int32_t oh = output_dims->h, ow = output_dims->w;
+    /* int64: a stride is only bounded when it is used ((ow - 1) * stride_w < W) */
+    const int64_t step_x = ow > 1 ? (int64_t)params->stride_w * in_c : 0;
+    const int64_t row_x = (int64_t)params->stride_h * input_dims->w * in_c;
+    const int64_t image_x = (int64_t)input_dims->h * input_dims->w * in_c;
+    /* the rows of the map follow each other in memory (stride 1): one stream of pixels */
+    const int32_t stream = row_x == ow * step_x && image_x == oh * row_x;
+    int32_t g, oc0, j, i, b, oy;
+    k.chunks = kc / 16;
+    k.rem = kc % 16;
+    for (g = 0; g < groups; ++g) {
+        for (oc0 = g * per_group; oc0 < (g + 1) * per_group; oc0 += 4) {
+            k.nb = fr_min(4, (g + 1) * per_group - oc0);
+            for (j = 0; j < 4; ++j) {
+                /* lanes past nb repeat row 0 */
+                const int32_t c = oc0 + (j < k.nb ? j : 0);
+                const int8_t *w = filter + (int64_t)c * kc;
+                int8_t *d = k.wb + j * 16;
+                int32_t sum = 0;
+                for (i = 0; i < k.chunks; ++i, w += 16, d += 64) {
+                    const int8x16_t v = vldrbq_s8(w);
+                    sum = vaddvaq_s8(sum, v);
+                    vstrbq_s8(d, v);
+                }
+                if (k.rem != 0) {
+                    const int8x16_t v = vldrbq_z_s8(w, vctp8q((uint32_t)k.rem));
+                    sum = vaddvaq_s8(sum, v);
+                    vstrbq_s8(d, v);
+                }
+                k.b[j] = fr_add(bias ? bias[c] : 0, fr_mul(params->input_offset, sum));
+            }
+            fr_mve_out4_init(&k.ep, quant, oc0, k.nb, mode, params->output_offset, params->activation.min,
+                             params->activation.max);
+            if (stream) {
+                fr_1x1_mve_run(&k, input + (int64_t)g * kc, output + oc0, input_dims->n * oh * ow, (int32_t)step_x,
+                               out_c);
+                continue;
+            }
+            for (b = 0; b < input_dims->n; ++b) {
+                for (oy = 0; oy < oh; ++oy) {
+                    fr_1x1_mve_run(&k, input + (int64_t)b * image_x + (int64_t)oy * row_x + (int64_t)g * kc,
+                                   output + (((int64_t)b * oh + oy) * ow) * out_c + oc0, ow, (int32_t)step_x, out_c);
+                }
+            }
+        }
+    }
+}
+#elif FR_CONV_DSP
+const char fr_path_conv2d_1x1_s8[] = "dsp";
+
+/* Cortex-M DSP path (see the DSP notes in flyref_conv_common.h): four output channels per block.
+ * The block's weights are widened once into int16 lane pairs, [k/4][channel][2 words] in SXTB16
+ * order, and input_offset * sum(w) is folded into the block's biases, so per pixel and four inputs
+ * the loop loads one word of x, widens it with two SXTB16 and runs eight SMLAD against the stored
+ * pairs (one LDRD per channel). A last partial group of inputs pads with zero weights; lanes past
+ * the block's last channel repeat its first channel and are not stored. Stride-1 maps (and any
+ * map whose rows follow each other) run as one stream of pixels. Stack: FR_1X1_DSP_K * 8 bytes of
+ * widened weights (4 KB). */
+#define FR_1X1_DSP_K 512
+
+/* The small fields first: short offsets from the block's address. */
+typedef struct fr_1x1_blk {
+    fr_dsp_out4 ep;
+    int32_t b4[4];
+    int32_t pairs, odd, kr, rest, nb; /* the pixel loop: pairs of whole groups, a last whole group,
+                                       * kc % 4, either of the last two */
+    uint64_t wt[FR_1X1_DSP_K];  /* group i, channel j: wt[4 i + j] = [w0,w2] | [w1,w3] << 32 */
+} fr_1x1_blk;
+
+/* Eight SMLAD of one group of four inputs (x: its word) against the block's four widened channels
+ * at w + i (one LDRD per channel: [w0,w2] low, [w1,w3] high). */
+#define FR_1X1_DSP_GROUP(x, w, i)                                                                             \
+    do {                                                                                                       \
+        const uint32_t xa_ = __sxtb16(x), xb_ = fr_sxtb16_odd(x);                                             \
+        uint32_t lo_, hi_;                                                                                     \
+        FR_LDRD(lo_, hi_, w, (i));                                                                             \
+        a0 = __smlad(lo_, xa_, a0);                                                                            \
+        a0 = __smlad(hi_, xb_, a0);                                                                            \
+        FR_LDRD(lo_, hi_, w, (i) + 1);                                                                         \
+        a1 = __smlad(lo_, xa_, a1);                                                                            \
+        a1 = __smlad(hi_, xb_, a1);                                                                            \
+        FR_LDRD(lo_, hi_, w, (i) + 2);                                                                         \
+        a2 = __smlad(lo_, xa_, a2);                                                                            \
+        a2 = __smlad(hi_, xb_, a2);                                                                            \
+        FR_LDRD(lo_, hi_, w, (i) + 3);                                                                         \
+        a3 = __smlad(lo_, xa_, a3);                                                                            \
+        a3 = __smlad(hi_, xb_, a3);                                                                            \
+    } while (0)
+
+/* One filter row of k weights widened into its lane of the block: d[4 i] = the pair of group i,
+ * doubled when `twice` (SADD16 of the pair with itself; |2w| <= 256 fits the lanes). Returns the
+ * sum of the weights (SMLAD with ones). */
+static int32_t fr_1x1_dsp_widen(uint64_t *d, const int8_t *w, int32_t k, int32_t twice)
+{
+    const int8_t *const end = w + 4 * (k / 4);
+    const uint32_t ones = 0x00010001u;
+    int32_t sum = 0;
+    uint32_t v, wa, wb;
+    if (twice) {
+        for (; w != end; w += 4, d += 4) {
+            v = fr_ld4(w);
+            wa = __sxtb16(v);
+            wb = fr_sxtb16_odd(v);
+            sum = __smlad(wa, ones, __smlad(wb, ones, sum));
+            *d = (uint64_t)(uint32_t)__sadd16(wa, wa) | ((uint64_t)(uint32_t)__sadd16(wb, wb) << 32);
+        }
+    } else {
+        for (; w != end; w += 4, d += 4) {
+            v = fr_ld4(w);
+            wa = __sxtb16(v);
+            wb = fr_sxtb16_odd(v);
+            sum = __smlad(wa, ones, __smlad(wb, ones, sum));
+            *d = (uint64_t)wa | ((uint64_t)wb << 32);
+        }
+    }
+    if (k % 4 != 0) {
+        v = fr_ld_tail(w, k % 4);
+        wa = __sxtb16(v);
+        wb = fr_sxtb16_odd(v);
+        sum = __smlad(wa, ones, __smlad(wb, ones, sum));
+        if (twice) {
+            wa = __sadd16(wa, wa);
+            wb = __sadd16(wb, wb);
+        }
+        *d = (uint64_t)wa | ((uint64_t)wb << 32);
+    }
+    return sum;
+}
+
+/* a0..a3 = the block's accumulators of the pixel whose inputs start at x0. */
+#define FR_1X1_DSP_PIXEL(blk, x0)                                                                             \
+    do {                                                                                                       \
+        const int8_t *x_ = (x0), *const xe_ = x_ + 8 * (blk)->pairs;                                           \
+        const uint64_t *wp_ = (blk)->wt;                                                                       \
+        a0 = (blk)->b4[0];                                                                                     \
+        a1 = (blk)->b4[1];                                                                                     \
+        a2 = (blk)->b4[2];                                                                                     \
+        a3 = (blk)->b4[3];                                                                                     \
+        for (; x_ != xe_; x_ += 8, wp_ += 8) {                                                                 \
+            const uint32_t v0_ = fr_ld4(x_), v1_ = fr_ld4(x_ + 4);                                             \
+            FR_1X1_DSP_GROUP(v0_, wp_, 0);                                                                     \
+            FR_1X1_DSP_GROUP(v1_, wp_, 4);                                                                     \
+        }                                                                                                      \
+        if ((blk)->rest) {                                                                                     \
+            if ((blk)->odd) {                                                                                  \
+                const uint32_t v_ = fr_ld4(x_);                                                                \
+                FR_1X1_DSP_GROUP(v_, wp_, 0);                                                                  \
+                x_ += 4;                                                                                       \
+                wp_ += 4;                                                                                      \
+            }                                                                                                  \
+            if ((blk)->kr != 0) {                                                                              \
+                const uint32_t v_ = fr_ld_tail(x_, (blk)->kr);                                                 \
+                FR_1X1_DSP_GROUP(v_, wp_, 0);                                                                  \
+            }                                                                                                  \
+        }                                                                                                      \
+    } while (0)
+
+/* The pixel loop of a block of four channels whose requantization takes the closed form rq. */
+#define FR_1X1_DSP_FAST_LOOP(rq)                                                                              \
+    for (;; src += step_x, dst += out_c) {                                                                    \
+        FR_1X1_DSP_PIXEL(blk, src);                                                                            \
+        fr_st4(dst, fr_dsp_clamp4(fr_dsp_pack4(rq(&e->lane[0], a0), rq(&e->lane[1], a1), rq(&e->lane[2], a2),  \
+                                               rq(&e->lane[3], a3)),                                           \
+                                  e->lo4, e->hi4));                                                            \
+        if (src == last) break;                                                                                \
+    }
+
+/* count (>= 1) pixels, their inputs step_x apart from src, their outputs out_c apart from dst (the
+ * pointers never step past the last pixel). The two common cases (a closed form, four channels)
+ * have loops of their own. */
+static void fr_1x1_dsp_run(const fr_1x1_blk *blk, const int8_t *src, int8_t *dst, int32_t count, int32_t step_x,
+                           int32_t out_c)
+{
+    const fr_dsp_out4 *e = &blk->ep;
+    int32_t a0, a1, a2, a3;
+    const int8_t *const last = src + (int64_t)(count - 1) * step_x;
+    /* with a closed form the accumulators hold d = 2 acc (doubled weights and biases) */
+    if (e->kind == FLYNET_ROUNDING_DOUBLE && blk->nb == 4) {
+        FR_1X1_DSP_FAST_LOOP(fr_dsp_rq_double)
+    } else if (e->kind == FLYNET_ROUNDING_SINGLE && blk->nb == 4) {
+        FR_1X1_DSP_FAST_LOOP(fr_dsp_rq_single)
+    } else {
+        for (;; src += step_x, dst += out_c) {
+            FR_1X1_DSP_PIXEL(blk, src);
+            if (e->kind != 0) {
+                const uint32_t v = fr_dsp_out4_fast(e, a0, a1, a2, a3);
+                int32_t j;
+                for (j = 0; j < blk->nb; ++j) dst[j] = fr_dsp_byte(v, j);
+            } else {
+                fr_dsp_out4_store(e, a0, a1, a2, a3, dst, blk->nb);
+            }
+            if (src == last) break;
+        }
+    }
+}
+
+static void fr_1x1_dsp(const flyref_conv_params *params, const flyref_quant_params *quant,
+                       const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
+                       const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
+                       int32_t mode, int32_t groups, int32_t per_group)
+{
+    fr_1x1_blk blk;
+    const int32_t kc = filter_dims->c, kq = kc / 4, out_c = filter_dims->n, in_c = input_dims->c;
+    const int32_t oh = output_dims->h, ow = output_dims->w;
+    /* int64: a stride is only bounded when it is used ((ow - 1) * stride_w < W) */
+    const int64_t step_x = ow > 1 ? (int64_t)params->stride_w * in_c : 0;
+    const int64_t row_x = (int64_t)params->stride_h * input_dims->w * in_c;
+    const int64_t image_x = (int64_t)input_dims->h * input_dims->w * in_c;
+    /* the rows of the map follow each other in memory (stride 1): one stream of pixels */
+    const int32_t stream = row_x == ow * step_x && image_x == oh * row_x;
+    int32_t g, oc0, b, oy;
+    blk.pairs = kq / 2;
+    blk.odd = kq & 1;
+    blk.kr = kc % 4;
+    blk.rest = blk.odd || blk.kr;
+    for (g = 0; g < groups; ++g) {
+        for (oc0 = g * per_group; oc0 < (g + 1) * per_group; oc0 += 4) {
+            int32_t j, twice;
+            blk.nb = fr_min(4, (g + 1) * per_group - oc0);
+            fr_dsp_out4_init(&blk.ep, quant, bias, oc0, blk.nb, kc, mode, params->output_offset,
+                             params->activation.min, params->activation.max);
+            /* the closed forms read d = 2 acc: with doubled weights and biases the accumulators
+             * hold it */
+            twice = blk.ep.kind != 0;
+            for (j = 0; j < 4; ++j) {
+                /* lanes past nb repeat row 0 */
+                const int32_t c = oc0 + (j < blk.nb ? j : 0);
+                /* |sum(w)| <= 512 * 128, so input_offset * sum(w) fits int32 */
+                const int32_t sum = fr_1x1_dsp_widen(blk.wt + j, filter + (int64_t)c * kc, kc, twice);
+                const int32_t bj = fr_add(bias ? bias[c] : 0, params->input_offset * sum);
+                /* doubled modulo 2^32 like the sums: d = 2 acc exactly, since |acc| < 2^30 */
+                blk.b4[j] = twice ? fr_add(bj, bj) : bj;
+            }
+            if (stream) {
+                fr_1x1_dsp_run(&blk, input + (int64_t)g * kc, output + oc0, input_dims->n * oh * ow, (int32_t)step_x,
+                               out_c);
+                continue;
+            }
+            for (b = 0; b < input_dims->n; ++b) {
+                for (oy = 0; oy < oh; ++oy) {
+                    fr_1x1_dsp_run(&blk, input + (int64_t)b * image_x + (int64_t)oy * row_x + (int64_t)g * kc,
+                                   output + (((int64_t)b * oh + oy) * ow) * out_c + oc0, ow, (int32_t)step_x, out_c);
+                }
+            }
+        }
+    }
+}
+#else
+const char fr_path_conv2d_1x1_s8[] = "portable";
+#endif
+
 flyref_status flyref_conv2d_1x1_s8(const flyref_conv_params *params, const flyref_quant_params *quant,
                                    const flyref_dims *input_dims, const int8_t *input,
                                    const flyref_dims *filter_dims, const int8_t *filter,
@@ -189,6 +535,19 @@ flyref_status flyref_conv2d_1x1_s8(const flyref_conv_params *params, const flyre
     if (kc <= FR_1X1_V_K && fr_avx2_enabled()) {
         fr_1x1_avx2(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
                     per_group);
+        return FLYREF_OK;
+    }
+#endif
+#if FR_CONV_MVE
+    if (kc <= FR_1X1_MVE_K) {
+        fr_1x1_mve(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
+                   per_group);
+        return FLYREF_OK;
+    }
+#elif FR_CONV_DSP
+    if (kc <= FR_1X1_DSP_K) {
+        fr_1x1_dsp(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
+                   per_group);
         return FLYREF_OK;
     }
 #endif

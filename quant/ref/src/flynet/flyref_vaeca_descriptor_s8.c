@@ -6,6 +6,15 @@
  * of the whole descriptor is the final requantization (and the floor of the square root).
  */
 #include "../flyref_internal.h"
+#include "../support/flyref_target.h"
+
+#if FLYREF_ARM_MVE
+const char fr_path_vaeca_descriptor_s8[] = "mve";
+#elif FLYREF_ARM_DSP
+const char fr_path_vaeca_descriptor_s8[] = "dsp";
+#else
+const char fr_path_vaeca_descriptor_s8[] = "portable";
+#endif
 
 #define FR_MAX_PIXELS 65536
 /* Channels summed side by side (stack: 8 bytes each). */
@@ -52,6 +61,173 @@ static void fr_vaeca_sum(int32_t *restrict s1, uint32_t *restrict s2, const int8
     }
 }
 
+#if FLYREF_ARM_DSP || FLYREF_ARM_MVE
+/*
+ * Target paths. The square root: floor(sqrt(v)) for v < 2^62 from one 32-bit Newton iteration
+ * and one correction step, where fr_isqrt_newton divides 64-bit numbers (a library call on a
+ * Cortex-M). With an even shift s, V = v * 2^s is in [2^60, 2^62), and
+ * floor(sqrt(v)) = floor(floor(sqrt(V)) / 2^(s/2)) (floor(y / m) = floor(floor(y) / m) for an
+ * integer m). x = floor(sqrt(floor(V / 2^32))) is in [2^14, 2^15) (Newton from above as in
+ * fr_isqrt_newton, 32-bit division), so R0 = x * 2^16 <= sqrt(V) < R0 + 2^16. One Newton step
+ * R0 + floor((V - R0^2) / (2 R0)), with 2 R0 = x * 2^17 and V - R0^2 < 2^48, takes a 32-bit
+ * division too; it lands at most 2 above sqrt(V) ((sqrt(V) - R0)^2 / (2 R0) <= 2^32 / 2^31) and
+ * at most 2 below (the two truncations). The last two loops make R exact whatever the estimate:
+ * they stop at R^2 <= V < (R + 1)^2, and R + 1 < 2^31 + 4 keeps (R + 1)^2 in uint64.
+ */
+#if FLYREF_ARM_MVE && defined(__ARM_FP) && (__ARM_FP & 8)
+/* With a double-precision FPU (the Cortex-M55 build): the correctly rounded double of v (one
+ * fused multiply-add of its halves) and its square root are within 2^-22 of sqrt(v) < 2^31, so
+ * the truncated root is floor(sqrt(v)) or one off, which the loops fix exactly as below. */
+static uint32_t fr_isqrt_target(uint64_t v)
+{
+    const double dv = (double)(uint32_t)(v >> 32) * 4294967296.0 + (double)(uint32_t)v;
+    uint64_t r = (uint32_t)__builtin_sqrt(dv);
+    while (r * r > v) --r;
+    while ((r + 1) * (r + 1) <= v) ++r;
+    return (uint32_t)r;
+}
+#else
+static uint32_t fr_isqrt_target(uint64_t v)
+{
+    uint64_t V, R;
+    uint32_t vh, x, y;
+    int32_t s;
+    if (v < 2) return (uint32_t)v;
+    s = (__builtin_clzll(v) - 2) & ~1;
+    V = v << s;
+    vh = (uint32_t)(V >> 32);
+    x = (((vh >> 14) + (1u << 14)) >> 1) + 1;
+    for (;;) {
+        y = (x + vh / x) >> 1;
+        if (y >= x) break;
+        x = y;
+    }
+    R = (uint64_t)x << 16;
+    R += (uint32_t)((V - R * R) >> 17) / x;
+    while (R * R > V) --R;
+    while ((R + 1) * (R + 1) <= V) ++R;
+    return (uint32_t)(R >> (s / 2));
+}
+#endif
+
+#if FLYREF_ARM_MVE
+/* Raw sums of x and x^2 per channel (t1, t2) over npx pixels of rows of stride ch, channel by
+ * channel: eight pixels per gather load (offsets 0, ch, .., 7 ch: ch < 9362), summed across
+ * the lanes by VADDVA and VMLADAVA. |sum x^2| <= 2^14 * 2^16: int32. */
+static void fr_vaeca_sums_target(const int8_t *src, int32_t ch, int32_t npx, int32_t nb, int32_t *t1, int32_t *t2)
+{
+    const uint16x8_t offs = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)ch);
+    int32_t c, i;
+    for (c = 0; c < nb; ++c) {
+        const int8_t *p = src + c;
+        int32_t a = 0, q = 0;
+        for (i = 0; i + 8 <= npx; i += 8, p += 8 * ch) {
+            const int16x8_t v = vldrbq_gather_offset_s16(p, offs);
+            a = vaddvaq_s16(a, v);
+            q = vmladavaq_s16(q, v, v);
+        }
+        if (i < npx) {
+            const int16x8_t v = vldrbq_gather_offset_z_s16(p, offs, vctp16q((uint32_t)(npx - i)));
+            a = vaddvaq_s16(a, v);
+            q = vmladavaq_s16(q, v, v);
+        }
+        t1[c] = a;
+        t2[c] = q;
+    }
+}
+#define FR_VAECA_MAX_CH 9362
+#else
+/* Raw sums of x and x^2 per channel (t1, t2), four channels and two pixels at a time: the two
+ * pixels' bytes of one channel are packed into one half-word pair (SXTB16, PKHBT / PKHTB), so
+ * SMLAD adds both squares, and both values (times 1, 1), in one instruction. */
+static void fr_vaeca_sums_target(const int8_t *src, int32_t ch, int32_t npx, int32_t nb, int32_t *t1, int32_t *t2)
+{
+    const int32_t ones = 0x00010001;
+    int32_t c, i;
+    for (c = 0; c + 4 <= nb; c += 4) {
+        const int8_t *p = src + c;
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+        for (i = 0; i + 2 <= npx; i += 2, p += 2 * ch) {
+            const uint32_t w0 = fr_load4(p), w1 = fr_load4(p + ch);
+            const uint32_t e0 = (uint32_t)__sxtb16((int8x4_t)w0), e1 = (uint32_t)__sxtb16((int8x4_t)w1);
+            const uint32_t o0 = (uint32_t)__sxtb16((int8x4_t)fr_ror8(w0)), o1 = (uint32_t)__sxtb16((int8x4_t)fr_ror8(w1));
+            const int32_t p0 = (int32_t)fr_pkhbt16(e0, e1), p2 = (int32_t)fr_pkhtb16(e1, e0);
+            const int32_t p1 = (int32_t)fr_pkhbt16(o0, o1), p3 = (int32_t)fr_pkhtb16(o1, o0);
+            q0 = __smlad(p0, p0, q0);
+            q1 = __smlad(p1, p1, q1);
+            q2 = __smlad(p2, p2, q2);
+            q3 = __smlad(p3, p3, q3);
+            a0 = __smlad(p0, ones, a0);
+            a1 = __smlad(p1, ones, a1);
+            a2 = __smlad(p2, ones, a2);
+            a3 = __smlad(p3, ones, a3);
+        }
+        if (i < npx) {
+            const int32_t v0 = p[0], v1 = p[1], v2 = p[2], v3 = p[3];
+            a0 += v0;
+            a1 += v1;
+            a2 += v2;
+            a3 += v3;
+            q0 += v0 * v0;
+            q1 += v1 * v1;
+            q2 += v2 * v2;
+            q3 += v3 * v3;
+        }
+        t1[c] = a0;
+        t1[c + 1] = a1;
+        t1[c + 2] = a2;
+        t1[c + 3] = a3;
+        t2[c] = q0;
+        t2[c + 1] = q1;
+        t2[c + 2] = q2;
+        t2[c + 3] = q3;
+    }
+    for (; c < nb; ++c) {
+        const int8_t *p = src + c;
+        int32_t a = 0, q = 0;
+        for (i = 0; i < npx; ++i, p += ch) {
+            a += *p;
+            q += (int32_t)*p * *p;
+        }
+        t1[c] = a;
+        t2[c] = q;
+    }
+}
+#define FR_VAECA_MAX_CH INT32_MAX
+#endif
+
+/* The descriptor from the raw sums: with v = x + off, sum v = sum x + npx off and
+ * sum v^2 = sum x^2 + 2 off sum x + npx off^2, the same integers as the portable loop's. */
+static void fr_vaeca_target(const flyref_vaeca_descriptor_params *p, int32_t mode, const flyref_dims *d,
+                            const int8_t *input, int8_t *mean_out, int8_t *std_out, const fr_rq *rq_mean,
+                            const fr_rq *rq_std)
+{
+    int32_t t1[FR_VAECA_CB], t2[FR_VAECA_CB];
+    const int32_t npx = d->h * d->w, ch = d->c, off = p->input_offset, fb2 = 2 * p->sqrt_frac_bits;
+    /* the requantizations by fr_trq where it applies: |S1| < 2^24, R < 2^30 checked per value */
+    fr_trq qm, qs;
+    const int tm = fr_trq_init_ls(&qm, p->mean_multiplier, p->mean_shift, mode, p->mean_offset, 24);
+    const int ts = fr_trq_init(&qs, p->std_multiplier, p->std_shift, mode, p->std_offset);
+    int32_t b, c0, c;
+    for (b = 0; b < d->n; ++b) {
+        for (c0 = 0; c0 < ch; c0 += FR_VAECA_CB) {
+            const int32_t nb = fr_min(FR_VAECA_CB, ch - c0);
+            fr_vaeca_sums_target(input + (int64_t)b * npx * ch + c0, ch, npx, nb, t1, t2);
+            for (c = 0; c < nb; ++c) {
+                const int64_t s1 = (int64_t)t1[c] + (int64_t)npx * off;
+                const int64_t s2 = (int64_t)t2[c] + 2 * (int64_t)off * t1[c] + (int64_t)npx * off * off;
+                const uint64_t dd = (uint64_t)((int64_t)npx * s2 - s1 * s1);
+                const int32_t r = (int32_t)fr_isqrt_target((dd << fb2) + p->eps_q);
+                const int32_t m = tm ? fr_trq_one(&qm, (int32_t)s1) : fr_add(fr_rq_apply(rq_mean, (int32_t)s1), p->mean_offset);
+                const int32_t sd = ts && r < (1 << 30) ? fr_trq_one(&qs, r) : fr_add(fr_rq_apply(rq_std, r), p->std_offset);
+                mean_out[(int64_t)b * ch + c0 + c] = (int8_t)fr_clamp(m, -128, 127);
+                std_out[(int64_t)b * ch + c0 + c] = (int8_t)fr_clamp(sd, -128, 127);
+            }
+        }
+    }
+}
+#endif /* FLYREF_ARM_DSP || FLYREF_ARM_MVE */
+
 flyref_status flyref_vaeca_descriptor_s8(const flyref_vaeca_descriptor_params *p,
                                          const flyref_dims *d, const int8_t *input,
                                          int8_t *mean_out, int8_t *std_out)
@@ -77,6 +253,12 @@ flyref_status flyref_vaeca_descriptor_s8(const flyref_vaeca_descriptor_params *p
 
     fr_rq_init(&rq_mean, p->mean_multiplier, p->mean_shift, mode);
     fr_rq_init(&rq_std, p->std_multiplier, p->std_shift, mode);
+#if FLYREF_ARM_DSP || FLYREF_ARM_MVE
+    if (d->c <= FR_VAECA_MAX_CH) {
+        fr_vaeca_target(p, mode, d, input, mean_out, std_out, &rq_mean, &rq_std);
+        return FLYREF_OK;
+    }
+#endif
     for (b = 0; b < d->n; ++b) {
         const int32_t ch = d->c, off = p->input_offset;
         for (c0 = 0; c0 < ch; c0 += FR_VAECA_CB) {
