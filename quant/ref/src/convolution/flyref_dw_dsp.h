@@ -400,6 +400,28 @@ static void fr_dwd_row(int16_t *qs, const int8_t *src, int32_t in_c, int32_t in_
     }
 }
 
+/* The weight pairs of kk heads (output channels f[0 .. kk-1] of each tap): for each kernel row,
+ * each tap pair (w(kx), w(kx + 1)) and each head one word, low half first, times `scale`; an odd
+ * kernel width's last pair has a zero high half. */
+static void fr_dwd_prep(uint32_t *d, const int8_t *f, int32_t out_c, int32_t kh, int32_t kw, int32_t kk,
+                        int32_t scale)
+{
+    const int32_t sh = scale == 2 ? 1 : 0;
+    int32_t ky, kx, k;
+    for (ky = 0; ky < kh; ++ky) {
+        const int8_t *lo = f + ky * kw * out_c;
+        for (kx = 0; kx + 1 < kw; kx += 2) {
+            for (k = 0; k < kk; ++k) {
+                *d++ = fr_dwd_pkhbt((uint32_t)((int32_t)lo[k] << sh), (uint32_t)((int32_t)lo[out_c + k] << sh));
+            }
+            lo += 2 * out_c;
+        }
+        if (kx < kw) {
+            for (k = 0; k < kk; ++k) *d++ = (uint32_t)((int32_t)lo[k] << sh) & 0xFFFFu;
+        }
+    }
+}
+
 /* The requantization form of the group's output channels [oc0, oc0 + n) (see the top comment):
  * D and S also need rs <= 21, so that rnd (with the output offset) plus the high word fits int32:
  * |hi| < 2^30 and |rnd| <= 2^20 + 128 * 2^21. */
@@ -477,7 +499,7 @@ static int fr_dw_dsp(const flyref_conv_params *params, int32_t ch_mult, const fl
             void (*out)(const int32_t *, int32_t, int32_t, const fr_dwd_ch *, const fr_rq *, int32_t, int8_t *,
                         int32_t, int32_t) =
                 kind == FR_DWD_D ? fr_dwd_out_d : (kind == FR_DWD_S ? fr_dwd_out_s : fr_dwd_out_g);
-            int32_t i, c, m, t;
+            int32_t i, c, m;
             fr_dwd_job job;
             job.acc = acc;
             job.bias = bs;
@@ -505,38 +527,12 @@ static int fr_dw_dsp(const flyref_conv_params *params, int32_t ch_mult, const fl
                     ch[i].rnd = ((int32_t)1 << (rs - 1)) + (int32_t)((uint32_t)out_off << rs);
                 }
             }
-            /* Weight pairs: tap pair t = ky * np + kp of output channel c * h + m goes to
-             * w[(c * h + m0) * wrow + t * K + m - m0] (its chunk of K heads from m0). An odd
-             * kernel width's last pair reads its own taps twice and keeps the low half. */
-            for (t = 0; t < wrow; ++t) {
-                const int32_t ky = t / np, kx = 2 * (t % np);
-                const int8_t *lo = filter + (ky * kw + kx) * out_c + oc0, *hi = kx + 1 < kw ? lo + out_c : lo;
-                const uint32_t hmask = kx + 1 < kw ? 0xFFFFFFFFu : 0xFFFFu;
-                for (c = 0; c < g; ++c) {
-                    uint32_t *d = w + c * h * wrow + t * 3;
-                    for (m = 0; m + 3 <= h; m += 3) {
-                        uint32_t v0 = fr_dwd_pkhbt((uint32_t)lo[0], (uint32_t)hi[0]) & hmask;
-                        uint32_t v1 = fr_dwd_pkhbt((uint32_t)lo[1], (uint32_t)hi[1]) & hmask;
-                        uint32_t v2 = fr_dwd_pkhbt((uint32_t)lo[2], (uint32_t)hi[2]) & hmask;
-                        if (scale == 2) {
-                            v0 = (uint32_t)__sadd16((int16x2_t)v0, (int16x2_t)v0);
-                            v1 = (uint32_t)__sadd16((int16x2_t)v1, (int16x2_t)v1);
-                            v2 = (uint32_t)__sadd16((int16x2_t)v2, (int16x2_t)v2);
-                        }
-                        d[0] = v0;
-                        d[1] = v1;
-                        d[2] = v2;
-                        d += 3 * wrow;
-                        lo += 3;
-                        hi += 3;
-                    }
-                    d += (t * (h - m)) - t * 3;
-                    for (i = 0; m + i < h; ++i) {
-                        const uint32_t v = fr_dwd_pkhbt((uint32_t)lo[i], (uint32_t)hi[i]) & hmask;
-                        d[i] = scale == 2 ? (uint32_t)__sadd16((int16x2_t)v, (int16x2_t)v) : v;
-                    }
-                    lo += h - m;
-                    hi += h - m;
+            /* Weight pairs, per channel per chunk of kk heads from m0, in the order the row
+             * kernels read them: [ky][kp][k] (see fr_dwd_prep). */
+            for (c = 0; c < g; ++c) {
+                for (m = 0; m < h; m += 3) {
+                    const int32_t kk = fr_min(3, h - m), i0 = c * h + m;
+                    fr_dwd_prep(w + i0 * wrow, filter + oc0 + i0, out_c, kh, kw, kk, scale);
                 }
             }
             for (b = 0; b < input_dims->n; ++b) {
