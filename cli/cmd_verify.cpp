@@ -35,6 +35,7 @@ struct VerifyOptions {
   std::string model, data, float_model, json, golden, dump, target, source = FLYNET_SOURCE_DIR;
   int64_t samples = 0, dump_images = 16, sim_samples = 1000;
   int threads = 2;
+  bool profile = false;
   double min_agreement = -1, max_drop = -1;  // percent / points; < 0: no gate
 };
 
@@ -60,6 +61,7 @@ void run_verify(const VerifyOptions& o) {
   const FlyModel fm = read_fly(bytes, o.model);
   const IntGraph& g = fm.graph;
   if (o.data.empty()) throw Error(ErrorCode::usage, "--data is required");
+  if (o.profile && o.target.empty()) throw Error(ErrorCode::usage, "--profile needs --target");
   if (o.max_drop >= 0 && o.float_model.empty()) throw Error(ErrorCode::usage, "--max-drop needs --float MODEL.h5");
 
   std::optional<Model> fmodel;
@@ -192,6 +194,7 @@ void run_verify(const VerifyOptions& o) {
     QemuTargetOptions to;
     to.board = o.target;
     to.source_dir = o.source;
+    to.profile = o.profile;
     const QemuRunResult t = run_on_qemu(bytes, std::span<const int8_t>(run.inputs), int(run.count), to);
     int64_t same = 0, first_diff = -1;
     const size_t ob = size_t(t.output_bytes);
@@ -212,11 +215,28 @@ void run_verify(const VerifyOptions& o) {
                          {"firmware_flash_bytes", t.sizes.flash()}, {"model_bytes", t.model_bytes},
                          {"ram_bytes", t.ram_bytes},    {"arena_bytes", t.arena_size},  {"stack_used", t.stack_used}};
     if (t.instructions_measured()) {
-      std::printf("  %.0f instructions per inference (qemu -icount, %.0f per SysTick tick)\n", t.mean_instructions(),
+      std::printf("  %.0f instructions per inference (qemu -icount, %g per SysTick tick)\n", t.mean_instructions(),
                   t.instructions_per_tick);
       tj["instructions_per_inference"] = t.mean_instructions();
     } else {
       std::printf("  instructions per inference: not measured (SysTick calibration did not match the board)\n");
+    }
+    if (!t.profile.empty()) {
+      std::fputs(format_target_profile(t.profile).c_str(), stdout);
+      const TargetProfile& p = t.profile;
+      nlohmann::json nodes = nlohmann::json::array(), kinds = nlohmann::json::array();
+      for (const NodeProfile& n : p.nodes)
+        nodes.push_back({{"node", n.node}, {"op", n.op}, {"kind", n.kind}, {"layer", n.layer},
+                         {"instructions", n.instructions}, {"macs", n.macs}, {"instructions_per_mac", n.per_mac()}});
+      for (const KindProfile& k : p.kinds)
+        kinds.push_back({{"kind", k.kind}, {"nodes", k.nodes}, {"instructions", k.instructions}, {"macs", k.macs},
+                         {"instructions_per_mac", k.per_mac()}});
+      tj["profile"] = {{"images", p.samples},        {"instructions_per_inference", p.whole},
+                       {"node_instructions", p.node_instructions}, {"graph_check_instructions", p.overhead},
+                       {"macs", p.macs},             {"instructions_per_mac", p.per_mac()},
+                       {"nodes", nodes},             {"kinds", kinds}};
+    } else if (o.profile) {
+      std::printf("  per-op profile: not measured (SysTick calibration did not match the board)\n");
     }
     j["target"] = tj;
     if (same != run.count)
@@ -271,8 +291,10 @@ void setup_verify(CLI::App& app) {
   sub->add_option("--max-drop", opt->max_drop, "fail if int8 top-1 is more than D points below float")->option_text("D");
   sub->add_option("--target", opt->target,
                   "also run the --samples images on an emulated Cortex-M and require bit-identical outputs")
-      ->check(CLI::IsMember({"qemu-m3", "qemu-m4", "qemu-m7", "qemu-m33"}))
-      ->option_text("qemu-m3|qemu-m4|qemu-m7|qemu-m33");
+      ->check(CLI::IsMember({"qemu-m3", "qemu-m4", "qemu-m7", "qemu-m33", "qemu-m55"}))
+      ->option_text("qemu-m3|qemu-m4|qemu-m7|qemu-m33|qemu-m55");
+  sub->add_flag("--profile", opt->profile,
+               "with --target: also time every node on the target (instructions per op, per op kind, per MAC)");
   sub->add_option("--source", opt->source, "flynet source tree holding examples/cortex-m and quant/ref (for --target)")
       ->option_text("DIR")
       ->default_val(opt->source);

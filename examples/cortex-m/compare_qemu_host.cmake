@@ -1,6 +1,10 @@
 # Runs the firmware under qemu (semihosting) and the host twin; fails unless both exit 0 and print
 # the same transcript. Semihosting text goes to qemu's stderr with target=native, so both streams
 # are captured and the transcript is cut from its first line ("flyref kernel suite") on.
+# Before it, the firmware reports the target paths flyref compiled ("flyref target isa=<isa>",
+# "flyref target path <kernel>=<path>"): with EXPECT_ISA given, the ISA and every kernel's path
+# must equal it (portable on the Cortex-M3, dsp on M4/M7/M33, mve on M55), so a fast path that
+# silently fell back to the portable loops fails the test.
 execute_process(COMMAND ${HOST} OUTPUT_VARIABLE host_out RESULT_VARIABLE host_rc)
 execute_process(COMMAND ${QEMU} -M ${MACHINE} -nographic -semihosting-config enable=on,target=native -kernel ${FW}
                 OUTPUT_VARIABLE q_out ERROR_VARIABLE q_err RESULT_VARIABLE q_rc TIMEOUT 150)
@@ -9,7 +13,25 @@ string(FIND "${q_all}" "flyref kernel suite v" start)
 if(start LESS 0)
   message(FATAL_ERROR "qemu (${MACHINE}) printed no transcript (exit ${q_rc}):\n${q_all}")
 endif()
+string(SUBSTRING "${q_all}" 0 ${start} q_head)
 string(SUBSTRING "${q_all}" ${start} -1 q_transcript)
+string(REPLACE "\r" "" q_head "${q_head}")
+set(paths_report "")
+if(DEFINED EXPECT_ISA)
+  string(REGEX MATCH "flyref target isa=([a-z0-9]+)" _m "${q_head}")
+  if(NOT CMAKE_MATCH_1 STREQUAL EXPECT_ISA)
+    message(FATAL_ERROR "firmware on ${MACHINE} was built for target paths '${CMAKE_MATCH_1}', expected '${EXPECT_ISA}':\n${q_head}")
+  endif()
+  string(REGEX MATCHALL "flyref target path [A-Za-z0-9_]+=[a-z0-9]+" _paths "${q_head}")
+  foreach(_p IN LISTS _paths)
+    string(REGEX MATCH "path ([A-Za-z0-9_]+)=([a-z0-9]+)" _m "${_p}")
+    if(NOT CMAKE_MATCH_2 STREQUAL EXPECT_ISA)
+      message(FATAL_ERROR "on ${MACHINE} kernel ${CMAKE_MATCH_1} compiled its '${CMAKE_MATCH_2}' path, expected '${EXPECT_ISA}':\n${q_head}")
+    endif()
+    string(APPEND paths_report " ${CMAKE_MATCH_1}=${CMAKE_MATCH_2}")
+  endforeach()
+  set(paths_report "target paths (${EXPECT_ISA}):${paths_report}\n")
+endif()
 string(REPLACE "\r" "" q_transcript "${q_transcript}")
 file(WRITE ${OUT}/qemu_transcript.txt "${q_transcript}")
 file(WRITE ${OUT}/host_transcript.txt "${host_out}")
@@ -22,4 +44,4 @@ endif()
 if(NOT q_transcript STREQUAL host_out)
   message(FATAL_ERROR "Cortex-M (${MACHINE}) and host transcripts differ:\n--- host\n${host_out}--- qemu\n${q_transcript}")
 endif()
-message(STATUS "Cortex-M (${MACHINE}) transcript identical to the host's:\n${q_transcript}")
+message(STATUS "Cortex-M (${MACHINE}) transcript identical to the host's:\n${paths_report}${q_transcript}")

@@ -32,7 +32,8 @@ namespace fs = std::filesystem;
 namespace {
 
 const char kPackages[] = "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm";
-// The mps2 boards' code and data memories (4 MB each); what the firmware itself needs beyond
+// The boards' memories for the model image and for the data (4 MB each; on the mps2 boards the
+// model shares the code memory, hence the code margin); what the firmware itself needs beyond
 // the model, the arena and the tables stays well below these margins.
 const uint64_t kBoardMemory = 4u << 20;
 const uint64_t kCodeMargin = 512u << 10;
@@ -241,6 +242,7 @@ const std::vector<QemuBoard>& qemu_boards() {
       {"qemu-m4", "mps2-an386", "an386", "cortex-m4", 40},
       {"qemu-m7", "mps2-an500", "an500", "cortex-m7", 40},
       {"qemu-m33", "mps2-an505", "an505", "cortex-m33", 50},
+      {"qemu-m55", "mps3-an547", "an547", "cortex-m55", 31.25},
   };
   return boards;
 }
@@ -248,7 +250,8 @@ const std::vector<QemuBoard>& qemu_boards() {
 const QemuBoard& qemu_board(std::string_view name) {
   for (const QemuBoard& b : qemu_boards())
     if (b.name == name) return b;
-  throw Error(ErrorCode::usage, "unknown target '" + std::string(name) + "' (qemu-m3, qemu-m4, qemu-m7, qemu-m33)");
+  throw Error(ErrorCode::usage,
+              "unknown target '" + std::string(name) + "' (qemu-m3, qemu-m4, qemu-m7, qemu-m33, qemu-m55)");
 }
 
 double QemuRunResult::mean_instructions() const {
@@ -411,6 +414,7 @@ QemuRunResult run_on_qemu(std::string_view model, std::span<const int8_t> inputs
   res.ram_bytes = res.sizes.ram();
 
   write_bytes_atomically((run / "model.fly").string(), model);
+  if (opt.profile) write_bytes_atomically((run / "profile.on").string(), "1\n");
   write_bytes_atomically((run / "input.bin").string(),
                          std::string_view(reinterpret_cast<const char*>(inputs.data()), inputs.size()));
   const std::string transcript_path = (run / "transcript.txt").string();
@@ -446,7 +450,18 @@ QemuRunResult run_on_qemu(std::string_view model, std::span<const int8_t> inputs
   res.instructions_per_tick = double(t.ipt_x1000) / 1000.0;
   const double expect = res.board.instructions_per_tick;
   if (std::abs(res.instructions_per_tick - expect) <= 0.001 * expect)
-    for (uint64_t ticks : t.ticks) res.instructions.push_back(ticks * res.board.instructions_per_tick);
+    for (uint64_t ticks : t.ticks) res.instructions.push_back(uint64_t(std::llround(double(ticks) * expect)));
+  if (opt.profile) {
+    // The node-by-node runs must compute what the whole runs did.
+    if (slurp((run / "output_profile.bin").string()) != out) fail("gave other outputs when run node by node");
+    if (res.instructions_measured()) {
+      try {
+        res.profile = parse_target_profile(res.transcript, model, expect, res.instructions);
+      } catch (const Error& e) {
+        fail(e.message());
+      }
+    }
+  }
   if (!opt.keep_run_dir) fs::remove_all(run, ec);
   return res;
 }

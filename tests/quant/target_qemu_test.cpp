@@ -14,6 +14,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -21,12 +22,15 @@
 #include <sstream>
 #include <tuple>
 
+#include "flynet/core/count.hpp"
 #include "flynet/formats/error.hpp"
 #include "flynet/quant/calibrate.hpp"
 #include "flynet/quant/export.hpp"
 #include "flynet/quant/int_runner.hpp"
 #include "flynet/quant/quantize.hpp"
+#include "flynet/quant/target_profile.hpp"
 #include "flynet/quant/target_qemu.hpp"
+#include "flynet_format.h"
 
 #ifndef FLYNET_SOURCE_DIR
 #error "FLYNET_SOURCE_DIR must name the source tree (tests/quant/CMakeLists.txt sets it)"
@@ -57,13 +61,16 @@ TEST(TargetQemu, BoardNames) {
   EXPECT_EQ(qemu_board("qemu-m4").machine, "mps2-an386");
   EXPECT_EQ(qemu_board("qemu-m7").machine, "mps2-an500");
   EXPECT_EQ(qemu_board("qemu-m33").machine, "mps2-an505");
-  EXPECT_EQ(qemu_board("qemu-m33").instructions_per_tick, 50u);  // 1e9 ns / 20 MHz
+  EXPECT_EQ(qemu_board("qemu-m55").machine, "mps3-an547");
+  EXPECT_EQ(qemu_board("qemu-m55").cpu, "cortex-m55");
+  EXPECT_EQ(qemu_board("qemu-m33").instructions_per_tick, 50.0);    // 1e9 ns / 20 MHz
+  EXPECT_EQ(qemu_board("qemu-m55").instructions_per_tick, 31.25);  // 1e9 ns / 32 MHz
   try {
     qemu_board("qemu-m0");
     FAIL() << "no error for an unknown board";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::usage);
-    EXPECT_NE(std::string(e.what()).find("qemu-m33"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("qemu-m55"), std::string::npos) << e.what();
   }
 }
 
@@ -121,8 +128,9 @@ TEST(TargetQemu, MalformedElfIsAFormatError) {
 
 // ------------------------------------------------------------------------------------ on qemu
 
-// A FlyNet-h3 at 16x16x1 with non-trivial BN statistics, calibrated on random images.
-IntGraph small_flynet(uint64_t seed) {
+// A FlyNet-h3 at 16x16x1 with non-trivial BN statistics, calibrated on random images; the float
+// model goes to *float_model when given.
+IntGraph small_flynet(uint64_t seed, Model* float_model = nullptr) {
   ArchSpec s = arch_preset("flynet-h3");
   s.in_h = s.in_w = 16;
   s.in_c = 1;
@@ -146,7 +154,140 @@ IntGraph small_flynet(uint64_t seed) {
     images.push_back(std::move(t));
   }
   CalibrationReport rep = calibrate(m, [&](const auto& use) { for (const Tensor& t : images) use(t); }, {});
-  return lower_to_int8(m, rep.calibration, {});
+  IntGraph g = lower_to_int8(m, rep.calibration, {});
+  if (float_model) *float_model = std::move(m);
+  return g;
+}
+
+// Multiply-accumulates of op k counted the naive way, one by one over the loops the kernel runs
+// (output position x output channel x tap x input channel of its group), from the IntGraph's
+// shapes (not the .fly reader's tables the profile uses).
+int64_t naive_macs(const IntGraph& g, const IntOp& op) {
+  const auto& o = g.tensors[size_t(op.outputs[0])].dims;
+  int64_t n = 0;
+  if (op.op == FLYNET_OP_CONV2D || op.op == FLYNET_OP_DEPTHWISE_CONV2D) {
+    const auto& w = g.tensors[size_t(op.inputs[1])].dims;
+    const int32_t taps_c = op.op == FLYNET_OP_CONV2D ? w[3] : 1;  // input channels per output channel
+    for (int32_t b = 0; b < o[0]; ++b)
+      for (int32_t y = 0; y < o[1]; ++y)
+        for (int32_t x = 0; x < o[2]; ++x)
+          for (int32_t c = 0; c < o[3]; ++c)
+            for (int32_t ky = 0; ky < w[1]; ++ky)
+              for (int32_t kx = 0; kx < w[2]; ++kx) n += taps_c;
+  } else if (op.op == FLYNET_OP_FULLY_CONNECTED) {
+    const int64_t k = g.tensors[size_t(op.inputs[0])].numel() / o[0];
+    for (int32_t b = 0; b < o[0]; ++b)
+      for (int32_t c = 0; c < o[3]; ++c) n += k;
+  } else if (op.op == FLYNET_OP_ECA_CONV1D) {
+    const auto& w = g.tensors[size_t(op.inputs[2])].dims;  // [1, 1, K, 2]
+    for (int64_t c = 0; c < g.tensors[size_t(op.outputs[0])].numel(); ++c) n += int64_t(w[2]) * 2;
+  }
+  return n;
+}
+
+// A firmware transcript with a profile: `ticks[i][k]` for node k of image i, `empty[i]`.
+std::string profile_transcript(const IntGraph& g, const std::vector<std::vector<uint64_t>>& ticks,
+                               const std::vector<uint64_t>& empty) {
+  std::string t = "flyref-model v1 board=an386\ncalibration instructions_per_tick_x1000=40000\n";
+  for (size_t i = 0; i < ticks.size(); ++i) {
+    t += "sample " + std::to_string(i) + " ticks=99999\n";
+    t += "profile " + std::to_string(i) + " empty_ticks=" + std::to_string(empty[i]) + "\n";
+    for (size_t k = 0; k < g.ops.size(); ++k)
+      t += "node " + std::to_string(k) + " op=" + std::to_string(g.ops[k].op) + " ticks=" + std::to_string(ticks[i][k]) +
+           "\n";
+  }
+  return t + "flyref-model: done samples=" + std::to_string(ticks.size()) + "\n";
+}
+
+TEST(TargetQemu, ProfileFromTranscript) {
+  Model fm;
+  const IntGraph g = small_flynet(5, &fm);
+  const std::string fly = export_fly(g).bytes;
+  const size_t nn = g.ops.size();
+  // Two images with different ticks per node; 40 instructions per tick.
+  std::vector<std::vector<uint64_t>> ticks(2, std::vector<uint64_t>(nn));
+  for (size_t k = 0; k < nn; ++k) ticks[0][k] = 100 + 7 * k, ticks[1][k] = 110 + 5 * k;
+  const std::vector<uint64_t> empty = {20, 22};
+  const std::vector<uint64_t> whole = {4000000, 4000100};
+  const TargetProfile p = parse_target_profile(profile_transcript(g, ticks, empty), fly, 40.0, whole);
+
+  EXPECT_EQ(p.samples, 2);
+  EXPECT_DOUBLE_EQ(p.overhead, (20 + 22) * 40.0 / 2);
+  EXPECT_DOUBLE_EQ(p.whole, 4000050.0);
+  ASSERT_EQ(p.nodes.size(), nn);
+  double sum = 0;
+  int64_t macs = 0, conv_fc_macs = 0;
+  std::map<std::string, double> kind_sum;
+  for (size_t k = 0; k < nn; ++k) {
+    const NodeProfile& n = p.nodes[k];
+    EXPECT_EQ(n.node, int32_t(k));
+    EXPECT_EQ(n.op, g.ops[k].op);
+    // By hand: each image's node ticks minus its empty call, averaged, times 40.
+    EXPECT_DOUBLE_EQ(n.instructions, (double(ticks[0][k]) - 20 + double(ticks[1][k]) - 22) / 2 * 40) << k;
+    EXPECT_EQ(n.macs, naive_macs(g, g.ops[k])) << "node " << k << " " << n.layer;
+    EXPECT_EQ(n.macs, fly_node_macs(fly, int32_t(k)));
+    sum += n.instructions;
+    macs += n.macs;
+    if (n.op != FLYNET_OP_ECA_CONV1D) conv_fc_macs += n.macs;
+    kind_sum[n.kind] += n.instructions;
+  }
+  EXPECT_DOUBLE_EQ(p.node_instructions, sum);
+  EXPECT_EQ(p.macs, macs);
+  // The float model's MAdds (core/count.cpp, the paper's convention) without the VA-ECA 1-D
+  // convs, which the float count charges once per block and the integer op once per head. The
+  // MDW-Concat shortcut's depthwise computes all C_in * h channels and a CHANNEL_GATHER keeps
+  // C_out of them, where the float count charges C_out: take the dropped channels off.
+  for (const IntOp& op : g.ops) {
+    if (op.op != FLYNET_OP_CHANNEL_GATHER) continue;
+    for (const IntOp& dw : g.ops)
+      if (dw.op == FLYNET_OP_DEPTHWISE_CONV2D && dw.outputs[0] == op.inputs[0]) {
+        const auto& o = g.tensors[size_t(dw.outputs[0])].dims;
+        const auto& w = g.tensors[size_t(dw.inputs[1])].dims;
+        const int32_t kept = g.tensors[size_t(op.outputs[0])].dims[3];
+        conv_fc_macs -= int64_t(o[0]) * o[1] * o[2] * (o[3] - kept) * w[1] * w[2];
+      }
+  }
+  int64_t strict = 0;
+  const GraphCount gc = count_graph(fm.graph);
+  for (const LayerCount& l : gc.layers)
+    if (fm.graph.nodes[size_t(l.node)].op != OpKind::va_eca) strict += l.madds_strict;
+  EXPECT_EQ(conv_fc_macs, strict);
+  // Kinds: every node once, sorted by instructions.
+  double ksum = 0;
+  int32_t knodes = 0;
+  for (size_t i = 0; i < p.kinds.size(); ++i) {
+    EXPECT_DOUBLE_EQ(p.kinds[i].instructions, kind_sum.at(p.kinds[i].kind)) << p.kinds[i].kind;
+    if (i > 0) {
+      EXPECT_GE(p.kinds[i - 1].instructions, p.kinds[i].instructions);
+    }
+    ksum += p.kinds[i].instructions;
+    knodes += p.kinds[i].nodes;
+  }
+  EXPECT_EQ(knodes, int32_t(nn));
+  EXPECT_NEAR(ksum, sum, 1e-6 * sum);
+  const std::string text = format_target_profile(p);
+  EXPECT_NE(text.find("conv2d 1x1"), std::string::npos) << text;
+  EXPECT_NE(text.find("instructions per MAC"), std::string::npos) << text;
+
+  // Transcripts that do not match the model are format errors.
+  auto expect_format_error = [&](const std::string& t, const char* what) {
+    try {
+      parse_target_profile(t, fly, 40.0, whole);
+      ADD_FAILURE() << "accepted a transcript with " << what;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::format) << what << ": " << e.what();
+    }
+  };
+  const std::string good = profile_transcript(g, ticks, empty);
+  expect_format_error("flyref-model v1\nsample 0 ticks=5\n", "no profile lines");
+  std::string t = good;
+  t.erase(t.find("node 3 "), t.find('\n', t.find("node 3 ")) + 1 - t.find("node 3 "));
+  expect_format_error(t, "a missing node");
+  t = good;
+  const size_t at = t.find("node 2 op=") + std::strlen("node 2 op=");
+  t.replace(at, t.find(' ', at) - at, std::to_string(FLYNET_OP_MAX_GROUP == g.ops[2].op ? FLYNET_OP_ADD : FLYNET_OP_MAX_GROUP));
+  expect_format_error(t, "another op");
+  expect_format_error(good.substr(0, good.rfind("node ")), "a truncated last image");
 }
 
 // Section sizes as binutils prints them (`size -A`: name, size, address per line), summed into
@@ -238,6 +379,54 @@ TEST(OnQemu, SmallFlyNetIsBitExactOnCortexM4) {
   EXPECT_EQ(r.ram_bytes, r.sizes.data + r.sizes.bss + r.sizes.stack);
   EXPECT_GT(r.stack_used, 0u);
   EXPECT_LT(r.stack_used, r.sizes.stack);
+}
+
+// The Cortex-M55 build (MVE, hard-float ABI) gives the host's outputs, and the per-node profile
+// adds up: the node counts plus one graph check equal the whole inference measured on its own
+// (each node is timed to a tick, 31.25 instructions), and the node-by-node runs gave the same
+// outputs (run_on_qemu checks that).
+TEST(OnQemu, ProfileOnCortexM55) {
+  const IntGraph g = small_flynet(11);
+  const std::string fly = export_fly(g).bytes;
+  const IntTensor& in = g.tensors[size_t(g.input)];
+  const IntTensor& out = g.tensors[size_t(g.output)];
+  const int n = 3;
+  std::mt19937 rng(13);
+  std::vector<int8_t> inputs(size_t(n) * in.bytes());
+  for (int8_t& v : inputs) v = int8_t(int(rng() % 256u) - 128);
+  IntRunner host(g);
+  std::vector<int8_t> expect(size_t(n) * out.bytes());
+  for (int i = 0; i < n; ++i) host.run(inputs.data() + size_t(i) * in.bytes(), expect.data() + size_t(i) * out.bytes());
+
+  QemuTargetOptions opt;
+  opt.board = "qemu-m55";
+  opt.source_dir = FLYNET_SOURCE_DIR;
+  opt.cache_dir = FLYNET_TEST_CACHE_DIR;
+  opt.profile = true;
+  const QemuRunResult r = run_on_qemu(fly, inputs, n, opt);
+  ASSERT_EQ(r.outputs.size(), expect.size());
+  for (size_t i = 0; i < expect.size(); ++i)
+    ASSERT_EQ(int(r.outputs[i]), int(expect[i])) << "sample " << i / out.bytes() << " output " << i % out.bytes();
+  EXPECT_NEAR(r.instructions_per_tick, 31.25, 0.04);
+  ASSERT_EQ(r.instructions.size(), size_t(n));
+
+  const TargetProfile& p = r.profile;
+  ASSERT_FALSE(p.empty());
+  EXPECT_EQ(p.samples, n);
+  ASSERT_EQ(p.nodes.size(), g.ops.size());
+  EXPECT_DOUBLE_EQ(p.whole, r.mean_instructions());
+  const double nodes_and_check = p.node_instructions + p.overhead;
+  std::printf("  qemu-m55: %.0f instructions per inference; nodes %.0f + graph check %.0f = %.0f\n", p.whole,
+              p.node_instructions, p.overhead, nodes_and_check);
+  EXPECT_NEAR(nodes_and_check, p.whole, 0.005 * p.whole);
+  EXPECT_GT(p.overhead, 0);
+  for (const NodeProfile& np : p.nodes) {
+    EXPECT_EQ(np.macs, naive_macs(g, g.ops[size_t(np.node)])) << np.layer;
+    // Every node does real work: more than the tick resolution, except the smallest reshapes.
+    if (np.macs > 0) {
+      EXPECT_GT(np.instructions, double(np.macs)) << np.layer;
+    }
+  }
 }
 
 }  // namespace

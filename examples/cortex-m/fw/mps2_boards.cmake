@@ -1,7 +1,11 @@
-# The qemu MPS2 boards the firmware supports: board -> -mcpu and linker script.
-#   flyref_mps2_board(<an385|an386|an500|an505> <mcpu-var> <linker-script-var>)
+# The qemu MPS2/MPS3 boards the firmware supports: board -> -mcpu, linker script and float ABI.
+#   flyref_mps2_board(<an385|an386|an500|an505|an547> <mcpu-var> <linker-script-var> [<float-abi-var>])
+# The float ABI is "soft" except on the an547 (Cortex-M55), where "hard" enables the FPU and MVE
+# (Helium) in the compiler: with -mfloat-abi=soft gcc leaves __ARM_FEATURE_MVE undefined. The
+# startup code then enables the coprocessors (CPACR) before any FP or MVE instruction runs.
 function(flyref_mps2_board board mcpu_var ld_var)
   set(_dir ${CMAKE_CURRENT_FUNCTION_LIST_DIR})
+  set(_abi soft)
   if(board STREQUAL "an385")
     set(_cpu cortex-m3)
     set(_ld ${_dir}/mps2.ld)
@@ -14,9 +18,16 @@ function(flyref_mps2_board board mcpu_var ld_var)
   elseif(board STREQUAL "an505")
     set(_cpu cortex-m33)
     set(_ld ${_dir}/mps2_an505.ld)
+  elseif(board STREQUAL "an547")
+    set(_cpu cortex-m55)
+    set(_ld ${_dir}/mps3_an547.ld)
+    set(_abi hard)
   else()
-    message(FATAL_ERROR "MPS2 board must be an385 (Cortex-M3), an386 (Cortex-M4), an500 (Cortex-M7) or an505 (Cortex-M33), not '${board}'")
+    message(FATAL_ERROR "the board must be an385 (Cortex-M3), an386 (Cortex-M4), an500 (Cortex-M7), an505 (Cortex-M33) or an547 (Cortex-M55), not '${board}'")
   endif()
   set(${mcpu_var} ${_cpu} PARENT_SCOPE)
   set(${ld_var} ${_ld} PARENT_SCOPE)
+  if(ARGC GREATER 3)
+    set(${ARGV3} ${_abi} PARENT_SCOPE)
+  endif()
 endfunction()

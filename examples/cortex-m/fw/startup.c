@@ -1,6 +1,6 @@
-/* Minimal Cortex-M startup for the MPS2 boards (ARMv7-M and ARMv8-M Mainline): vector table,
- * reset handler (.data copy, .bss clear, main), fault handlers that report over semihosting and
- * exit with a distinct status. SysTick_Handler is weak so a firmware can count timer wraps. */
+/* Minimal Cortex-M startup for the MPS2/MPS3 boards (ARMv7-M, ARMv8-M and ARMv8.1-M Mainline):
+ * vector table, reset handler (FPU/MVE enable where present, .data copy, .bss clear, main),
+ * fault handlers that report over semihosting and exit with a distinct status. SysTick_Handler is weak so a firmware can count timer wraps. */
 #include <stdint.h>
 
 #include "semihost.h"
@@ -13,7 +13,29 @@ void HardFault_Handler(void);
 void Default_Handler(void);
 void SysTick_Handler(void) __attribute__((weak, alias("Default_Handler")));
 
+#if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
+/* With an FPU or MVE (the Cortex-M55 build), the compiler may use their registers anywhere, even
+ * in the .data copy loop (MVE vectorizes it), and they fault until CPACR grants CP10 and CP11.
+ * So the reset handler is assembly that enables them, waits for the write to take effect (DSB,
+ * ISB) and only then enters C. The core resets in Secure state, where NSACR does not apply. */
+__attribute__((used)) static void reset_c(void);
+
+__attribute__((naked)) void Reset_Handler(void)
+{
+    __asm__ volatile("ldr r0, =0xE000ED88\n\t" /* CPACR */
+                     "ldr r1, [r0]\n\t"
+                     "orr r1, r1, #0x00F00000\n\t" /* CP10, CP11: full access */
+                     "str r1, [r0]\n\t"
+                     "dsb\n\t"
+                     "isb\n\t"
+                     "b reset_c\n\t"
+                     ".ltorg");
+}
+
+static void reset_c(void)
+#else
 void Reset_Handler(void)
+#endif
 {
     uint32_t *src = &_sidata, *dst = &_sdata;
     while (dst < &_edata) *dst++ = *src++;
@@ -47,7 +69,7 @@ void Default_Handler(void)
 }
 
 /* Initial stack pointer, then the 15 system exception vectors. Slot 7 is SecureFault on ARMv8-M
- * with the Security Extension (an505) and reserved on ARMv7-M. No device interrupt is enabled,
+ * with the Security Extension (an505, an547) and reserved on ARMv7-M. No device interrupt is enabled,
  * so the table stops there. */
 __attribute__((section(".isr_vector"), used)) const uintptr_t g_vectors[16] = {
     (uintptr_t)&_estack,

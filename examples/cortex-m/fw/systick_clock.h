@@ -1,7 +1,8 @@
 /* A 64-bit tick counter from the core's SysTick timer (processor clock, 24-bit down counter whose
  * wraps an interrupt counts). Under qemu -icount shift=0 the virtual clock advances 1 ns per
  * executed instruction, so ticks convert to instructions at SYSCLK-period instructions per tick
- * (40 at the 25 MHz of an385/an386/an500, 50 at the 20 MHz of an505);
+ * (40 at the 25 MHz of an385/an386/an500, 50 at the 20 MHz of an505, 31.25 at the 32 MHz of
+ * an547);
  * systick_instructions_per_tick measures the factor on a loop of known length. */
 #ifndef FLYREF_FW_SYSTICK_CLOCK_H_
 #define FLYREF_FW_SYSTICK_CLOCK_H_

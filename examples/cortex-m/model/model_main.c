@@ -7,11 +7,15 @@
  *   model.fly   in   the model, read into .model_image (the code memory: "flash")
  *   input.bin   in   N images back to back, each the input tensor's bytes (int8 codes)
  *   output.bin  out  N output vectors back to back, each the output tensor's bytes
+ *   profile.on  in   optional: its presence turns the per-node profile on (content ignored)
+ *   output_profile.bin  out  with the profile: the outputs of the node-by-node runs
  * Transcript (semihosting stdout), one "key=value" record per line:
  *   flyref-model v1 board=<an386>
  *   calibration instructions_per_tick_x1000=<40000>
  *   model bytes=<> tensors=<> nodes=<> arena=<> tables=<> input=<bytes> output=<bytes>
  *   sample <i> ticks=<SysTick ticks of flyref_graph_invoke>
+ *   profile <i> empty_ticks=<ticks of an empty range>   (with profile.on, after each sample line)
+ *   node <k> op=<flynet_op> ticks=<ticks>                (with profile.on, each node of sample i)
  *   stack used=<bytes> size=<bytes>
  *   flyref-model: done samples=<N>
  * or "flyref-model: error: <what>" and a non-zero exit status (see enum exit_code).
@@ -19,6 +23,13 @@
  * Instructions: qemu runs with -icount shift=0 (1 ns of virtual time per instruction) and SysTick
  * counts the processor clock, so instructions = ticks * instructions_per_tick, which the
  * calibration line measures on a loop of known length (see ../fw/systick_clock.h).
+ *
+ * Profile: after each timed inference the image is read again and run node by node with
+ * flyref_graph_invoke_range(k, k + 1), each node timed alone. Every call also pays the
+ * interpreter's graph check and the two timer reads, the same for every node: an empty range
+ * (k, k) measures that, once per image, and the host subtracts it from each node. The lines are
+ * printed between the timed calls, so the firmware needs no per-node storage. The outputs of
+ * the node-by-node runs go to output_profile.bin, so the host can check they equal output.bin.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -134,6 +145,37 @@ static int read_file(const char *name, uint8_t *buf, size_t capacity, size_t *si
     return 0;
 }
 
+/* ------------------------------------------------------------------ profile */
+
+/* Runs image i (in the arena) node by node and prints the ticks of an empty range and of each
+ * node. */
+static flyref_status profile_nodes(const flyref_graph *graph, uint32_t arena_size, uint32_t i)
+{
+    uint64_t t0, t1;
+    int32_t k;
+    flyref_status st;
+    t0 = systick_ticks();
+    st = flyref_graph_invoke_range(graph, g_arena, arena_size, 0, 0);
+    t1 = systick_ticks();
+    if (st != FLYREF_OK) return st;
+    put("profile ");
+    put_u(i);
+    put_kv("empty_ticks", t1 - t0);
+    put("\n");
+    for (k = 0; k < graph->num_nodes; ++k) {
+        t0 = systick_ticks();
+        st = flyref_graph_invoke_range(graph, g_arena, arena_size, k, k + 1);
+        t1 = systick_ticks();
+        if (st != FLYREF_OK) return st;
+        put("node ");
+        put_u((uint64_t)k);
+        put_kv("op", (uint64_t)graph->nodes[k].op);
+        put_kv("ticks", t1 - t0);
+        put("\n");
+    }
+    return FLYREF_OK;
+}
+
 /* ------------------------------------------------------------------ main */
 
 int main(void)
@@ -145,7 +187,7 @@ int main(void)
     uint8_t *in_ptr, *out_ptr;
     long in_len;
     uint32_t n, i, used;
-    int rc, hin, hout;
+    int rc, hin, hout, hprof, hin2 = -1, hout2 = -1;
 
     stack_paint();
     put("flyref-model v1 board=" FLYREF_BOARD "\n");
@@ -188,6 +230,14 @@ int main(void)
     n = (uint32_t)((size_t)in_len / in_bytes);
     hout = semihost_open("output.bin", 1);
     if (hout < 0) return fail(EXIT_IO, "cannot create", "output.bin");
+    hprof = semihost_open("profile.on", 0);
+    if (hprof >= 0) {
+        (void)semihost_close(hprof);
+        hin2 = semihost_open("input.bin", 0);
+        if (hin2 < 0) return fail(EXIT_IO, "cannot open", "input.bin");
+        hout2 = semihost_open("output_profile.bin", 1);
+        if (hout2 < 0) return fail(EXIT_IO, "cannot create", "output_profile.bin");
+    }
 
     for (i = 0; i < n; ++i) {
         uint64_t t0, t1;
@@ -202,8 +252,18 @@ int main(void)
         put_u(i);
         put_kv("ticks", t1 - t0);
         put("\n");
+        if (hin2 >= 0) {
+            if (semihost_read(hin2, in_ptr, in_bytes) != in_bytes) return fail(EXIT_IO, "short read", "input.bin");
+            st = profile_nodes(&graph, (uint32_t)info.arena_size, i);
+            if (st != FLYREF_OK) return fail(EXIT_INVOKE, "flyref_graph_invoke_range", flyref_status_str(st));
+            if (semihost_write(hout2, out_ptr, out_bytes) != 0) return fail(EXIT_IO, "cannot write", "output_profile.bin");
+        }
     }
     (void)semihost_close(hin);
+    if (hin2 >= 0) {
+        (void)semihost_close(hin2);
+        if (semihost_close(hout2) != 0) return fail(EXIT_IO, "cannot close", "output_profile.bin");
+    }
     if (semihost_close(hout) != 0) return fail(EXIT_IO, "cannot close", "output.bin");
 
     used = stack_used();

@@ -133,6 +133,27 @@ int flyref_set_vector_paths(int enable);
 /** 1 when this build and CPU have the host vector paths, else 0. */
 int flyref_vector_paths_available(void);
 
+/**
+ * Target paths compiled into this build. Kernels with Cortex-M versions select them at compile
+ * time from the compiler's feature macros: "dsp" (Armv7E-M / Armv8-M DSP extension: Cortex-M4,
+ * M7, M33; __ARM_FEATURE_DSP) or "mve" (Armv8.1-M Helium: Cortex-M55; __ARM_FEATURE_MVE), else
+ * "portable" (the C loops, the spec; Cortex-M3 and hosts). Every path gives the same integers.
+ * The firmware prints the list so that a board test fails when a kernel silently fell back to
+ * the portable loops (wrong flags, a misspelt macro).
+ */
+typedef struct flyref_target_path {
+    const char *kernel; /**< the kernel family, e.g. "mul_s8" */
+    const char *path;   /**< the path its source compiled: "portable", "dsp" or "mve" */
+} flyref_target_path;
+
+/** The best target path this compiler's flags allow: "mve", "dsp" or "portable" (also with
+ *  FLYREF_NO_VECTOR_PATHS defined at build time, which turns the target paths off). */
+const char *flyref_target_isa(void);
+
+/** The kernel families that have target paths, each with the path this build compiled; sets
+ *  *count to their number (count may be NULL). */
+const flyref_target_path *flyref_target_paths(int32_t *count);
+
 /** Exact floor(sqrt(v)) for every 64-bit v (no floating point). */
 uint32_t flyref_isqrt_u64(uint64_t v);
 

@@ -10,7 +10,8 @@
 //   // r.outputs: n vectors of r.output_bytes codes; compare them with the host's
 //
 // Boards: qemu-m3 = mps2-an385 (Cortex-M3), qemu-m4 = mps2-an386 (Cortex-M4), qemu-m7 =
-// mps2-an500 (Cortex-M7), qemu-m33 = mps2-an505 (Cortex-M33, Secure state).
+// mps2-an500 (Cortex-M7), qemu-m33 = mps2-an505 (Cortex-M33, Secure state), qemu-m55 =
+// mps3-an547 (Cortex-M55 with MVE/Helium, Secure state).
 //
 // Firmware builds are cached under opt.cache_dir, one per board and memory configuration (arena,
 // model capacity, table bytes, stack); a later run only re-runs the incremental build.
@@ -23,19 +24,22 @@
 #include <string_view>
 #include <vector>
 
+#include "flynet/quant/target_profile.hpp"
+
 namespace flynet {
 
 struct QemuBoard {
   std::string name;     ///< "qemu-m4"
   std::string machine;  ///< qemu -M: "mps2-an386"
-  std::string mps2;     ///< the firmware's board: "an386"
+  std::string mps2;     ///< the firmware's board (FLYREF_MPS2_MACHINE): "an386"
   std::string cpu;      ///< "cortex-m4"
-  /// Instructions per SysTick tick under -icount shift=0: 1e9 / SYSCLK (25 MHz: 40, 20 MHz: 50).
-  /// The firmware measures the factor itself; this is the value the measurement must give.
-  uint32_t instructions_per_tick = 0;
+  /// Instructions per SysTick tick under -icount shift=0: 1e9 / SYSCLK (25 MHz: 40, 20 MHz: 50,
+  /// 32 MHz: 31.25). The firmware measures the factor itself; this is the value the measurement
+  /// must give.
+  double instructions_per_tick = 0;
 };
 
-/// The four boards, in the order m3, m4, m7, m33.
+/// The five boards, in the order m3, m4, m7, m33, m55.
 const std::vector<QemuBoard>& qemu_boards();
 /// The board called `name`; throws Error{usage} listing the valid names otherwise.
 const QemuBoard& qemu_board(std::string_view name);
@@ -48,6 +52,9 @@ struct QemuTargetOptions {
   uint64_t stack_size = 16384; ///< firmware stack
   int timeout_seconds = 600;   ///< qemu run (the build has its own generous limit)
   bool keep_run_dir = false;   ///< keep the run directory (model.fly, input.bin, output.bin, transcript)
+  /// Also run every image node by node and time each node (QemuRunResult::profile); about
+  /// doubles the run time.
+  bool profile = false;
 };
 
 /// Flash and RAM of a firmware image from its ELF32 section headers (allocated sections only).
@@ -83,6 +90,10 @@ struct QemuRunResult {
   /// calibration did not give the board's factor.
   std::vector<uint64_t> instructions;
   double instructions_per_tick = 0;  ///< as calibrated by the firmware
+  /// With QemuTargetOptions::profile and a calibrated clock: instructions per node, per op kind
+  /// and per MAC (target_profile.hpp); empty otherwise. The node-by-node runs' outputs are
+  /// checked to equal the whole runs' outputs.
+  TargetProfile profile;
   std::string elf_path;         ///< the firmware that ran
   std::string transcript;       ///< what the firmware printed
   bool instructions_measured() const { return !instructions.empty(); }
