@@ -39,13 +39,9 @@
 #ifndef FLYREF_DW_DSP_H_
 #define FLYREF_DW_DSP_H_
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP == 1 && !defined(FLYREF_NO_VECTOR_PATHS)
-#define FLYREF_DW_DSP 1
-#else
-#define FLYREF_DW_DSP 0
-#endif
+#include "../support/flyref_target.h"
 
-#if FLYREF_DW_DSP
+#if FLYREF_ARM_DSP
 #include <arm_acle.h>
 #include <string.h>
 
@@ -590,6 +586,6 @@ static int fr_dw_dsp(const flyref_conv_params *params, int32_t ch_mult, const fl
     }
     return 1;
 }
-#endif /* FLYREF_DW_DSP */
+#endif /* FLYREF_ARM_DSP */
 
 #endif /* FLYREF_DW_DSP_H_ */

@@ -33,5 +33,6 @@
 
 /* The path each kernel file compiled ("portable", "dsp" or "mve"); one line per kernel file with
  * a target path, in the order of flyref_target_paths.c. */
+extern const char fr_path_depthwise_conv2d_s8[];
 
 #endif /* FLYREF_TARGET_H_ */

@@ -25,6 +25,7 @@ const char *flyref_target_isa(void)
 
 /* One line per kernel file with a target path; the terminator keeps the array non-empty. */
 static const flyref_target_path g_paths[] = {
+    {"depthwise_conv2d_s8", fr_path_depthwise_conv2d_s8},
     {NULL, NULL},
 };
 
