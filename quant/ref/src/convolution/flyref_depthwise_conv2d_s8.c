@@ -323,7 +323,7 @@ flyref_status flyref_depthwise_conv2d_s8(const flyref_conv_params *params, int32
         return FLYREF_OK;
     }
 #endif
-#if FLYREF_ARM_DSP
+#if FLYREF_DW_DSP
     if (fr_dw_dsp(params, ch_mult, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode)) {
         return FLYREF_OK;
     }

@@ -41,7 +41,10 @@
 
 #include "../support/flyref_target.h"
 
-#if FLYREF_ARM_DSP
+/* The Cortex-M55 takes the MVE path (flyref_dw_mve.h) and, where that declines, the portable loops:
+ * the DSP path would add flash for shapes FlyNet does not have. */
+#if FLYREF_ARM_DSP && !FLYREF_ARM_MVE
+#define FLYREF_DW_DSP 1
 #include <arm_acle.h>
 #include <string.h>
 
@@ -586,6 +589,8 @@ static int fr_dw_dsp(const flyref_conv_params *params, int32_t ch_mult, const fl
     }
     return 1;
 }
-#endif /* FLYREF_ARM_DSP */
+#else
+#define FLYREF_DW_DSP 0
+#endif /* FLYREF_ARM_DSP && !FLYREF_ARM_MVE */
 
 #endif /* FLYREF_DW_DSP_H_ */

@@ -63,6 +63,19 @@ typedef struct fr_dwm_job {
     int32_t phoff[FR_DWM_MAX_KW]; /* tap kx: its input at pixel p is row[phoff[kx] + p] */
 } fr_dwm_job;
 
+/* fr_rq_apply lane by lane (single rounding with shift >= 0, where the spec wraps); out of line,
+ * it is rare. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int32x4_t fr_dwm_lanes(int32x4_t acc, const fr_rq *rq)
+{
+    int32_t a[4], i;
+    vst1q_s32(a, acc);
+    for (i = 0; i < 4; ++i) a[i] = fr_rq_apply(rq, a[i]);
+    return vld1q_s32(a);
+}
+
 /* Requantizes four lanes of one output channel, adds out_off, clamps to [lo, hi] and stores the
  * lanes of predicate p to dst, dst + out_c, ... (offs) (see the top comment). */
 static inline void fr_dwm_store(int32x4_t acc, const fr_dwm_ch *c, int32_t out_off, int32x4_t lo, int32x4_t hi,
@@ -83,13 +96,9 @@ static inline void fr_dwm_store(int32x4_t acc, const fr_dwm_ch *c, int32_t out_o
     case FR_DWM_SINGLE_32:
         v = vrmulhq_s32(acc, vdupq_n_s32(c->mult));
         break;
-    default: {
-        int32_t a[4], i;
-        vst1q_s32(a, acc);
-        for (i = 0; i < 4; ++i) a[i] = fr_rq_apply(&c->rq, a[i]);
-        v = vld1q_s32(a);
+    default:
+        v = fr_dwm_lanes(acc, &c->rq);
         break;
-    }
     }
     v = vminq_s32(vmaxq_s32(vaddq_n_s32(v, out_off), lo), hi);
     vstrbq_scatter_offset_p_s32(dst, offs, v, p);
