@@ -289,6 +289,134 @@ static int depthwise(suite_puts_fn out)
     return report(out, "depthwise_conv2d_s8", &f);
 }
 
+/* Naive depthwise (int8-semantics.md, written here independently of the library's loops): the
+ * golden values of depthwise_paths. Accumulates in uint32 (wrapping like the spec). */
+static void naive_depthwise(const flyref_conv_params *p, int32_t mult, const flyref_quant_params *q,
+                            const flyref_dims *in, const int8_t *x, const flyref_dims *fd, const int8_t *w,
+                            const int32_t *bias, const flyref_dims *od, int8_t *y)
+{
+    const int32_t oc_n = in->c * mult;
+    int32_t b, oy, ox, oc, ky, kx;
+    for (b = 0; b < od->n; ++b)
+        for (oy = 0; oy < od->h; ++oy)
+            for (ox = 0; ox < od->w; ++ox)
+                for (oc = 0; oc < oc_n; ++oc) {
+                    const int32_t qi = q->count == 1 ? 0 : oc;
+                    uint32_t acc = bias ? (uint32_t)bias[oc] : 0u;
+                    int32_t v;
+                    for (ky = 0; ky < fd->h; ++ky)
+                        for (kx = 0; kx < fd->w; ++kx) {
+                            const int32_t iy = oy * p->stride_h - p->pad_h + ky * p->dilation_h;
+                            const int32_t ix = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
+                            if (iy < 0 || ix < 0 || iy >= in->h || ix >= in->w) continue;
+                            acc += (uint32_t)((int32_t)w[(ky * fd->w + kx) * oc_n + oc] *
+                                              (x[((b * in->h + iy) * in->w + ix) * in->c + oc / mult] +
+                                               p->input_offset));
+                        }
+                    v = acc <= 0x7FFFFFFFu ? (int32_t)acc : (int32_t)(acc - 0x80000000u) - 0x7FFFFFFF - 1;
+                    v = p->rounding == FLYNET_ROUNDING_SINGLE ? flyref_requantize_single(v, q->multiplier[qi], q->shift[qi])
+                                                              : flyref_requantize_double(v, q->multiplier[qi], q->shift[qi]);
+                    v = (int32_t)((uint32_t)v + (uint32_t)p->output_offset);
+                    v = v < p->activation.min ? p->activation.min : (v > p->activation.max ? p->activation.max : v);
+                    y[((b * od->h + oy) * od->w + ox) * oc_n + oc] = (int8_t)v;
+                }
+}
+
+/*
+ * Depthwise shapes and constants that reach every branch of the target fast paths (the Armv7E-M
+ * DSP path on the Cortex-M4/M7/M33 builds): channel counts off multiples of 4 and several
+ * channel groups, multipliers 1..5 (head chunks of 3, 2 and 1), kernels 3x3, 5x5 and others (odd
+ * and even widths, 1 to 4 tap pairs), strides 1..3, padding 0..3, odd and even output widths,
+ * output sizes above and below the natural ones, narrow clamps, both roundings, per-tensor and
+ * per-channel constants, and the requantization forms (shifts -22..+2, multipliers at and below
+ * 2^30, biases near 2^30, no bias), plus dilated and very wide layers (the portable fallback).
+ * Each output is checked against naive_depthwise on the target itself.
+ */
+static int depthwise_paths(suite_puts_fn out)
+{
+    static const int32_t ksz[][2] = {{3, 3}, {5, 5}, {3, 3}, {5, 5}, {1, 1}, {2, 2}, {3, 5}, {5, 3}, {1, 4}, {7, 7}, {4, 6}};
+    family f;
+    int32_t it, i;
+    fam_init(&f);
+    for (it = 0; it < 400; ++it) {
+        const int32_t mult = rint_in(1, 5), kind = rint_in(0, 5);
+        const int32_t kh = ksz[it % 11][0], kw = ksz[it % 11][1];
+        int32_t mismatch = 0, n_out;
+        flyref_conv_params p;
+        flyref_dims in, fd, od;
+        flyref_quant_params q;
+        const int32_t *bias = g_bias;
+        in.n = rint_in(1, 4) == 1 ? 2 : 1;
+        in.h = rint_in(1, 9);
+        in.w = rint_in(1, 9);
+        in.c = rint_in(1, 4) == 1 ? rint_in(1, 3) : rint_in(4, 22);
+        if (it % 50 == 7) { /* one very wide row: more than the fast path's row buffer */
+            in.n = 1;
+            in.h = 2;
+            in.w = rint_in(600, 1000);
+            in.c = 1;
+        }
+        while (in.c * mult > 64 || in.n * in.h * in.w * in.c > MAXB || kh * kw * in.c * mult > MAXB) {
+            in.c = in.c > 1 ? in.c - 1 : 1;
+            if (in.c == 1 && in.n * in.h * in.w > MAXB) in.w /= 2;
+            if (in.c == 1 && kh * kw * mult > MAXB) break;
+        }
+        p.input_offset = -zero_point();
+        p.output_offset = zero_point();
+        p.stride_h = rint_in(1, 4) == 1 ? 3 : rint_in(1, 2);
+        p.stride_w = rint_in(1, 4) == 1 ? 3 : rint_in(1, 2);
+        p.dilation_h = it % 25 == 3 ? 2 : 1;
+        p.dilation_w = it % 25 == 3 ? rint_in(1, 2) : 1;
+        p.pad_h = rint_in(0, kh > 3 ? 3 : kh - 1 + (kh == 1));
+        p.pad_w = rint_in(0, kw > 3 ? 3 : kw - 1 + (kw == 1));
+        p.activation.min = rint_in(1, 4) == 1 ? rint_in(-128, 20) : -128;
+        p.activation.max = rint_in(1, 4) == 1 ? rint_in(p.activation.min, 127) : 127;
+        p.rounding = rounding();
+        od.n = in.n;
+        od.h = (in.h + 2 * p.pad_h - ((kh - 1) * p.dilation_h + 1)) / p.stride_h + 1 + rint_in(-1, 1);
+        od.w = (in.w + 2 * p.pad_w - ((kw - 1) * p.dilation_w + 1)) / p.stride_w + 1 + rint_in(-1, 1);
+        if (od.h < 1) od.h = 1;
+        if (od.w < 1) od.w = 1;
+        od.c = in.c * mult;
+        n_out = od.n * od.h * od.w * od.c;
+        if (n_out > MAXB) {
+            od.h = 1;
+            n_out = od.n * od.w * od.c;
+            if (n_out > MAXB) od.w = MAXB / (od.n * od.c);
+            n_out = od.n * od.h * od.w * od.c;
+        }
+        fd.n = 1;
+        fd.h = kh;
+        fd.w = kw;
+        fd.c = od.c;
+        fill_s8(g_x, in.n * in.h * in.w * in.c, -128, 127);
+        fill_s8(g_w, kh * kw * od.c, -128, 127);
+        for (i = 0; i < od.c; ++i) {
+            /* kind 0-2: the fast forms (multiplier > 2^30, shift -1..-12); 3: shifts -22..+2 and
+             * multipliers 2^30 or small; 4: biases up to 2^30; 5: no bias. */
+            g_mult[i] = rmult();
+            g_shift[i] = rint_in(-12, -1);
+            g_bias[i] = rint_in(-30000, 30000);
+            if (kind == 3) {
+                g_shift[i] = rint_in(-22, 2);
+                if (rnd() % 4u == 0) g_mult[i] = (rnd() & 1u) ? 0x40000000 : (int32_t)(rnd() >> 2);
+            }
+            if (kind == 4 && rnd() % 3u == 0) g_bias[i] = (int32_t)(rnd() >> 1) - 0x40000000;
+        }
+        if (kind == 5) bias = 0;
+        q.multiplier = g_mult;
+        q.shift = g_shift;
+        q.count = rint_in(1, 5) == 1 ? 1 : od.c;
+        fill_s8(g_y, n_out, 0, 0);
+        fam_status(&f, flyref_depthwise_conv2d_s8(&p, mult, &q, &in, g_x, &fd, g_w, bias, &od, g_y));
+        naive_depthwise(&p, mult, &q, &in, g_x, &fd, g_w, bias, &od, g_y2);
+        for (i = 0; i < n_out; ++i) mismatch |= g_y[i] != g_y2[i];
+        if (mismatch) f.fails++;
+        fam_bytes(&f, g_y, n_out);
+    }
+    return report(out, "depthwise_paths", &f);
+}
+
 static int fully_connected(suite_puts_fn out)
 {
     family f;
@@ -1215,6 +1343,7 @@ int flyref_kernel_suite_run(suite_puts_fn out)
     fails += param_derivation(out);
     fails += conv(out);
     fails += depthwise(out);
+    fails += depthwise_paths(out);
     fails += fully_connected(out);
     fails += conv_fc_fast(out);
     fails += elementwise(out);

@@ -106,6 +106,19 @@ int32_t flyref_conv2d_wrapper_s8_buffer_size(const flyref_conv_params *params,
  * DepthwiseConvPerChannel). filter dims {1, KH, KW, C_OUT}, C_OUT = C_IN * ch_mult, output
  * channel oc = ic * ch_mult + m. FlyNet's MDW (h heads) is ch_mult = h. No scratch.
  */
+/*
+ * Cortex-M target paths of flyref_depthwise_conv2d_s8 (issue #14; same integers as the portable
+ * loops, which stay the spec and the fallback; flyref_target_paths() names the one compiled):
+ *   - "dsp" (Armv7E-M DSP: Cortex-M4, M7, M33; src/convolution/flyref_dw_dsp.h): SMLAD on the
+ *     tap pairs (kx, kx + 1) of a kernel row, inputs widened once per channel group into
+ *     zero-padded int16 rows, two output pixels per weight load and up to three heads per input
+ *     load; requantization with SMMLAR / SMMLA and the output offset folded in.
+ *   - "mve" (Helium: Cortex-M55; src/convolution/flyref_dw_mve.h): four output pixels per
+ *     vector, VMLA by the scalar weight, up to three heads per input load; requantization with
+ *     VQRDMULH / VRSHL (double) or VMULH / VRMULH (single), predicated byte scatter.
+ * Both need no scratch (a 4 KB stack block each) and decline, for the next path, dilated
+ * kernels and rows too long for that block (e.g. wider than about 600 pixels at 3x3).
+ */
 flyref_status flyref_depthwise_conv2d_s8(const flyref_conv_params *params, int32_t ch_mult,
                                          const flyref_quant_params *quant,
                                          const flyref_dims *input_dims, const int8_t *input,

@@ -15,6 +15,17 @@
  */
 #include "flyref_conv_common.h"
 #include "../support/flyref_avx2.h"
+#include "flyref_dw_dsp.h"
+#include "flyref_dw_mve.h"
+
+/* The target path this file compiled (flyref_target_paths). */
+#if FLYREF_ARM_MVE
+const char fr_path_depthwise_conv2d_s8[] = "mve";
+#elif FLYREF_ARM_DSP
+const char fr_path_depthwise_conv2d_s8[] = "dsp";
+#else
+const char fr_path_depthwise_conv2d_s8[] = "portable";
+#endif
 
 /* Stack use of the fast path: FR_DW_WT bytes of weights + FR_DW_IB * 42 bytes (about 4.3 KB). */
 #define FR_DW_WT 1600
@@ -304,6 +315,16 @@ flyref_status flyref_depthwise_conv2d_s8(const flyref_conv_params *params, int32
 #if FLYREF_AVX2
     if (taps <= FR_DW_V_TAPS && fr_avx2_enabled()) {
         fr_dw_avx2(params, ch_mult, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode);
+        return FLYREF_OK;
+    }
+#endif
+#if FLYREF_ARM_MVE
+    if (fr_dw_mve(params, ch_mult, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode)) {
+        return FLYREF_OK;
+    }
+#endif
+#if FLYREF_DW_DSP
+    if (fr_dw_dsp(params, ch_mult, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode)) {
         return FLYREF_OK;
     }
 #endif

@@ -33,6 +33,7 @@
 
 /* The path each kernel file compiled ("portable", "dsp" or "mve"); one line per kernel file with
  * a target path, in the order of flyref_target_paths.c. */
+extern const char fr_path_depthwise_conv2d_s8[];
 extern const char fr_path_conv2d_s8[];
 extern const char fr_path_conv2d_1x1_s8[];
 extern const char fr_path_fully_connected_s8[];

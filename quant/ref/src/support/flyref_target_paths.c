@@ -36,6 +36,7 @@ static const flyref_target_path g_paths[] = {
     {"hard_swish_s8", fr_path_hard_swish_s8},
     {"logistic_s8", fr_path_logistic_s8},
     {"eca_conv1d_s8", fr_path_eca_conv1d_s8},
+    {"depthwise_conv2d_s8", fr_path_depthwise_conv2d_s8},
     {NULL, NULL},
 };
 
