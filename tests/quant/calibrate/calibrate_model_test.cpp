@@ -92,7 +92,7 @@ TEST(CalibrateModel, FirstImagesInAnyBatchingGiveTheOneBatchReport) {
 
   // Stored in the model.
   const Calibration c = read_calibration(m, "m.h5");
-  EXPECT_EQ(c.method, "minmax");
+  EXPECT_EQ(c.state.method_name(), "minmax");
   EXPECT_EQ(c.ranges.size(), r.tensors.size());
   EXPECT_EQ(m.meta.at("calib.samples"), "5");
 

@@ -102,7 +102,7 @@ TEST(Calibrate, MinMaxRecordsTheExtremesOfEveryTensorOnItsInt8Grid) {
   const CalibrationReport r = calibrate(c.m, test::batches_of(c.images), {});
   const std::map<std::string, Extremes> want = extremes(c.m, c.images);
   EXPECT_EQ(r.samples, 12);
-  EXPECT_EQ(r.calibration.method, "minmax");
+  EXPECT_EQ(r.calibration.state.method_name(), "minmax");
   ASSERT_EQ(r.tensors.size(), want.size());
   ASSERT_EQ(r.calibration.ranges.size(), want.size());
   int internals = 0;
@@ -148,7 +148,7 @@ TEST(Calibrate, StoredCalibrationReadsBackAndReplacesTheLastOne) {
   for (const TensorRecord& t : c.m.extra) records += t.name.rfind("calib.", 0) == 0;
   EXPECT_EQ(records, int(2 * r.tensors.size()));  // one range and one histogram each
   const Calibration back = read_calibration(c.m, "m.h5");
-  EXPECT_EQ(back.method, "minmax");
+  EXPECT_EQ(back.state.method_name(), "minmax");
   ASSERT_EQ(back.ranges.size(), r.calibration.ranges.size());
   for (const auto& [name, range] : r.calibration.ranges) {
     EXPECT_EQ(back.ranges.at(name).min, range.min) << name;
@@ -157,8 +157,8 @@ TEST(Calibrate, StoredCalibrationReadsBackAndReplacesTheLastOne) {
 
   store_calibration(c.m, calibrate(c.m, test::batches_of(c.images), pct));
   const Calibration p = read_calibration(c.m, "m.h5");
-  EXPECT_EQ(p.method, "percentile");
-  EXPECT_EQ(p.percentile, 99.5);
+  EXPECT_EQ(p.state.method_name(), "percentile");
+  EXPECT_EQ(p.state.percentile, 99.5);
 }
 
 TEST(Calibrate, RangesOfAQuantizationTrainedModelAreKept) {
@@ -170,7 +170,7 @@ TEST(Calibrate, RangesOfAQuantizationTrainedModelAreKept) {
   trained[size_t(node)] = ActRange{-1.f, 3.f, true};
   store_act_ranges(c.m, trained);
   const CalibrationReport r = calibrate(c.m, test::batches_of(c.images), {});
-  EXPECT_EQ(r.calibration.method, "minmax+qat");
+  EXPECT_EQ(r.calibration.state.method_name(), "minmax+qat");
   const TensorRange grid = int8_grid(-1.0, 3.0);
   EXPECT_NEAR(r.calibration.ranges.at("b2.exp.bn").min, grid.min, 1e-6);
   EXPECT_NEAR(r.calibration.ranges.at("b2.exp.bn").max, grid.max, 1e-6);
@@ -216,7 +216,7 @@ TEST(Calibrate, ErrorsNameTheProblem) {
     ADD_FAILURE() << "a percentile that is not a number read";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::format);
-    EXPECT_EQ(e.message(), "calibration percentile 'lots' is not a number (float.h5)");
+    EXPECT_EQ(e.message(), "bad calib.percentile 'lots': not a number (float.h5)");
   }
 }
 

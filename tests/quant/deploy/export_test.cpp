@@ -338,7 +338,7 @@ struct TempDir {
 
 TEST(Export, ExportModelWritesTheFileAndTheCArray) {
   const TempDir dir("flynet_export_model_test");
-  const IntGraph g = make_graph(small(), 21);
+  const IntGraph g = make_graph(test::small_flynet(), 21);
   save_model_h5(int_graph_to_record(g), dir / "m.q.h5");
   ExportOptions o;
   o.model = dir / "m.q.h5";
@@ -377,8 +377,8 @@ TEST(Export, ExportModelWritesTheFileAndTheCArray) {
 
 TEST(Export, ExportModelRefusesBeforeWritingAnything) {
   const TempDir dir("flynet_export_model_refuses_test");
-  save_model_h5(int_graph_to_record(make_graph(small(), 22)), dir / "m.q.h5");
-  save_model(Model::create(small(), 1), dir / "float.h5");
+  save_model_h5(int_graph_to_record(make_graph(test::small_flynet(), 22)), dir / "m.q.h5");
+  save_model(Model::create(test::small_flynet(), 1), dir / "float.h5");
   auto code = [&](ExportOptions o) {
     o.out = dir / "out.fly";
     try {

@@ -3,6 +3,7 @@
 // time (labels chosen so that the float model's top-1 is exactly one half); the sample limit,
 // the parts that can be switched off, progress, the shape error; quantize_input against an
 // input quantization written in the fixtures.
+#include "flynet/core/model_state.hpp"
 #include "flynet/quant/compare.hpp"
 
 #include <gtest/gtest.h>
@@ -69,7 +70,9 @@ std::vector<Tensor> normalised(const Model& m, const DatasetArrays& pixels) {
   LoaderOptions lo;
   lo.batch = kBatch;
   lo.shuffle = false;
-  input_normalisation(m, lo.mean, lo.std);
+  const InputNormalisation norm = read_input_normalisation(m).per_channel(m.spec().in_c);
+  lo.mean = norm.mean;
+  lo.std = norm.std;
   BatchLoader loader(memory_dataset(pixels, "pixels"), lo);
   loader.start_epoch(0);
   std::vector<Tensor> batches;
