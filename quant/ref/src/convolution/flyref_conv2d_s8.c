@@ -5,6 +5,29 @@
  */
 #include "flyref_conv_common.h"
 
+/* im2col: group g's taps of output pixel (b, oy, ox) into col, filter_dims->c per tap; padded
+ * taps hold -input_offset (the input zero point) so that (x + input_offset) = 0 for them. Every
+ * path below gathers with it, so their patches are the same bytes. */
+static void fr_conv_gather(const flyref_conv_params *params, const flyref_dims *input_dims, const int8_t *input,
+                           const flyref_dims *filter_dims, int32_t b, int32_t oy, int32_t ox, int32_t g, int8_t *col)
+{
+    const int32_t kc = filter_dims->c;
+    int32_t ky, kx, ic, k = 0;
+    for (ky = 0; ky < filter_dims->h; ++ky) {
+        const int32_t iy = oy * params->stride_h - params->pad_h + ky * params->dilation_h;
+        for (kx = 0; kx < filter_dims->w; ++kx) {
+            const int32_t ix = ox * params->stride_w - params->pad_w + kx * params->dilation_w;
+            if (iy < 0 || iy >= input_dims->h || ix < 0 || ix >= input_dims->w) {
+                for (ic = 0; ic < kc; ++ic) col[k++] = (int8_t)(-params->input_offset);
+            } else {
+                const int8_t *src =
+                    input + (((int64_t)b * input_dims->h + iy) * input_dims->w + ix) * input_dims->c + (int64_t)g * kc;
+                for (ic = 0; ic < kc; ++ic) col[k++] = src[ic];
+            }
+        }
+    }
+}
+
 #if FR_CONV_MVE
 const char fr_path_conv2d_s8[] = "mve";
 
@@ -22,7 +45,7 @@ static void fr_conv_mve(const flyref_conv_params *params, const flyref_quant_par
 {
     fr_mve_out4 ep[FR_CONV_MVE_OC / 4];
     int32_t bq[FR_CONV_MVE_OC];
-    const int32_t patch = filter_dims->h * filter_dims->w * filter_dims->c, kc = filter_dims->c;
+    const int32_t patch = filter_dims->h * filter_dims->w * filter_dims->c;
     int32_t c0, b, oy, ox, j;
     /* chunks never straddle groups: a chunk is at most the rest of its group */
     for (c0 = 0; c0 < filter_dims->n;) {
@@ -40,20 +63,7 @@ static void fr_conv_mve(const flyref_conv_params *params, const flyref_quant_par
             for (oy = 0; oy < output_dims->h; ++oy) {
                 for (ox = 0; ox < output_dims->w; ++ox) {
                     int8_t *dst = output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * output_dims->c;
-                    int32_t ky, kx, ic, k = 0;
-                    for (ky = 0; ky < filter_dims->h; ++ky) {
-                        const int32_t iy = oy * params->stride_h - params->pad_h + ky * params->dilation_h;
-                        for (kx = 0; kx < filter_dims->w; ++kx) {
-                            const int32_t ix = ox * params->stride_w - params->pad_w + kx * params->dilation_w;
-                            if (iy < 0 || iy >= input_dims->h || ix < 0 || ix >= input_dims->w) {
-                                for (ic = 0; ic < kc; ++ic) col[k++] = (int8_t)(-params->input_offset);
-                            } else {
-                                const int8_t *src = input + (((int64_t)b * input_dims->h + iy) * input_dims->w + ix) *
-                                                                input_dims->c + (int64_t)g * kc;
-                                for (ic = 0; ic < kc; ++ic) col[k++] = src[ic];
-                            }
-                        }
-                    }
+                    fr_conv_gather(params, input_dims, input, filter_dims, b, oy, ox, g, col);
                     for (j = 0; j < cn; j += 4) {
                         const int32_t nb = fr_min(4, cn - j), oc = c0 + j;
                         const int8_t *w0 = filter + (int64_t)oc * patch;
@@ -96,7 +106,7 @@ static void fr_conv_dsp(const flyref_conv_params *params, const flyref_quant_par
 {
     uint32_t xw[FR_CONV_DSP_K / 2];
     fr_dsp_out4 ep[FR_CONV_DSP_OC / 4];
-    const int32_t patch = filter_dims->h * filter_dims->w * filter_dims->c, kc = filter_dims->c;
+    const int32_t patch = filter_dims->h * filter_dims->w * filter_dims->c;
     int32_t c0, b, oy, ox;
     /* chunks never straddle groups: a chunk is at most the rest of its group */
     for (c0 = 0; c0 < filter_dims->n;) {
@@ -111,20 +121,7 @@ static void fr_conv_dsp(const flyref_conv_params *params, const flyref_quant_par
             for (oy = 0; oy < output_dims->h; ++oy) {
                 for (ox = 0; ox < output_dims->w; ++ox) {
                     int8_t *dst = output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * output_dims->c;
-                    int32_t ky, kx, ic, k = 0;
-                    for (ky = 0; ky < filter_dims->h; ++ky) {
-                        const int32_t iy = oy * params->stride_h - params->pad_h + ky * params->dilation_h;
-                        for (kx = 0; kx < filter_dims->w; ++kx) {
-                            const int32_t ix = ox * params->stride_w - params->pad_w + kx * params->dilation_w;
-                            if (iy < 0 || iy >= input_dims->h || ix < 0 || ix >= input_dims->w) {
-                                for (ic = 0; ic < kc; ++ic) col[k++] = (int8_t)(-params->input_offset);
-                            } else {
-                                const int8_t *src = input + (((int64_t)b * input_dims->h + iy) * input_dims->w + ix) *
-                                                                input_dims->c + (int64_t)g * kc;
-                                for (ic = 0; ic < kc; ++ic) col[k++] = src[ic];
-                            }
-                        }
-                    }
+                    fr_conv_gather(params, input_dims, input, filter_dims, b, oy, ox, g, col);
                     fr_dsp_widen(col, patch, params->input_offset, xw);
                     for (j = 0; j < cn; j += 4) {
                         const int32_t nb = fr_min(4, cn - j), oc = c0 + j;
@@ -190,21 +187,8 @@ flyref_status flyref_conv2d_s8(const flyref_context *ctx, const flyref_conv_para
             for (ox = 0; ox < output_dims->w; ++ox) {
                 int8_t *dst = output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * output_dims->c;
                 for (g = 0; g < groups; ++g) {
-                    int32_t ky, kx, ic, oc, k = 0;
-                    /* im2col: gather group g's taps of this output pixel. */
-                    for (ky = 0; ky < filter_dims->h; ++ky) {
-                        const int32_t iy = oy * params->stride_h - params->pad_h + ky * params->dilation_h;
-                        for (kx = 0; kx < filter_dims->w; ++kx) {
-                            const int32_t ix = ox * params->stride_w - params->pad_w + kx * params->dilation_w;
-                            if (iy < 0 || iy >= input_dims->h || ix < 0 || ix >= input_dims->w) {
-                                for (ic = 0; ic < filter_dims->c; ++ic) col[k++] = (int8_t)(-params->input_offset);
-                            } else {
-                                const int8_t *src = input + (((int64_t)b * input_dims->h + iy) * input_dims->w + ix) * input_dims->c
-                                                    + (int64_t)g * filter_dims->c;
-                                for (ic = 0; ic < filter_dims->c; ++ic) col[k++] = src[ic];
-                            }
-                        }
-                    }
+                    int32_t oc;
+                    fr_conv_gather(params, input_dims, input, filter_dims, b, oy, ox, g, col);
                     for (oc = g * per_group; oc < (g + 1) * per_group; ++oc) {
                         const int8_t *w = filter + (int64_t)oc * patch;
                         int32_t acc = bias ? bias[oc] : 0;
