@@ -22,7 +22,7 @@ void add_choice(CLI::App& sub, const std::string& flag, std::optional<E>& target
 }
 }  // namespace
 
-void add_arch_options(CLI::App& sub, ArchOptions& o) {
+void add_arch_options(CLI::App& sub, ArchRequest& o) {
   const std::string names = "flynet|flynet-h3|mobilenetv3-small";
   sub.add_option("--arch", o.arch,
                  "architecture or preset; the other architecture options override its fields\n"
@@ -44,22 +44,7 @@ void add_arch_options(CLI::App& sub, ArchOptions& o) {
   sub.add_option("--classes", o.classes, "number of classes")->option_text("N")->group("Architecture");
 }
 
-ArchSpec ArchOptions::spec() const {
-  ArchSpec s = arch_preset(arch == "flynet" ? "flynet-h3" : arch);
-  if (width) s.width = *width;
-  if (heads) s.heads = *heads;
-  if (gate) s.gate = *gate;
-  if (reduce) s.reduce = *reduce;
-  if (residual) s.residual = *residual;
-  if (variant) s.variant = *variant;
-  if (fc1) s.fc1 = *fc1;
-  if (!input.empty()) parse_input_shape(input, s.in_h, s.in_w, s.in_c);
-  if (classes) s.classes = *classes;
-  s.validate();
-  return s;
-}
-
-bool ArchOptions::any_given(const CLI::App& sub) const {
+bool arch_options_given(const CLI::App& sub) {
   for (const char* f : {"--arch", "--width", "--heads", "--gate", "--reduce", "--residual", "--variant", "--fc1",
                         "--input", "--classes"})
     if (sub.count(f)) return true;

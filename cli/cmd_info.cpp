@@ -16,7 +16,7 @@ namespace {
 
 struct InfoOptions {
   std::string model;  // a .h5 model; empty: build from the architecture options
-  ArchOptions arch;
+  ArchRequest arch;
   bool json = false;
 };
 
@@ -185,7 +185,7 @@ void print_fly(const FlyFileInfo& r, const std::string& source, bool json) {
 }
 
 void run_info(const InfoOptions& o, const CLI::App& sub) {
-  if (!o.model.empty() && o.arch.any_given(sub))
+  if (!o.model.empty() && arch_options_given(sub))
     throw Error(ErrorCode::usage, "give either a model file or architecture options, not both");
   const InfoReport r = o.model.empty() ? graph_info(build_graph(o.arch.spec()), "architecture options")
                                        : model_info(o.model);

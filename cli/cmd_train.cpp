@@ -1,44 +1,30 @@
-// flynet train: trains a model on a dataset (core/trainer.hpp) and writes it with its test
-// accuracy and normalisation. Thin: options -> TrainConfig, a progress printer, save.
+// flynet train: trains a model on a dataset and writes it with its test accuracy and
+// normalisation. Thin: options -> train_model() (core/train_model.hpp) with a progress printer
+// -> the report as text.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <map>
-#include <optional>
 
 #include "commands.hpp"
-#include "flynet/core/data.hpp"
-#include "flynet/core/model.hpp"
-#include "flynet/core/model_state.hpp"
+#include "flynet/core/train_model.hpp"
 #include "flynet/core/trainer.hpp"
-#include "flynet/formats/error.hpp"
 
 namespace flynet::cli {
 
 namespace {
 
-struct TrainOptions {
-  std::string data;
-  ArchOptions arch;
-  TrainConfig cfg;
+// The library's options, and what only the command does: the option spellings and the
+// benchmark mode.
+struct TrainOptions : TrainModelOptions {
   std::string optimizer = "sgd";
   bool no_nesterov = false;
   bool no_augment = false;
-  std::string out;
-  std::string checkpoint;  // default: <out stem>.ckpt.h5
-  std::string metrics;     // default: <out stem>.metrics.jsonl
   int benchmark = 0;
   bool quiet = false;
-  double val_split = 0;    // fraction of the training split held out for per-epoch validation
-  std::string init;        // warm start: a trained float (or QAT) model of the architecture
 };
-
-std::string sibling(const std::string& out, const std::string& suffix) {
-  std::filesystem::path p(out);
-  return (p.parent_path() / (p.stem().string() + suffix)).string();
-}
 
 std::string duration(double s) {
   char b[32];
@@ -94,7 +80,7 @@ class Progress final : public TrainObserver {
 };
 
 void run_train(TrainOptions& o, const CLI::App& sub) {
-  TrainConfig& cfg = o.cfg;
+  TrainConfig& cfg = o.config;
   cfg.optim.kind = o.optimizer == "adamw" ? OptimKind::adamw : OptimKind::sgd;
   cfg.optim.nesterov = !o.no_nesterov;
   cfg.augment = !o.no_augment;
@@ -106,78 +92,28 @@ void run_train(TrainOptions& o, const CLI::App& sub) {
                 cfg.batch, t.train_images_per_s, t.infer_images_per_s);
     return;
   }
-  if (o.data.empty()) throw Error(ErrorCode::usage, "--data is required");
-  if (o.out.empty()) throw Error(ErrorCode::usage, "--out is required");
-
-  DatasetPair data = open_dataset(o.data);
-  const DatasetInfo& info = data.train->info();
-  ArchSpec spec;
-  if (!cfg.resume.empty() && !o.init.empty())
-    throw Error(ErrorCode::usage, "--init and --resume exclude each other (a checkpoint already holds the weights)");
-  std::optional<Model> init;
-  if (!o.init.empty()) init = load_model(o.init);
-  if (!cfg.resume.empty() || init) {
-    // The checkpoint (or the warm-start model) fixes the architecture; options given here must
-    // agree with it.
-    const std::string& from = init ? o.init : cfg.resume;
-    spec = init ? init->spec() : load_model(cfg.resume).spec();
-    if (o.arch.any_given(sub) && !(o.arch.spec() == spec))
-      throw Error(ErrorCode::format, std::string(init ? "model" : "checkpoint") + " has a different architecture",
-                  from);
-  } else {
-    ArchOptions a = o.arch;  // input shape and classes follow the dataset unless given
-    if (a.input.empty())
-      a.input = std::to_string(info.h) + "x" + std::to_string(info.w) + "x" + std::to_string(info.c);
-    if (!a.classes) a.classes = info.classes;
-    spec = a.spec();
-  }
-  cfg.checkpoint = o.checkpoint.empty() ? sibling(o.out, ".ckpt.h5") : o.checkpoint;
-  cfg.metrics = o.metrics.empty() ? sibling(o.out, ".metrics.jsonl") : o.metrics;
-  if (o.checkpoint == "none") cfg.checkpoint.clear();
-  if (o.metrics == "none") cfg.metrics.clear();
-
-  if (!(o.val_split >= 0 && o.val_split < 1)) throw Error(ErrorCode::usage, "--val-split must be in [0, 1)");
-  // With a validation split, the epochs are evaluated on the held-out part of the training
-  // split; the test split is used once, at the end.
-  DatasetPair fit = data;
-  if (o.val_split > 0) fit = split_validation(data.train, o.val_split, cfg.seed);
-
-  Model model = Model::create(spec, cfg.seed);
-  if (init) {
-    // Weights and BN statistics from the model; what it recorded about its own training,
-    // calibration or quantization does not describe the new run.
-    model.params = std::move(init->params);
-    model.extra = std::move(init->extra);
-    std::erase_if(model.extra, [](const TensorRecord& t) { return t.name.rfind("calib.", 0) == 0; });
-    model.meta["train.init"] = o.init;
-  }
-  if (!o.quiet)
-    std::printf("training %s on %s (%lld images, %d classes), %d epochs, batch %d\n", spec.summary().c_str(),
-                info.source.c_str(), (long long)fit.train->info().size, info.classes, cfg.epochs, cfg.batch);
+  o.arch_given = arch_options_given(sub);
   Progress progress(o.quiet);
-  TrainResult r = train(model, fit, cfg, &progress);
-  if (o.val_split > 0) {
-    model.meta["train.val_top1"] = model.meta["train.test_top1"];
-    model.meta["train.val_split"] = std::to_string(o.val_split);
-    const InputNormalisation n = read_input_normalisation(model).per_channel(spec.in_c);
-    const EvalResult t = evaluate(model, data.test, n.mean, n.std);
-    std::printf("validation top-1 %.2f%% (%lld held-out training images)\n", 100 * r.test_top1,
-                (long long)fit.test->info().size);
-    r.test_top1 = t.top1;
-    r.test_top5 = t.top5;
-    model.meta["train.test_top1"] = std::to_string(t.top1);
-    model.meta["train.test_top5"] = std::to_string(t.top5);
-  }
-  save_model(model, o.out);
-  std::printf("test top-1 %.2f%% top-5 %.2f%% (%s, %s)\n", 100 * r.test_top1, 100 * r.test_top5,
-              duration(r.seconds).c_str(), o.out.c_str());
+  TrainHooks hooks;
+  hooks.observer = &progress;
+  hooks.stage = [&](TrainStage stage, const TrainReport& r) {
+    if (stage == TrainStage::start && !o.quiet)
+      std::printf("training %s on %s (%lld images, %d classes), %d epochs, batch %d\n", r.spec.summary().c_str(),
+                  r.source.c_str(), (long long)r.train_images, r.classes, cfg.epochs, cfg.batch);
+    if (stage == TrainStage::validation)
+      std::printf("validation top-1 %.2f%% (%lld held-out training images)\n", 100 * r.val_top1,
+                  (long long)r.val_images);
+  };
+  const TrainReport r = train_model(o, hooks);
+  std::printf("test top-1 %.2f%% top-5 %.2f%% (%s, %s)\n", 100 * r.result.test_top1, 100 * r.result.test_top5,
+              duration(r.result.seconds).c_str(), o.out.c_str());
 }
 
 }  // namespace
 
 void setup_train(CLI::App& app) {
   auto opt = std::make_shared<TrainOptions>();
-  TrainConfig& c = opt->cfg;
+  TrainConfig& c = opt->config;
   CLI::App* sub = app.add_subcommand("train", "train a model on a dataset and write it with its test accuracy");
   sub->add_option("--data", opt->data,
                   "dataset: MNIST-style idx directory, CIFAR binary directory, image-folder tree or HDF5 file")

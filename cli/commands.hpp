@@ -24,25 +24,10 @@ void setup_export(CLI::App& app);
 void setup_verify(CLI::App& app);
 
 /// The architecture options shared by `info` and `train`: --arch (an architecture or preset
-/// name) sets the base, every other option overrides one field of it.
-struct ArchOptions {
-  std::string arch = "flynet-h3";
-  std::optional<double> width;
-  std::optional<int> heads;
-  std::optional<Gate> gate;
-  std::optional<Reduce> reduce;
-  std::optional<Residual> residual;
-  std::optional<Variant> variant;
-  std::optional<Fc1Width> fc1;
-  std::string input;
-  std::optional<int> classes;
-
-  /// Builds and validates the spec. Throws Error{usage}.
-  ArchSpec spec() const;
-  /// True when any architecture option was given on the command line.
-  bool any_given(const CLI::App& sub) const;
-};
-void add_arch_options(CLI::App& sub, ArchOptions& o);
+/// name) sets the base, every other option overrides one field of it (ArchRequest).
+void add_arch_options(CLI::App& sub, ArchRequest& o);
+/// True when any architecture option was given on the command line.
+bool arch_options_given(const CLI::App& sub);
 
 /// --weight-levels of train and quantize, refused where it is given: the one rule for a weight
 /// level count (valid_weight_levels, model_state.hpp). Text that is not a number is left to

@@ -123,6 +123,21 @@ ArchSpec arch_preset(std::string_view name) {
   throw Error(ErrorCode::usage, "unknown preset '" + std::string(name) + "' (expected " + list + ")");
 }
 
+ArchSpec ArchRequest::spec() const {
+  ArchSpec s = arch_preset(arch == "flynet" ? "flynet-h3" : arch);
+  if (width) s.width = *width;
+  if (heads) s.heads = *heads;
+  if (gate) s.gate = *gate;
+  if (reduce) s.reduce = *reduce;
+  if (residual) s.residual = *residual;
+  if (variant) s.variant = *variant;
+  if (fc1) s.fc1 = *fc1;
+  if (!input.empty()) parse_input_shape(input, s.in_h, s.in_w, s.in_c);
+  if (classes) s.classes = *classes;
+  s.validate();
+  return s;
+}
+
 void parse_input_shape(std::string_view text, int& h, int& w, int& c) {
   int v[3];
   const char* p = text.data();

@@ -330,6 +330,7 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
     result.epochs = epoch + 1;
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - t_run).count();
+  result.steps = step;
   if (last.test_top1 < 0) {  // resumed a finished run, or stopped by max_steps before evaluating
     if (result.epochs == 0) finish_batchnorm(model, data.train, info, cfg);
     const EvalResult e = evaluate(model, data.test, info.mean, info.std);

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -104,6 +105,24 @@ inline constexpr std::array<std::string_view, 2> kPresetNames = {"flynet-h3", "m
 
 /// Parses "HxWxC", e.g. "28x28x1". Throws Error{usage}.
 void parse_input_shape(std::string_view text, int& h, int& w, int& c);
+
+/// An architecture as asked for (flynet info and train): a preset, "flynet" naming FlyNet-h3,
+/// and the fields that override it; what is not set keeps the preset's value.
+struct ArchRequest {
+  std::string arch = "flynet-h3";
+  std::optional<double> width;
+  std::optional<int> heads;
+  std::optional<Gate> gate;
+  std::optional<Reduce> reduce;
+  std::optional<Residual> residual;
+  std::optional<Variant> variant;
+  std::optional<Fc1Width> fc1;
+  std::string input;  ///< "HxWxC"; empty: the preset's
+  std::optional<int> classes;
+
+  /// Builds and validates the spec. Throws Error{usage}.
+  ArchSpec spec() const;
+};
 
 /// TF-slim / torchvision _make_divisible(v, 8): round to the nearest multiple of 8 (at least 8),
 /// adding 8 when rounding lost more than 10%.

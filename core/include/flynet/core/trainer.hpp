@@ -80,7 +80,8 @@ class TrainObserver {
 
 struct TrainResult {
   double test_top1 = 0, test_top5 = 0;
-  int epochs = 0;
+  int epochs = 0;        ///< 1-based number of the last epoch this run trained (0: none, a finished checkpoint)
+  int64_t steps = 0;     ///< optimizer steps since the start of training (a resumed run counts the checkpoint's)
   double seconds = 0;
 };
 
