@@ -55,6 +55,15 @@ struct CompareReport {
 
 using ProgressFn = std::function<void(int64_t done, int64_t total)>;
 
+/// How a long library function (verify_model, quantize_model) reports as it goes: `progress`
+/// is asked for a progress callback as a long stage starts, `part_done` is handed the report
+/// as each part of it is complete, so that a caller can print it then.
+template <class Part, class Report>
+struct PartHooks {
+  std::function<ProgressFn(const std::string& stage)> progress;
+  std::function<void(Part, const Report&)> part_done;
+};
+
 /// `model` is the float model the int8 graph `g` was made from (for the float side and the
 /// normalisation). Throws Error{shape} when the data set's images do not fit the model.
 CompareReport compare_int8(Model& model, const IntGraph& g, std::shared_ptr<const Dataset> data,

@@ -152,15 +152,10 @@ struct VerifyReport {
 /// The parts of the report, in the order verify_model completes them.
 enum class VerifyPart { int8, float_model, simulation, dump, golden, target, gates };
 
-struct VerifyHooks {
-  /// A progress callback for a long stage, asked for when it starts ("integer reference",
-  /// "simulation and layers").
-  std::function<ProgressFn(const std::string& stage)> progress;
-  /// Called as each part is complete, so that a caller can report as it goes (an emulated
-  /// board takes minutes). float_model and simulation come only with a float model; dump,
-  /// golden and target only when asked for; int8 and gates always.
-  std::function<void(VerifyPart, const VerifyReport&)> part_done;
-};
+/// The stages asking for progress: "integer reference", "simulation and layers". The parts
+/// come as each is complete (an emulated board takes minutes): float_model and simulation only
+/// with a float model; dump, golden and target only when asked for; int8 and gates always.
+using VerifyHooks = PartHooks<VerifyPart, VerifyReport>;
 
 /// Runs the checks of `o`. A failed check is recorded in the report, not thrown. Throws
 /// Error{usage} for options that do not go together (no --data; a drop gate or an agreement
