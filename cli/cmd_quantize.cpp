@@ -1,23 +1,14 @@
 // flynet quantize: a calibrated float model -> an int8 graph of quant/ref kernels (.q.h5).
 // With --data, also runs float, fake-quant simulation and the integer reference side by side
-// and prints their accuracy, agreement and per-layer SQNR.
-#include <algorithm>
+// and prints their accuracy, agreement and per-layer SQNR. Thin: options -> quantize_model()
+// -> the report as text (part by part, as it is made) and JSON.
 #include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "flynet/core/data.hpp"
-#include "flynet/core/model_state.hpp"
 #include "flynet/formats/atomic_file.hpp"
-#include "flynet/formats/error.hpp"
-#include "flynet/formats/h5_store.hpp"
-#include "flynet/quant/bias_correction.hpp"
-#include "flynet/quant/calibrate.hpp"
-#include "flynet/quant/compare.hpp"
-#include "flynet/quant/equalize.hpp"
-#include "flynet/quant/int_runner.hpp"
-#include "flynet/quant/quantize.hpp"
+#include "flynet/quant/quantize_model.hpp"
 #include "flynet_format.h"
 #include "progress.hpp"
 
@@ -31,142 +22,49 @@ inline constexpr std::array kRoundingChoices = {
     Choice<Rounding>{"single", Rounding::single, "one rounding of the 64-bit product (CMSIS_NN_USE_SINGLE_ROUNDING)"},
 };
 
-struct QuantizeOptionsCli {
-  std::string model, out, data, json;
-  Rounding rounding = Rounding::dbl;
-  bool per_tensor = false;
-  int weight_levels = -1;  // -1: from the model (trained with --weight-levels), 0: off
-  int64_t samples = 1000;
+// The library's options, and what only the command does: the option spellings and the JSON.
+struct QuantizeOptionsCli : QuantizeModelOptions {
+  std::string json;
+  Rounding rounding_choice = Rounding::dbl;
   bool no_sim = false;
-  int threads = 2;
-  bool equalize = false, bias_correction = false;
-  BiasCorrectionMode bias_mode = BiasCorrectionMode::int8;
-  int64_t cal_samples = 0;  // 0: as many as flynet calibrate used (meta calib.samples)
 };
 
-// The images flynet calibrate measured the ranges on: the first n with its loader settings.
-Tensor calibration_images(const Model& m, const std::string& data, int64_t n) {
-  const DatasetPair d = open_dataset(data);
-  const DatasetInfo& di = d.train->info();
-  if (di.h != m.spec().in_h || di.w != m.spec().in_w || di.c != m.spec().in_c)
-    throw Error(ErrorCode::shape, "data set images do not fit the model's input", data);
-  n = std::min<int64_t>(n, di.size);
-  BatchLoader loader(d.train, calibration_loader_options(m, 64));
-  loader.start_epoch(0);
-  Tensor images({n, di.h, di.w, di.c});
-  const int64_t px = int64_t(di.h) * di.w * di.c;
-  int64_t done = 0;
-  Batch b;
-  while (done < n && loader.next(b)) {
-    const int64_t k = std::min<int64_t>(b.n(), n - done);
-    std::copy(b.images.data.begin(), b.images.data.begin() + k * px, images.data.begin() + done * px);
-    done += k;
-  }
-  return images;
+void print_equalization(const QuantizeEqualization& e) {
+  std::printf("equalized %zu pairs in %d sweeps\n", e.pairs.size(), e.sweeps);
+  for (const EqualizedPair& p : e.pairs)
+    std::printf("  %s -> %s: s in [%.3g, %.3g]; precision %s %.2f -> %.2f, %s %.2f -> %.2f\n", p.first.c_str(),
+                p.second.c_str(), p.scale_min, p.scale_max, p.first.c_str(), p.precision_before[0],
+                p.precision_after[0], p.second.c_str(), p.precision_before[1], p.precision_after[1]);
 }
 
-// --equalize and --bias-correction, in that order: equalization changes the float weights the
-// lowering quantizes, bias correction the int32 biases of the lowered graph.
-IntGraph lower_with_improvements(const QuantizeOptionsCli& o, Model& m, Calibration cal, const QuantizeOptions& q) {
-  if (!o.equalize && !o.bias_correction) return lower_to_int8(m, cal, q);
-  if (o.data.empty())
-    throw Error(ErrorCode::usage, "--equalize and --bias-correction need --data: they run on its training split");
-  int64_t n = o.cal_samples;
-  if (n <= 0) n = cal.state.samples > 0 ? cal.state.samples : 500;  // 500: files from before it was recorded
-  const Tensor images = calibration_images(m, o.data, n);
-  if (o.equalize) {
-    // Nagel et al.'s per-tensor precision of each side, mean over channels of range / largest
-    // range: what equalization is meant to raise.
-    auto precision = [](const std::vector<double>& r) {
-      const double mx = r.empty() ? 0.0 : *std::max_element(r.begin(), r.end());
-      double sum = 0;
-      for (double v : r) sum += mx > 0 ? v / mx : 0.0;
-      return r.empty() ? 0.0 : sum / double(r.size());
-    };
-    std::vector<std::array<double, 2>> before;
-    std::vector<double> r1, r2;
-    for (const EqualizePair& p : equalizable_pairs(m.graph)) {
-      pair_ranges(m, p, r1, r2);
-      before.push_back({precision(r1), precision(r2)});
-    }
-    const EqualizeResult r = equalize(m);
-    std::printf("equalized %zu pairs in %d sweeps\n", r.pairs.size(), r.sweeps);
-    for (size_t k = 0; k < r.pairs.size(); ++k) {
-      const EqualizePair& p = r.pairs[k];
-      pair_ranges(m, p, r1, r2);
-      const auto [lo, hi] = std::minmax_element(r.scales[k].begin(), r.scales[k].end());
-      std::printf("  %s -> %s: s in [%.3g, %.3g]; precision %s %.2f -> %.2f, %s %.2f -> %.2f\n", p.first.c_str(),
-                  p.second.c_str(), *lo, *hi, p.first.c_str(), before[k][0], precision(r1), p.second.c_str(),
-                  before[k][1], precision(r2));
-    }
-    const int64_t N = images.shape[0], px = images.numel() / N;
-    remeasure_ranges(m, r, cal, [&](const std::function<void(const Tensor&)>& use) {
-      for (int64_t b0 = 0; b0 < N; b0 += 64) {
-        Tensor part({std::min<int64_t>(64, N - b0), images.shape[1], images.shape[2], images.shape[3]});
-        std::copy(images.data.begin() + b0 * px, images.data.begin() + b0 * px + part.numel(), part.data.begin());
-        use(part);
-      }
-    });
-  }
-  IntGraph g = lower_to_int8(m, cal, q);
-  if (o.equalize) g.meta["quant.equalize"] = "cross-layer, ranges re-measured on " + std::to_string(images.shape[0]) + " images";
-  if (o.bias_correction) {
-    BiasCorrectionOptions bo;
-    bo.mode = o.bias_mode;
-    bo.threads = o.threads;
-    ProgressLine progress("bias correction");
-    const BiasCorrectionReport r = correct_bias(m, g, images, bo, [&](int64_t a, int64_t b) { progress(a, b); });
-    const BiasCorrectionLayer* worst = nullptr;
-    double mean = 0;
-    for (const BiasCorrectionLayer& l : r.layers) {
-      mean += l.mean_abs_shift / double(r.layers.size());
-      if (!worst || l.max_abs_shift > worst->max_abs_shift) worst = &l;
-    }
-    const std::string mode(choice_name(kBiasCorrectionChoices, o.bias_mode));
-    std::printf("bias correction (%s error, %lld calibration images, %d integer passes): %zu layers, mean |shift| %.3f "
-                "output LSB, largest %.2f at %s\n",
-                mode.c_str(), (long long)r.images, r.passes, r.layers.size(), mean, worst ? worst->max_abs_shift : 0.0,
-                worst ? worst->name.c_str() : "-");
-    g.meta["quant.bias_correction"] = mode + ", " + std::to_string(r.images) + " images";
-  }
-  return g;
+void print_bias_correction(const QuantizeBiasCorrection& c) {
+  std::printf("bias correction (%s error, %lld calibration images, %d integer passes): %zu layers, mean |shift| %.3f "
+              "output LSB, largest %.2f at %s\n",
+              std::string(choice_name(kBiasCorrectionChoices, c.mode)).c_str(), (long long)c.run.images, c.run.passes,
+              c.run.layers.size(), c.mean_abs_shift, c.largest_shift,
+              c.largest_layer.empty() ? "-" : c.largest_layer.c_str());
 }
 
-void run_quantize(const QuantizeOptionsCli& o) {
-  Model m = load_model(o.model);
-  const Calibration cal = read_calibration(m, o.model);
-  QuantizeOptions q;
-  q.rounding = int32_t(o.rounding);
-  q.per_tensor = o.per_tensor;
-  q.weight_levels = o.weight_levels >= 0 ? o.weight_levels : read_qat_state(m.meta, o.model).weight_levels;
-  const IntGraph g = lower_with_improvements(o, m, cal, q);
-  const IntRunner runner(g);  // validates every op with the reference before anything is written
-  save_model_h5(int_graph_to_record(g), o.out);
-
-  int64_t weights = 0, params = 0;
-  for (const IntTensor& t : g.tensors)
-    if (t.constant()) (t.type == FLYNET_TYPE_INT8 ? weights : params) += int64_t(t.bytes());
+void print_written(const QuantizeReport& r, const std::string& out) {
   std::printf("int8 graph: %zu ops, %zu tensors; weights %lld bytes, bias/multipliers/indices %lld bytes; "
               "arena %llu bytes (lower bound %llu)\n",
-              g.ops.size(), g.tensors.size(), (long long)weights, (long long)params,
-              (unsigned long long)runner.plan().arena_size, (unsigned long long)runner.plan().lower_bound);
+              r.ops, r.tensors, (long long)r.weight_bytes, (long long)r.param_bytes, (unsigned long long)r.arena_size,
+              (unsigned long long)r.arena_lower_bound);
   std::printf("input: scale %s, zero point %s (q = round(((pixel/255 - mean)/std) / scale) + zero point)\n",
-              g.meta.at("input.scale").c_str(), g.meta.at("input.zero_point").c_str());
-  std::printf("wrote %s (rounding %s, weights %s%s)\n", o.out.c_str(), g.meta.at("quant.rounding").c_str(),
-              g.meta.at("quant.weights").c_str(),
-              q.weight_levels > 0 ? (", " + std::to_string(q.weight_levels) + " levels kept").c_str() : "");
-  if (o.data.empty()) return;
+              r.input_scale.c_str(), r.input_zero_point.c_str());
+  std::string levels;
+  if (r.levels_kept > 0) levels = ", " + std::to_string(r.levels_kept) + " levels kept";
+  else if (r.levels_asked > 0)
+    levels = ", " + std::to_string(r.levels_asked) +
+             " weight levels not kept: per-tensor codes rounded from the float weights";
+  std::printf("wrote %s (rounding %s, weights %s%s)\n", out.c_str(), r.rounding.c_str(), r.weights.c_str(),
+              levels.c_str());
+}
 
-  const DatasetPair d = open_dataset(o.data);
-  CompareOptions co;
-  co.samples = o.samples;
-  co.simulate = !o.no_sim;
-  co.threads = o.threads;
-  ProgressLine progress("comparing");
-  const CompareReport r = compare_int8(m, g, d.test, co, [&](int64_t a, int64_t b) { progress(a, b); });
-  // "fake-quant" is the simulation in the kernels' integer arithmetic (it should equal int8);
-  // "ideal" the one in real arithmetic, rounded once onto each int8 grid. Without the
-  // simulations their figures say "not run" (JSON: null), never 0.
+// "fake-quant" is the simulation in the kernels' integer arithmetic (it should equal int8);
+// "ideal" the one in real arithmetic, rounded once onto each int8 grid. Without the
+// simulations their figures say "not run" (JSON: null), never 0.
+void print_comparison(const CompareReport& r, const std::string& json) {
   const bool sim = r.sim.has_value();
   auto pct = [](const std::optional<double>& v) {
     if (!v) return std::string("not run");
@@ -196,32 +94,47 @@ void run_quantize(const QuantizeOptionsCli& o) {
   std::printf("top-1 agreement: int8/float %.2f%%, int8/fake-quant %s (ideal %s), fake-quant/float %s (ideal %s)%s\n",
               100 * r.agree_int_float, pct(int_fq).c_str(), pct(int_ideal).c_str(), pct(fq_float).c_str(),
               pct(ideal_float).c_str(), sim ? "" : " [--no-sim]");
-  if (!o.json.empty()) {
-    auto val = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
-    nlohmann::json j;
-    j["count"] = r.count;
-    j["top1"] = {{"float", r.top1_float},
-                 {"int8", r.top1_int},
-                 {"fake_quant", val(top_fq)},
-                 {"fake_quant_ideal", val(top_ideal)}};
-    j["agreement"] = {{"int8_float", r.agree_int_float},
-                      {"int8_fake_quant", val(int_fq)},
-                      {"fake_quant_float", val(fq_float)},
-                      {"int8_fake_quant_ideal", val(int_ideal)},
-                      {"fake_quant_ideal_float", val(ideal_float)}};
-    for (const LayerSqnr& l : r.layers) {
-      auto part = [](const std::optional<LayerSqnr::Sim>& s, double LayerSqnr::Sim::*m) {
-        return s ? nlohmann::json((*s).*m) : nlohmann::json(nullptr);
-      };
-      j["layers"].push_back({{"tensor", l.tensor},
-                             {"int8_sqnr_db", l.int_vs_float},
-                             {"fake_quant_sqnr_db", part(l.sim, &LayerSqnr::Sim::sqnr_db)},
-                             {"int8_equals_fake_quant", part(l.sim, &LayerSqnr::Sim::equal_int)},
-                             {"fake_quant_ideal_sqnr_db", part(l.ideal, &LayerSqnr::Sim::sqnr_db)},
-                             {"int8_equals_fake_quant_ideal", part(l.ideal, &LayerSqnr::Sim::equal_int)}});
-    }
-    write_bytes_atomically(o.json, j.dump(2) + "\n");
+  if (json.empty()) return;
+  auto val = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  nlohmann::json j;
+  j["count"] = r.count;
+  j["top1"] = {{"float", r.top1_float},
+               {"int8", r.top1_int},
+               {"fake_quant", val(top_fq)},
+               {"fake_quant_ideal", val(top_ideal)}};
+  j["agreement"] = {{"int8_float", r.agree_int_float},
+                    {"int8_fake_quant", val(int_fq)},
+                    {"fake_quant_float", val(fq_float)},
+                    {"int8_fake_quant_ideal", val(int_ideal)},
+                    {"fake_quant_ideal_float", val(ideal_float)}};
+  for (const LayerSqnr& l : r.layers) {
+    auto part = [](const std::optional<LayerSqnr::Sim>& s, double LayerSqnr::Sim::*m) {
+      return s ? nlohmann::json((*s).*m) : nlohmann::json(nullptr);
+    };
+    j["layers"].push_back({{"tensor", l.tensor},
+                           {"int8_sqnr_db", l.int_vs_float},
+                           {"fake_quant_sqnr_db", part(l.sim, &LayerSqnr::Sim::sqnr_db)},
+                           {"int8_equals_fake_quant", part(l.sim, &LayerSqnr::Sim::equal_int)},
+                           {"fake_quant_ideal_sqnr_db", part(l.ideal, &LayerSqnr::Sim::sqnr_db)},
+                           {"int8_equals_fake_quant_ideal", part(l.ideal, &LayerSqnr::Sim::equal_int)}});
   }
+  write_bytes_atomically(json, j.dump(2) + "\n");
+}
+
+void run_quantize(QuantizeOptionsCli& o) {
+  o.rounding = int32_t(o.rounding_choice);
+  o.simulate = !o.no_sim;
+  QuantizeHooks hooks;
+  hooks.progress = [](const std::string& stage) { return ProgressFn(ProgressLine(stage)); };
+  hooks.part_done = [&](QuantizePart part, const QuantizeReport& r) {
+    switch (part) {
+      case QuantizePart::equalization: print_equalization(*r.equalization); break;
+      case QuantizePart::bias_correction: print_bias_correction(*r.bias_correction); break;
+      case QuantizePart::written: print_written(r, o.out); break;
+      case QuantizePart::comparison: print_comparison(*r.comparison, o.json); break;
+    }
+  };
+  quantize_model(o, hooks);
 }
 
 }  // namespace
@@ -233,7 +146,7 @@ void setup_quantize(CLI::App& app) {
   sub->add_option("--out", opt->out, "the int8 model (.q.h5)")->required()->option_text("FILE");
   std::string rounding;
   for (const auto& c : kRoundingChoices) rounding += "\n  " + std::string(c.name) + ": " + std::string(c.help);
-  sub->add_option("--rounding", opt->rounding, "requantization rounding" + rounding)
+  sub->add_option("--rounding", opt->rounding_choice, "requantization rounding" + rounding)
       ->transform(CLI::CheckedTransformer(choice_map(kRoundingChoices)))
       ->option_text(choice_list(kRoundingChoices))
       ->default_str("double");

@@ -1,9 +1,9 @@
 // The subcommands of `flynet`, one file each (cmd_<name>.cpp): each setup_<name>() adds its
 // CLI11 subcommand, binds the options to its <Name>Options struct and sets a callback that
 // runs it. main.cpp only calls these and owns the one error boundary. The work itself is a
-// library function returning a report (verify_model, export_model, model_info,
-// calibrate_model, ...), so that it can be tested without the binary; a command prints that
-// report as text or JSON and turns it into an exit status.
+// library function returning a report (train_model, calibrate_model, quantize_model,
+// export_model, model_info, verify_model), so that it can be tested without the binary; a
+// command prints that report as text or JSON and turns it into an exit status.
 #ifndef FLYNET_CLI_COMMANDS_HPP_
 #define FLYNET_CLI_COMMANDS_HPP_
 
