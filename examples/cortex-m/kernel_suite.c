@@ -121,64 +121,56 @@ static int report(suite_puts_fn out, const char *name, const family *f)
     return f->fails;
 }
 
-/* ------------------------------------------------------------------ buffers */
+/* ------------------------------------------------------------------ buffers, shapes, draws */
 
 #define MAXB 4096
 static int8_t g_x[MAXB], g_x2[MAXB], g_w[MAXB], g_y[MAXB], g_y2[MAXB], g_scratch[MAXB];
 static int32_t g_bias[256], g_mult[256], g_shift[256], g_idx[256];
 static uint8_t g_arena[8192];
 
+/*
+ * No call below draws more than once among its arguments, nor does an initializer list: the order
+ * in which they are evaluated is unspecified, and the host and the boards must draw alike.
+ */
+
 static int32_t rounding(void) { return (rnd() & 1u) ? FLYNET_ROUNDING_SINGLE : FLYNET_ROUNDING_DOUBLE; }
 
-/* ------------------------------------------------------------------ families */
-
-static int fixed_point(suite_puts_fn out)
+static flyref_dims dims(int32_t n, int32_t h, int32_t w, int32_t c)
 {
-    family f;
-    int32_t i;
-    fam_init(&f);
-    for (i = 0; i < 20000; ++i) {
-        const int32_t x = (int32_t)rnd(), m = (int32_t)(rnd() >> 1), s = rint_in(-31, 30);
-        fam_i32(&f, flyref_srdhm(x, (int32_t)rnd()));
-        fam_i32(&f, flyref_rdbpot(x, rint_in(0, 31)));
-        fam_i32(&f, flyref_requantize_double(x, m, s));
-        fam_i32(&f, flyref_requantize_single(x, m, s));
-        fam_i32(&f, (int32_t)flyref_isqrt_u64(((uint64_t)rnd() << 32) | rnd()));
-        f.cases++;
-    }
-    return report(out, "fixed_point", &f);
+    flyref_dims d;
+    d.n = n;
+    d.h = h;
+    d.w = w;
+    d.c = c;
+    return d;
 }
 
-static int param_derivation(suite_puts_fn out)
+static int32_t count(const flyref_dims *d) { return d->n * d->h * d->w * d->c; }
+
+/* A map of 1..n_hi images of 1..hw_hi x 1..hw_hi pixels with c channels. */
+static void draw_map(flyref_dims *d, int32_t n_hi, int32_t hw_hi, int32_t c)
 {
-    /* Soft-float (target) and SSE (host) must derive the same integers from the same scales. */
-    family f;
-    int32_t i;
-    fam_init(&f);
-    for (i = 0; i < 2000; ++i) {
-        const float s1 = (float)(int32_t)(rnd() % 1000000u + 1u) / 16777216.0f;
-        const float s2 = (float)(int32_t)(rnd() % 1000000u + 1u) / 16777216.0f;
-        const float s3 = (float)(int32_t)(rnd() % 1000000u + 1u) / 8388608.0f;
-        int32_t m = 0, s = 0, lo = 0, hi = 0;
-        flynet_add_params pa;
-        flynet_softmax_params ps;
-        flynet_logistic_params pl;
-        flynet_hard_swish_params ph;
-        fam_status(&f, flyref_conv_multiplier(s1, s2, s3, FLYNET_ROUNDING_DOUBLE, &m, &s));
-        fam_i32(&f, m);
-        fam_i32(&f, s);
-        fam_status(&f, flyref_fc_multiplier(s1, s2, s3, FLYNET_ROUNDING_SINGLE, &m, &s));
-        fam_i32(&f, m);
-        fam_i32(&f, s);
-        fam_status(&f, flyref_activation_range(FLYNET_ACT_RELU6, s3, rint_in(-128, 127), &lo, &hi));
-        fam_i32(&f, lo);
-        fam_i32(&f, hi);
-        if (flyref_add_prepare(s1, s2, s3, FLYNET_ROUNDING_DOUBLE, &pa) == FLYREF_OK) fam_bytes(&f, &pa, sizeof pa);
-        if (flyref_softmax_prepare(1.0f, s3, FLYNET_ROUNDING_DOUBLE, &ps) == FLYREF_OK) fam_bytes(&f, &ps, sizeof ps);
-        if (flyref_logistic_prepare(s3, &pl) == FLYREF_OK) fam_bytes(&f, &pl, sizeof pl);
-        if (flyref_hard_swish_prepare(s3, s3 * 0.75f, &ph) == FLYREF_OK) fam_bytes(&f, &ph, sizeof ph);
-    }
-    return report(out, "param_derivation", &f);
+    d->n = rint_in(1, n_hi);
+    d->h = rint_in(1, hw_hi);
+    d->w = rint_in(1, hw_hi);
+    d->c = c;
+}
+
+static flyref_activation full_range(void)
+{
+    flyref_activation a;
+    a.min = -128;
+    a.max = 127;
+    return a;
+}
+
+static flyref_quant_params quant_of(const int32_t *multiplier, const int32_t *shift, int32_t n)
+{
+    flyref_quant_params q;
+    q.multiplier = multiplier;
+    q.shift = shift;
+    q.count = n;
+    return q;
 }
 
 static void quant_arrays(int32_t n, int32_t slo, int32_t shi)
@@ -191,103 +183,207 @@ static void quant_arrays(int32_t n, int32_t slo, int32_t shi)
     }
 }
 
-static int conv(suite_puts_fn out)
+/* A multiplier: mostly in [2^30, 2^31), sometimes small or 2^31-1. */
+static int32_t any_mult(void)
 {
-    family f;
-    int32_t it;
-    fam_init(&f);
-    for (it = 0; it < 300; ++it) {
-        const int32_t groups = rint_in(1, 3), kc = rint_in(1, 3), per = rint_in(1, 3);
-        const int32_t kh = (it % 3 == 0) ? 1 : rint_in(1, 3), kw = (it % 3 == 0) ? 1 : rint_in(1, 3);
-        flyref_conv_params p;
-        flyref_dims in, fd, od;
-        flyref_quant_params q;
-        flyref_context ctx;
-        in.n = rint_in(1, 2);
-        in.h = rint_in(1, 7);
-        in.w = rint_in(1, 7);
-        in.c = groups * kc;
-        fd.n = groups * per;
-        fd.h = kh;
-        fd.w = kw;
-        fd.c = kc;
-        p.input_offset = -zero_point();
-        p.output_offset = zero_point();
-        p.stride_h = rint_in(1, 2);
-        p.stride_w = rint_in(1, 2);
-        p.dilation_h = kh == 1 ? 1 : rint_in(1, 2);
-        p.dilation_w = kw == 1 ? 1 : rint_in(1, 2);
-        p.pad_h = kh == 1 ? 0 : rint_in(0, 1);
-        p.pad_w = kw == 1 ? 0 : rint_in(0, 1);
-        p.activation.min = -128;
-        p.activation.max = 127;
-        p.rounding = rounding();
-        od.n = in.n;
-        od.h = (in.h + 2 * p.pad_h - ((kh - 1) * p.dilation_h + 1)) / p.stride_h + 1;
-        od.w = (in.w + 2 * p.pad_w - ((kw - 1) * p.dilation_w + 1)) / p.stride_w + 1;
-        if (od.h < 1) od.h = 1;
-        if (od.w < 1) od.w = 1;
-        od.c = fd.n;
-        fill_s8(g_x, in.n * in.h * in.w * in.c, -128, 127);
-        fill_s8(g_w, fd.n * kh * kw * kc, -127, 127);
-        quant_arrays(fd.n, -12, 0);
-        q.multiplier = g_mult;
-        q.shift = g_shift;
-        q.count = (rnd() & 1u) ? fd.n : 1;
-        ctx.buf = g_scratch;
-        ctx.size = flyref_conv2d_wrapper_s8_buffer_size(&p, &in, &fd);
-        fam_status(&f, flyref_conv2d_wrapper_s8(&ctx, &p, &q, &in, g_x, &fd, g_w, (rnd() & 1u) ? g_bias : 0, &od, g_y));
-        fam_bytes(&f, g_y, od.n * od.h * od.w * od.c);
+    switch (rnd() % 8u) {
+    case 0: return (int32_t)(rnd() % 1000u);
+    case 1: return 0x7FFFFFFF;
+    default: return rmult();
     }
-    return report(out, "conv2d_s8", &f);
 }
 
-static int depthwise(suite_puts_fn out)
+/* A multiplier (rmult, or with `any` any_mult) and its shift in [lo, hi]. */
+static void draw_requant(int32_t *multiplier, int32_t *shift, int32_t any, int32_t lo, int32_t hi)
+{
+    *multiplier = any ? any_mult() : rmult();
+    *shift = rint_in(lo, hi);
+}
+
+/* The full range half of the time, else a random window. */
+static void any_clamp(flyref_activation *a)
+{
+    if (rnd() % 2u) {
+        *a = full_range();
+    } else {
+        a->min = rint_in(-128, 20);
+        a->max = rint_in(a->min, 127);
+    }
+}
+
+/* The random zero points, strides (1..2 down, 1..stride_w_hi across) and, along an axis where
+ * `spread_h` / `spread_w` is set, dilation 1..2 and padding 0..pad_hi (1 and 0 elsewhere). */
+static void conv_geometry(flyref_conv_params *p, int32_t stride_w_hi, int32_t pad_hi, int32_t spread_h, int32_t spread_w)
+{
+    p->input_offset = -zero_point();
+    p->output_offset = zero_point();
+    p->stride_h = rint_in(1, 2);
+    p->stride_w = rint_in(1, stride_w_hi);
+    p->dilation_h = spread_h ? rint_in(1, 2) : 1;
+    p->dilation_w = spread_w ? rint_in(1, 2) : 1;
+    p->pad_h = spread_h ? rint_in(0, pad_hi) : 0;
+    p->pad_w = spread_w ? rint_in(0, pad_hi) : 0;
+}
+
+/* The output map of a kh x kw convolution with p's geometry, c channels, each side at least 1;
+ * with `jitter`, each side one above or below the natural size as drawn. */
+static flyref_dims conv_out(const flyref_conv_params *p, const flyref_dims *in, int32_t kh, int32_t kw, int32_t c,
+                            int32_t jitter)
+{
+    flyref_dims od;
+    od.n = in->n;
+    od.h = (in->h + 2 * p->pad_h - ((kh - 1) * p->dilation_h + 1)) / p->stride_h + 1;
+    if (jitter) od.h += rint_in(-1, 1);
+    od.w = (in->w + 2 * p->pad_w - ((kw - 1) * p->dilation_w + 1)) / p->stride_w + 1;
+    if (jitter) od.w += rint_in(-1, 1);
+    if (od.h < 1) od.h = 1;
+    if (od.w < 1) od.w = 1;
+    od.c = c;
+    return od;
+}
+
+/* Random zero points; a weight zero point in one case of `odds` (symmetric weights otherwise). */
+static void fc_offsets(flyref_fc_params *p, uint32_t odds)
+{
+    p->input_offset = -zero_point();
+    p->filter_offset = (rnd() % odds == 0) ? rint_in(-127, 128) : 0;
+    p->output_offset = zero_point();
+}
+
+/* The add kernel's parameters: the constants prepared in r, random zero points, the full range. */
+static flyref_add_params add_params(const flynet_add_params *r, int32_t rd)
+{
+    const int32_t in1 = -zero_point(), in2 = -zero_point(), out = zero_point();
+    const flyref_add_params p = {in1, in2, r->left_shift, r->input1_multiplier, r->input1_shift, r->input2_multiplier,
+                                 r->input2_shift, r->output_multiplier, r->output_shift, out, {-128, 127}, rd};
+    return p;
+}
+
+/* ------------------------------------------------------------------ families */
+
+/* One case of a family: draws its shapes and constants, runs the kernel, hashes status and output. */
+typedef void (*case_fn)(family *f, int32_t it);
+
+/* A family: its transcript name, its number of cases and, when it draws from a sequence of its
+ * own, the seed (0: it continues the global sequence). */
+typedef struct suite_family {
+    const char *name;
+    int32_t cases;
+    uint32_t seed;
+    case_fn one;
+} suite_family;
+
+/*
+ * Runs a family's cases and prints its line. A family with a seed draws from a sequence of its
+ * own and the global one resumes after it, so that the families before it keep their sequences
+ * (and hashes) when it is added.
+ */
+static int run_family(suite_puts_fn out, const suite_family *fam)
 {
     family f;
     int32_t it;
+    const uint32_t saved = g_state;
+    if (fam->seed != 0u) g_state = fam->seed;
     fam_init(&f);
-    for (it = 0; it < 300; ++it) {
-        const int32_t mult = rint_in(1, 8), kh = rint_in(1, 3), kw = rint_in(1, 3);
-        flyref_conv_params p;
-        flyref_dims in, fd, od;
-        flyref_quant_params q;
-        in.n = 1;
-        in.h = rint_in(1, 7);
-        in.w = rint_in(1, 7);
-        in.c = rint_in(1, 4);
-        p.input_offset = -zero_point();
-        p.output_offset = zero_point();
-        p.stride_h = rint_in(1, 2);
-        p.stride_w = rint_in(1, 2);
-        p.dilation_h = rint_in(1, 2);
-        p.dilation_w = rint_in(1, 2);
-        p.pad_h = rint_in(0, 1);
-        p.pad_w = rint_in(0, 1);
-        p.activation.min = rint_in(-128, 0);
-        p.activation.max = 127;
-        p.rounding = rounding();
-        od.n = 1;
-        od.h = (in.h + 2 * p.pad_h - ((kh - 1) * p.dilation_h + 1)) / p.stride_h + 1;
-        od.w = (in.w + 2 * p.pad_w - ((kw - 1) * p.dilation_w + 1)) / p.stride_w + 1;
-        if (od.h < 1) od.h = 1;
-        if (od.w < 1) od.w = 1;
-        od.c = in.c * mult;
-        fd.n = 1;
-        fd.h = kh;
-        fd.w = kw;
-        fd.c = od.c;
-        fill_s8(g_x, in.h * in.w * in.c, -128, 127);
-        fill_s8(g_w, kh * kw * od.c, -127, 127);
-        quant_arrays(od.c, -11, 0);
-        q.multiplier = g_mult;
-        q.shift = g_shift;
-        q.count = od.c;
-        fam_status(&f, flyref_depthwise_conv2d_s8(&p, mult, &q, &in, g_x, &fd, g_w, g_bias, &od, g_y));
-        fam_bytes(&f, g_y, od.h * od.w * od.c);
-    }
-    return report(out, "depthwise_conv2d_s8", &f);
+    for (it = 0; it < fam->cases; ++it) fam->one(&f, it);
+    if (fam->seed != 0u) g_state = saved;
+    return report(out, fam->name, &f);
 }
+
+static void fixed_point(family *f, int32_t it)
+{
+    const int32_t x = (int32_t)rnd(), m = (int32_t)(rnd() >> 1), s = rint_in(-31, 30);
+    uint64_t v;
+    (void)it;
+    fam_i32(f, flyref_srdhm(x, (int32_t)rnd()));
+    fam_i32(f, flyref_rdbpot(x, rint_in(0, 31)));
+    fam_i32(f, flyref_requantize_double(x, m, s));
+    fam_i32(f, flyref_requantize_single(x, m, s));
+    v = rnd();
+    v = v << 32 | rnd();
+    fam_i32(f, (int32_t)flyref_isqrt_u64(v));
+    f->cases++;
+}
+static const suite_family k_fixed_point = {"fixed_point", 20000, 0u, fixed_point};
+
+/* Soft-float (target) and SSE (host) must derive the same integers from the same scales. */
+static void param_derivation(family *f, int32_t it)
+{
+    const float s1 = (float)(int32_t)(rnd() % 1000000u + 1u) / 16777216.0f;
+    const float s2 = (float)(int32_t)(rnd() % 1000000u + 1u) / 16777216.0f;
+    const float s3 = (float)(int32_t)(rnd() % 1000000u + 1u) / 8388608.0f;
+    int32_t m = 0, s = 0, lo = 0, hi = 0;
+    flynet_add_params pa;
+    flynet_softmax_params ps;
+    flynet_logistic_params pl;
+    flynet_hard_swish_params ph;
+    (void)it;
+    fam_status(f, flyref_conv_multiplier(s1, s2, s3, FLYNET_ROUNDING_DOUBLE, &m, &s));
+    fam_i32(f, m);
+    fam_i32(f, s);
+    fam_status(f, flyref_fc_multiplier(s1, s2, s3, FLYNET_ROUNDING_SINGLE, &m, &s));
+    fam_i32(f, m);
+    fam_i32(f, s);
+    fam_status(f, flyref_activation_range(FLYNET_ACT_RELU6, s3, rint_in(-128, 127), &lo, &hi));
+    fam_i32(f, lo);
+    fam_i32(f, hi);
+    if (flyref_add_prepare(s1, s2, s3, FLYNET_ROUNDING_DOUBLE, &pa) == FLYREF_OK) fam_bytes(f, &pa, sizeof pa);
+    if (flyref_softmax_prepare(1.0f, s3, FLYNET_ROUNDING_DOUBLE, &ps) == FLYREF_OK) fam_bytes(f, &ps, sizeof ps);
+    if (flyref_logistic_prepare(s3, &pl) == FLYREF_OK) fam_bytes(f, &pl, sizeof pl);
+    if (flyref_hard_swish_prepare(s3, s3 * 0.75f, &ph) == FLYREF_OK) fam_bytes(f, &ph, sizeof ph);
+}
+static const suite_family k_param_derivation = {"param_derivation", 2000, 0u, param_derivation};
+
+static void conv(family *f, int32_t it)
+{
+    const int32_t groups = rint_in(1, 3), kc = rint_in(1, 3), per = rint_in(1, 3);
+    const int32_t kh = (it % 3 == 0) ? 1 : rint_in(1, 3), kw = (it % 3 == 0) ? 1 : rint_in(1, 3);
+    flyref_conv_params p;
+    flyref_dims in, fd, od;
+    flyref_quant_params q;
+    flyref_context ctx;
+    draw_map(&in, 2, 7, groups * kc);
+    fd = dims(groups * per, kh, kw, kc);
+    conv_geometry(&p, 2, 1, kh > 1, kw > 1);
+    p.activation = full_range();
+    p.rounding = rounding();
+    od = conv_out(&p, &in, kh, kw, fd.n, 0);
+    fill_s8(g_x, count(&in), -128, 127);
+    fill_s8(g_w, count(&fd), -127, 127);
+    quant_arrays(fd.n, -12, 0);
+    q = quant_of(g_mult, g_shift, (rnd() & 1u) ? fd.n : 1);
+    ctx.buf = g_scratch;
+    ctx.size = flyref_conv2d_wrapper_s8_buffer_size(&p, &in, &fd);
+    fam_status(f, flyref_conv2d_wrapper_s8(&ctx, &p, &q, &in, g_x, &fd, g_w, (rnd() & 1u) ? g_bias : 0, &od, g_y));
+    fam_bytes(f, g_y, count(&od));
+}
+static const suite_family k_conv = {"conv2d_s8", 300, 0u, conv};
+
+static void depthwise(family *f, int32_t it)
+{
+    const int32_t mult = rint_in(1, 8), kh = rint_in(1, 3), kw = rint_in(1, 3);
+    flyref_conv_params p;
+    flyref_dims in, fd, od;
+    flyref_quant_params q;
+    (void)it;
+    in.n = 1;
+    in.h = rint_in(1, 7);
+    in.w = rint_in(1, 7);
+    in.c = rint_in(1, 4);
+    conv_geometry(&p, 2, 1, 1, 1); /* dilation and padding even for a one-tap filter */
+    p.activation.min = rint_in(-128, 0);
+    p.activation.max = 127;
+    p.rounding = rounding();
+    od = conv_out(&p, &in, kh, kw, in.c * mult, 0);
+    fd = dims(1, kh, kw, od.c);
+    fill_s8(g_x, count(&in), -128, 127);
+    fill_s8(g_w, count(&fd), -127, 127);
+    quant_arrays(od.c, -11, 0);
+    q = quant_of(g_mult, g_shift, od.c);
+    fam_status(f, flyref_depthwise_conv2d_s8(&p, mult, &q, &in, g_x, &fd, g_w, g_bias, &od, g_y));
+    fam_bytes(f, g_y, count(&od));
+}
+static const suite_family k_depthwise = {"depthwise_conv2d_s8", 300, 0u, depthwise};
 
 /* Naive depthwise (int8-semantics.md, written here independently of the library's loops): the
  * golden values of depthwise_paths. Accumulates in uint32 (wrapping like the spec). */
@@ -332,121 +428,91 @@ static void naive_depthwise(const flyref_conv_params *p, int32_t mult, const fly
  * 2^30, biases near 2^30, no bias), plus dilated and very wide layers (the portable fallback).
  * Each output is checked against naive_depthwise on the target itself.
  */
-static int depthwise_paths(suite_puts_fn out)
+static void depthwise_paths(family *f, int32_t it)
 {
     static const int32_t ksz[][2] = {{3, 3}, {5, 5}, {3, 3}, {5, 5}, {1, 1}, {2, 2}, {3, 5}, {5, 3}, {1, 4}, {7, 7}, {4, 6}};
-    family f;
-    int32_t it, i;
-    fam_init(&f);
-    for (it = 0; it < 400; ++it) {
-        const int32_t mult = rint_in(1, 5), kind = rint_in(0, 5);
-        const int32_t kh = ksz[it % 11][0], kw = ksz[it % 11][1];
-        int32_t mismatch = 0, n_out;
-        flyref_conv_params p;
-        flyref_dims in, fd, od;
-        flyref_quant_params q;
-        const int32_t *bias = g_bias;
-        in.n = rint_in(1, 4) == 1 ? 2 : 1;
-        in.h = rint_in(1, 9);
-        in.w = rint_in(1, 9);
-        in.c = rint_in(1, 4) == 1 ? rint_in(1, 3) : rint_in(4, 22);
-        if (it % 50 == 7) { /* one very wide row: more than the fast path's row buffer */
-            in.n = 1;
-            in.h = 2;
-            in.w = rint_in(600, 1000);
-            in.c = 1;
-        }
-        while (in.c * mult > 64 || in.n * in.h * in.w * in.c > MAXB || kh * kw * in.c * mult > MAXB) {
-            in.c = in.c > 1 ? in.c - 1 : 1;
-            if (in.c == 1 && in.n * in.h * in.w > MAXB) in.w /= 2;
-            if (in.c == 1 && kh * kw * mult > MAXB) break;
-        }
-        p.input_offset = -zero_point();
-        p.output_offset = zero_point();
-        p.stride_h = rint_in(1, 4) == 1 ? 3 : rint_in(1, 2);
-        p.stride_w = rint_in(1, 4) == 1 ? 3 : rint_in(1, 2);
-        p.dilation_h = it % 25 == 3 ? 2 : 1;
-        p.dilation_w = it % 25 == 3 ? rint_in(1, 2) : 1;
-        p.pad_h = rint_in(0, kh > 3 ? 3 : kh - 1 + (kh == 1));
-        p.pad_w = rint_in(0, kw > 3 ? 3 : kw - 1 + (kw == 1));
-        p.activation.min = rint_in(1, 4) == 1 ? rint_in(-128, 20) : -128;
-        p.activation.max = rint_in(1, 4) == 1 ? rint_in(p.activation.min, 127) : 127;
-        p.rounding = rounding();
-        od.n = in.n;
-        od.h = (in.h + 2 * p.pad_h - ((kh - 1) * p.dilation_h + 1)) / p.stride_h + 1 + rint_in(-1, 1);
-        od.w = (in.w + 2 * p.pad_w - ((kw - 1) * p.dilation_w + 1)) / p.stride_w + 1 + rint_in(-1, 1);
-        if (od.h < 1) od.h = 1;
-        if (od.w < 1) od.w = 1;
-        od.c = in.c * mult;
-        n_out = od.n * od.h * od.w * od.c;
-        if (n_out > MAXB) {
-            od.h = 1;
-            n_out = od.n * od.w * od.c;
-            if (n_out > MAXB) od.w = MAXB / (od.n * od.c);
-            n_out = od.n * od.h * od.w * od.c;
-        }
-        fd.n = 1;
-        fd.h = kh;
-        fd.w = kw;
-        fd.c = od.c;
-        fill_s8(g_x, in.n * in.h * in.w * in.c, -128, 127);
-        fill_s8(g_w, kh * kw * od.c, -128, 127);
-        for (i = 0; i < od.c; ++i) {
-            /* kind 0-2: the fast forms (multiplier > 2^30, shift -1..-12); 3: shifts -22..+2 and
-             * multipliers 2^30 or small; 4: biases up to 2^30; 5: no bias. */
-            g_mult[i] = rmult();
-            g_shift[i] = rint_in(-12, -1);
-            g_bias[i] = rint_in(-30000, 30000);
-            if (kind == 3) {
-                g_shift[i] = rint_in(-22, 2);
-                if (rnd() % 4u == 0) g_mult[i] = (rnd() & 1u) ? 0x40000000 : (int32_t)(rnd() >> 2);
-            }
-            if (kind == 4 && rnd() % 3u == 0) g_bias[i] = (int32_t)(rnd() >> 1) - 0x40000000;
-        }
-        if (kind == 5) bias = 0;
-        q.multiplier = g_mult;
-        q.shift = g_shift;
-        q.count = rint_in(1, 5) == 1 ? 1 : od.c;
-        fill_s8(g_y, n_out, 0, 0);
-        fam_status(&f, flyref_depthwise_conv2d_s8(&p, mult, &q, &in, g_x, &fd, g_w, bias, &od, g_y));
-        naive_depthwise(&p, mult, &q, &in, g_x, &fd, g_w, bias, &od, g_y2);
-        for (i = 0; i < n_out; ++i) mismatch |= g_y[i] != g_y2[i];
-        if (mismatch) f.fails++;
-        fam_bytes(&f, g_y, n_out);
+    const int32_t mult = rint_in(1, 5), kind = rint_in(0, 5);
+    const int32_t kh = ksz[it % 11][0], kw = ksz[it % 11][1];
+    int32_t mismatch = 0, n_out, i;
+    flyref_conv_params p;
+    flyref_dims in, fd, od;
+    flyref_quant_params q;
+    const int32_t *bias = g_bias;
+    in.n = rint_in(1, 4) == 1 ? 2 : 1;
+    in.h = rint_in(1, 9);
+    in.w = rint_in(1, 9);
+    in.c = rint_in(1, 4) == 1 ? rint_in(1, 3) : rint_in(4, 22);
+    if (it % 50 == 7) /* one very wide row: more than the fast path's row buffer */
+        in = dims(1, 2, rint_in(600, 1000), 1);
+    while (in.c * mult > 64 || count(&in) > MAXB || kh * kw * in.c * mult > MAXB) {
+        in.c = in.c > 1 ? in.c - 1 : 1;
+        if (in.c == 1 && in.n * in.h * in.w > MAXB) in.w /= 2;
+        if (in.c == 1 && kh * kw * mult > MAXB) break;
     }
-    return report(out, "depthwise_paths", &f);
+    p.input_offset = -zero_point();
+    p.output_offset = zero_point();
+    p.stride_h = rint_in(1, 4) == 1 ? 3 : rint_in(1, 2);
+    p.stride_w = rint_in(1, 4) == 1 ? 3 : rint_in(1, 2);
+    p.dilation_h = it % 25 == 3 ? 2 : 1;
+    p.dilation_w = it % 25 == 3 ? rint_in(1, 2) : 1;
+    p.pad_h = rint_in(0, kh > 3 ? 3 : kh - 1 + (kh == 1));
+    p.pad_w = rint_in(0, kw > 3 ? 3 : kw - 1 + (kw == 1));
+    p.activation.min = rint_in(1, 4) == 1 ? rint_in(-128, 20) : -128;
+    p.activation.max = rint_in(1, 4) == 1 ? rint_in(p.activation.min, 127) : 127;
+    p.rounding = rounding();
+    od = conv_out(&p, &in, kh, kw, in.c * mult, 1);
+    n_out = count(&od);
+    if (n_out > MAXB) {
+        od.h = 1;
+        n_out = count(&od);
+        if (n_out > MAXB) od.w = MAXB / (od.n * od.c);
+        n_out = count(&od);
+    }
+    fd = dims(1, kh, kw, od.c);
+    fill_s8(g_x, count(&in), -128, 127);
+    fill_s8(g_w, count(&fd), -128, 127);
+    for (i = 0; i < od.c; ++i) {
+        /* kind 0-2: the fast forms (multiplier > 2^30, shift -1..-12); 3: shifts -22..+2 and
+         * multipliers 2^30 or small; 4: biases up to 2^30; 5: no bias. */
+        g_mult[i] = rmult();
+        g_shift[i] = rint_in(-12, -1);
+        g_bias[i] = rint_in(-30000, 30000);
+        if (kind == 3) {
+            g_shift[i] = rint_in(-22, 2);
+            if (rnd() % 4u == 0) g_mult[i] = (rnd() & 1u) ? 0x40000000 : (int32_t)(rnd() >> 2);
+        }
+        if (kind == 4 && rnd() % 3u == 0) g_bias[i] = (int32_t)(rnd() >> 1) - 0x40000000;
+    }
+    if (kind == 5) bias = 0;
+    q = quant_of(g_mult, g_shift, rint_in(1, 5) == 1 ? 1 : od.c);
+    fill_s8(g_y, n_out, 0, 0);
+    fam_status(f, flyref_depthwise_conv2d_s8(&p, mult, &q, &in, g_x, &fd, g_w, bias, &od, g_y));
+    naive_depthwise(&p, mult, &q, &in, g_x, &fd, g_w, bias, &od, g_y2);
+    for (i = 0; i < n_out; ++i) mismatch |= g_y[i] != g_y2[i];
+    if (mismatch) f->fails++;
+    fam_bytes(f, g_y, n_out);
 }
+static const suite_family k_depthwise_paths = {"depthwise_paths", 400, 0u, depthwise_paths};
 
-static int fully_connected(suite_puts_fn out)
+static void fully_connected(family *f, int32_t it)
 {
-    family f;
-    int32_t it;
-    fam_init(&f);
-    for (it = 0; it < 300; ++it) {
-        const int32_t n = rint_in(1, 3), k = rint_in(1, 64), co = rint_in(1, 16);
-        flyref_fc_params p;
-        flyref_quant_params q;
-        flyref_dims in, fd, od;
-        in.n = n; in.h = 1; in.w = 1; in.c = k;
-        fd.n = co; fd.h = 1; fd.w = 1; fd.c = k;
-        od.n = n; od.h = 1; od.w = 1; od.c = co;
-        p.input_offset = -zero_point();
-        p.filter_offset = (rnd() % 4u == 0) ? rint_in(-127, 128) : 0;
-        p.output_offset = zero_point();
-        p.activation.min = -128;
-        p.activation.max = rint_in(0, 127);
-        p.rounding = rounding();
-        fill_s8(g_x, n * k, -128, 127);
-        fill_s8(g_w, co * k, -127, 127);
-        quant_arrays(co, -14, 0);
-        q.multiplier = g_mult;
-        q.shift = g_shift;
-        q.count = (rnd() & 1u) ? co : 1;
-        fam_status(&f, flyref_fully_connected_s8(&p, &q, &in, g_x, &fd, g_w, g_bias, &od, g_y));
-        fam_bytes(&f, g_y, n * co);
-    }
-    return report(out, "fully_connected_s8", &f);
+    const int32_t n = rint_in(1, 3), k = rint_in(1, 64), co = rint_in(1, 16);
+    const flyref_dims in = dims(n, 1, 1, k), fd = dims(co, 1, 1, k), od = dims(n, 1, 1, co);
+    flyref_fc_params p;
+    flyref_quant_params q;
+    (void)it;
+    fc_offsets(&p, 4u);
+    p.activation.min = -128;
+    p.activation.max = rint_in(0, 127);
+    p.rounding = rounding();
+    fill_s8(g_x, n * k, -128, 127);
+    fill_s8(g_w, co * k, -127, 127);
+    quant_arrays(co, -14, 0);
+    q = quant_of(g_mult, g_shift, (rnd() & 1u) ? co : 1);
+    fam_status(f, flyref_fully_connected_s8(&p, &q, &in, g_x, &fd, g_w, g_bias, &od, g_y));
+    fam_bytes(f, g_y, n * co);
 }
+static const suite_family k_fully_connected = {"fully_connected_s8", 300, 0u, fully_connected};
 
 /* ------------------------------------------------------------------ conv / FC target paths */
 
@@ -510,96 +576,75 @@ static int32_t cf_depth(int32_t cap)
     return k < cap ? k : cap;
 }
 
-static int conv_fc_fast(suite_puts_fn out)
+/* A 1x1 (`pointwise`) or general convolution on the fast paths. */
+static void conv_fast(family *f, int32_t pointwise)
 {
-    family f;
-    int32_t it;
-    const uint32_t saved = g_state;
-    g_state = 0x2545F491u;
-    fam_init(&f);
-    for (it = 0; it < 360; ++it) {
-        const int32_t kind = it % 3; /* 0: 1x1 conv, 1: general conv, 2: FC */
-        flyref_quant_params q;
-        flyref_dims in, fd, od;
-        q.multiplier = s_cm;
-        q.shift = s_cs;
-        if (kind < 2) {
-            flyref_conv_params p;
-            flyref_context ctx;
-            const int32_t groups = (rnd() % 5u == 0) ? rint_in(2, 3) : 1;
-            const int32_t kh = kind == 0 ? 1 : rint_in(1, 5), kw = kind == 0 ? 1 : rint_in(1, 5);
-            int32_t kc = cf_depth(kind == 0 ? 600 : 60), per = rint_in(1, 40);
-            if (kind == 1 && rnd() % 8u == 0) kc = rint_in(40, 48); /* patches past 1024 with 5x5 */
-            while (groups * per * kc * kh * kw > (int32_t)sizeof s_cw) per = (per + 1) / 2;
-            in.n = rint_in(1, 2);
-            in.h = rint_in(1, 9);
-            in.w = rint_in(1, 9);
-            in.c = groups * kc;
-            while (in.n * in.h * in.w * in.c > (int32_t)sizeof s_cx) {
-                if (in.h > 1) in.h = (in.h + 1) / 2;
-                else if (in.w > 1) in.w = (in.w + 1) / 2;
-                else in.n = 1;
-            }
-            fd.n = groups * per;
-            fd.h = kh;
-            fd.w = kw;
-            fd.c = kc;
-            p.input_offset = -zero_point();
-            p.output_offset = zero_point();
-            p.stride_h = rint_in(1, 2);
-            p.stride_w = rint_in(1, 3);
-            p.dilation_h = kh == 1 ? 1 : rint_in(1, 2);
-            p.dilation_w = kw == 1 ? 1 : rint_in(1, 2);
-            p.pad_h = kh == 1 ? 0 : rint_in(0, 2);
-            p.pad_w = kw == 1 ? 0 : rint_in(0, 2);
-            cf_act(&p.activation);
-            p.rounding = rounding();
-            od.n = in.n;
-            od.h = (in.h + 2 * p.pad_h - ((kh - 1) * p.dilation_h + 1)) / p.stride_h + 1;
-            od.w = (in.w + 2 * p.pad_w - ((kw - 1) * p.dilation_w + 1)) / p.stride_w + 1;
-            if (od.h < 1) od.h = 1;
-            if (od.w < 1) od.w = 1;
-            od.c = fd.n;
-            while (od.n * od.h * od.w * od.c > (int32_t)sizeof s_cy) od.h = (od.h + 1) / 2;
-            fill_s8(s_cx, in.n * in.h * in.w * in.c, -128, 127);
-            fill_s8(s_cw, fd.n * kh * kw * kc, (rnd() & 1u) ? -128 : -127, 127);
-            cf_quant(fd.n);
-            q.count = (rnd() % 4u) ? fd.n : 1;
-            ctx.buf = g_scratch;
-            ctx.size = flyref_conv2d_wrapper_s8_buffer_size(&p, &in, &fd);
-            fam_status(&f, flyref_conv2d_wrapper_s8(&ctx, &p, &q, &in, s_cx, &fd, s_cw, (rnd() % 5u) ? s_cb : 0, &od,
-                                                    s_cy));
-        } else {
-            flyref_fc_params p;
-            const int32_t k = (rnd() % 6u == 0) ? rint_in(1000, 1100) : cf_depth(1100);
-            int32_t co = rint_in(1, 21), n = rint_in(1, 3);
-            while (co * k > (int32_t)sizeof s_cw) co = (co + 1) / 2;
-            while (n * k > (int32_t)sizeof s_cx) n = 1;
-            in.n = n; in.h = 1; in.w = 1; in.c = k;
-            fd.n = co; fd.h = 1; fd.w = 1; fd.c = k;
-            od.n = n; od.h = 1; od.w = 1; od.c = co;
-            p.input_offset = -zero_point();
-            p.filter_offset = (rnd() % 8u == 0) ? rint_in(-127, 128) : 0;
-            p.output_offset = zero_point();
-            cf_act(&p.activation);
-            p.rounding = rounding();
-            fill_s8(s_cx, n * k, -128, 127);
-            fill_s8(s_cw, co * k, (rnd() & 1u) ? -128 : -127, 127);
-            cf_quant(co);
-            q.count = (rnd() % 4u) ? co : 1;
-            fam_status(&f, flyref_fully_connected_s8(&p, &q, &in, s_cx, &fd, s_cw, (rnd() % 5u) ? s_cb : 0, &od, s_cy));
-        }
-        fam_bytes(&f, s_cy, od.n * od.h * od.w * od.c);
+    flyref_conv_params p;
+    flyref_context ctx;
+    flyref_quant_params q;
+    flyref_dims in, fd, od;
+    const int32_t groups = (rnd() % 5u == 0) ? rint_in(2, 3) : 1;
+    const int32_t kh = pointwise ? 1 : rint_in(1, 5), kw = pointwise ? 1 : rint_in(1, 5);
+    int32_t kc = cf_depth(pointwise ? 600 : 60), per = rint_in(1, 40);
+    if (!pointwise && rnd() % 8u == 0) kc = rint_in(40, 48); /* patches past 1024 with 5x5 */
+    while (groups * per * kc * kh * kw > (int32_t)sizeof s_cw) per = (per + 1) / 2;
+    draw_map(&in, 2, 9, groups * kc);
+    while (count(&in) > (int32_t)sizeof s_cx) {
+        if (in.h > 1) in.h = (in.h + 1) / 2;
+        else if (in.w > 1) in.w = (in.w + 1) / 2;
+        else in.n = 1;
     }
-    g_state = saved;
-    return report(out, "conv_fc_fast", &f);
+    fd = dims(groups * per, kh, kw, kc);
+    conv_geometry(&p, 3, 2, kh > 1, kw > 1);
+    cf_act(&p.activation);
+    p.rounding = rounding();
+    od = conv_out(&p, &in, kh, kw, fd.n, 0);
+    while (count(&od) > (int32_t)sizeof s_cy) od.h = (od.h + 1) / 2;
+    fill_s8(s_cx, count(&in), -128, 127);
+    fill_s8(s_cw, count(&fd), (rnd() & 1u) ? -128 : -127, 127);
+    cf_quant(fd.n);
+    q = quant_of(s_cm, s_cs, (rnd() % 4u) ? fd.n : 1);
+    ctx.buf = g_scratch;
+    ctx.size = flyref_conv2d_wrapper_s8_buffer_size(&p, &in, &fd);
+    fam_status(f, flyref_conv2d_wrapper_s8(&ctx, &p, &q, &in, s_cx, &fd, s_cw, (rnd() % 5u) ? s_cb : 0, &od, s_cy));
+    fam_bytes(f, s_cy, count(&od));
 }
+
+static void fc_fast(family *f)
+{
+    flyref_fc_params p;
+    flyref_quant_params q;
+    flyref_dims in, fd, od;
+    const int32_t k = (rnd() % 6u == 0) ? rint_in(1000, 1100) : cf_depth(1100);
+    int32_t co = rint_in(1, 21), n = rint_in(1, 3);
+    while (co * k > (int32_t)sizeof s_cw) co = (co + 1) / 2;
+    while (n * k > (int32_t)sizeof s_cx) n = 1;
+    in = dims(n, 1, 1, k);
+    fd = dims(co, 1, 1, k);
+    od = dims(n, 1, 1, co);
+    fc_offsets(&p, 8u);
+    cf_act(&p.activation);
+    p.rounding = rounding();
+    fill_s8(s_cx, n * k, -128, 127);
+    fill_s8(s_cw, co * k, (rnd() & 1u) ? -128 : -127, 127);
+    cf_quant(co);
+    q = quant_of(s_cm, s_cs, (rnd() % 4u) ? co : 1);
+    fam_status(f, flyref_fully_connected_s8(&p, &q, &in, s_cx, &fd, s_cw, (rnd() % 5u) ? s_cb : 0, &od, s_cy));
+    fam_bytes(f, s_cy, n * co);
+}
+
+static void conv_fc_fast(family *f, int32_t it)
+{
+    if (it % 3 == 2) fc_fast(f);
+    else conv_fast(f, it % 3 == 0);
+}
+static const suite_family k_conv_fc_fast = {"conv_fc_fast", 360, 0x2545F491u, conv_fc_fast};
+
+/* ------------------------------------------------------------------ elementwise, pooling, activations */
 
 static void rand_dims(flyref_dims *o, flyref_dims *a, flyref_dims *b)
 {
-    o->n = rint_in(1, 2);
-    o->h = rint_in(1, 5);
-    o->w = rint_in(1, 5);
+    draw_map(o, 2, 5, 0);
     o->c = rint_in(1, 6);
     *a = *o;
     *b = *o;
@@ -610,253 +655,230 @@ static void rand_dims(flyref_dims *o, flyref_dims *a, flyref_dims *b)
     if (rnd() % 4u == 0) b->c = 1;
 }
 
-static int32_t count(const flyref_dims *d) { return d->n * d->h * d->w * d->c; }
-
-static int elementwise(suite_puts_fn out)
+static void elementwise(family *f, int32_t it)
 {
-    family f;
-    int32_t it;
-    fam_init(&f);
-    for (it = 0; it < 600; ++it) {
-        flyref_dims o, a, b;
-        rand_dims(&o, &a, &b);
-        fill_s8(g_x, count(&a), -128, 127);
-        fill_s8(g_x2, count(&b), -128, 127);
-        switch (it % 4) {
-        case 0: {
-            flyref_add_params p;
-            flynet_add_params r;
-            const float s1 = (float)(int32_t)(rnd() % 1000u + 1u) / 4096.0f, s2 = (float)(int32_t)(rnd() % 1000u + 1u) / 4096.0f;
-            const int32_t rd = rounding();
-            if (flyref_add_prepare(s1, s2, s1 + s2, rd, &r) != FLYREF_OK) continue;
-            p.input1_offset = -zero_point();
-            p.input2_offset = -zero_point();
-            p.left_shift = r.left_shift;
-            p.input1_multiplier = r.input1_multiplier;
-            p.input1_shift = r.input1_shift;
-            p.input2_multiplier = r.input2_multiplier;
-            p.input2_shift = r.input2_shift;
-            p.output_multiplier = r.output_multiplier;
-            p.output_shift = r.output_shift;
-            p.output_offset = zero_point();
-            p.activation.min = -128;
-            p.activation.max = 127;
-            p.rounding = rd;
-            fam_status(&f, flyref_add_s8(&p, &a, g_x, &b, g_x2, &o, g_y));
-            break;
-        }
-        case 1: {
-            flyref_mul_params p;
-            p.input1_offset = -zero_point();
-            p.input2_offset = -zero_point();
-            p.output_multiplier = rmult();
-            p.output_shift = rint_in(-16, 0);
-            p.output_offset = zero_point();
-            p.activation.min = -128;
-            p.activation.max = 127;
-            p.rounding = rounding();
-            fam_status(&f, flyref_mul_s8(&p, &a, g_x, &b, g_x2, &o, g_y));
-            break;
-        }
-        case 2:
-            fam_status(&f, flyref_maximum_s8(&a, g_x, &b, g_x2, &o, g_y));
-            break;
-        default: {
-            flyref_dims in = o;
-            const int32_t g = rint_in(1, 4);
-            in.c = o.c * g;
-            fill_s8(g_x, count(&in), -128, 127);
-            fam_status(&f, flyref_max_group_s8(g, &in, g_x, &o, g_y));
-            break;
-        }
-        }
-        fam_bytes(&f, g_y, count(&o));
+    flyref_dims o, a, b;
+    rand_dims(&o, &a, &b);
+    fill_s8(g_x, count(&a), -128, 127);
+    fill_s8(g_x2, count(&b), -128, 127);
+    switch (it % 4) {
+    case 0: {
+        flyref_add_params p;
+        flynet_add_params r;
+        const float s1 = (float)(int32_t)(rnd() % 1000u + 1u) / 4096.0f, s2 = (float)(int32_t)(rnd() % 1000u + 1u) / 4096.0f;
+        const int32_t rd = rounding();
+        if (flyref_add_prepare(s1, s2, s1 + s2, rd, &r) != FLYREF_OK) return;
+        p = add_params(&r, rd);
+        fam_status(f, flyref_add_s8(&p, &a, g_x, &b, g_x2, &o, g_y));
+        break;
     }
-    return report(out, "elementwise_s8", &f);
-}
-
-static int pooling(suite_puts_fn out)
-{
-    family f;
-    int32_t it;
-    fam_init(&f);
-    for (it = 0; it < 400; ++it) {
-        flyref_pool_params p;
-        flyref_dims in, od;
-        in.n = rint_in(1, 2);
-        in.h = rint_in(1, 8);
-        in.w = rint_in(1, 8);
-        in.c = rint_in(1, 4);
-        p.filter_h = rint_in(1, 3);
-        p.filter_w = rint_in(1, 3);
-        p.stride_h = rint_in(1, 3);
-        p.stride_w = rint_in(1, 3);
-        p.pad_h = rint_in(0, p.filter_h - 1);
-        p.pad_w = rint_in(0, p.filter_w - 1);
-        p.activation.min = rint_in(-128, 0);
-        p.activation.max = 127;
-        if (in.h + 2 * p.pad_h < p.filter_h || in.w + 2 * p.pad_w < p.filter_w) continue;
-        od.n = in.n;
-        od.h = (in.h + 2 * p.pad_h - p.filter_h) / p.stride_h + 1;
-        od.w = (in.w + 2 * p.pad_w - p.filter_w) / p.stride_w + 1;
-        od.c = in.c;
-        fill_s8(g_x, count(&in), -128, 127);
-        fam_status(&f, (it & 1) ? flyref_avg_pool_s8(&p, &in, g_x, &od, g_y) : flyref_max_pool_s8(&p, &in, g_x, &od, g_y));
-        fam_bytes(&f, g_y, count(&od));
-    }
-    return report(out, "pool_s8", &f);
-}
-
-static int activations(suite_puts_fn out)
-{
-    family f;
-    int32_t it, i;
-    fam_init(&f);
-    for (i = 0; i < 256; ++i) g_x[i] = (int8_t)(i - 128);
-    for (it = 0; it < 300; ++it) {
-        const float si = (float)(int32_t)(rnd() % 2000u + 10u) / 8192.0f;
-        const float so = (float)(int32_t)(rnd() % 2000u + 10u) / 8192.0f;
-        const int32_t rows = rint_in(1, 8), len = rint_in(1, 32);
-        flynet_softmax_params rs;
-        flynet_logistic_params rl;
-        flynet_hard_swish_params rh;
-        flynet_hard_sigmoid_params rg;
-        if (flyref_softmax_prepare(1.0f, si, FLYNET_ROUNDING_DOUBLE, &rs) == FLYREF_OK) {
-            flyref_softmax_params p;
-            p.input_multiplier = rs.input_multiplier;
-            p.input_left_shift = rs.input_left_shift;
-            p.diff_min = rs.diff_min;
-            fill_s8(g_x2, rows * len, -128, 127);
-            fam_status(&f, flyref_softmax_s8(&p, rows, len, g_x2, g_y));
-            fam_bytes(&f, g_y, rows * len);
-        }
-        if (flyref_logistic_prepare(si, &rl) == FLYREF_OK) {
-            flyref_logistic_params p;
-            p.input_zero_point = zero_point();
-            p.input_multiplier = rl.input_multiplier;
-            p.input_left_shift = rl.input_left_shift;
-            p.input_range_radius = rl.input_range_radius;
-            p.rounding = rounding();
-            fam_status(&f, flyref_logistic_s8(&p, 256, g_x, g_y));
-            fam_bytes(&f, g_y, 256);
-        }
-        if (flyref_hard_swish_prepare(si, so, &rh) == FLYREF_OK) {
-            flyref_hard_swish_params p;
-            p.input_zero_point = zero_point();
-            p.output_zero_point = zero_point();
-            p.output_multiplier_int16 = rh.output_multiplier_int16;
-            p.output_exponent = rh.output_exponent;
-            p.reluish_multiplier_int16 = rh.reluish_multiplier_int16;
-            p.reluish_exponent = rh.reluish_exponent;
-            fam_status(&f, flyref_hard_swish_s8(&p, 256, g_x, g_y));
-            fam_bytes(&f, g_y, 256);
-        }
-        if (flyref_hard_sigmoid_prepare(si, 1.0f / 256.0f, -128, FLYNET_ROUNDING_DOUBLE, &rg) == FLYREF_OK) {
-            flyref_hard_sigmoid_params p;
-            p.input_zero_point = zero_point();
-            p.reluish_multiplier_int16 = rg.reluish_multiplier_int16;
-            p.reluish_exponent = rg.reluish_exponent;
-            p.output_multiplier = rg.output_multiplier;
-            p.output_shift = rg.output_shift;
-            p.output_offset = -128;
-            p.activation.min = -128;
-            p.activation.max = 127;
-            p.rounding = rounding();
-            fam_status(&f, flyref_hard_sigmoid_s8(&p, 256, g_x, g_y));
-            fam_bytes(&f, g_y, 256);
-        }
-        {
-            flyref_requantize_params p;
-            p.input_offset = -zero_point();
-            p.output_offset = zero_point();
-            p.multiplier = rmult();
-            p.shift = rint_in(-8, 2);
-            p.activation.min = -128;
-            p.activation.max = 127;
-            p.rounding = rounding();
-            fam_status(&f, flyref_requantize_s8(&p, 256, g_x, g_y));
-            fam_bytes(&f, g_y, 256);
-        }
-    }
-    return report(out, "activation_s8", &f);
-}
-
-static int data_movement(suite_puts_fn out)
-{
-    family f;
-    int32_t it;
-    fam_init(&f);
-    for (it = 0; it < 200; ++it) {
-        const int32_t outer = rint_in(1, 20), c1 = rint_in(1, 6), c2 = rint_in(1, 6), cout = rint_in(1, 12);
-        const int8_t *ins[2];
-        int32_t ch[2], o;
-        flyref_dims in, od;
-        ins[0] = g_x;
-        ins[1] = g_x2;
-        ch[0] = c1;
-        ch[1] = c2;
-        fill_s8(g_x, outer * c1, -128, 127);
-        fill_s8(g_x2, outer * c2, -128, 127);
-        fam_status(&f, flyref_concat_s8(2, ins, ch, outer, g_y));
-        fam_bytes(&f, g_y, outer * (c1 + c2));
-        in.n = 1; in.h = 1; in.w = outer; in.c = c1 + c2;
-        od = in;
-        od.c = cout;
-        for (o = 0; o < cout; ++o) g_idx[o] = rint_in(0, c1 + c2 - 1);
-        fam_status(&f, flyref_channel_gather_s8(&in, g_y, g_idx, &od, g_y2));
-        fam_bytes(&f, g_y2, outer * cout);
-    }
-    return report(out, "data_movement_s8", &f);
-}
-
-static int vaeca(suite_puts_fn out)
-{
-    family f;
-    int32_t it;
-    fam_init(&f);
-    for (it = 0; it < 200; ++it) {
-        const int32_t heads = rint_in(1, 4), e = rint_in(1, 10), k = 2 * rint_in(0, 2) + 1;
-        flyref_vaeca_descriptor_params p;
-        flyref_eca_conv1d_params c;
-        flyref_dims z, d, fd;
-        z.n = rint_in(1, 2);
-        z.h = rint_in(1, 8);
-        z.w = rint_in(1, 8);
-        z.c = e * heads;
-        fill_s8(g_x, count(&z), -128, 127);
-        p.input_offset = -zero_point();
-        p.mean_multiplier = rmult();
-        p.mean_shift = rint_in(-14, -6);
-        p.mean_offset = rint_in(-10, 10);
-        p.std_multiplier = rmult();
-        p.std_shift = rint_in(-18, -8);
-        p.std_offset = -128;
-        p.eps_q = rnd() % 100000u;
-        p.sqrt_frac_bits = rint_in(0, 8);
+    case 1: {
+        flyref_mul_params p;
+        p.input1_offset = -zero_point();
+        p.input2_offset = -zero_point();
+        p.output_multiplier = rmult();
+        p.output_shift = rint_in(-16, 0);
+        p.output_offset = zero_point();
+        p.activation = full_range();
         p.rounding = rounding();
-        fam_status(&f, flyref_vaeca_descriptor_s8(&p, &z, g_x, g_y, g_y2));
-        fam_bytes(&f, g_y, z.n * z.c);
-        fam_bytes(&f, g_y2, z.n * z.c);
-        d.n = z.n; d.h = 1; d.w = 1; d.c = z.c;
-        fd.n = 1; fd.h = 1; fd.w = k; fd.c = 2;
-        fill_s8(g_w, 2 * k, -127, 127);
-        c.heads = heads;
-        c.mean_offset = -p.mean_offset;
-        c.std_offset = 128;
-        c.mean_multiplier = rmult();
-        c.mean_shift = rint_in(-10, 0);
-        c.std_multiplier = rmult();
-        c.std_shift = rint_in(-10, 0);
-        c.sum_shift = rint_in(0, 8);
-        c.output_offset = zero_point();
-        c.activation.min = -128;
-        c.activation.max = 127;
-        c.rounding = rounding();
-        fam_status(&f, flyref_eca_conv1d_s8(&c, &d, g_y, g_y2, &fd, g_w, g_x2));
-        fam_bytes(&f, g_x2, z.n * z.c);
+        fam_status(f, flyref_mul_s8(&p, &a, g_x, &b, g_x2, &o, g_y));
+        break;
     }
-    return report(out, "vaeca_s8", &f);
+    case 2:
+        fam_status(f, flyref_maximum_s8(&a, g_x, &b, g_x2, &o, g_y));
+        break;
+    default: {
+        flyref_dims in = o;
+        const int32_t g = rint_in(1, 4);
+        in.c = o.c * g;
+        fill_s8(g_x, count(&in), -128, 127);
+        fam_status(f, flyref_max_group_s8(g, &in, g_x, &o, g_y));
+        break;
+    }
+    }
+    fam_bytes(f, g_y, count(&o));
 }
+static const suite_family k_elementwise = {"elementwise_s8", 600, 0u, elementwise};
+
+static void pooling(family *f, int32_t it)
+{
+    flyref_pool_params p;
+    flyref_dims in, od;
+    draw_map(&in, 2, 8, 0);
+    in.c = rint_in(1, 4);
+    p.filter_h = rint_in(1, 3);
+    p.filter_w = rint_in(1, 3);
+    p.stride_h = rint_in(1, 3);
+    p.stride_w = rint_in(1, 3);
+    p.pad_h = rint_in(0, p.filter_h - 1);
+    p.pad_w = rint_in(0, p.filter_w - 1);
+    p.activation.min = rint_in(-128, 0);
+    p.activation.max = 127;
+    if (in.h + 2 * p.pad_h < p.filter_h || in.w + 2 * p.pad_w < p.filter_w) return;
+    od = dims(in.n, (in.h + 2 * p.pad_h - p.filter_h) / p.stride_h + 1, (in.w + 2 * p.pad_w - p.filter_w) / p.stride_w + 1,
+              in.c);
+    fill_s8(g_x, count(&in), -128, 127);
+    fam_status(f, (it & 1) ? flyref_avg_pool_s8(&p, &in, g_x, &od, g_y) : flyref_max_pool_s8(&p, &in, g_x, &od, g_y));
+    fam_bytes(f, g_y, count(&od));
+}
+static const suite_family k_pooling = {"pool_s8", 400, 0u, pooling};
+
+/* Softmax of `rows` rows of `len` codes of g_x2, drawn over the whole range or, `narrow`, over
+ * a random [lo, hi] around 0. */
+static void run_softmax(family *f, float beta, float si, int32_t rows, int32_t len, int32_t narrow)
+{
+    flynet_softmax_params r;
+    flyref_softmax_params p;
+    int32_t lo = -128, hi = 127;
+    if (flyref_softmax_prepare(beta, si, FLYNET_ROUNDING_DOUBLE, &r) != FLYREF_OK) return;
+    p.input_multiplier = r.input_multiplier;
+    p.input_left_shift = r.input_left_shift;
+    p.diff_min = r.diff_min;
+    if (narrow) {
+        lo = rint_in(-128, 0);
+        hi = rint_in(0, 127);
+    }
+    fill_s8(g_x2, rows * len, lo, hi);
+    fam_status(f, flyref_softmax_s8(&p, rows, len, g_x2, g_y));
+    fam_bytes(f, g_y, rows * len);
+}
+
+/* Logistic of g_x[0, size) for input scale si, with a random zero point and rounding. */
+static void run_logistic(family *f, float si, int32_t size)
+{
+    flynet_logistic_params r;
+    flyref_logistic_params p;
+    if (flyref_logistic_prepare(si, &r) != FLYREF_OK) return;
+    p.input_zero_point = zero_point();
+    p.input_multiplier = r.input_multiplier;
+    p.input_left_shift = r.input_left_shift;
+    p.input_range_radius = r.input_range_radius;
+    p.rounding = rounding();
+    fam_status(f, flyref_logistic_s8(&p, size, g_x, g_y));
+    fam_bytes(f, g_y, size);
+}
+
+/* Hard-swish of g_x[0, size) for scales si -> so, with random zero points. */
+static void run_hard_swish(family *f, float si, float so, int32_t size)
+{
+    flynet_hard_swish_params r;
+    flyref_hard_swish_params p;
+    if (flyref_hard_swish_prepare(si, so, &r) != FLYREF_OK) return;
+    p.input_zero_point = zero_point();
+    p.output_zero_point = zero_point();
+    p.output_multiplier_int16 = r.output_multiplier_int16;
+    p.output_exponent = r.output_exponent;
+    p.reluish_multiplier_int16 = r.reluish_multiplier_int16;
+    p.reluish_exponent = r.reluish_exponent;
+    fam_status(f, flyref_hard_swish_s8(&p, size, g_x, g_y));
+    fam_bytes(f, g_y, size);
+}
+
+/* The activations of every input code (g_x = -128..127). */
+static void activations(family *f, int32_t it)
+{
+    const float si = (float)(int32_t)(rnd() % 2000u + 10u) / 8192.0f;
+    const float so = (float)(int32_t)(rnd() % 2000u + 10u) / 8192.0f;
+    const int32_t rows = rint_in(1, 8), len = rint_in(1, 32);
+    flynet_hard_sigmoid_params rg;
+    int32_t i;
+    (void)it;
+    for (i = 0; i < 256; ++i) g_x[i] = (int8_t)(i - 128);
+    run_softmax(f, 1.0f, si, rows, len, 0);
+    run_logistic(f, si, 256);
+    run_hard_swish(f, si, so, 256);
+    if (flyref_hard_sigmoid_prepare(si, 1.0f / 256.0f, -128, FLYNET_ROUNDING_DOUBLE, &rg) == FLYREF_OK) {
+        flyref_hard_sigmoid_params p;
+        p.input_zero_point = zero_point();
+        p.reluish_multiplier_int16 = rg.reluish_multiplier_int16;
+        p.reluish_exponent = rg.reluish_exponent;
+        p.output_multiplier = rg.output_multiplier;
+        p.output_shift = rg.output_shift;
+        p.output_offset = -128;
+        p.activation = full_range();
+        p.rounding = rounding();
+        fam_status(f, flyref_hard_sigmoid_s8(&p, 256, g_x, g_y));
+        fam_bytes(f, g_y, 256);
+    }
+    {
+        flyref_requantize_params p;
+        p.input_offset = -zero_point();
+        p.output_offset = zero_point();
+        p.multiplier = rmult();
+        p.shift = rint_in(-8, 2);
+        p.activation = full_range();
+        p.rounding = rounding();
+        fam_status(f, flyref_requantize_s8(&p, 256, g_x, g_y));
+        fam_bytes(f, g_y, 256);
+    }
+}
+static const suite_family k_activations = {"activation_s8", 300, 0u, activations};
+
+static void data_movement(family *f, int32_t it)
+{
+    const int32_t outer = rint_in(1, 20), c1 = rint_in(1, 6), c2 = rint_in(1, 6), cout = rint_in(1, 12);
+    const int8_t *ins[2];
+    int32_t ch[2], o;
+    flyref_dims in, od;
+    (void)it;
+    ins[0] = g_x;
+    ins[1] = g_x2;
+    ch[0] = c1;
+    ch[1] = c2;
+    fill_s8(g_x, outer * c1, -128, 127);
+    fill_s8(g_x2, outer * c2, -128, 127);
+    fam_status(f, flyref_concat_s8(2, ins, ch, outer, g_y));
+    fam_bytes(f, g_y, outer * (c1 + c2));
+    in = dims(1, 1, outer, c1 + c2);
+    od = dims(1, 1, outer, cout);
+    for (o = 0; o < cout; ++o) g_idx[o] = rint_in(0, c1 + c2 - 1);
+    fam_status(f, flyref_channel_gather_s8(&in, g_y, g_idx, &od, g_y2));
+    fam_bytes(f, g_y2, outer * cout);
+}
+static const suite_family k_data_movement = {"data_movement_s8", 200, 0u, data_movement};
+
+/* The VA-ECA descriptor of z (g_x): mean and std per image and channel, into g_y and g_y2. */
+static void run_descriptor(family *f, const flyref_vaeca_descriptor_params *p, const flyref_dims *z)
+{
+    fam_status(f, flyref_vaeca_descriptor_s8(p, z, g_x, g_y, g_y2));
+    fam_bytes(f, g_y, z->n * z->c);
+    fam_bytes(f, g_y2, z->n * z->c);
+}
+
+static void vaeca(family *f, int32_t it)
+{
+    const int32_t heads = rint_in(1, 4), e = rint_in(1, 10), k = 2 * rint_in(0, 2) + 1;
+    flyref_vaeca_descriptor_params p;
+    flyref_eca_conv1d_params c;
+    flyref_dims z, d, fd;
+    (void)it;
+    draw_map(&z, 2, 8, e * heads);
+    fill_s8(g_x, count(&z), -128, 127);
+    p.input_offset = -zero_point();
+    draw_requant(&p.mean_multiplier, &p.mean_shift, 0, -14, -6);
+    p.mean_offset = rint_in(-10, 10);
+    draw_requant(&p.std_multiplier, &p.std_shift, 0, -18, -8);
+    p.std_offset = -128;
+    p.eps_q = rnd() % 100000u;
+    p.sqrt_frac_bits = rint_in(0, 8);
+    p.rounding = rounding();
+    run_descriptor(f, &p, &z);
+    d = dims(z.n, 1, 1, z.c);
+    fd = dims(1, 1, k, 2);
+    fill_s8(g_w, 2 * k, -127, 127);
+    c.heads = heads;
+    c.mean_offset = -p.mean_offset;
+    c.std_offset = 128;
+    draw_requant(&c.mean_multiplier, &c.mean_shift, 0, -10, 0);
+    draw_requant(&c.std_multiplier, &c.std_shift, 0, -10, 0);
+    c.sum_shift = rint_in(0, 8);
+    c.output_offset = zero_point();
+    c.activation = full_range();
+    c.rounding = rounding();
+    fam_status(f, flyref_eca_conv1d_s8(&c, &d, g_y, g_y2, &fd, g_w, g_x2));
+    fam_bytes(f, g_x2, z.n * z.c);
+}
+static const suite_family k_vaeca = {"vaeca_s8", 200, 0u, vaeca};
 
 /* ------------------------------------------------------------------ target fast paths */
 
@@ -869,26 +891,6 @@ static int vaeca(suite_puts_fn out)
  * proves its fast paths byte-identical. Each family draws from its own seed, so the families
  * before it keep their sequences.
  */
-static int32_t any_mult(void)
-{
-    switch (rnd() % 8u) {
-    case 0: return (int32_t)(rnd() % 1000u);
-    case 1: return 0x7FFFFFFF;
-    default: return rmult();
-    }
-}
-
-static void any_clamp(flyref_activation *a)
-{
-    if (rnd() % 2u) {
-        a->min = -128;
-        a->max = 127;
-    } else {
-        a->min = rint_in(-128, 20);
-        a->max = rint_in(a->min, 127);
-    }
-}
-
 /* A map [n, h, w, c] of at most `cap` elements, c up to cmax. */
 static void map_dims(flyref_dims *o, int32_t cmax, int32_t cap)
 {
@@ -904,218 +906,156 @@ static void map_dims(flyref_dims *o, int32_t cmax, int32_t cap)
     }
 }
 
-static int elementwise_fast(suite_puts_fn out)
+/* Mul (even cases) and add (odd) with a gate, same shapes or any broadcast. */
+static void binary_fast(family *f, int32_t it)
 {
-    family f;
-    int32_t it;
-    const uint32_t saved = g_state;
-    g_state = 0x9E3779B9u;
-    fam_init(&f);
-    for (it = 0; it < 400; ++it) {
-        flyref_dims o, a, b;
-        const int32_t kind = (int32_t)(rnd() % 3u); /* 0: gate, 1: same shape, 2: any broadcast */
-        map_dims(&o, rint_in(0, 3) == 0 ? 300 : 40, MAXB);
-        a = o;
-        b = o;
-        if (kind == 0) {
-            b.h = 1;
-            b.w = 1;
-            if (rnd() % 4u == 0) b.n = 1;
-        } else if (kind == 2) {
-            if (rnd() & 1u) a.h = 1;
-            if (rnd() & 1u) a.w = 1;
-            if (rnd() & 1u) b.h = 1;
-            if (rnd() & 1u) b.c = 1;
-        }
-        if (rnd() & 1u) {
-            const flyref_dims t = a;
-            a = b;
-            b = t;
-        }
-        fill_s8(g_x, count(&a), -128, 127);
-        fill_s8(g_x2, count(&b), -128, 127);
-        if (it % 2 == 0) {
-            flyref_mul_params p;
-            p.input1_offset = -zero_point();
-            p.input2_offset = -zero_point();
-            p.output_multiplier = any_mult();
-            p.output_shift = rnd() % 16u == 0 ? rint_in(1, 3) : rint_in(-31, 0);
-            p.output_offset = zero_point();
-            any_clamp(&p.activation);
-            p.rounding = rounding();
-            fam_status(&f, flyref_mul_s8(&p, &a, g_x, &b, g_x2, &o, g_y));
-        } else {
-            flyref_add_params p;
-            flynet_add_params r;
-            const float s1 = (float)(int32_t)(rnd() % 1000u + 1u) / 4096.0f, s2 = (float)(int32_t)(rnd() % 1000u + 1u) / 4096.0f;
-            const float so = (s1 + s2) * (float)(int32_t)(rnd() % 8u + 1u) / 4.0f;
-            const int32_t rd = rounding();
-            if (flyref_add_prepare(s1, s2, so, rd, &r) != FLYREF_OK) continue;
-            p.input1_offset = -zero_point();
-            p.input2_offset = -zero_point();
-            p.left_shift = r.left_shift;
-            p.input1_multiplier = r.input1_multiplier;
-            p.input1_shift = r.input1_shift;
-            p.input2_multiplier = r.input2_multiplier;
-            p.input2_shift = r.input2_shift;
-            p.output_multiplier = r.output_multiplier;
-            p.output_shift = r.output_shift;
-            p.output_offset = zero_point();
-            any_clamp(&p.activation);
-            p.rounding = rd;
-            fam_status(&f, flyref_add_s8(&p, &a, g_x, &b, g_x2, &o, g_y));
-        }
-        fam_bytes(&f, g_y, count(&o));
+    flyref_dims o, a, b;
+    const int32_t kind = (int32_t)(rnd() % 3u); /* 0: gate, 1: same shape, 2: any broadcast */
+    map_dims(&o, rint_in(0, 3) == 0 ? 300 : 40, MAXB);
+    a = o;
+    b = o;
+    if (kind == 0) {
+        b.h = 1;
+        b.w = 1;
+        if (rnd() % 4u == 0) b.n = 1;
+    } else if (kind == 2) {
+        if (rnd() & 1u) a.h = 1;
+        if (rnd() & 1u) a.w = 1;
+        if (rnd() & 1u) b.h = 1;
+        if (rnd() & 1u) b.c = 1;
     }
-    for (it = 0; it < 100; ++it) {
-        flyref_dims o, in;
-        const int32_t g = rint_in(1, 5);
-        map_dims(&o, 100, MAXB / g);
-        in = o;
-        in.c = o.c * g;
-        fill_s8(g_x, count(&in), -128, 127);
-        fam_status(&f, flyref_max_group_s8(g, &in, g_x, &o, g_y));
-        fam_bytes(&f, g_y, count(&o));
+    if (rnd() & 1u) {
+        const flyref_dims t = a;
+        a = b;
+        b = t;
     }
-    g_state = saved;
-    return report(out, "elementwise_fast_s8", &f);
-}
-
-static int activation_fast(suite_puts_fn out)
-{
-    family f;
-    int32_t it;
-    const uint32_t saved = g_state;
-    g_state = 0x2545F491u;
-    fam_init(&f);
-    for (it = 0; it < 150; ++it) {
-        const float si = (float)(int32_t)(rnd() % 4000u + 10u) / 8192.0f;
-        const float so = (float)(int32_t)(rnd() % 2000u + 10u) / 8192.0f;
-        const int32_t size = rnd() % 2u ? rint_in(1, 100) : rint_in(100, MAXB);
-        int32_t rows, len;
-        flynet_softmax_params rs;
-        flynet_logistic_params rl;
-        flynet_hard_swish_params rh;
-        fill_s8(g_x, size, -128, 127);
-        if (flyref_logistic_prepare(si, &rl) == FLYREF_OK) {
-            flyref_logistic_params p;
-            p.input_zero_point = zero_point();
-            p.input_multiplier = rl.input_multiplier;
-            p.input_left_shift = rl.input_left_shift;
-            p.input_range_radius = rl.input_range_radius;
-            p.rounding = rounding();
-            fam_status(&f, flyref_logistic_s8(&p, size, g_x, g_y));
-            fam_bytes(&f, g_y, size);
-        }
-        if (flyref_hard_swish_prepare(si, so, &rh) == FLYREF_OK) {
-            flyref_hard_swish_params p;
-            p.input_zero_point = zero_point();
-            p.output_zero_point = zero_point();
-            p.output_multiplier_int16 = rh.output_multiplier_int16;
-            p.output_exponent = rh.output_exponent;
-            p.reluish_multiplier_int16 = rh.reluish_multiplier_int16;
-            p.reluish_exponent = rh.reluish_exponent;
-            fam_status(&f, flyref_hard_swish_s8(&p, size, g_x, g_y));
-            fam_bytes(&f, g_y, size);
-        }
-        /* Softmax rows: the head softmax (2 .. 5) most often, and longer rows. */
-        len = rnd() % 2u ? rint_in(1, 5) : rint_in(6, 300);
-        rows = rint_in(1, MAXB / len);
-        if (flyref_softmax_prepare((float)(int32_t)(rnd() % 4u + 1u), si, FLYNET_ROUNDING_DOUBLE, &rs) == FLYREF_OK) {
-            flyref_softmax_params p;
-            p.input_multiplier = rs.input_multiplier;
-            p.input_left_shift = rs.input_left_shift;
-            p.diff_min = rs.diff_min;
-            const int32_t lo = rint_in(-128, 0), hi = rint_in(0, 127);
-            fill_s8(g_x2, rows * len, lo, hi);
-            fam_status(&f, flyref_softmax_s8(&p, rows, len, g_x2, g_y));
-            fam_bytes(&f, g_y, rows * len);
-        }
-    }
-    g_state = saved;
-    return report(out, "activation_fast_s8", &f);
-}
-
-static int vaeca_fast(suite_puts_fn out)
-{
-    family f;
-    int32_t it;
-    const uint32_t saved = g_state;
-    g_state = 0x61C88647u;
-    fam_init(&f);
-    for (it = 0; it < 150; ++it) {
-        const int32_t heads = rint_in(1, 4), k = 2 * rint_in(0, 4) + 1;
-        int32_t lo, hi;
-        flyref_vaeca_descriptor_params p;
-        flyref_eca_conv1d_params c;
-        flyref_dims z, d, fd;
-        map_dims(&z, 60, MAXB);
-        z.c = (z.c + heads - 1) / heads * heads;
-        if (count(&z) > MAXB) z.h = 1;
-        if (count(&z) > MAXB) z.w = 1;
-        /* Narrow value ranges too: large maps of small spread. (The bounds are drawn in two
-         * statements: the order of a call's arguments is unspecified.) */
-        lo = rint_in(-128, 0);
-        hi = rint_in(0, 127);
-        fill_s8(g_x, count(&z), lo, hi);
-        p.input_offset = -zero_point();
-        p.mean_multiplier = any_mult();
-        p.mean_shift = rint_in(-20, -4);
-        p.mean_offset = rint_in(-20, 20);
-        p.std_multiplier = any_mult();
-        p.std_shift = rint_in(-24, -6);
-        p.std_offset = -128;
-        p.eps_q = rnd() % 4u ? rnd() % 100000u : (uint64_t)rnd() << 8;
-        p.sqrt_frac_bits = rint_in(0, 8);
+    fill_s8(g_x, count(&a), -128, 127);
+    fill_s8(g_x2, count(&b), -128, 127);
+    if (it % 2 == 0) {
+        flyref_mul_params p;
+        p.input1_offset = -zero_point();
+        p.input2_offset = -zero_point();
+        p.output_multiplier = any_mult();
+        p.output_shift = rnd() % 16u == 0 ? rint_in(1, 3) : rint_in(-31, 0);
+        p.output_offset = zero_point();
+        any_clamp(&p.activation);
         p.rounding = rounding();
-        fam_status(&f, flyref_vaeca_descriptor_s8(&p, &z, g_x, g_y, g_y2));
-        fam_bytes(&f, g_y, z.n * z.c);
-        fam_bytes(&f, g_y2, z.n * z.c);
-        d.n = z.n;
-        d.h = 1;
-        d.w = 1;
-        d.c = rnd() % 2u ? z.c : rint_in(1, 250) * heads;
-        fd.n = 1;
-        fd.h = 1;
-        fd.w = k;
-        fd.c = 2;
-        fill_s8(g_y, d.n * d.c, -128, 127);
-        fill_s8(g_y2, d.n * d.c, -128, 127);
-        fill_s8(g_w, 2 * k, -127, 127);
-        c.heads = heads;
-        c.mean_offset = -zero_point();
-        c.std_offset = -zero_point();
-        c.mean_multiplier = any_mult();
-        c.mean_shift = rint_in(-12, 8);
-        c.std_multiplier = any_mult();
-        c.std_shift = rint_in(-12, 8);
-        c.sum_shift = rint_in(0, 10);
-        c.output_offset = zero_point();
-        any_clamp(&c.activation);
-        c.rounding = rounding();
-        fam_status(&f, flyref_eca_conv1d_s8(&c, &d, g_y, g_y2, &fd, g_w, g_x2));
-        fam_bytes(&f, g_x2, d.n * d.c);
+        fam_status(f, flyref_mul_s8(&p, &a, g_x, &b, g_x2, &o, g_y));
+    } else {
+        flyref_add_params p;
+        flynet_add_params r;
+        const float s1 = (float)(int32_t)(rnd() % 1000u + 1u) / 4096.0f, s2 = (float)(int32_t)(rnd() % 1000u + 1u) / 4096.0f;
+        const float so = (s1 + s2) * (float)(int32_t)(rnd() % 8u + 1u) / 4.0f;
+        const int32_t rd = rounding();
+        if (flyref_add_prepare(s1, s2, so, rd, &r) != FLYREF_OK) return;
+        p = add_params(&r, rd);
+        any_clamp(&p.activation);
+        fam_status(f, flyref_add_s8(&p, &a, g_x, &b, g_x2, &o, g_y));
     }
-    g_state = saved;
-    return report(out, "vaeca_fast_s8", &f);
+    fam_bytes(f, g_y, count(&o));
 }
 
-static int interpreter(suite_puts_fn out)
+/* 400 binary cases, then 100 of the max over head groups. */
+static void elementwise_fast(family *f, int32_t it)
 {
-    /* expansion 1x1 -> depthwise 3x3 x3 heads -> max-out -> global avg pool, through the interpreter */
-    static flyref_tensor t[12];
-    static flyref_node nodes[4];
+    flyref_dims o, in;
+    int32_t g;
+    if (it < 400) {
+        binary_fast(f, it);
+        return;
+    }
+    g = rint_in(1, 5);
+    map_dims(&o, 100, MAXB / g);
+    in = o;
+    in.c = o.c * g;
+    fill_s8(g_x, count(&in), -128, 127);
+    fam_status(f, flyref_max_group_s8(g, &in, g_x, &o, g_y));
+    fam_bytes(f, g_y, count(&o));
+}
+static const suite_family k_elementwise_fast = {"elementwise_fast_s8", 500, 0x9E3779B9u, elementwise_fast};
+
+static void activation_fast(family *f, int32_t it)
+{
+    const float si = (float)(int32_t)(rnd() % 4000u + 10u) / 8192.0f;
+    const float so = (float)(int32_t)(rnd() % 2000u + 10u) / 8192.0f;
+    const int32_t size = rnd() % 2u ? rint_in(1, 100) : rint_in(100, MAXB);
+    int32_t rows, len;
+    float beta;
+    (void)it;
+    fill_s8(g_x, size, -128, 127);
+    run_logistic(f, si, size);
+    run_hard_swish(f, si, so, size);
+    /* Softmax rows: the head softmax (2 .. 5) most often, and longer rows. */
+    len = rnd() % 2u ? rint_in(1, 5) : rint_in(6, 300);
+    rows = rint_in(1, MAXB / len);
+    beta = (float)(int32_t)(rnd() % 4u + 1u);
+    run_softmax(f, beta, si, rows, len, 1);
+}
+static const suite_family k_activation_fast = {"activation_fast_s8", 150, 0x2545F491u, activation_fast};
+
+static void vaeca_fast(family *f, int32_t it)
+{
+    const int32_t heads = rint_in(1, 4), k = 2 * rint_in(0, 4) + 1;
+    int32_t lo, hi;
+    flyref_vaeca_descriptor_params p;
+    flyref_eca_conv1d_params c;
+    flyref_dims z, d, fd;
+    (void)it;
+    map_dims(&z, 60, MAXB);
+    z.c = (z.c + heads - 1) / heads * heads;
+    if (count(&z) > MAXB) z.h = 1;
+    if (count(&z) > MAXB) z.w = 1;
+    /* Narrow value ranges too: large maps of small spread. */
+    lo = rint_in(-128, 0);
+    hi = rint_in(0, 127);
+    fill_s8(g_x, count(&z), lo, hi);
+    p.input_offset = -zero_point();
+    draw_requant(&p.mean_multiplier, &p.mean_shift, 1, -20, -4);
+    p.mean_offset = rint_in(-20, 20);
+    draw_requant(&p.std_multiplier, &p.std_shift, 1, -24, -6);
+    p.std_offset = -128;
+    p.eps_q = rnd() % 4u ? rnd() % 100000u : (uint64_t)rnd() << 8;
+    p.sqrt_frac_bits = rint_in(0, 8);
+    p.rounding = rounding();
+    run_descriptor(f, &p, &z);
+    d = dims(z.n, 1, 1, z.c);
+    if (rnd() % 2u == 0) d.c = rint_in(1, 250) * heads;
+    fd = dims(1, 1, k, 2);
+    fill_s8(g_y, d.n * d.c, -128, 127);
+    fill_s8(g_y2, d.n * d.c, -128, 127);
+    fill_s8(g_w, 2 * k, -127, 127);
+    c.heads = heads;
+    c.mean_offset = -zero_point();
+    c.std_offset = -zero_point();
+    draw_requant(&c.mean_multiplier, &c.mean_shift, 1, -12, 8);
+    draw_requant(&c.std_multiplier, &c.std_shift, 1, -12, 8);
+    c.sum_shift = rint_in(0, 10);
+    c.output_offset = zero_point();
+    any_clamp(&c.activation);
+    c.rounding = rounding();
+    fam_status(f, flyref_eca_conv1d_s8(&c, &d, g_y, g_y2, &fd, g_w, g_x2));
+    fam_bytes(f, g_x2, d.n * d.c);
+}
+static const suite_family k_vaeca_fast = {"vaeca_fast_s8", 150, 0x61C88647u, vaeca_fast};
+
+/* ------------------------------------------------------------------ interpreter */
+
+/* expansion 1x1 -> depthwise 3x3 x3 heads -> max-out -> global avg pool, through the interpreter */
+static flyref_tensor s_t[12];
+static flyref_node s_nodes[4];
+static int8_t s_we[6 * 4], s_wd[9 * 18];
+static int32_t s_m1[1] = {0x50000000}, s_s1[1] = {-7}, s_m2[18], s_s2[18];
+static flyref_graph s_graph;
+
+static void build_interpreter_graph(void)
+{
     static const flynet_conv2d_params pe = {1, 1, 0, 0, 1, 1, -128, 127, FLYNET_ROUNDING_DOUBLE};
     static const flynet_conv2d_params pd = {1, 1, 1, 1, 1, 1, -128, 127, FLYNET_ROUNDING_SINGLE};
     static const flynet_max_group_params pg = {3};
     static const flynet_pool2d_params pp = {4, 4, 1, 1, 0, 0, -128, 127};
-    static int8_t we[6 * 4], wd[9 * 18];
-    static int32_t m1[1] = {0x50000000}, s1[1] = {-7}, m2[18], s2[18];
-    family f;
-    flyref_graph g;
-    size_t need = 0;
-    int32_t it, i;
-    fam_init(&f);
+    flyref_tensor *t = s_t;
+    flyref_node *nodes = s_nodes;
+    int32_t i;
     for (i = 0; i < 12; ++i) {
         t[i].type = FLYNET_TYPE_INT8;
         t[i].data = 0;
@@ -1123,13 +1063,13 @@ static int interpreter(suite_puts_fn out)
     }
 #define DIMS(k, N, H, W, C) (t[k].dims.n = N, t[k].dims.h = H, t[k].dims.w = W, t[k].dims.c = C)
     DIMS(0, 1, 4, 4, 4); t[0].arena_offset = 0; t[0].zero_point = -3;
-    DIMS(1, 6, 1, 1, 4); t[1].data = we;
-    DIMS(2, 1, 1, 1, 1); t[2].type = FLYNET_TYPE_INT32; t[2].data = m1;
-    DIMS(3, 1, 1, 1, 1); t[3].type = FLYNET_TYPE_INT32; t[3].data = s1;
+    DIMS(1, 6, 1, 1, 4); t[1].data = s_we;
+    DIMS(2, 1, 1, 1, 1); t[2].type = FLYNET_TYPE_INT32; t[2].data = s_m1;
+    DIMS(3, 1, 1, 1, 1); t[3].type = FLYNET_TYPE_INT32; t[3].data = s_s1;
     DIMS(4, 1, 4, 4, 6); t[4].arena_offset = 64; t[4].zero_point = -128;
-    DIMS(5, 1, 3, 3, 18); t[5].data = wd;
-    DIMS(6, 1, 1, 1, 18); t[6].type = FLYNET_TYPE_INT32; t[6].data = m2;
-    DIMS(7, 1, 1, 1, 18); t[7].type = FLYNET_TYPE_INT32; t[7].data = s2;
+    DIMS(5, 1, 3, 3, 18); t[5].data = s_wd;
+    DIMS(6, 1, 1, 1, 18); t[6].type = FLYNET_TYPE_INT32; t[6].data = s_m2;
+    DIMS(7, 1, 1, 1, 18); t[7].type = FLYNET_TYPE_INT32; t[7].data = s_s2;
     DIMS(8, 1, 4, 4, 18); t[8].arena_offset = 160; t[8].zero_point = 5;
     DIMS(9, 1, 4, 4, 6); t[9].arena_offset = 448; t[9].zero_point = 5;
     DIMS(10, 1, 1, 1, 6); t[10].arena_offset = 544; t[10].zero_point = 5;
@@ -1149,43 +1089,52 @@ static int interpreter(suite_puts_fn out)
     nodes[2].inputs[0] = 8; nodes[2].outputs[0] = 9;
     nodes[3].op = FLYNET_OP_AVG_POOL2D; nodes[3].num_inputs = 1; nodes[3].params = &pp;
     nodes[3].inputs[0] = 9; nodes[3].outputs[0] = 10;
-    g.tensors = t;
-    g.num_tensors = 11;
-    g.nodes = nodes;
-    g.num_nodes = 4;
-    for (it = 0; it < 50; ++it) {
-        fill_s8(we, 24, -127, 127);
-        fill_s8(wd, 162, -127, 127);
-        for (i = 0; i < 18; ++i) {
-            m2[i] = rmult();
-            s2[i] = rint_in(-9, -6);
-        }
-        fill_s8((int8_t *)g_arena, 64, -128, 127);
-        fam_status(&f, flyref_plan_scratch(&g, &need));
-        fam_status(&f, flyref_graph_prepare(&g, sizeof g_arena));
-        fam_status(&f, flyref_graph_invoke(&g, g_arena, sizeof g_arena));
-        fam_bytes(&f, g_arena + 64, 486);
-    }
-    return report(out, "interpreter", &f);
+    s_graph.tensors = t;
+    s_graph.num_tensors = 11;
+    s_graph.nodes = nodes;
+    s_graph.num_nodes = 4;
 }
+
+static void interpreter(family *f, int32_t it)
+{
+    size_t need = 0;
+    int32_t i;
+    (void)it;
+    fill_s8(s_we, 24, -127, 127);
+    fill_s8(s_wd, 162, -127, 127);
+    for (i = 0; i < 18; ++i) draw_requant(&s_m2[i], &s_s2[i], 0, -9, -6);
+    fill_s8((int8_t *)g_arena, 64, -128, 127);
+    fam_status(f, flyref_plan_scratch(&s_graph, &need));
+    fam_status(f, flyref_graph_prepare(&s_graph, sizeof g_arena));
+    fam_status(f, flyref_graph_invoke(&s_graph, g_arena, sizeof g_arena));
+    fam_bytes(f, g_arena + 64, 486);
+}
+static const suite_family k_interpreter = {"interpreter", 50, 0u, interpreter};
 
 /* ------------------------------------------------------------------ CMSIS-NN vectors on target */
 
 static int8_t g_out[16384];
 
-static flyref_conv_params cmsis_conv_params(const fw_cmsis_case *k)
+static flyref_activation cfg_activation(const int32_t *c)
+{
+    flyref_activation a;
+    a.min = c[K_ACTIVATION_MIN];
+    a.max = c[K_ACTIVATION_MAX];
+    return a;
+}
+
+static flyref_conv_params cmsis_conv_params(const int32_t *c)
 {
     flyref_conv_params p;
-    p.input_offset = k->cfg[K_INPUT_OFFSET];
-    p.output_offset = k->cfg[K_OUTPUT_OFFSET];
-    p.stride_h = k->cfg[K_STRIDE_H];
-    p.stride_w = k->cfg[K_STRIDE_W];
-    p.pad_h = k->cfg[K_PAD_H];
-    p.pad_w = k->cfg[K_PAD_W];
-    p.dilation_h = k->cfg[K_DILATION_H];
-    p.dilation_w = k->cfg[K_DILATION_W];
-    p.activation.min = k->cfg[K_ACTIVATION_MIN];
-    p.activation.max = k->cfg[K_ACTIVATION_MAX];
+    p.input_offset = c[K_INPUT_OFFSET];
+    p.output_offset = c[K_OUTPUT_OFFSET];
+    p.stride_h = c[K_STRIDE_H];
+    p.stride_w = c[K_STRIDE_W];
+    p.pad_h = c[K_PAD_H];
+    p.pad_w = c[K_PAD_W];
+    p.dilation_h = c[K_DILATION_H];
+    p.dilation_w = c[K_DILATION_W];
+    p.activation = cfg_activation(c);
     p.rounding = FLYNET_ROUNDING_DOUBLE;
     return p;
 }
@@ -1193,99 +1142,60 @@ static flyref_conv_params cmsis_conv_params(const fw_cmsis_case *k)
 static flyref_status cmsis_run(const fw_cmsis_case *k)
 {
     const int32_t *c = k->cfg;
-    flyref_dims in, fd, od;
-    flyref_quant_params q;
-    q.multiplier = k->multiplier;
-    q.shift = k->shift;
-    q.count = k->n_multiplier;
-    in.n = c[K_BATCHES]; in.h = c[K_INPUT_H]; in.w = c[K_INPUT_W]; in.c = c[K_INPUT_C];
-    od.n = c[K_BATCHES]; od.h = c[K_OUTPUT_H]; od.w = c[K_OUTPUT_W]; od.c = c[K_OUTPUT_C];
+    const flyref_dims in = dims(c[K_BATCHES], c[K_INPUT_H], c[K_INPUT_W], c[K_INPUT_C]);
+    const flyref_dims od = dims(c[K_BATCHES], c[K_OUTPUT_H], c[K_OUTPUT_W], c[K_OUTPUT_C]);
+    const flyref_dims vec = dims(1, 1, 1, c[K_SIZE]); /* add and mul: flat vectors */
+    const flyref_quant_params q = quant_of(k->multiplier, k->shift, k->n_multiplier);
     if (k->n_expected > (int32_t)sizeof g_out) return FLYREF_ARENA_TOO_SMALL;
     switch (k->op) {
     case FW_OP_CONV: {
-        const flyref_conv_params p = cmsis_conv_params(k);
+        const flyref_conv_params p = cmsis_conv_params(c);
+        const flyref_dims fd = dims(c[K_OUTPUT_C], c[K_KERNEL_H], c[K_KERNEL_W], c[K_KERNEL_C]);
         flyref_context ctx;
-        fd.n = c[K_OUTPUT_C]; fd.h = c[K_KERNEL_H]; fd.w = c[K_KERNEL_W]; fd.c = c[K_KERNEL_C];
         ctx.buf = g_scratch;
         ctx.size = (int32_t)sizeof g_scratch;
         return flyref_conv2d_wrapper_s8(&ctx, &p, &q, &in, k->input, &fd, k->weights, k->bias, &od, g_out);
     }
     case FW_OP_DEPTHWISE: {
-        const flyref_conv_params p = cmsis_conv_params(k);
-        fd.n = 1; fd.h = c[K_KERNEL_H]; fd.w = c[K_KERNEL_W]; fd.c = c[K_OUTPUT_C];
+        const flyref_conv_params p = cmsis_conv_params(c);
+        const flyref_dims fd = dims(1, c[K_KERNEL_H], c[K_KERNEL_W], c[K_OUTPUT_C]);
         return flyref_depthwise_conv2d_s8(&p, c[K_CH_MULT], &q, &in, k->input, &fd, k->weights, k->bias, &od, g_out);
     }
     case FW_OP_FC: {
-        flyref_fc_params p;
-        p.input_offset = c[K_INPUT_OFFSET];
-        p.filter_offset = c[K_FILTER_OFFSET];
-        p.output_offset = c[K_OUTPUT_OFFSET];
-        p.activation.min = c[K_ACTIVATION_MIN];
-        p.activation.max = c[K_ACTIVATION_MAX];
-        p.rounding = FLYNET_ROUNDING_DOUBLE;
-        fd.n = c[K_OUTPUT_C]; fd.h = 1; fd.w = 1; fd.c = c[K_ACCUMULATION_DEPTH];
-        od.h = 1; od.w = 1;
-        return flyref_fully_connected_s8(&p, &q, &in, k->input, &fd, k->weights, k->bias, &od, g_out);
+        const flyref_fc_params p = {c[K_INPUT_OFFSET], c[K_FILTER_OFFSET], c[K_OUTPUT_OFFSET], cfg_activation(c),
+                                    FLYNET_ROUNDING_DOUBLE};
+        const flyref_dims fd = dims(c[K_OUTPUT_C], 1, 1, c[K_ACCUMULATION_DEPTH]);
+        const flyref_dims out = dims(c[K_BATCHES], 1, 1, c[K_OUTPUT_C]);
+        return flyref_fully_connected_s8(&p, &q, &in, k->input, &fd, k->weights, k->bias, &out, g_out);
     }
     case FW_OP_ADD: {
-        flyref_add_params p;
-        flyref_dims d;
-        d.n = 1; d.h = 1; d.w = 1; d.c = c[K_SIZE];
-        p.input1_offset = c[K_INPUT1_OFFSET];
-        p.input2_offset = c[K_INPUT2_OFFSET];
-        p.left_shift = c[K_LEFT_SHIFT];
-        p.input1_multiplier = c[K_INPUT1_MULTIPLIER];
-        p.input1_shift = c[K_INPUT1_SHIFT];
-        p.input2_multiplier = c[K_INPUT2_MULTIPLIER];
-        p.input2_shift = c[K_INPUT2_SHIFT];
-        p.output_multiplier = c[K_OUTPUT_MULTIPLIER];
-        p.output_shift = c[K_OUTPUT_SHIFT];
-        p.output_offset = c[K_OUTPUT_OFFSET];
-        p.activation.min = c[K_ACTIVATION_MIN];
-        p.activation.max = c[K_ACTIVATION_MAX];
-        p.rounding = FLYNET_ROUNDING_DOUBLE;
-        return flyref_add_s8(&p, &d, k->input, &d, k->input2, &d, g_out);
+        const flyref_add_params p = {c[K_INPUT1_OFFSET], c[K_INPUT2_OFFSET], c[K_LEFT_SHIFT],
+                                     c[K_INPUT1_MULTIPLIER], c[K_INPUT1_SHIFT],
+                                     c[K_INPUT2_MULTIPLIER], c[K_INPUT2_SHIFT],
+                                     c[K_OUTPUT_MULTIPLIER], c[K_OUTPUT_SHIFT],
+                                     c[K_OUTPUT_OFFSET], cfg_activation(c), FLYNET_ROUNDING_DOUBLE};
+        return flyref_add_s8(&p, &vec, k->input, &vec, k->input2, &vec, g_out);
     }
     case FW_OP_MUL: {
-        flyref_mul_params p;
-        flyref_dims d;
-        d.n = 1; d.h = 1; d.w = 1; d.c = c[K_SIZE];
-        p.input1_offset = c[K_INPUT1_OFFSET];
-        p.input2_offset = c[K_INPUT2_OFFSET];
-        p.output_multiplier = c[K_OUTPUT_MULTIPLIER];
-        p.output_shift = c[K_OUTPUT_SHIFT];
-        p.output_offset = c[K_OUTPUT_OFFSET];
-        p.activation.min = c[K_ACTIVATION_MIN];
-        p.activation.max = c[K_ACTIVATION_MAX];
-        p.rounding = FLYNET_ROUNDING_DOUBLE;
-        return flyref_mul_s8(&p, &d, k->input, &d, k->input2, &d, g_out);
+        const flyref_mul_params p = {c[K_INPUT1_OFFSET], c[K_INPUT2_OFFSET], c[K_OUTPUT_MULTIPLIER], c[K_OUTPUT_SHIFT],
+                                     c[K_OUTPUT_OFFSET], cfg_activation(c), FLYNET_ROUNDING_DOUBLE};
+        return flyref_mul_s8(&p, &vec, k->input, &vec, k->input2, &vec, g_out);
     }
     case FW_OP_AVGPOOL:
     case FW_OP_MAXPOOL: {
-        flyref_pool_params p;
-        p.filter_h = c[K_KERNEL_H];
-        p.filter_w = c[K_KERNEL_W];
-        p.stride_h = c[K_STRIDE_H];
-        p.stride_w = c[K_STRIDE_W];
-        p.pad_h = c[K_PAD_H];
-        p.pad_w = c[K_PAD_W];
-        p.activation.min = c[K_ACTIVATION_MIN];
-        p.activation.max = c[K_ACTIVATION_MAX];
+        const flyref_pool_params p = {c[K_KERNEL_H], c[K_KERNEL_W], c[K_STRIDE_H], c[K_STRIDE_W], c[K_PAD_H], c[K_PAD_W],
+                                      cfg_activation(c)};
         return k->op == FW_OP_AVGPOOL ? flyref_avg_pool_s8(&p, &in, k->input, &od, g_out)
                                       : flyref_max_pool_s8(&p, &in, k->input, &od, g_out);
     }
     case FW_OP_SOFTMAX: {
-        flyref_softmax_params p;
-        p.input_multiplier = c[K_INPUT_MULTIPLIER];
-        p.input_left_shift = c[K_INPUT_LEFT_SHIFT];
-        p.diff_min = c[K_DIFF_MIN];
+        const flyref_softmax_params p = {c[K_INPUT_MULTIPLIER], c[K_INPUT_LEFT_SHIFT], c[K_DIFF_MIN]};
         return flyref_softmax_s8(&p, c[K_NUM_ROWS], c[K_ROW_SIZE], k->input, g_out);
     }
     default:
         return FLYREF_NO_IMPL;
     }
 }
-
 static int cmsis_vectors(suite_puts_fn out)
 {
     static const char *const names[9] = {"", "conv", "depthwise", "fully_connected", "add", "mul",
@@ -1336,25 +1246,17 @@ static int cmsis_vectors(suite_puts_fn out)
 
 int flyref_kernel_suite_run(suite_puts_fn out)
 {
+    /* The families in transcript order. */
+    static const suite_family *const families[] = {
+        &k_fixed_point, &k_param_derivation, &k_conv, &k_depthwise, &k_depthwise_paths, &k_fully_connected,
+        &k_conv_fc_fast, &k_elementwise, &k_pooling, &k_activations, &k_data_movement, &k_vaeca, &k_interpreter,
+        &k_elementwise_fast, &k_activation_fast, &k_vaeca_fast};
     int fails = 0;
+    size_t i;
     g_state = 0x12345678u;
     out("flyref kernel suite v2\n");
-    fails += fixed_point(out);
-    fails += param_derivation(out);
-    fails += conv(out);
-    fails += depthwise(out);
-    fails += depthwise_paths(out);
-    fails += fully_connected(out);
-    fails += conv_fc_fast(out);
-    fails += elementwise(out);
-    fails += pooling(out);
-    fails += activations(out);
-    fails += data_movement(out);
-    fails += vaeca(out);
-    fails += interpreter(out);
-    fails += elementwise_fast(out);
-    fails += activation_fast(out);
-    fails += vaeca_fast(out);
+    build_interpreter_graph();
+    for (i = 0; i < sizeof families / sizeof families[0]; ++i) fails += run_family(out, families[i]);
     fails += cmsis_vectors(out);
     out(fails == 0 ? "flyref kernel suite: all OK\n" : "flyref kernel suite: FAILURES\n");
     return fails;

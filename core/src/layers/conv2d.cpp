@@ -27,14 +27,7 @@ class Conv2dLayer final : public Layer {
     const Tensor& in = *x[0];
     Prims& pr = prims(in, ctx.training);
     reshape(y, {in.shape[0], pr.dst_md.dims()[2], pr.dst_md.dims()[3], node_.cout});
-    auto& fpd = ctx.training ? pr.fwd_train_pd : pr.fwd_inf_pd;
-    memory src(pr.src_md, cpu_engine(), const_cast<float*>(in.ptr()));
-    memory dst(pr.dst_md, cpu_engine(), y.ptr());
-    memory uw(pr.user_w_md, cpu_engine(), p[0]->ptr());
-    memory w = reorder_if_needed(uw, fpd.weights_desc(), pr.w_fwd);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
-    if (node_.bias) args.insert({DNNL_ARG_BIAS, memory(pr.bias_md, cpu_engine(), p[1]->ptr())});
-    (ctx.training ? pr.fwd_train : pr.fwd_inf).execute(cpu_stream(), args);
+    pr.forward(ctx.training, in.ptr(), p[0]->ptr(), node_.bias ? p[1]->ptr() : nullptr, y.ptr());
     cpu_stream().wait();
   }
 
@@ -42,46 +35,19 @@ class Conv2dLayer final : public Layer {
                 const TensorPtrs& dx, const TensorPtrs& dp) override {
     const Tensor& in = *x[0];
     Prims& pr = prims(in, true);
-    memory ddst(pr.dst_md, cpu_engine(), const_cast<float*>(dy.ptr()));
-    if (dx[0]) {
-      memory uw(pr.user_w_md, cpu_engine(), p[0]->ptr());
-      memory w = reorder_if_needed(uw, pr.bwd_data_pd.weights_desc(), pr.w_bwd);
-      memory dsrc(pr.src_md, cpu_engine(), dx[0]->ptr());
-      pr.bwd_data.execute(cpu_stream(), {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dsrc}});
-    }
+    if (dx[0]) pr.backward_data(dy.ptr(), p[0]->ptr(), dx[0]->ptr());
     if (dp[0]) {
-      memory src(pr.src_md, cpu_engine(), const_cast<float*>(in.ptr()));
-      memory udw(pr.user_w_md, cpu_engine(), dp[0]->ptr());
-      const bool direct = pr.bwd_w_pd.diff_weights_desc() == pr.user_w_md;
-      if (!direct && !pr.dw) pr.dw = memory(pr.bwd_w_pd.diff_weights_desc(), cpu_engine());
-      memory dw = direct ? udw : pr.dw;
-      std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
       Tensor scratch_bias;
-      if (node_.bias) {
-        if (!dp[1]) {
-          scratch_bias = Tensor({node_.cout});
-          args.insert({DNNL_ARG_DIFF_BIAS, memory(pr.bias_md, cpu_engine(), scratch_bias.ptr())});
-        } else {
-          args.insert({DNNL_ARG_DIFF_BIAS, memory(pr.bias_md, cpu_engine(), dp[1]->ptr())});
-        }
-      }
-      pr.bwd_w.execute(cpu_stream(), args);
-      if (!direct) dnnl::reorder(dw, udw).execute(cpu_stream(), dw, udw);
+      if (node_.bias && !dp[1]) scratch_bias = Tensor({node_.cout});
+      pr.backward_weights(in.ptr(), dy.ptr(), dp[0]->ptr(),
+                          node_.bias ? (dp[1] ? dp[1]->ptr() : scratch_bias.ptr()) : nullptr);
     }
     cpu_stream().wait();
   }
 
  private:
-  struct Prims {
-    memory::desc src_md, dst_md, user_w_md, bias_md;
-    dnnl::convolution_forward::primitive_desc fwd_train_pd, fwd_inf_pd;
-    dnnl::convolution_forward fwd_train, fwd_inf;
-    dnnl::convolution_backward_data::primitive_desc bwd_data_pd;
-    dnnl::convolution_backward_data bwd_data;
-    dnnl::convolution_backward_weights::primitive_desc bwd_w_pd;
-    dnnl::convolution_backward_weights bwd_w;
-    memory w_fwd, w_bwd, dw;
-  };
+  using Prims = WeightedPrims<dnnl::convolution_forward, dnnl::convolution_backward_data,
+                              dnnl::convolution_backward_weights>;
 
   Prims& prims(const Tensor& in, bool) {
     const int64_t N = in.shape[0];
@@ -113,22 +79,14 @@ class Conv2dLayer final : public Layer {
                     : dnnl::convolution_forward::desc(pk, dnnl::algorithm::convolution_direct, pr.src_md, any_w,
                                                       pr.dst_md, strides, pad, pad_r);
     };
-    auto& eng = cpu_engine();
-    pr.fwd_train_pd = dnnl::convolution_forward::primitive_desc(fdesc(dnnl::prop_kind::forward_training), eng);
-    pr.fwd_inf_pd = dnnl::convolution_forward::primitive_desc(fdesc(dnnl::prop_kind::forward_inference), eng);
-    pr.fwd_train = dnnl::convolution_forward(pr.fwd_train_pd);
-    pr.fwd_inf = dnnl::convolution_forward(pr.fwd_inf_pd);
-    pr.bwd_data_pd = dnnl::convolution_backward_data::primitive_desc(
-        dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, pr.src_md, any_w, pr.dst_md,
-                                              strides, pad, pad_r),
-        eng, pr.fwd_train_pd);
-    pr.bwd_data = dnnl::convolution_backward_data(pr.bwd_data_pd);
     auto bw_desc = n.bias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, pr.src_md,
                                                                      any_w, pr.bias_md, pr.dst_md, strides, pad, pad_r)
                           : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, pr.src_md,
                                                                      any_w, pr.dst_md, strides, pad, pad_r);
-    pr.bwd_w_pd = dnnl::convolution_backward_weights::primitive_desc(bw_desc, eng, pr.fwd_train_pd);
-    pr.bwd_w = dnnl::convolution_backward_weights(pr.bwd_w_pd);
+    pr.create(fdesc,
+              dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, pr.src_md, any_w, pr.dst_md,
+                                                    strides, pad, pad_r),
+              bw_desc);
     return cache_.emplace(N, std::move(pr)).first->second;
   }
 

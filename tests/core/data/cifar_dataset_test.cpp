@@ -45,11 +45,7 @@ TEST(CifarDataset, Cifar10BatchesInNumericOrder) {
   DatasetPair p = open_dataset(dir.path());
   const DatasetInfo& i = p.train->info();
   EXPECT_EQ(i.source, d);
-  EXPECT_EQ(i.size, 4);
-  EXPECT_EQ(i.h, 32);
-  EXPECT_EQ(i.w, 32);
-  EXPECT_EQ(i.c, 3);
-  EXPECT_EQ(i.classes, 10);
+  EXPECT_EQ(shape_of(i), (InfoShape{4, 32, 32, 3, 10}));
   EXPECT_TRUE(i.flip_ok);
   ASSERT_EQ(i.class_names.size(), 10u);
   EXPECT_EQ(i.class_names[9], "truck");

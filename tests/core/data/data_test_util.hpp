@@ -68,6 +68,18 @@ void expect_error(F&& f, ErrorCode code, const std::string& what, const std::str
   }
 }
 
+/// The shape an opened split reports: samples, image h x w x c, classes (one comparison, printed
+/// whole when it fails).
+struct InfoShape {
+  int64_t size;
+  int h, w, c, classes;
+  bool operator==(const InfoShape&) const = default;
+};
+inline InfoShape shape_of(const DatasetInfo& i) { return {i.size, i.h, i.w, i.c, i.classes}; }
+inline std::ostream& operator<<(std::ostream& o, const InfoShape& s) {
+  return o << s.size << " samples of " << s.h << "x" << s.w << "x" << s.c << ", " << s.classes << " classes";
+}
+
 /// Reads every sample of a dataset: (pixels, labels).
 inline DatasetArrays read_all(const Dataset& d) {
   DatasetArrays a;

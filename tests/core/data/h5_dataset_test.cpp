@@ -26,11 +26,7 @@ TEST(H5Dataset, RoundTripPixelExact) {
   DatasetPair p = open_dataset(dir / "d.h5");
   const DatasetInfo& i = p.train->info();
   EXPECT_EQ(i.source, dir / "d.h5");
-  EXPECT_EQ(i.h, 4);
-  EXPECT_EQ(i.w, 3);
-  EXPECT_EQ(i.c, 3);
-  EXPECT_EQ(i.size, 6);
-  EXPECT_EQ(i.classes, 3);
+  EXPECT_EQ(shape_of(i), (InfoShape{6, 4, 3, 3, 3}));
   EXPECT_TRUE(i.flip_ok);
   EXPECT_EQ(i.class_names, (std::vector<std::string>{"cat", "dog", "eel"}));
   DatasetArrays a = read_all(*p.train), b = read_all(*p.test);

@@ -64,11 +64,7 @@ TEST_F(IdxFixture, ReadsPlainAndGzipPixelExact) {
   write_all();
   DatasetPair p = open_dataset(dir.path());
   const DatasetInfo& ti = p.train->info();
-  EXPECT_EQ(ti.h, 3);
-  EXPECT_EQ(ti.w, 4);
-  EXPECT_EQ(ti.c, 1);
-  EXPECT_EQ(ti.size, 5);
-  EXPECT_EQ(ti.classes, 3);
+  EXPECT_EQ(shape_of(ti), (InfoShape{5, 3, 4, 1, 3}));
   EXPECT_FALSE(ti.flip_ok);
   EXPECT_TRUE(ti.class_names.empty());
   EXPECT_EQ(ti.source, dir.path());
@@ -212,12 +208,8 @@ TEST(FashionMnist, RealDataset) {
     GTEST_SKIP() << dir << " not found: apt-get install dataset-fashion-mnist";
   DatasetPair p = open_dataset(dir);
   const DatasetInfo& i = p.train->info();
-  EXPECT_EQ(i.size, 60000);
+  EXPECT_EQ(shape_of(i), (InfoShape{60000, 28, 28, 1, 10}));
   EXPECT_EQ(p.test->info().size, 10000);
-  EXPECT_EQ(i.h, 28);
-  EXPECT_EQ(i.w, 28);
-  EXPECT_EQ(i.c, 1);
-  EXPECT_EQ(i.classes, 10);
   ASSERT_EQ(i.class_names.size(), 10u);
   std::vector<uint8_t> px(28 * 28);
   const int32_t l0 = p.train->get(0, px.data());

@@ -97,11 +97,7 @@ TEST(ImageFolder, PngPixelExactInClassThenNameOrder) {
   DatasetPair p = open_dataset(root.path());
   const DatasetInfo& i = p.train->info();
   EXPECT_EQ(i.source, root.path());
-  EXPECT_EQ(i.h, 5);
-  EXPECT_EQ(i.w, 4);
-  EXPECT_EQ(i.c, 3);
-  EXPECT_EQ(i.size, 4);
-  EXPECT_EQ(i.classes, 2);
+  EXPECT_EQ(shape_of(i), (InfoShape{4, 5, 4, 3, 2}));
   EXPECT_TRUE(i.flip_ok);
   EXPECT_EQ(i.class_names, (std::vector<std::string>{"bee", "cat"}));
   EXPECT_EQ(read_all(*p.train).labels, (std::vector<int32_t>{0, 1, 1, 1}));
@@ -230,11 +226,8 @@ TEST(ImageFolder, RealCifar10Jpeg) {
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   DatasetPair p = open_dataset(tmp.path());
   const DatasetInfo& i = p.train->info();
-  EXPECT_EQ(i.size, 10000);
+  EXPECT_EQ(shape_of(i), (InfoShape{10000, 32, 32, 3, 2}));
   EXPECT_EQ(p.test->info().size, 2000);
-  EXPECT_EQ(i.h, 32);
-  EXPECT_EQ(i.w, 32);
-  EXPECT_EQ(i.c, 3);
   EXPECT_EQ(i.class_names, (std::vector<std::string>{"airplane", "cat"}));
   DatasetArrays a = read_all(*p.train);
   EXPECT_EQ(a.labels[4999], 0);

@@ -6,7 +6,7 @@
 
 namespace {
 
-using fr_test::same;
+using namespace fr_test;
 
 float random_scale(naive::Rng& r, int lo, int hi) {
   return std::ldexp(static_cast<float>(r.uni(1 << 20, 1 << 21)) / (1 << 21), static_cast<int>(r.uni(lo, hi)));
@@ -23,7 +23,7 @@ TEST(LogisticS8, AllInputsMatchNaiveAndFloat) {
   const auto x = all_codes();
   for (int it = 0; it < 2000; ++it) {
     const float s = random_scale(r, -8, 0);
-    const int zp = fr_test::zero_point(r);
+    const int zp = zero_point(r);
     const bool single = it & 1;
     flynet_logistic_params rec{};
     ASSERT_EQ(flyref_logistic_prepare(s, &rec), FLYREF_OK);
@@ -34,7 +34,7 @@ TEST(LogisticS8, AllInputsMatchNaiveAndFloat) {
     ASSERT_EQ(rec.input_left_shift, e);
     ASSERT_EQ(rec.input_range_radius, static_cast<int>(std::floor(15.0 * (1 << 27) / std::ldexp(1.0, e))));
     flyref_logistic_params p{zp, rec.input_multiplier, rec.input_left_shift, rec.input_range_radius,
-                             fr_test::rounding_of(single)};
+                             rounding_of(single)};
     std::vector<int8_t> got(256), want(256);
     ASSERT_EQ(flyref_logistic_s8(&p, 256, x.data(), got.data()), FLYREF_OK);
     for (int i = 0; i < 256; ++i) {
@@ -64,7 +64,7 @@ TEST(HardSwishS8, AllInputsMatchNaiveAndFloat) {
   int checked = 0;
   for (int it = 0; it < 3000; ++it) {
     const float si = random_scale(r, -7, 1), so = random_scale(r, -7, 1);
-    const int zi = fr_test::zero_point(r), zo = fr_test::zero_point(r);
+    const int zi = zero_point(r), zo = zero_point(r);
     flynet_hard_swish_params rec{};
     if (flyref_hard_swish_prepare(si, so, &rec) != FLYREF_OK) continue;  // output exponent > 0
     ++checked;
@@ -105,12 +105,12 @@ TEST(HardSigmoidS8, AllInputsMatchComposition) {
   for (int it = 0; it < 2000; ++it) {
     const float si = random_scale(r, -7, 0);
     const float so = it & 1 ? 1.0f / 256 : random_scale(r, -9, -5);
-    const int zi = fr_test::zero_point(r), zo = it & 1 ? -128 : fr_test::zero_point(r);
+    const int zi = zero_point(r), zo = it & 1 ? -128 : zero_point(r);
     const bool single = it & 2;
     flynet_hard_sigmoid_params rec{};
-    ASSERT_EQ(flyref_hard_sigmoid_prepare(si, so, zo, fr_test::rounding_of(single), &rec), FLYREF_OK);
+    ASSERT_EQ(flyref_hard_sigmoid_prepare(si, so, zo, rounding_of(single), &rec), FLYREF_OK);
     flyref_hard_sigmoid_params p{zi, rec.reluish_multiplier_int16, rec.reluish_exponent, rec.output_multiplier,
-                                 rec.output_shift, zo, {-128, 127}, fr_test::rounding_of(single)};
+                                 rec.output_shift, zo, {-128, 127}, rounding_of(single)};
     std::vector<int8_t> got(256);
     ASSERT_EQ(flyref_hard_sigmoid_s8(&p, 256, x.data(), got.data()), FLYREF_OK);
     for (int i = 0; i < 256; ++i) {

@@ -4,8 +4,7 @@
 
 namespace {
 
-using fr_test::D;
-using fr_test::same;
+using namespace fr_test;
 
 struct Case {
   naive::ConvCfg cfg;
@@ -37,9 +36,9 @@ Case random_case(naive::Rng& r, bool force_1x1) {
     c.out.h = 1;
     c.out.w = 1;
   }
-  p.in_off = -fr_test::zero_point(r);
-  p.out_off = fr_test::zero_point(r);
-  fr_test::clamps(r, &p.amin, &p.amax);
+  p.in_off = -zero_point(r);
+  p.out_off = zero_point(r);
+  clamps(r, &p.amin, &p.amax);
   p.single = r.uni(0, 1) == 1;
   c.x = r.s8(c.in.count());
   c.w = r.s8(c.f.count(), -127, 127);
@@ -59,7 +58,7 @@ TEST(Conv2dS8, RandomShapesMatchNaive) {
     const bool one = it % 4 == 0;
     Case c = random_case(r, one);
     const auto want = naive::conv(c.cfg, c.in, c.x, c.f, c.w, c.has_bias ? c.bias.data() : nullptr, c.m, c.s, c.out);
-    const flyref_conv_params p = fr_test::conv_params(c.cfg);
+    const flyref_conv_params p = conv_params(c.cfg);
     const flyref_quant_params q{c.m.data(), c.s.data(), static_cast<int32_t>(c.m.size())};
     const auto in = D(c.in), f = D(c.f), out = D(c.out);
     const int32_t* b = c.has_bias ? c.bias.data() : nullptr;
@@ -91,7 +90,7 @@ TEST(Conv2dS8, RandomShapesMatchNaive) {
 // bias -18 -> -2, 2, 10, 14; multiplier 2^30 shift -1 (x0.25) -> -0.5, 0.5, 2.5, 3.5.
 // double: -1, 1, 3, 4 (halves away from zero); single: 0, 1, 3, 4 (halves up). +3 output offset.
 TEST(Conv2dS8, HandWorkedBothRoundings) {
-  fr_test::HandWorkedConv c;
+  HandWorkedConv c;
   std::vector<int8_t> y;
   ASSERT_EQ(c.run(FLYNET_ROUNDING_DOUBLE, &y), FLYREF_OK);
   EXPECT_TRUE(same(y, {2, 4, 6, 7}));
@@ -110,7 +109,7 @@ TEST(Conv2dS8, HandWorkedGrouped) {
   const std::vector<int8_t> x = {1, 2, 3, 4}, w = {1, 1, 1, -1};
   const int32_t mult = 1 << 30, shift = 1;
   const flyref_dims in = D(1, 1, 1, 4), f = D(2, 1, 1, 2), out = D(1, 1, 1, 2);
-  flyref_conv_params p = fr_test::unit_conv_params();
+  flyref_conv_params p = unit_conv_params();
   const flyref_quant_params q{&mult, &shift, 1};
   std::vector<int8_t> y(2);
   ASSERT_EQ(flyref_conv2d_1x1_s8(&p, &q, &in, x.data(), &f, w.data(), nullptr, &out, y.data()), FLYREF_OK);
@@ -121,7 +120,7 @@ TEST(Conv2dS8, RejectsBadArguments) {
   const std::vector<int8_t> x(9), w(9);
   const int32_t mult = 1 << 30, shift = 0, bad_shift = 31;
   const flyref_dims in = D(1, 3, 3, 1), f = D(1, 3, 3, 1), out = D(1, 1, 1, 1);
-  flyref_conv_params p = fr_test::unit_conv_params();
+  flyref_conv_params p = unit_conv_params();
   flyref_quant_params q{&mult, &shift, 1};
   int8_t scratch[9], y[1];
   flyref_context ctx{scratch, 9}, small{scratch, 8};

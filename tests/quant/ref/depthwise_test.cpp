@@ -3,15 +3,13 @@
 
 namespace {
 
-using fr_test::D;
-using fr_test::same;
+using namespace fr_test;
 
 TEST(DepthwiseConv2dS8, RandomShapesMatchNaive) {
   naive::Rng r(200);
   for (int it = 0; it < 4000; ++it) {
     const int mult = static_cast<int>(r.uni(1, 8));
-    naive::Dims in{static_cast<int>(r.uni(1, 2)), static_cast<int>(r.uni(1, 9)), static_cast<int>(r.uni(1, 9)),
-                   static_cast<int>(r.uni(1, 5))};
+    naive::Dims in = r.map(2, 9, 5);
     naive::ConvCfg p;
     const int kh = static_cast<int>(r.uni(1, 5)), kw = static_cast<int>(r.uni(1, 5));
     p.sh = static_cast<int>(r.uni(1, 2));
@@ -24,9 +22,9 @@ TEST(DepthwiseConv2dS8, RandomShapesMatchNaive) {
     naive::Dims out{in.n, std::max(1, (in.h + 2 * p.ph - eh) / p.sh + 1), std::max(1, (in.w + 2 * p.pw - ew) / p.sw + 1),
                     in.c * mult};
     naive::Dims f{1, kh, kw, out.c};
-    p.in_off = -fr_test::zero_point(r);
-    p.out_off = fr_test::zero_point(r);
-    fr_test::clamps(r, &p.amin, &p.amax);
+    p.in_off = -zero_point(r);
+    p.out_off = zero_point(r);
+    clamps(r, &p.amin, &p.amax);
     p.single = r.uni(0, 1) == 1;
     const auto x = r.s8(in.count());
     const auto w = r.s8(f.count(), -127, 127);
@@ -40,7 +38,7 @@ TEST(DepthwiseConv2dS8, RandomShapesMatchNaive) {
     const bool has_bias = r.uni(0, 3) != 0;
     const auto want = naive::depthwise(p, mult, in, x, f, w, has_bias ? bias.data() : nullptr, m, s, out);
 
-    const flyref_conv_params fp = fr_test::conv_params(p);
+    const flyref_conv_params fp = conv_params(p);
     const flyref_quant_params q{m.data(), s.data(), static_cast<int32_t>(m.size())};
     const auto din = D(in), dfl = D(f), dout = D(out);
     std::vector<int8_t> got(out.count(), 0x55);
@@ -60,7 +58,7 @@ TEST(DepthwiseConv2dS8, HandWorkedTwoHeads) {
   const std::vector<int8_t> w = {1, 0, 1, 1, 1, -1};  // [1, 1, 3, 2]: tap-major, then channel c*h+j
   const int32_t m[2] = {1 << 30, 1 << 30}, s[2] = {1, 2};
   const flyref_dims in = D(1, 1, 3, 1), f = D(1, 1, 3, 2), out = D(1, 1, 3, 2);
-  flyref_conv_params p = fr_test::unit_conv_params();
+  flyref_conv_params p = unit_conv_params();
   p.pad_w = 1;
   const flyref_quant_params q{m, s, 2};
   std::vector<int8_t> y(6);
@@ -72,7 +70,7 @@ TEST(DepthwiseConv2dS8, RejectsWrongChannelCount) {
   const std::vector<int8_t> x(3), w(6);
   const int32_t m = 1 << 30, s = 0;
   const flyref_dims in = D(1, 1, 3, 1), f = D(1, 1, 3, 2), out = D(1, 1, 3, 3);
-  const flyref_conv_params p = fr_test::unit_conv_params();
+  const flyref_conv_params p = unit_conv_params();
   const flyref_quant_params q{&m, &s, 1};
   std::vector<int8_t> y(9);
   EXPECT_EQ(flyref_depthwise_conv2d_s8(&p, 2, &q, &in, x.data(), &f, w.data(), nullptr, &out, y.data()),

@@ -3,13 +3,7 @@
 
 namespace {
 
-using fr_test::D;
-using fr_test::same;
-
-naive::Dims random_dims(naive::Rng& r) {
-  return {static_cast<int>(r.uni(1, 2)), static_cast<int>(r.uni(1, 5)), static_cast<int>(r.uni(1, 5)),
-          static_cast<int>(r.uni(1, 6))};
-}
+using namespace fr_test;
 
 naive::Dims broadcast_of(naive::Rng& r, const naive::Dims& o) {
   naive::Dims d = o;
@@ -28,7 +22,7 @@ TEST(AddS8, PrepareMatchesIndependentDerivation) {
     const float s1 = random_scale(r), s2 = random_scale(r), so = random_scale(r) * 2;
     flynet_add_params p{};
     const bool single = it & 1;
-    const flyref_status st = flyref_add_prepare(s1, s2, so, fr_test::rounding_of(single), &p);
+    const flyref_status st = flyref_add_prepare(s1, s2, so, rounding_of(single), &p);
     const double tm = 2.0 * static_cast<double>(std::max(s1, s2));
     int32_t m1, m2, mo;
     int e1, e2, eo;
@@ -50,13 +44,13 @@ TEST(AddS8, PrepareMatchesIndependentDerivation) {
 TEST(AddS8, RandomBroadcastMatchesNaive) {
   naive::Rng r(401);
   for (int it = 0; it < 3000; ++it) {
-    const naive::Dims o = random_dims(r), a = broadcast_of(r, o), b = broadcast_of(r, o);
+    const naive::Dims o = r.map(2, 5, 6), a = broadcast_of(r, o), b = broadcast_of(r, o);
     const bool single = r.uni(0, 1) == 1;
     flynet_add_params rec{};
-    ASSERT_EQ(flyref_add_prepare(random_scale(r), random_scale(r), random_scale(r) * 2, fr_test::rounding_of(single), &rec), FLYREF_OK);
-    const int off1 = -fr_test::zero_point(r), off2 = -fr_test::zero_point(r), offo = fr_test::zero_point(r);
+    ASSERT_EQ(flyref_add_prepare(random_scale(r), random_scale(r), random_scale(r) * 2, rounding_of(single), &rec), FLYREF_OK);
+    const int off1 = -zero_point(r), off2 = -zero_point(r), offo = zero_point(r);
     int amin, amax;
-    fr_test::clamps(r, &amin, &amax);
+    clamps(r, &amin, &amax);
     const auto x1 = r.s8(a.count()), x2 = r.s8(b.count());
     const auto want = naive::binary(a, b, o, [&](int i1, int i2) {
       const int32_t v1 = naive::requant((x1[i1] + off1) * (1 << 20), rec.input1_multiplier, rec.input1_shift, single);
@@ -64,7 +58,7 @@ TEST(AddS8, RandomBroadcastMatchesNaive) {
       return naive::clamp8(int64_t{naive::requant(v1 + v2, rec.output_multiplier, rec.output_shift, single)} + offo, amin, amax);
     });
     flyref_add_params p{off1, off2, 20, rec.input1_multiplier, rec.input1_shift, rec.input2_multiplier, rec.input2_shift,
-                        rec.output_multiplier, rec.output_shift, offo, {amin, amax}, fr_test::rounding_of(single)};
+                        rec.output_multiplier, rec.output_shift, offo, {amin, amax}, rounding_of(single)};
     const auto da = D(a), db = D(b), dout = D(o);
     std::vector<int8_t> got(o.count(), 0x55);
     ASSERT_EQ(flyref_add_s8(&p, &da, x1.data(), &db, x2.data(), &dout, got.data()), FLYREF_OK);
@@ -94,18 +88,18 @@ TEST(AddS8, HandWorked) {
 TEST(MulS8, RandomBroadcastMatchesNaive) {
   naive::Rng r(402);
   for (int it = 0; it < 3000; ++it) {
-    const naive::Dims o = random_dims(r), a = broadcast_of(r, o), b = broadcast_of(r, o);
+    const naive::Dims o = r.map(2, 5, 6), a = broadcast_of(r, o), b = broadcast_of(r, o);
     const bool single = r.uni(0, 1) == 1;
-    const int off1 = -fr_test::zero_point(r), off2 = -fr_test::zero_point(r), offo = fr_test::zero_point(r);
+    const int off1 = -zero_point(r), off2 = -zero_point(r), offo = zero_point(r);
     const int32_t m = r.mult();
     const int s = static_cast<int>(r.uni(-16, 2));
     int amin, amax;
-    fr_test::clamps(r, &amin, &amax);
+    clamps(r, &amin, &amax);
     const auto x1 = r.s8(a.count()), x2 = r.s8(b.count());
     const auto want = naive::binary(a, b, o, [&](int i1, int i2) {
       return naive::clamp8(int64_t{naive::requant((x1[i1] + off1) * (x2[i2] + off2), m, s, single)} + offo, amin, amax);
     });
-    flyref_mul_params p{off1, off2, m, s, offo, {amin, amax}, fr_test::rounding_of(single)};
+    flyref_mul_params p{off1, off2, m, s, offo, {amin, amax}, rounding_of(single)};
     const auto da = D(a), db = D(b), dout = D(o);
     std::vector<int8_t> got(o.count(), 0x55);
     ASSERT_EQ(flyref_mul_s8(&p, &da, x1.data(), &db, x2.data(), &dout, got.data()), FLYREF_OK);
@@ -130,7 +124,7 @@ TEST(MulS8, HandWorkedGateBroadcast) {
 TEST(MaximumS8, RandomBroadcastMatchesNaive) {
   naive::Rng r(403);
   for (int it = 0; it < 2000; ++it) {
-    const naive::Dims o = random_dims(r), a = broadcast_of(r, o), b = broadcast_of(r, o);
+    const naive::Dims o = r.map(2, 5, 6), a = broadcast_of(r, o), b = broadcast_of(r, o);
     const auto x1 = r.s8(a.count()), x2 = r.s8(b.count());
     const auto want = naive::binary(a, b, o, [&](int i1, int i2) { return std::max(x1[i1], x2[i2]); });
     const auto da = D(a), db = D(b), dout = D(o);
@@ -144,22 +138,7 @@ TEST(MaxGroupS8, RandomMatchesNaiveAndHandWorked) {
   naive::Rng r(404);
   for (int it = 0; it < 2000; ++it) {
     const int g = static_cast<int>(r.uni(1, 8));
-    naive::Dims o{static_cast<int>(r.uni(1, 2)), static_cast<int>(r.uni(1, 5)), static_cast<int>(r.uni(1, 5)),
-                  static_cast<int>(r.uni(1, 6))};
-    naive::Dims in = o;
-    in.c = o.c * g;
-    const auto x = r.s8(in.count());
-    std::vector<int8_t> want(o.count());
-    for (int p = 0; p < o.n * o.h * o.w; ++p)
-      for (int c = 0; c < o.c; ++c) {
-        int m = -128;
-        for (int j = 0; j < g; ++j) m = std::max<int>(m, x[p * in.c + c * g + j]);
-        want[p * o.c + c] = static_cast<int8_t>(m);
-      }
-    const auto din = D(in), dout = D(o);
-    std::vector<int8_t> got(o.count(), 0x55);
-    ASSERT_EQ(flyref_max_group_s8(g, &din, x.data(), &dout, got.data()), FLYREF_OK);
-    ASSERT_TRUE(same(got, want));
+    ASSERT_TRUE(max_group_matches_naive(r, g, r.map(2, 5, 6)));
   }
   // Two channels of three heads: [1, 7, -3 | -9, -2, -5] -> [7, -2].
   const std::vector<int8_t> x = {1, 7, -3, -9, -2, -5};

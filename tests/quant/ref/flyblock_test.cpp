@@ -10,7 +10,7 @@
 
 namespace {
 
-using fr_test::same;
+using namespace fr_test;
 
 enum Gate { kSigmoid, kSoftmax };
 enum Mixer { kMaxOut, kFunnel, kSumRelu };
@@ -34,14 +34,14 @@ TEST_P(FlyBlockVariants, InterpreterMatchesNaive) {
   const Param prm = GetParam();
   naive::Rng r(5000 + prm.seed);
   const bool single = prm.single;
-  const int rnd = fr_test::rounding_of(single);
+  const int rnd = rounding_of(single);
   const int H = 8, W = 8, C = 4, E = 8, h = 3, EH = E * h;
   const int s = prm.mixer == kFunnel ? 2 : 1;  // Funnel Max-out exercised at stride 2
   const int HO = H / s, WO = W / s;
   const int COUT = s == 2 ? 6 : C;             // stride 2: C_in != C_out, MDW-Concat shortcut
   const int zx = 9, zu = -128, zz = -7, zv = -7, zy = 4, zo = -1;
 
-  fr_test::GraphBuilder g(16);
+  GraphBuilder g(16);
   flynet_conv2d_params pe{1, 1, 0, 0, 1, 1, zu, 127, rnd};
   flynet_conv2d_params pd{s, s, 1, 1, 1, 1, -128, 127, rnd};
   flynet_vaeca_descriptor_params pv{};
@@ -141,8 +141,8 @@ TEST_P(FlyBlockVariants, InterpreterMatchesNaive) {
   const auto Z = naive::depthwise(cd, h, {1, H, W, E}, U, {1, 3, 3, EH}, wd, bd.data(), md, sd, {1, HO, WO, EH});
   const int P = HO * WO;
   std::vector<int8_t> M, S, GT(EH);
-  naive::vaeca_descriptor(fr_test::vaeca_cfg(pv, zz, 0, -128), {1, HO, WO, EH}, Z, &M, &S);
-  const auto L = naive::eca_conv1d(fr_test::eca_cfg(pc, 0, -128, 0), {1, 1, 1, EH}, M, S, weca);
+  naive::vaeca_descriptor(vaeca_cfg(pv, zz, 0, -128), {1, HO, WO, EH}, Z, &M, &S);
+  const auto L = naive::eca_conv1d(eca_cfg(pc, 0, -128, 0), {1, 1, 1, EH}, M, S, weca);
   if (prm.gate == kSigmoid) {
     for (int c = 0; c < EH; ++c)
       GT[c] = naive::logistic(L[c], 0, pl.input_multiplier, pl.input_left_shift, pl.input_range_radius, single);
@@ -230,9 +230,9 @@ TEST(SqueezeExcite, InterpreterMatchesNaive) {
   for (int seed = 0; seed < 20; ++seed) {
     naive::Rng r(9000 + seed);
     const bool single = seed & 1;
-    const int rnd = fr_test::rounding_of(single);
+    const int rnd = rounding_of(single);
     const int H = 4, W = 4, C = 16, R = 8, zx = -3, zr = -128, zs = 5, zo = 2;
-    fr_test::GraphBuilder g(16);
+    GraphBuilder g(16);
     const auto xin = r.s8(H * W * C);
     const auto w1 = r.s8(R * C, -127, 127), w2 = r.s8(C * R, -127, 127);
     const auto b1 = rv(r, R, -500, 500), b2 = rv(r, C, -500, 500);

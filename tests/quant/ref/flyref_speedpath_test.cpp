@@ -9,8 +9,7 @@
 
 namespace {
 
-using fr_test::D;
-using fr_test::same;
+using namespace fr_test;
 
 /// An input offset (-zero point) at either end of [-127, 128] most of the time.
 int in_offset(naive::Rng& r) {
@@ -57,8 +56,8 @@ Quant random_quant(naive::Rng& r, int channels) {
 naive::ConvCfg random_cfg(naive::Rng& r) {
   naive::ConvCfg p;
   p.in_off = in_offset(r);
-  p.out_off = fr_test::zero_point(r);
-  fr_test::clamps(r, &p.amin, &p.amax);
+  p.out_off = zero_point(r);
+  clamps(r, &p.amin, &p.amax);
   p.single = r.uni(0, 1) == 1;
   return p;
 }
@@ -94,7 +93,7 @@ TEST(SpeedpathDepthwise, BlocksTailsAndFallbacksMatchNaive) {
     const Quant q = random_quant(r, out.c);
     const bool has_bias = r.uni(0, 4) != 0;
     const auto want = naive::depthwise(p, mult, in, x, f, w, has_bias ? bias.data() : nullptr, q.m, q.s, out);
-    const flyref_conv_params fp = fr_test::conv_params(p);
+    const flyref_conv_params fp = conv_params(p);
     const flyref_quant_params fq{q.m.data(), q.s.data(), static_cast<int32_t>(q.m.size())};
     const auto din = D(in), dfl = D(f), dout = D(out);
     std::vector<int8_t> got(out.count(), 0x55);
@@ -116,7 +115,7 @@ TEST(SpeedpathDepthwise, ExtremeProductsWrapLikeTheSpec) {
     const std::vector<int8_t> x(in.count(), sign ? 127 : -128), w(f.count(), -128);
     std::vector<int32_t> bias(70, INT32_MAX - 1000), m(70, 1 << 30), s(70, -20);
     const auto want = naive::depthwise(p, 1, in, x, f, w, bias.data(), m, s, out);
-    const flyref_conv_params fp = fr_test::conv_params(p);
+    const flyref_conv_params fp = conv_params(p);
     const flyref_quant_params fq{m.data(), s.data(), 70};
     const auto din = D(in), dfl = D(f), dout = D(out);
     std::vector<int8_t> got(out.count());
@@ -150,7 +149,7 @@ TEST(SpeedpathConv1x1, SmallAndLargeKGroupsStridesMatchNaive) {
     const Quant q = random_quant(r, out.c);
     const bool has_bias = r.uni(0, 4) != 0;
     const auto want = naive::conv(p, in, x, f, w, has_bias ? bias.data() : nullptr, q.m, q.s, out);
-    const flyref_conv_params fp = fr_test::conv_params(p);
+    const flyref_conv_params fp = conv_params(p);
     const flyref_quant_params fq{q.m.data(), q.s.data(), static_cast<int32_t>(q.m.size())};
     const auto din = D(in), dfl = D(f), dout = D(out);
     std::vector<int8_t> got(out.count(), 0x55);
@@ -172,10 +171,10 @@ TEST(SpeedpathFullyConnected, DotPathAndFallbacksMatchNaive) {
   for (int it = 0; it < 600; ++it) {
     const int k = ks[r.uni(0, std::size(ks) - 1)];
     const int batches = static_cast<int>(r.uni(1, 3)), co = static_cast<int>(r.uni(1, 23));
-    const int in_off = in_offset(r), out_off = fr_test::zero_point(r);
+    const int in_off = in_offset(r), out_off = zero_point(r);
     const int f_off = r.uni(0, 3) == 0 ? static_cast<int>(r.uni(-127, 128)) : 0;
     int amin, amax;
-    fr_test::clamps(r, &amin, &amax);
+    clamps(r, &amin, &amax);
     const bool single = r.uni(0, 1) == 1, has_bias = r.uni(0, 3) != 0;
     const auto x = r.s8(batches * k), w = r.s8(co * k);
     std::vector<int32_t> bias;
@@ -183,7 +182,7 @@ TEST(SpeedpathFullyConnected, DotPathAndFallbacksMatchNaive) {
     const Quant q = random_quant(r, co);
     const auto want = naive::fully_connected(in_off, f_off, out_off, amin, amax, single, batches, k, co, x, w,
                                              has_bias ? bias.data() : nullptr, q.m, q.s);
-    const flyref_fc_params p{in_off, f_off, out_off, {amin, amax}, fr_test::rounding_of(single)};
+    const flyref_fc_params p{in_off, f_off, out_off, {amin, amax}, rounding_of(single)};
     const flyref_quant_params fq{q.m.data(), q.s.data(), static_cast<int32_t>(q.m.size())};
     const flyref_dims in = D(batches, 1, 1, k), f = D(co, 1, 1, k), out = D(batches, 1, 1, co);
     std::vector<int8_t> got(batches * co, 0x55);
@@ -209,16 +208,16 @@ TEST(SpeedpathMul, GateAndRowsMatchNaive) {
     const bool gate_first = r.uni(0, 1) == 1;
     const naive::Dims a = gate_first ? gate : map, b = gate_first ? map : gate;
     const bool single = r.uni(0, 2) == 0;
-    const int off1 = in_offset(r), off2 = in_offset(r), offo = fr_test::zero_point(r);
+    const int off1 = in_offset(r), off2 = in_offset(r), offo = zero_point(r);
     int32_t m, s;
     any_mult(r, &m, &s);
     int amin, amax;
-    fr_test::clamps(r, &amin, &amax);
+    clamps(r, &amin, &amax);
     const auto x1 = r.s8(a.count()), x2 = r.s8(b.count());
     const auto want = naive::binary(a, b, o, [&](int i1, int i2) {
       return naive::clamp8(int64_t{naive::requant((x1[i1] + off1) * (x2[i2] + off2), m, s, single)} + offo, amin, amax);
     });
-    const flyref_mul_params p{off1, off2, m, s, offo, {amin, amax}, fr_test::rounding_of(single)};
+    const flyref_mul_params p{off1, off2, m, s, offo, {amin, amax}, rounding_of(single)};
     const auto da = D(a), db = D(b), dout = D(o);
     std::vector<int8_t> got(o.count(), 0x55);
     ASSERT_EQ(flyref_mul_s8(&p, &da, x1.data(), &db, x2.data(), &dout, got.data()), FLYREF_OK);
@@ -231,8 +230,7 @@ TEST(SpeedpathMul, GateAndRowsMatchNaive) {
 TEST(SpeedpathAdd, TablesAndRowsMatchNaive) {
   naive::Rng r(8005);
   for (int it = 0; it < 1500; ++it) {
-    naive::Dims o{static_cast<int>(r.uni(1, 2)), static_cast<int>(r.uni(1, 12)), static_cast<int>(r.uni(1, 12)),
-                  static_cast<int>(r.uni(1, 40))};
+    naive::Dims o = r.map(2, 12, 40);
     naive::Dims a = o, b = o;
     if (r.uni(0, 3) == 0) (r.uni(0, 1) ? a : b).h = 1;
     const bool single = r.uni(0, 2) == 0;
@@ -245,11 +243,11 @@ TEST(SpeedpathAdd, TablesAndRowsMatchNaive) {
     p.input2_multiplier = static_cast<int32_t>(r.uni(0, INT32_MAX));
     p.input2_shift = static_cast<int32_t>(r.uni(-31, 0));
     any_mult(r, &p.output_multiplier, &p.output_shift);
-    p.output_offset = fr_test::zero_point(r);
+    p.output_offset = zero_point(r);
     int amin, amax;
-    fr_test::clamps(r, &amin, &amax);
+    clamps(r, &amin, &amax);
     p.activation = {amin, amax};
-    p.rounding = fr_test::rounding_of(single);
+    p.rounding = rounding_of(single);
     const auto x1 = r.s8(a.count()), x2 = r.s8(b.count());
     const auto want = naive::binary(a, b, o, [&](int i1, int i2) {
       const int32_t va = naive::requant((x1[i1] + p.input1_offset) * (1 << p.left_shift), p.input1_multiplier,
@@ -274,7 +272,7 @@ TEST(SpeedpathHardSwish, TableMatchesNaive) {
     const int size = static_cast<int>(r.uni(0, 1) ? r.uni(1, 1100) : r.uni(1000, 5000));
     std::vector<int8_t> x = r.s8(size);
     for (int i = 0; i < std::min(size, 256); ++i) x[i] = static_cast<int8_t>(i - 128);
-    const flyref_hard_swish_params p{fr_test::zero_point(r), fr_test::zero_point(r), static_cast<int32_t>(r.uni(0, 32767)),
+    const flyref_hard_swish_params p{zero_point(r), zero_point(r), static_cast<int32_t>(r.uni(0, 32767)),
                                      static_cast<int32_t>(r.uni(-15, 0)), static_cast<int32_t>(r.uni(0, 32767)),
                                      static_cast<int32_t>(r.uni(-15, 15))};
     std::vector<int8_t> got(size, 0x55), want(size);
@@ -290,21 +288,7 @@ TEST(SpeedpathMaxGroup, AllGroupSizesMatchNaive) {
   naive::Rng r(8007);
   for (int it = 0; it < 800; ++it) {
     const int g = static_cast<int>(r.uni(1, 9));
-    const naive::Dims o{static_cast<int>(r.uni(1, 2)), static_cast<int>(r.uni(1, 7)), static_cast<int>(r.uni(1, 7)),
-                        static_cast<int>(r.uni(1, 70))};
-    naive::Dims in = o;
-    in.c = o.c * g;
-    const auto x = r.s8(in.count());
-    std::vector<int8_t> want(o.count()), got(o.count(), 0x55);
-    for (int px = 0; px < o.n * o.h * o.w; ++px)
-      for (int c = 0; c < o.c; ++c) {
-        int m = -128;
-        for (int j = 0; j < g; ++j) m = std::max<int>(m, x[px * in.c + c * g + j]);
-        want[px * o.c + c] = static_cast<int8_t>(m);
-      }
-    const auto din = D(in), dout = D(o);
-    ASSERT_EQ(flyref_max_group_s8(g, &din, x.data(), &dout, got.data()), FLYREF_OK);
-    ASSERT_TRUE(same(got, want)) << "case " << it << " group " << g;
+    ASSERT_TRUE(max_group_matches_naive(r, g, r.map(2, 7, 70))) << "case " << it << " group " << g;
   }
 }
 
@@ -332,14 +316,14 @@ flyref_vaeca_descriptor_params random_descriptor(naive::Rng& r, int npx, bool si
   p.input_offset = in_offset(r);
   any_mult(r, &p.mean_multiplier, &p.mean_shift);
   any_mult(r, &p.std_multiplier, &p.std_shift);
-  p.mean_offset = fr_test::zero_point(r);
-  p.std_offset = fr_test::zero_point(r);
+  p.mean_offset = zero_point(r);
+  p.std_offset = zero_point(r);
   p.sqrt_frac_bits = static_cast<int32_t>(r.uni(0, 8));
   // Any eps_q the kernel's precondition admits: (npx^2 * 16257) * 4^F + eps_q < 2^62.
   const uint64_t need = (uint64_t(npx) * uint64_t(npx) * 16257u + 1) << (2 * p.sqrt_frac_bits);
   const uint64_t eps_max = ((uint64_t{1} << 62) - 1) - need;
   p.eps_q = r.uni(0, 1) ? static_cast<uint64_t>(r.uni(0, 1000)) : static_cast<uint64_t>(r.uni(0, static_cast<int64_t>(eps_max)));
-  p.rounding = fr_test::rounding_of(single);
+  p.rounding = rounding_of(single);
   return p;
 }
 
@@ -358,7 +342,7 @@ TEST(SpeedpathVaeca, DescriptorBlocksAndExtremesMatchNaive) {
     if (it % 3 == 0)
       for (auto& v : z) v = r.uni(0, 1) ? int8_t{-128} : int8_t{127};
     std::vector<int8_t> got_m, got_s;
-    ASSERT_TRUE(fr_test::descriptor_matches_naive(p, d, z, &got_m, &got_s)) << "case " << it;
+    ASSERT_TRUE(descriptor_matches_naive(p, d, z, &got_m, &got_s)) << "case " << it;
   }
 }
 
@@ -387,7 +371,7 @@ TEST(SpeedpathVaeca, SquareRootBoundaries) {
         const naive::Dims d{1, 2, 3, 5};
         const std::vector<int8_t> z(d.count(), 7);
         std::vector<int8_t> want_m(5), want_s(5), got_m(5), got_s(5);
-        naive::vaeca_descriptor(fr_test::vaeca_cfg(p), d, z, &want_m, &want_s);
+        naive::vaeca_descriptor(vaeca_cfg(p), d, z, &want_m, &want_s);
         const auto dd = D(d);
         ASSERT_EQ(flyref_vaeca_descriptor_s8(&p, &dd, z.data(), got_m.data(), got_s.data()), FLYREF_OK);
         ASSERT_TRUE(same(got_s, want_s)) << "root " << root << " delta " << delta;
@@ -408,11 +392,11 @@ TEST(SpeedpathVaeca, Conv1dMatchesNaive) {
     any_mult(r, &p.mean_multiplier, &p.mean_shift);
     any_mult(r, &p.std_multiplier, &p.std_shift);
     p.sum_shift = static_cast<int32_t>(r.uni(0, 16));
-    p.output_offset = fr_test::zero_point(r);
-    fr_test::clamps(r, &p.activation.min, &p.activation.max);
-    p.rounding = fr_test::rounding_of(single);
+    p.output_offset = zero_point(r);
+    clamps(r, &p.activation.min, &p.activation.max);
+    p.rounding = rounding_of(single);
     const auto mean = r.s8(d.count()), sd = r.s8(d.count()), w = r.s8(2 * k);
-    const auto want = naive::eca_conv1d(fr_test::eca_cfg(p), d, mean, sd, w);
+    const auto want = naive::eca_conv1d(eca_cfg(p), d, mean, sd, w);
     const auto dd = D(d), df = D(1, 1, k, 2);
     std::vector<int8_t> got(d.count(), 0x55);
     ASSERT_EQ(flyref_eca_conv1d_s8(&p, &dd, mean.data(), sd.data(), &df, w.data(), got.data()), FLYREF_OK);

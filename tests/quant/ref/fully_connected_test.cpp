@@ -3,17 +3,16 @@
 
 namespace {
 
-using fr_test::D;
-using fr_test::same;
+using namespace fr_test;
 
 TEST(FullyConnectedS8, RandomShapesMatchNaive) {
   naive::Rng r(300);
   for (int it = 0; it < 3000; ++it) {
     const int batches = static_cast<int>(r.uni(1, 3)), k = static_cast<int>(r.uni(1, 64)), co = static_cast<int>(r.uni(1, 12));
-    const int in_off = -fr_test::zero_point(r), out_off = fr_test::zero_point(r);
+    const int in_off = -zero_point(r), out_off = zero_point(r);
     const int f_off = r.uni(0, 3) == 0 ? static_cast<int>(r.uni(-127, 128)) : 0;
     int amin, amax;
-    fr_test::clamps(r, &amin, &amax);
+    clamps(r, &amin, &amax);
     const bool single = r.uni(0, 1) == 1, per_channel = r.uni(0, 1) == 1, has_bias = r.uni(0, 3) != 0;
     const auto x = r.s8(batches * k), w = r.s8(co * k, -127, 127);
     std::vector<int32_t> bias, m, s;
@@ -24,7 +23,7 @@ TEST(FullyConnectedS8, RandomShapesMatchNaive) {
     }
     const auto want = naive::fully_connected(in_off, f_off, out_off, amin, amax, single, batches, k, co, x, w,
                                              has_bias ? bias.data() : nullptr, m, s);
-    flyref_fc_params p{in_off, f_off, out_off, {amin, amax}, fr_test::rounding_of(single)};
+    flyref_fc_params p{in_off, f_off, out_off, {amin, amax}, rounding_of(single)};
     const flyref_quant_params q{m.data(), s.data(), static_cast<int32_t>(m.size())};
     // The input may have any NHWC shape with H*W*C = K.
     const flyref_dims in = D(batches, 1, 1, k), f = D(co, 1, 1, k), out = D(batches, 1, 1, co);

@@ -8,7 +8,7 @@
 
 namespace {
 
-using fr_test::same;
+using namespace fr_test;
 
 TEST(Interpreter, OpTableCoversEveryOpCode) {
   for (int op = 1; op < FLYNET_OP_COUNT; ++op) EXPECT_TRUE(flyref_op_supported(op)) << op;
@@ -17,7 +17,7 @@ TEST(Interpreter, OpTableCoversEveryOpCode) {
   EXPECT_FALSE(flyref_op_supported(-1));
 }
 
-using Builder = fr_test::GraphBuilder;
+using Builder = GraphBuilder;
 
 std::vector<int32_t> mults(naive::Rng& r, int n) {
   std::vector<int32_t> v;
@@ -40,7 +40,7 @@ class FlyBlock : public ::testing::TestWithParam<int> {};
 TEST_P(FlyBlock, InterpreterMatchesNaiveComposition) {
   naive::Rng r(1000 + GetParam());
   const bool single = GetParam() % 2 == 1;
-  const int rnd = fr_test::rounding_of(single);
+  const int rnd = rounding_of(single);
   const int H = 6, W = 6, C = 4, E = 8, h = 3, EH = E * h;
   const int zx = -5, zu = -128, zz = 3, zy = 1, zo = 2;
 
@@ -111,8 +111,8 @@ TEST_P(FlyBlock, InterpreterMatchesNaiveComposition) {
   const naive::ConvCfg cd{.in_off = -zu, .out_off = zz, .ph = 1, .pw = 1, .single = single};
   const auto Z = naive::depthwise(cd, h, {1, H, W, E}, U, {1, 3, 3, EH}, wd, bd.data(), md, sd, {1, H, W, EH});
   std::vector<int8_t> M, S, G(EH);
-  naive::vaeca_descriptor(fr_test::vaeca_cfg(pv, zz, 0, -128), {1, H, W, EH}, Z, &M, &S);
-  const auto L = naive::eca_conv1d(fr_test::eca_cfg(pc, 0, -128, 0), {1, 1, 1, EH}, M, S, weca);
+  naive::vaeca_descriptor(vaeca_cfg(pv, zz, 0, -128), {1, H, W, EH}, Z, &M, &S);
+  const auto L = naive::eca_conv1d(eca_cfg(pc, 0, -128, 0), {1, 1, 1, EH}, M, S, weca);
   for (int c = 0; c < EH; ++c)
     G[c] = naive::logistic(L[c], 0, pl.input_multiplier, pl.input_left_shift, pl.input_range_radius, single);
   const auto GZ = naive::binary({1, 1, 1, EH}, {1, H, W, EH}, {1, H, W, EH}, [&](int i1, int i2) {

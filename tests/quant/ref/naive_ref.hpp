@@ -133,28 +133,28 @@ inline std::vector<int8_t> conv(const ConvCfg& p, const Dims& in, const std::vec
   return y;
 }
 
-/// Depthwise: filter [1, kh, kw, in.c*mult], oc = ic*mult + j.
+/// Depthwise: filter [1, kh, kw, in.c*mult], oc = ic*mult + j. That is the grouped conv with one
+/// input channel per group and mult filters each, its weights in the conv layout [oc, kh, kw, 1].
 inline std::vector<int8_t> depthwise(const ConvCfg& p, int mult, const Dims& in, const std::vector<int8_t>& x,
                                      const Dims& f, const std::vector<int8_t>& w, const int32_t* bias,
                                      const std::vector<int32_t>& m, const std::vector<int32_t>& s, const Dims& out) {
+  (void)mult;  // out.c = in.c * mult
+  const int taps = f.h * f.w;
+  std::vector<int8_t> per_filter(w.size());
+  for (int k = 0; k < taps; ++k)
+    for (int oc = 0; oc < out.c; ++oc) per_filter[oc * taps + k] = w[k * out.c + oc];
+  return conv(p, in, x, Dims{out.c, f.h, f.w, 1}, per_filter, bias, m, s, out);
+}
+
+/// Max over groups of g adjacent channels: x [N, H, W, C*g] -> [N, H, W, C] (out).
+inline std::vector<int8_t> max_group(const std::vector<int8_t>& x, const Dims& out, int g) {
   std::vector<int8_t> y(out.count());
-  for (int b = 0; b < out.n; ++b)
-    for (int oy = 0; oy < out.h; ++oy)
-      for (int ox = 0; ox < out.w; ++ox)
-        for (int oc = 0; oc < out.c; ++oc) {
-          const int ic = oc / mult;
-          int64_t acc = 0;
-          for (int ky = 0; ky < f.h; ++ky)
-            for (int kx = 0; kx < f.w; ++kx) {
-              const int iy = oy * p.sh - p.ph + ky * p.dh, ix = ox * p.sw - p.pw + kx * p.dw;
-              if (iy < 0 || iy >= in.h || ix < 0 || ix >= in.w) continue;
-              acc += int64_t{w[(ky * f.w + kx) * out.c + oc]} * (x[((b * in.h + iy) * in.w + ix) * in.c + ic] + p.in_off);
-            }
-          if (bias) acc += bias[oc];
-          const size_t qi = m.size() == 1 ? 0 : oc;
-          y[((b * out.h + oy) * out.w + ox) * out.c + oc] =
-              clamp8(int64_t{requant(wrap32(acc), m[qi], s[qi], p.single)} + p.out_off, p.amin, p.amax);
-        }
+  for (int px = 0; px < out.n * out.h * out.w; ++px)
+    for (int c = 0; c < out.c; ++c) {
+      int m = -128;
+      for (int j = 0; j < g; ++j) m = std::max<int>(m, x[(px * out.c + c) * g + j]);
+      y[px * out.c + c] = static_cast<int8_t>(m);
+    }
   return y;
 }
 
@@ -415,6 +415,15 @@ struct Rng {
     return v;
   }
   int32_t mult() { return static_cast<int32_t>(uni(int64_t{1} << 30, (int64_t{1} << 31) - 1)); }
+  /// A map of 1..n_hi images of 1..hw_hi x 1..hw_hi pixels and 1..c_hi channels, drawn n, h, w, c.
+  Dims map(int n_hi, int hw_hi, int c_hi) {
+    Dims d;
+    d.n = static_cast<int>(uni(1, n_hi));
+    d.h = static_cast<int>(uni(1, hw_hi));
+    d.w = static_cast<int>(uni(1, hw_hi));
+    d.c = static_cast<int>(uni(1, c_hi));
+    return d;
+  }
 };
 
 }  // namespace naive

@@ -3,22 +3,20 @@
 
 namespace {
 
-using fr_test::D;
-using fr_test::same;
+using namespace fr_test;
 
 TEST(PoolS8, RandomShapesMatchNaive) {
   naive::Rng r(500);
   for (int it = 0; it < 4000; ++it) {
     const bool avg = it & 1;
-    naive::Dims in{static_cast<int>(r.uni(1, 2)), static_cast<int>(r.uni(1, 9)), static_cast<int>(r.uni(1, 9)),
-                   static_cast<int>(r.uni(1, 5))};
+    naive::Dims in = r.map(2, 9, 5);
     const int fh = static_cast<int>(r.uni(1, 4)), fw = static_cast<int>(r.uni(1, 4));
     const int sh = static_cast<int>(r.uni(1, 3)), sw = static_cast<int>(r.uni(1, 3));
     const int ph = static_cast<int>(r.uni(0, fh - 1)), pw = static_cast<int>(r.uni(0, fw - 1));  // SAME-like
     naive::Dims out{in.n, std::max(1, (in.h + 2 * ph - fh) / sh + 1), std::max(1, (in.w + 2 * pw - fw) / sw + 1), in.c};
     if (in.h + 2 * ph < fh || in.w + 2 * pw < fw) continue;
     int amin, amax;
-    fr_test::clamps(r, &amin, &amax);
+    clamps(r, &amin, &amax);
     const auto x = r.s8(in.count());
     const auto want = naive::pool(avg, in, x, out, fh, fw, sh, sw, ph, pw, amin, amax);
     flyref_pool_params p{fh, fw, sh, sw, ph, pw, {amin, amax}};

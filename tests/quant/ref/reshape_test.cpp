@@ -3,8 +3,7 @@
 
 namespace {
 
-using fr_test::D;
-using fr_test::same;
+using namespace fr_test;
 
 TEST(ConcatS8, RandomMatchesNaiveAndHandWorked) {
   naive::Rng r(800);
@@ -75,17 +74,17 @@ TEST(ChannelGatherS8, MdwConcatIndexRule) {
 TEST(RequantizeS8, RandomMatchesNaiveAndHandWorked) {
   naive::Rng r(801);
   for (int it = 0; it < 3000; ++it) {
-    const int in_off = -fr_test::zero_point(r), out_off = fr_test::zero_point(r);
+    const int in_off = -zero_point(r), out_off = zero_point(r);
     const int32_t m = r.mult();
     const int s = static_cast<int>(r.uni(-8, 3));
     const bool single = it & 1;
     int amin, amax;
-    fr_test::clamps(r, &amin, &amax);
+    clamps(r, &amin, &amax);
     const auto x = r.s8(64);
     std::vector<int8_t> want(64), got(64);
     for (int i = 0; i < 64; ++i)
       want[i] = naive::clamp8(int64_t{naive::requant(x[i] + in_off, m, s, single)} + out_off, amin, amax);
-    flyref_requantize_params p{in_off, out_off, m, s, {amin, amax}, fr_test::rounding_of(single)};
+    flyref_requantize_params p{in_off, out_off, m, s, {amin, amax}, rounding_of(single)};
     ASSERT_EQ(flyref_requantize_s8(&p, 64, x.data(), got.data()), FLYREF_OK);
     ASSERT_TRUE(same(got, want));
   }

@@ -6,7 +6,7 @@
 
 namespace {
 
-using fr_test::same;
+using namespace fr_test;
 
 TEST(SoftmaxS8, PrepareMatchesTflmFormula) {
   // CMSIS-NN TestData/softmax/config_data.h: left_shift 19, diff_min -3968 (31*2^26/2^19).
@@ -20,7 +20,7 @@ TEST(SoftmaxS8, PrepareMatchesTflmFormula) {
   for (int it = 0; it < 5000; ++it) {
     const float s = std::ldexp(static_cast<float>(r.uni(1 << 20, 1 << 21)) / (1 << 21), static_cast<int>(r.uni(-10, 0)));
     const bool single = it & 1;
-    ASSERT_EQ(flyref_softmax_prepare(1.0f, s, fr_test::rounding_of(single), &p), FLYREF_OK);
+    ASSERT_EQ(flyref_softmax_prepare(1.0f, s, rounding_of(single), &p), FLYREF_OK);
     const double real = std::min(static_cast<double>(s) * (1 << 26), single ? 1073741823.0 : 2147483647.0);
     int32_t m;
     int e;

@@ -50,18 +50,9 @@ inline void clamps(naive::Rng& r, int* lo, int* hi) {
 
 /// The kernel parameters of a naive convolution's settings.
 inline flyref_conv_params conv_params(const naive::ConvCfg& c) {
-  flyref_conv_params p{};
-  p.input_offset = c.in_off;
-  p.output_offset = c.out_off;
-  p.stride_h = c.sh;
-  p.stride_w = c.sw;
-  p.pad_h = c.ph;
-  p.pad_w = c.pw;
-  p.dilation_h = c.dh;
-  p.dilation_w = c.dw;
-  p.activation = {c.amin, c.amax};
-  p.rounding = rounding_of(c.single);
-  return p;
+  return {.input_offset = c.in_off, .output_offset = c.out_off, .stride_h = c.sh, .stride_w = c.sw,
+          .pad_h = c.ph, .pad_w = c.pw, .dilation_h = c.dh, .dilation_w = c.dw,
+          .activation = {c.amin, c.amax}, .rounding = rounding_of(c.single)};
 }
 
 /// Convolution parameters with unit strides and dilations, no padding, no offsets, full clamp.
@@ -137,6 +128,20 @@ inline ::testing::AssertionResult descriptor_matches_naive(const flyref_vaeca_de
   if (auto r = same(*mean, want_m); !r) return ::testing::AssertionFailure() << "mean, " << r.message();
   if (auto r = same(*sd, want_s); !r) return ::testing::AssertionFailure() << "std, " << r.message();
   return ::testing::AssertionSuccess();
+}
+
+/// Runs flyref_max_group_s8 with g heads on random codes (drawn from r) whose output map is o,
+/// and compares with the naive max over each group.
+inline ::testing::AssertionResult max_group_matches_naive(naive::Rng& r, int g, const naive::Dims& o) {
+  naive::Dims in = o;
+  in.c = o.c * g;
+  const auto x = r.s8(in.count());
+  const auto want = naive::max_group(x, o, g);
+  std::vector<int8_t> got(o.count(), 0x55);
+  const flyref_dims din = D(in), dout = D(o);
+  const flyref_status st = flyref_max_group_s8(g, &din, x.data(), &dout, got.data());
+  if (st != FLYREF_OK) return ::testing::AssertionFailure() << "status " << flyref_status_str(st);
+  return same(got, want);
 }
 
 }  // namespace fr_test

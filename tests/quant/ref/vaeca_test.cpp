@@ -6,8 +6,7 @@
 
 namespace {
 
-using fr_test::D;
-using fr_test::same;
+using namespace fr_test;
 
 struct DescCfg {
   float s_in, s_mean, s_std, eps;
@@ -27,18 +26,17 @@ flyref_vaeca_descriptor_params derive(const DescCfg& c, int npx, bool single) {
   p.eps_q = static_cast<uint64_t>(std::llround(static_cast<double>(c.eps) * npx * npx * std::ldexp(1.0, 2 * c.frac) /
                                                (static_cast<double>(c.s_in) * c.s_in)));
   p.sqrt_frac_bits = c.frac;
-  p.rounding = fr_test::rounding_of(single);
+  p.rounding = rounding_of(single);
   return p;
 }
 
 TEST(VaecaDescriptorS8, RandomMatchesNaiveAndRealFormula) {
   naive::Rng r(900);
   for (int it = 0; it < 1500; ++it) {
-    naive::Dims d{static_cast<int>(r.uni(1, 2)), static_cast<int>(r.uni(1, it % 50 == 0 ? 64 : 9)),
-                  static_cast<int>(r.uni(1, it % 50 == 0 ? 64 : 9)), static_cast<int>(r.uni(1, 6))};
+    naive::Dims d = r.map(2, it % 50 == 0 ? 64 : 9, 6);
     const int npx = d.h * d.w;
     DescCfg c{std::ldexp(static_cast<float>(r.uni(1 << 20, 1 << 21)) / (1 << 21), static_cast<int>(r.uni(-6, -1))), 0, 0,
-              1e-5f, fr_test::zero_point(r), static_cast<int>(r.uni(-20, 20)), -128, static_cast<int>(r.uni(0, 8))};
+              1e-5f, zero_point(r), static_cast<int>(r.uni(-20, 20)), -128, static_cast<int>(r.uni(0, 8))};
     c.s_mean = c.s_in * static_cast<float>(r.uni(1, 3)) / 2;
     c.s_std = c.s_in * static_cast<float>(r.uni(1, 4)) / 4;
     const bool single = it & 1;
@@ -48,7 +46,7 @@ TEST(VaecaDescriptorS8, RandomMatchesNaiveAndRealFormula) {
     std::vector<int8_t> z(d.count());
     for (auto& v : z) v = naive::clamp8(centre + r.uni(-spread, spread));
     std::vector<int8_t> gm, gs;
-    ASSERT_TRUE(fr_test::descriptor_matches_naive(p, d, z, &gm, &gs)) << "case " << it;
+    ASSERT_TRUE(descriptor_matches_naive(p, d, z, &gm, &gs)) << "case " << it;
     // Real formula: mean = s_in * avg(z - zp), std = sqrt(s_in^2 var + eps); within 1 LSB.
     for (int b = 0; b < d.n; ++b)
       for (int ch = 0; ch < d.c; ++ch) {
@@ -130,18 +128,18 @@ TEST(EcaConv1dS8, RandomMatchesNaive) {
     const auto mean = r.s8(n * C), sd = r.s8(n * C), w = r.s8(2 * k, -127, 127);
     flyref_eca_conv1d_params p{};
     p.heads = h;
-    p.mean_offset = -fr_test::zero_point(r);
-    p.std_offset = -fr_test::zero_point(r);
+    p.mean_offset = -zero_point(r);
+    p.std_offset = -zero_point(r);
     p.mean_multiplier = r.mult();
     p.mean_shift = static_cast<int32_t>(r.uni(-12, 0));
     p.std_multiplier = r.mult();
     p.std_shift = static_cast<int32_t>(r.uni(-12, 0));
     p.sum_shift = static_cast<int32_t>(r.uni(0, 8));
-    p.output_offset = fr_test::zero_point(r);
-    fr_test::clamps(r, &p.activation.min, &p.activation.max);
+    p.output_offset = zero_point(r);
+    clamps(r, &p.activation.min, &p.activation.max);
     const bool single = it & 1;
-    p.rounding = fr_test::rounding_of(single);
-    const auto want = naive::eca_conv1d(fr_test::eca_cfg(p), {n, 1, 1, C}, mean, sd, w);
+    p.rounding = rounding_of(single);
+    const auto want = naive::eca_conv1d(eca_cfg(p), {n, 1, 1, C}, mean, sd, w);
     std::vector<int8_t> got(n * C, 0x55);
     const flyref_dims d = D(n, 1, 1, C), f = D(1, 1, k, 2);
     ASSERT_EQ(flyref_eca_conv1d_s8(&p, &d, mean.data(), sd.data(), &f, w.data(), got.data()), FLYREF_OK);

@@ -5,13 +5,7 @@
 #include "../flyref_internal.h"
 #include "../support/flyref_target.h"
 
-#if FLYREF_ARM_MVE
-const char fr_path_hard_swish_s8[] = "mve";
-#elif FLYREF_ARM_DSP
-const char fr_path_hard_swish_s8[] = "dsp";
-#else
-const char fr_path_hard_swish_s8[] = "portable";
-#endif
+const char fr_path_hard_swish_s8[] = FR_TARGET_PATH;
 
 /* Tables pay off once a tensor has a few times more elements than the table has entries. */
 #define FR_HSWISH_LUT_MIN 1024

@@ -2,13 +2,7 @@
 #include "../flyref_internal.h"
 #include "../support/flyref_target.h"
 
-#if FLYREF_ARM_MVE
-const char fr_path_logistic_s8[] = "mve";
-#elif FLYREF_ARM_DSP
-const char fr_path_logistic_s8[] = "dsp";
-#else
-const char fr_path_logistic_s8[] = "portable";
-#endif
+const char fr_path_logistic_s8[] = FR_TARGET_PATH;
 
 #if FLYREF_ARM_DSP || FLYREF_ARM_MVE
 /*

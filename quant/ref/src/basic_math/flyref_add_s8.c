@@ -4,13 +4,7 @@
 
 #include "../support/flyref_target.h"
 
-#if FLYREF_ARM_MVE
-const char fr_path_add_s8[] = "mve";
-#elif FLYREF_ARM_DSP
-const char fr_path_add_s8[] = "dsp";
-#else
-const char fr_path_add_s8[] = "portable";
-#endif
+const char fr_path_add_s8[] = FR_TARGET_PATH;
 
 typedef struct fr_add_k {
     fr_rq rq1, rq2, rqo;

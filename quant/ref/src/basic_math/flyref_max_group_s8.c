@@ -4,13 +4,7 @@
 #include "../flyref_internal.h"
 #include "../support/flyref_target.h"
 
-#if FLYREF_ARM_MVE
-const char fr_path_max_group_s8[] = "mve";
-#elif FLYREF_ARM_DSP
-const char fr_path_max_group_s8[] = "dsp";
-#else
-const char fr_path_max_group_s8[] = "portable";
-#endif
+const char fr_path_max_group_s8[] = FR_TARGET_PATH;
 
 static inline int8_t fr_max8(int8_t a, int8_t b) { return a > b ? a : b; }
 

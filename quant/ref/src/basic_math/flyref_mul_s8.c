@@ -6,13 +6,7 @@
 
 #include "../support/flyref_target.h"
 
-#if FLYREF_ARM_MVE
-const char fr_path_mul_s8[] = "mve";
-#elif FLYREF_ARM_DSP
-const char fr_path_mul_s8[] = "dsp";
-#else
-const char fr_path_mul_s8[] = "portable";
-#endif
+const char fr_path_mul_s8[] = FR_TARGET_PATH;
 
 typedef struct fr_mul_k {
     fr_rq rq;

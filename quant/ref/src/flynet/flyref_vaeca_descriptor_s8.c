@@ -8,13 +8,7 @@
 #include "../flyref_internal.h"
 #include "../support/flyref_target.h"
 
-#if FLYREF_ARM_MVE
-const char fr_path_vaeca_descriptor_s8[] = "mve";
-#elif FLYREF_ARM_DSP
-const char fr_path_vaeca_descriptor_s8[] = "dsp";
-#else
-const char fr_path_vaeca_descriptor_s8[] = "portable";
-#endif
+const char fr_path_vaeca_descriptor_s8[] = FR_TARGET_PATH;
 
 #define FR_MAX_PIXELS 65536
 /* Channels summed side by side (stack: 8 bytes each). */

@@ -11,10 +11,7 @@
  * target path keeps its portable loop (the spec, and the fallback) and defines the string that
  * names the branch it compiled, declared here and listed in flyref_target_paths.c:
  *
- *   #if FLYREF_ARM_MVE
- *   const char fr_path_mul_s8[] = "mve";
- *   #elif FLYREF_ARM_DSP
- *   ...
+ *   const char fr_path_mul_s8[] = FR_TARGET_PATH;
  */
 #ifndef FLYREF_TARGET_H_
 #define FLYREF_TARGET_H_
@@ -29,6 +26,15 @@
 #define FLYREF_ARM_DSP 1
 #else
 #define FLYREF_ARM_DSP 0
+#endif
+
+/* The name of the widest of them this build compiles: "mve", "dsp" or "portable". */
+#if FLYREF_ARM_MVE
+#define FR_TARGET_PATH "mve"
+#elif FLYREF_ARM_DSP
+#define FR_TARGET_PATH "dsp"
+#else
+#define FR_TARGET_PATH "portable"
 #endif
 
 /* The path each kernel file compiled ("portable", "dsp" or "mve"); one line per kernel file with

@@ -12,16 +12,7 @@
 
 #include "flyref.h"
 
-const char *flyref_target_isa(void)
-{
-#if FLYREF_ARM_MVE
-    return "mve";
-#elif FLYREF_ARM_DSP
-    return "dsp";
-#else
-    return "portable";
-#endif
-}
+const char *flyref_target_isa(void) { return FR_TARGET_PATH; }
 
 /* One line per kernel file with a target path; the terminator keeps the array non-empty. */
 static const flyref_target_path g_paths[] = {

@@ -1,4 +1,0 @@
-list(APPEND FLYNET_CORE_SOURCES
-  ${CMAKE_CURRENT_LIST_DIR}/fake_quant.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/fold_bn.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/qat.cpp)
