@@ -460,13 +460,15 @@ static void fr_dwd_out_g(const int32_t *acc, int32_t accw, int32_t n, const fr_d
     }
 }
 
-/* Widens input row iy of the group's channels into slot `slot`: q[pw + ix] = x + input_offset.
- * Four channels of two pixels at a time: SXTAB16 widens bytes 0, 2 and (rotated) 1, 3 with the
- * offset added in each 16-bit lane, and each channel's two pixels are stored as one word. */
-static void fr_dwd_row(int16_t *qs, const int8_t *src, int32_t in_c, int32_t in_w, int32_t g, int32_t rowlen,
-                       int32_t pw, int32_t off)
+/* Widens input row iy of the group's channels into two slots at once, qs and qt:
+ * q[pw + ix] = x + input_offset. Four channels of two pixels at a time: SXTAB16 widens bytes 0, 2
+ * and (rotated) 1, 3 with the offset added in each 16-bit lane, and each channel's two pixels are
+ * stored as one word, in both slots. */
+static void fr_dwd_row(int16_t *qs, int16_t *qt, const int8_t *src, int32_t in_c, int32_t in_w, int32_t g,
+                       int32_t rowlen, int32_t pw, int32_t off)
 {
     const uint32_t off2 = ((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16);
+    const int32_t dt = (int32_t)(qt - qs);
     int32_t c = 0, ix;
     for (; c + 4 <= g; c += 4) {
         int16_t *q0 = qs + c * rowlen + pw, *q1 = q0 + rowlen, *q2 = q1 + rowlen, *q3 = q2 + rowlen;
@@ -483,24 +485,28 @@ static void fr_dwd_row(int16_t *qs, const int8_t *src, int32_t in_c, int32_t in_
             b13 = fr_dwd_sxtab16_r8(off2, xb);
             p = fr_dwd_pkhbt(a02, b02);
             memcpy(q0 + ix, &p, 4);
+            memcpy(q0 + dt + ix, &p, 4);
             p = fr_dwd_pkhbt(a13, b13);
             memcpy(q1 + ix, &p, 4);
+            memcpy(q1 + dt + ix, &p, 4);
             p = fr_dwd_pkhtb(b02, a02);
             memcpy(q2 + ix, &p, 4);
+            memcpy(q2 + dt + ix, &p, 4);
             p = fr_dwd_pkhtb(b13, a13);
             memcpy(q3 + ix, &p, 4);
+            memcpy(q3 + dt + ix, &p, 4);
         }
         if (ix < in_w) {
-            q0[ix] = (int16_t)(s[0] + off);
-            q1[ix] = (int16_t)(s[1] + off);
-            q2[ix] = (int16_t)(s[2] + off);
-            q3[ix] = (int16_t)(s[3] + off);
+            q0[ix] = q0[dt + ix] = (int16_t)(s[0] + off);
+            q1[ix] = q1[dt + ix] = (int16_t)(s[1] + off);
+            q2[ix] = q2[dt + ix] = (int16_t)(s[2] + off);
+            q3[ix] = q3[dt + ix] = (int16_t)(s[3] + off);
         }
     }
     for (; c < g; ++c) {
         int16_t *q = qs + c * rowlen + pw;
         const int8_t *s = src + c;
-        for (ix = 0; ix < in_w; ++ix) q[ix] = (int16_t)(s[(int64_t)ix * in_c] + off);
+        for (ix = 0; ix < in_w; ++ix) q[ix] = q[dt + ix] = (int16_t)(s[(int64_t)ix * in_c] + off);
     }
 }
 
@@ -511,8 +517,49 @@ static void fr_dwd_prep(uint32_t *d, const int8_t *f, int32_t out_c, int32_t kh,
                         int32_t scale)
 {
     const int32_t sh = scale == 2 ? 1 : 0;
-    int32_t ky, kx, k;
-    for (ky = 0; ky < kh; ++ky) {
+    int32_t ky = 0, kx, k;
+    if (kk == 3) {
+        /* Three heads from one word of each tap (bytes 0..2; byte 3 is the next channel's, read
+         * but unused): SXTB16 gives heads 0, 2 and (rotated) 1 as half-words, PKHBT / PKHTB pair
+         * them with the next tap's, SADD16 doubles. Not on the last kernel row, where byte 3 of
+         * the last tap may lie past the filter. */
+        for (; ky + 1 < kh; ++ky) {
+            const int8_t *lo = f + ky * kw * out_c;
+            for (kx = 0; kx + 1 < kw; kx += 2, lo += 2 * out_c, d += 3) {
+                uint32_t a, b, ae, ao, be, bo;
+                memcpy(&a, lo, 4);
+                memcpy(&b, lo + out_c, 4);
+                ae = __sxtb16(a);
+                ao = fr_dwd_sxtab16_r8(0, a);
+                be = __sxtb16(b);
+                bo = fr_dwd_sxtab16_r8(0, b);
+                if (sh) {
+                    ae = __sadd16(ae, ae);
+                    ao = __sadd16(ao, ao);
+                    be = __sadd16(be, be);
+                    bo = __sadd16(bo, bo);
+                }
+                d[0] = fr_dwd_pkhbt(ae, be);
+                d[1] = fr_dwd_pkhbt(ao, bo);
+                d[2] = fr_dwd_pkhtb(be, ae);
+            }
+            if (kx < kw) {
+                uint32_t a, ae, ao;
+                memcpy(&a, lo, 4);
+                ae = __sxtb16(a);
+                ao = fr_dwd_sxtab16_r8(0, a);
+                if (sh) {
+                    ae = __sadd16(ae, ae);
+                    ao = __sadd16(ao, ao);
+                }
+                d[0] = ae & 0xFFFFu;
+                d[1] = ao & 0xFFFFu;
+                d[2] = ae >> 16;
+                d += 3;
+            }
+        }
+    }
+    for (; ky < kh; ++ky) {
         const int8_t *lo = f + ky * kw * out_c;
         for (kx = 0; kx + 1 < kw; kx += 2) {
             for (k = 0; k < kk; ++k) {
@@ -666,9 +713,8 @@ static int fr_dw_dsp(const flyref_conv_params *params, int32_t ch_mult, const fl
                      * output row are consecutive slots. */
                     for (iy = fr_max(next_row, iy0 + ky0); iy < iy0 + ky1; ++iy) {
                         const int8_t *src = in_b + (int64_t)iy * in_w * in_c;
-                        fr_dwd_row(q + (iy % kh) * rstride, src, in_c, in_w, g, rowlen, pw, params->input_offset);
-                        fr_dwd_row(q + (iy % kh + kh) * rstride, src, in_c, in_w, g, rowlen, pw,
-                                   params->input_offset);
+                        fr_dwd_row(q + (iy % kh) * rstride, q + (iy % kh + kh) * rstride, src, in_c, in_w, g, rowlen,
+                                   pw, params->input_offset);
                     }
                     if (iy0 + ky1 > next_row) next_row = iy0 + ky1;
                     job.q0 = q0;
