@@ -1096,6 +1096,27 @@ static int vaeca_fast(suite_puts_fn out)
         fam_status(&f, flyref_eca_conv1d_s8(&c, &d, g_y, g_y2, &fd, g_w, g_x2));
         fam_bytes(&f, g_x2, d.n * d.c);
     }
+    /* Saturated maps (every value -128, then 127), more pixels than the DSP path sums in 16 bits
+     * at a time, with a mean in range. */
+    for (it = 0; it < 2; ++it) {
+        flyref_vaeca_descriptor_params p;
+        flyref_dims z = {1, 25, 24, 4};
+        int32_t i;
+        for (i = 0; i < count(&z); ++i) g_x[i] = (int8_t)(it ? 127 : -128);
+        p.input_offset = 0;
+        p.mean_multiplier = 1 << 30;
+        p.mean_shift = -9;
+        p.mean_offset = 0;
+        p.std_multiplier = 1 << 30;
+        p.std_shift = -8;
+        p.std_offset = 0;
+        p.eps_q = 0;
+        p.sqrt_frac_bits = 0;
+        p.rounding = FLYNET_ROUNDING_DOUBLE;
+        fam_status(&f, flyref_vaeca_descriptor_s8(&p, &z, g_x, g_y, g_y2));
+        fam_bytes(&f, g_y, z.c);
+        fam_bytes(&f, g_y2, z.c);
+    }
     g_state = saved;
     return report(out, "vaeca_fast_s8", &f);
 }

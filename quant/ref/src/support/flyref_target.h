@@ -395,6 +395,14 @@ FR_INLINE uint32_t fr_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3)
     return fr_pkhbt16(lo, hi);
 }
 
+/** __sxtb16(b rotated right by 8 bits): bytes 1 and 3 of b sign-extended, one instruction. */
+FR_INLINE uint32_t fr_sxtb16_r8(uint32_t b)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(b));
+    return r;
+}
+
 /** __sxtab16(a, b rotated right by 8 bits): bytes 1 and 3 of b sign-extended and added to a's
  *  half-words, one instruction (GCC 12 does not fold the rotation into SXTAB16). */
 FR_INLINE uint32_t fr_sxtab16_r8(uint32_t a, uint32_t b)
