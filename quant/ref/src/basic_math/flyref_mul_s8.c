@@ -225,22 +225,20 @@ FR_INLINE void fr_mul_row_dsp(int32_t kind, int gate, int clamp, const fr_mulx *
     }
 }
 
-/* The row of kind `kind` (a constant), with FR_MUL_DM where it holds and the clamp only where the
- * range is narrower than int8 (SSAT clamps to int8 already). */
+/* The row of kind `kind` (a constant): FR_MUL_DM where it holds, with the clamp only where the
+ * range is narrower than int8 (SSAT clamps to int8 already); the rarer kinds always clamp (a
+ * clamp to all of int8 changes nothing), one copy of the loop each. */
 FR_INLINE void fr_mul_row_dsp_sel(int32_t kind, int gate, const fr_mulx *k, const int8_t *x, const int16_t *g,
                                   const int8_t *y, int8_t *out, int32_t n)
 {
-    const int clamp = k->lo > -128 || k->hi < 127;
     if (kind == FR_TRQ_D && k->q.mult > (1 << 30)) {
-        if (clamp) {
+        if (k->lo > -128 || k->hi < 127) {
             fr_mul_row_dsp(FR_MUL_DM, gate, 1, k, x, g, y, out, n);
         } else {
             fr_mul_row_dsp(FR_MUL_DM, gate, 0, k, x, g, y, out, n);
         }
-    } else if (clamp) {
-        fr_mul_row_dsp(kind, gate, 1, k, x, g, y, out, n);
     } else {
-        fr_mul_row_dsp(kind, gate, 0, k, x, g, y, out, n);
+        fr_mul_row_dsp(kind, gate, 1, k, x, g, y, out, n);
     }
 }
 

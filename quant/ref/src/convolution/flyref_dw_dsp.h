@@ -230,7 +230,7 @@ FR_DWD_ROW3_ASM(3, 2)
  * registers): after the last kernel row the six accumulators are requantized with their head's
  * constants (ch[k]: mult, rnd, rs at byte 16 k), saturated to int8 and stored, heads k of pixel
  * ox at d0[k] and of pixel ox + 1 at d1[k], with no trip through the accumulator rows. For an odd
- * row end d1 points at a spare word (pixel out_w is not an output).
+ * row end d1 = d0 (pixel out_w is not an output): pixel ox + 1 is stored first and overwritten.
  *   D: (SMMLAR(a, mult, rnd) + (a >> 31)) >> rs, a = 2 acc (doubled weights and bias);
  *   S: SMMLA(a, mult, rnd) >> rs.
  * The pointer p is free once the rows are done and holds ch.
@@ -262,14 +262,15 @@ FR_DWD_ROW3_ASM(3, 2)
                                                               int32_t ostride)                                  \
     {                                                                                                            \
         const int32_t rs = 2 * rstride;                                                                          \
-        int8_t spare[4];                                                                                         \
         int32_t ox;                                                                                              \
         for (ox = 0; ox < out_w; ox += 2) {                                                                      \
             int32_t a0, a1, a2, b0, b1, b2;                                                                      \
             uint32_t x0, x1, v;                                                                                  \
             const int16_t *p = q0 + ox * SW;                                                                     \
             const uint32_t *wk = w;                                                                              \
-            int8_t *const d0 = dst + ox * ostride, *const d1 = ox + 1 < out_w ? d0 + ostride : spare;            \
+            /* d1 = d0 at an odd row end ((out_w - 2 - ox) >> 31 = -1): arithmetic, not a branch, or GCC \
+             * splits the loop there and the asm is compiled twice */                                         \
+            int8_t *const d0 = dst + ox * ostride, *const d1 = d0 + (ostride & ~((out_w - 2 - ox) >> 31));       \
             int32_t n = nrows;                                                                                   \
             __asm__ volatile("ldr %[x0], %[bp]\n\t"                                                              \
                              "ldr %[a0], [%[x0]]\n\t"                                                            \
@@ -284,14 +285,14 @@ FR_DWD_ROW3_ASM(3, 2)
                              "bne 1b\n\t"                                                                         \
                              "ldr %[p], %[chp]\n\t"                                                               \
                              FR_DWD_RQ_##F(a0, b0, 0) FR_DWD_RQ_##F(a1, b1, 16) FR_DWD_RQ_##F(a2, b2, 32)         \
-                             "ldr %[x0], %[d0p]\n\t"                                                              \
-                             "strb %[a0], [%[x0]]\n\t"                                                            \
-                             "strb %[a1], [%[x0], #1]\n\t"                                                        \
-                             "strb %[a2], [%[x0], #2]\n\t"                                                        \
                              "ldr %[x0], %[d1p]\n\t"                                                              \
                              "strb %[b0], [%[x0]]\n\t"                                                            \
                              "strb %[b1], [%[x0], #1]\n\t"                                                        \
                              "strb %[b2], [%[x0], #2]\n\t"                                                        \
+                             "ldr %[x0], %[d0p]\n\t"                                                              \
+                             "strb %[a0], [%[x0]]\n\t"                                                            \
+                             "strb %[a1], [%[x0], #1]\n\t"                                                        \
+                             "strb %[a2], [%[x0], #2]\n\t"                                                        \
                              : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [b0] "=&r"(b0), [b1] "=&r"(b1),  \
                                [b2] "=&r"(b2), [x0] "=&r"(x0), [x1] "=&r"(x1), [v] "=&r"(v), [p] "+r"(p),       \
                                [w] "+r"(wk), [n] "+r"(n)                                                         \
