@@ -1038,6 +1038,28 @@ static void vaeca_fast(family *f, int32_t it)
 }
 static const suite_family k_vaeca_fast = {"vaeca_fast_s8", 150, 0x61C88647u, vaeca_fast};
 
+/* Saturated maps (every value -128, then 127), more pixels than the DSP descriptor sums in 16-bit
+ * lanes at a time, with a mean in range: a longer 16-bit run overflows and fails the boards. */
+static void vaeca_saturated(family *f, int32_t it)
+{
+    flyref_vaeca_descriptor_params p;
+    const flyref_dims z = dims(1, 25, 24, 4);
+    int32_t i;
+    for (i = 0; i < count(&z); ++i) g_x[i] = (int8_t)(it ? 127 : -128);
+    p.input_offset = 0;
+    p.mean_multiplier = 1 << 30;
+    p.mean_shift = -9;
+    p.mean_offset = 0;
+    p.std_multiplier = 1 << 30;
+    p.std_shift = -8;
+    p.std_offset = 0;
+    p.eps_q = 0;
+    p.sqrt_frac_bits = 0;
+    p.rounding = FLYNET_ROUNDING_DOUBLE;
+    run_descriptor(f, &p, &z);
+}
+static const suite_family k_vaeca_saturated = {"vaeca_saturated_s8", 2, 0x5A7E0001u, vaeca_saturated};
+
 /* ------------------------------------------------------------------ interpreter */
 
 /* expansion 1x1 -> depthwise 3x3 x3 heads -> max-out -> global avg pool, through the interpreter */
@@ -1250,7 +1272,7 @@ int flyref_kernel_suite_run(suite_puts_fn out)
     static const suite_family *const families[] = {
         &k_fixed_point, &k_param_derivation, &k_conv, &k_depthwise, &k_depthwise_paths, &k_fully_connected,
         &k_conv_fc_fast, &k_elementwise, &k_pooling, &k_activations, &k_data_movement, &k_vaeca, &k_interpreter,
-        &k_elementwise_fast, &k_activation_fast, &k_vaeca_fast};
+        &k_elementwise_fast, &k_activation_fast, &k_vaeca_fast, &k_vaeca_saturated};
     int fails = 0;
     size_t i;
     g_state = 0x12345678u;

@@ -156,56 +156,87 @@ FR_INLINE void fr_mul_row_mve(int32_t kind, int gate, const fr_mulx *k, const in
 #define FR_MUL_ROW fr_mul_row_mve
 #else
 /*
- * Four lanes per loop: SXTB16 widens bytes 0, 2 and (rotated) 1, 3 into half-words, SADD16 adds
- * the offsets, SMULBB / SMULTT form the products, fr_trq_dsp requantizes them with the output
- * offset, SSAT + fr_pack4 + fr_clamp4 store them. The gate table holds the second factor times
- * fr_trq_scale (|2 * 255| fits 16 bits) with each group of four in the order 0, 2, 1, 3, so one
- * word load gives a lane pair; two full rows double it with one SADD16.
+ * Four lanes per loop: SXTAB16 widens bytes 0, 2 and (rotated) 1, 3 into half-words with the
+ * offset added, SMULBB / SMULTT form the products, fr_mul_rq requantizes them with the output
+ * offset, SSAT + fr_pack4 (+ fr_clamp4 when the range is narrower than int8) store them. The gate
+ * table holds the second factor times fr_trq_scale (|2 * 255| fits 16 bits) with each group of
+ * four in the order 0, 2, 1, 3, so one word load gives a lane pair; two full rows double it with
+ * one SADD16.
+ *
+ * FR_MUL_DM: kind D with mult > 2^30, one instruction less per lane. The operand a = 2 x is even,
+ * so a < 0 means a <= -2 and a * mult < -2^31: the high word h = SMMULR(a, mult) is then <= -1,
+ * and h >= 0 for a >= 0. So RDBPOT's -[h < 0] is a >> 31, and SMMLAR adds h to q->add in the
+ * same instruction: (SMMLAR(a, mult, add) + (a >> 31)) >> rs = fr_trq_dsp(FR_TRQ_D, q, a).
  */
-FR_INLINE void fr_mul_row_dsp(int32_t kind, int gate, const fr_mulx *k, const int8_t *x, const int16_t *g,
-                              const int8_t *y, int8_t *out, int32_t n)
+enum { FR_MUL_DM = 4 };
+
+FR_INLINE int32_t fr_mul_rq(int32_t kind, const fr_trq *q, int32_t a)
+{
+    if (kind == FR_MUL_DM) return (fr_smmlar(a, q->mult, q->add) + (a >> 31)) >> q->rs;
+    return fr_trq_dsp(kind, q, a);
+}
+
+FR_INLINE void fr_mul_row_dsp(int32_t kind, int gate, int clamp, const fr_mulx *k, const int8_t *x,
+                              const int16_t *g, const int8_t *y, int8_t *out, int32_t n)
 {
     const fr_trq q = k->q;
-    const int32_t sc = fr_trq_scale(kind);
-    const int32_t off1 = (int32_t)(((uint32_t)k->off1 & 0xFFFFu) * 0x10001u);
-    const int32_t off2 = (int32_t)(((uint32_t)k->off2 & 0xFFFFu) * 0x10001u);
+    const int32_t sc = fr_trq_scale(kind == FR_MUL_DM ? FR_TRQ_D : kind);
+    const uint32_t off1 = ((uint32_t)k->off1 & 0xFFFFu) * 0x10001u;
+    const uint32_t off2 = ((uint32_t)k->off2 & 0xFFFFu) * 0x10001u;
     const int32_t lo = k->lo, hi = k->hi;
     const uint32_t lo4 = fr_bytes4(lo), hi4 = fr_bytes4(hi);
-    const int clamp = lo > -128 || hi < 127;
     int32_t j;
     for (j = 0; j + 4 <= n; j += 4) {
         const uint32_t xw = fr_load4(x + j);
-        const int32_t x02 = __sadd16(__sxtb16((int8x4_t)xw), off1);
-        const int32_t x13 = __sadd16(__sxtb16((int8x4_t)fr_ror8(xw)), off1);
+        const int32_t x02 = (int32_t)__sxtab16(off1, (int8x4_t)xw), x13 = (int32_t)fr_sxtab16_r8(off1, xw);
         int32_t g02, g13;
         uint32_t w;
         if (gate) {
-            g02 = (int32_t)fr_load4((const int8_t *)(g + j));
-            g13 = (int32_t)fr_load4((const int8_t *)(g + j + 2));
+            uint64_t gw;
+            memcpy(&gw, g + j, 8);
+            g02 = (int32_t)(uint32_t)gw;
+            g13 = (int32_t)(uint32_t)(gw >> 32);
         } else {
             const uint32_t yw = fr_load4(y + j);
-            g02 = __sadd16(__sxtb16((int8x4_t)yw), off2);
-            g13 = __sadd16(__sxtb16((int8x4_t)fr_ror8(yw)), off2);
+            g02 = (int32_t)__sxtab16(off2, (int8x4_t)yw);
+            g13 = (int32_t)fr_sxtab16_r8(off2, yw);
             if (sc == 2) {
                 g02 = __sadd16(g02, g02);
                 g13 = __sadd16(g13, g13);
             }
         }
-        w = fr_pack4(__ssat(fr_trq_dsp(kind, &q, (int32_t)(int16_t)x02 * (int16_t)g02), 8),
-                     __ssat(fr_trq_dsp(kind, &q, (int32_t)(int16_t)x13 * (int16_t)g13), 8),
-                     __ssat(fr_trq_dsp(kind, &q, (x02 >> 16) * (g02 >> 16)), 8),
-                     __ssat(fr_trq_dsp(kind, &q, (x13 >> 16) * (g13 >> 16)), 8));
+        w = fr_pack4(__ssat(fr_mul_rq(kind, &q, (int32_t)(int16_t)x02 * (int16_t)g02), 8),
+                     __ssat(fr_mul_rq(kind, &q, (int32_t)(int16_t)x13 * (int16_t)g13), 8),
+                     __ssat(fr_mul_rq(kind, &q, (x02 >> 16) * (g02 >> 16)), 8),
+                     __ssat(fr_mul_rq(kind, &q, (x13 >> 16) * (g13 >> 16)), 8));
         if (clamp) w = fr_clamp4(w, lo4, hi4);
         fr_store4(out + j, w);
     }
     for (; j < n; ++j) {
         /* the table's tail (n % 4 < 4 entries) is in plain order */
         const int32_t gv = gate ? g[j] : ((int32_t)y[j] + k->off2) * sc;
-        out[j] = (int8_t)fr_clamp(fr_trq_dsp(kind, &q, ((int32_t)x[j] + k->off1) * gv), lo, hi);
+        out[j] = (int8_t)fr_clamp(fr_mul_rq(kind, &q, ((int32_t)x[j] + k->off1) * gv), lo, hi);
     }
 }
 
-#define FR_MUL_ROW fr_mul_row_dsp
+/* The row of kind `kind` (a constant): FR_MUL_DM where it holds, with the clamp only where the
+ * range is narrower than int8 (SSAT clamps to int8 already); the rarer kinds always clamp (a
+ * clamp to all of int8 changes nothing), one copy of the loop each. */
+FR_INLINE void fr_mul_row_dsp_sel(int32_t kind, int gate, const fr_mulx *k, const int8_t *x, const int16_t *g,
+                                  const int8_t *y, int8_t *out, int32_t n)
+{
+    if (kind == FR_TRQ_D && k->q.mult > (1 << 30)) {
+        if (k->lo > -128 || k->hi < 127) {
+            fr_mul_row_dsp(FR_MUL_DM, gate, 1, k, x, g, y, out, n);
+        } else {
+            fr_mul_row_dsp(FR_MUL_DM, gate, 0, k, x, g, y, out, n);
+        }
+    } else {
+        fr_mul_row_dsp(kind, gate, 1, k, x, g, y, out, n);
+    }
+}
+
+#define FR_MUL_ROW fr_mul_row_dsp_sel
 #endif
 
 static void fr_mul_row_x(const fr_mulx *k, int gate, const int8_t *x, const int16_t *g, const int8_t *y, int8_t *out,

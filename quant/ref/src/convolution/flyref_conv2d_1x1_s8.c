@@ -310,7 +310,7 @@ const char fr_path_conv2d_1x1_s8[] = "dsp";
  * The block's weights are widened once into int16 lane pairs, [k/4][channel][2 words] in SXTB16
  * order, and input_offset * sum(w) is folded into the block's biases, so per pixel and four inputs
  * the loop loads one word of x, widens it with two SXTB16 and runs eight SMLAD against the stored
- * pairs (one LDRD per channel). A last partial group of inputs pads with zero weights; lanes past
+ * pairs (one LDM per two channels, inline assembly under GCC). A last partial group of inputs pads with zero weights; lanes past
  * the block's last channel repeat its first channel and are not stored. Stride-1 maps (and any
  * map whose rows follow each other) run as one stream of pixels. Stack: FR_1X1_DSP_K * 8 bytes of
  * widened weights (4 KB). */
@@ -385,6 +385,47 @@ static int32_t fr_1x1_dsp_widen(uint64_t *d, const int8_t *w, int32_t k, int32_t
     return sum;
 }
 
+/* a0..a3 += the block's four widened channels at wp_ against the inputs x_ .. xe_ (a positive
+ * multiple of 8 bytes), both pointers advanced past them. */
+#if defined(__GNUC__)
+/* Inline assembly: LDM loads a channel pair's four words of a group in one instruction, where
+ * GCC emits two LDRD (and cannot be told to use LDM: its register list must ascend, so the
+ * registers are named, r4-r7). Per eight inputs: two LDR, four SXTB16, four LDM, sixteen SMLAD
+ * and the loop's CMP + BNE, 28 instructions for 32 products (the C loop: 34). Operands: a0..a3
+ * the accumulators, x / xe the inputs and their end, w the weights, t0 / t1 scratch. */
+#define FR_1X1_DSP_GROUP_ASM                                                                                  \
+    "ldr     %[t0], [%[x]], #4\n\t"                                                                            \
+    "ldmia   %[w]!, {r4, r5, r6, r7}\n\t"                                                                      \
+    "sxtb16  %[t1], %[t0], ror #8\n\t"                                                                         \
+    "sxtb16  %[t0], %[t0]\n\t"                                                                                 \
+    "smlad   %[a0], r4, %[t0], %[a0]\n\t"                                                                      \
+    "smlad   %[a0], r5, %[t1], %[a0]\n\t"                                                                      \
+    "smlad   %[a1], r6, %[t0], %[a1]\n\t"                                                                      \
+    "smlad   %[a1], r7, %[t1], %[a1]\n\t"                                                                      \
+    "ldmia   %[w]!, {r4, r5, r6, r7}\n\t"                                                                      \
+    "smlad   %[a2], r4, %[t0], %[a2]\n\t"                                                                      \
+    "smlad   %[a2], r5, %[t1], %[a2]\n\t"                                                                      \
+    "smlad   %[a3], r6, %[t0], %[a3]\n\t"                                                                      \
+    "smlad   %[a3], r7, %[t1], %[a3]\n\t"
+#define FR_1X1_DSP_LOOP_ASM "1:\n\t" FR_1X1_DSP_GROUP_ASM FR_1X1_DSP_GROUP_ASM "cmp %[x], %[xe]\n\tbne 1b\n\t"
+#define FR_1X1_DSP_PAIRS(x_, xe_, wp_)                                                                        \
+    do {                                                                                                       \
+        uint32_t t0_, t1_;                                                                                     \
+        __asm__(FR_1X1_DSP_LOOP_ASM                                                                            \
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x_), [w] "+r"(wp_),      \
+                  [t0] "=&r"(t0_), [t1] "=&r"(t1_)                                                             \
+                : [xe] "r"(xe_), "m"(*(const char(*)[])x_), "m"(*(const uint64_t(*)[])wp_)                      \
+                : "r4", "r5", "r6", "r7", "cc");                                                               \
+    } while (0)
+#else
+#define FR_1X1_DSP_PAIRS(x_, xe_, wp_)                                                                        \
+    for (; x_ != xe_; x_ += 8, wp_ += 8) {                                                                     \
+        const uint32_t v0_ = fr_ld4(x_), v1_ = fr_ld4(x_ + 4);                                                 \
+        FR_1X1_DSP_GROUP(v0_, wp_, 0);                                                                         \
+        FR_1X1_DSP_GROUP(v1_, wp_, 4);                                                                         \
+    }
+#endif
+
 /* a0..a3 = the block's accumulators of the pixel whose inputs start at x0. */
 #define FR_1X1_DSP_PIXEL(blk, x0)                                                                             \
     do {                                                                                                       \
@@ -394,11 +435,7 @@ static int32_t fr_1x1_dsp_widen(uint64_t *d, const int8_t *w, int32_t k, int32_t
         a1 = (blk)->b4[1];                                                                                     \
         a2 = (blk)->b4[2];                                                                                     \
         a3 = (blk)->b4[3];                                                                                     \
-        for (; x_ != xe_; x_ += 8, wp_ += 8) {                                                                 \
-            const uint32_t v0_ = fr_ld4(x_), v1_ = fr_ld4(x_ + 4);                                             \
-            FR_1X1_DSP_GROUP(v0_, wp_, 0);                                                                     \
-            FR_1X1_DSP_GROUP(v1_, wp_, 4);                                                                     \
-        }                                                                                                      \
+        if (x_ != xe_) FR_1X1_DSP_PAIRS(x_, xe_, wp_);                                                         \
         if ((blk)->rest) {                                                                                     \
             if ((blk)->odd) {                                                                                  \
                 const uint32_t v_ = fr_ld4(x_);                                                                \
@@ -423,6 +460,117 @@ static int32_t fr_1x1_dsp_widen(uint64_t *d, const int8_t *w, int32_t k, int32_t
         if (src == last) break;                                                                                \
     }
 
+/* The common block: a closed form (kind, a constant at the call site), four channels, whole pairs
+ * of groups (pairs >= 1), and `clamp` 0 when the activation range is all of int8 (SSAT clamps). */
+#if defined(__GNUC__)
+/*
+ * One pixel in one asm statement: the block's biases, the loop above, then the closed form of
+ * each lane with its constants (fr_dsp_lane: mult, add, sh, unused) loaded by one LDM into r4-r7,
+ *   double: (SMMLAR(d, mult, add) + (d >> 31)) >> sh    (fr_dsp_rq_double)
+ *   single: SMMLA(d, mult, add) >> sh                   (fr_dsp_rq_single),
+ * SSAT to int8, BFI + BFI + PKHBT into one word (fr_dsp_pack4), the clamp (fr_dsp_clamp4: after
+ * the four LDM, w points just past the lanes) and one STR. In C, GCC keeps the twelve lane
+ * constants on the stack and reloads them one by one (48 instructions per pixel besides the
+ * loop; this: 32). The block pointer and dst are memory operands (no register to spare).
+ */
+#define FR_1X1_RQ_D(A)                                                                                        \
+    "ldmia   %[w]!, {r4, r5, r6, r7}\n\t"                                                                      \
+    "smmlar  %[t0], %[" A "], r4, r5\n\t"                                                                      \
+    "add     %[" A "], %[t0], %[" A "], asr #31\n\t"                                                           \
+    "asr     %[" A "], %[" A "], r6\n\t"                                                                       \
+    "ssat    %[" A "], #8, %[" A "]\n\t"
+#define FR_1X1_RQ_S(A)                                                                                        \
+    "ldmia   %[w]!, {r4, r5, r6, r7}\n\t"                                                                      \
+    "smmla   %[" A "], %[" A "], r4, r5\n\t"                                                                   \
+    "asr     %[" A "], %[" A "], r6\n\t"                                                                       \
+    "ssat    %[" A "], #8, %[" A "]\n\t"
+#define FR_1X1_CLAMP_0 ""
+#define FR_1X1_CLAMP_1                                                                                        \
+    "ldrd    %[t0], %[t1], [%[w], %[olo]]\n\t"                                                                 \
+    "ssub8   %[a1], %[a0], %[t0]\n\t"                                                                          \
+    "sel     %[a0], %[a0], %[t0]\n\t"                                                                          \
+    "ssub8   %[a1], %[a0], %[t1]\n\t"                                                                          \
+    "sel     %[a0], %[t1], %[a0]\n\t"
+#define FR_1X1_DSP_PIXEL_ASM(F, C)                                                                            \
+    __asm__ volatile("ldr     %[w], %[blkp]\n\t"                                                                \
+                     "ldrd    %[a0], %[a1], [%[w], %[ob]]\n\t"                                                  \
+                     "ldrd    %[a2], %[a3], [%[w], %[ob8]]\n\t"                                                 \
+                     "ldr     %[xe], [%[w], %[okb]]\n\t"                                                        \
+                     "add     %[xe], %[x], %[xe], lsl #3\n\t"                                                   \
+                     "add     %[w], %[w], %[owt]\n\t" FR_1X1_DSP_LOOP_ASM                                       \
+                     "ldr     %[w], %[blkp]\n\t" FR_1X1_RQ_##F("a0") FR_1X1_RQ_##F("a1") FR_1X1_RQ_##F("a2")     \
+                         FR_1X1_RQ_##F("a3")                                                                  \
+                     "bfi     %[a0], %[a1], #8, #8\n\t"                                                         \
+                     "bfi     %[a2], %[a3], #8, #8\n\t"                                                         \
+                     "pkhbt   %[a0], %[a0], %[a2], lsl #16\n\t" FR_1X1_CLAMP_##C                                \
+                     "ldr     %[t0], %[dstp]\n\t"                                                               \
+                     "str     %[a0], [%[t0]]"                                                                   \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x] "+r"(x), [w] "=&r"(w), \
+                       [xe] "=&r"(xe), [t0] "=&r"(t0), [t1] "=&r"(t1)                                          \
+                     : [blkp] "m"(blk), [dstp] "m"(dst), [ob] "i"(offsetof(fr_1x1_blk, b4)),                   \
+                       [ob8] "i"(offsetof(fr_1x1_blk, b4) + 8),                                                \
+                       [okb] "i"(offsetof(fr_1x1_blk, pairs)), [owt] "i"(offsetof(fr_1x1_blk, wt)),            \
+                       [olo] "i"(offsetof(fr_dsp_out4, lo4) - 4 * sizeof(fr_dsp_lane))                          \
+                     : "r4", "r5", "r6", "r7", "cc", "memory")
+
+static inline __attribute__((always_inline)) void fr_1x1_dsp_whole(int32_t kind, int32_t clamp,
+                                                                   const fr_1x1_blk *blk, const int8_t *src,
+                                                                   int8_t *dst, int32_t count, int32_t step_x,
+                                                                   int32_t out_c)
+{
+    /* the pixel asm reads ep.lane at the block's start and the clamp bounds past the lanes */
+    typedef char fr_1x1_lane_first[offsetof(fr_1x1_blk, ep.lane) == 0 ? 1 : -1];
+    const int32_t back = step_x - 8 * blk->pairs; /* x ends 8 * pairs past the pixel's inputs */
+    const int8_t *x = src;
+    (void)sizeof(fr_1x1_lane_first);
+    for (;;) {
+        int32_t a0, a1, a2, a3;
+        uint32_t w, xe, t0, t1;
+        if (kind == FLYNET_ROUNDING_DOUBLE) {
+            if (clamp) {
+                FR_1X1_DSP_PIXEL_ASM(D, 1);
+            } else {
+                FR_1X1_DSP_PIXEL_ASM(D, 0);
+            }
+        } else if (clamp) {
+            FR_1X1_DSP_PIXEL_ASM(S, 1);
+        } else {
+            FR_1X1_DSP_PIXEL_ASM(S, 0);
+        }
+        if (--count == 0) break;
+        x += back;
+        dst += out_c;
+    }
+}
+#else
+static inline void fr_1x1_dsp_whole(int32_t kind, int32_t clamp, const fr_1x1_blk *blk, const int8_t *src,
+                                    int8_t *dst, int32_t count, int32_t step_x, int32_t out_c)
+{
+    const fr_dsp_lane *const l = blk->ep.lane;
+    const int32_t kb = 8 * blk->pairs;
+    for (;;) {
+        int32_t a0 = blk->b4[0], a1 = blk->b4[1], a2 = blk->b4[2], a3 = blk->b4[3];
+        const int8_t *x_ = src;
+        const int8_t *const xe_ = src + kb;
+        const uint64_t *wp_ = blk->wt;
+        uint32_t v;
+        FR_1X1_DSP_PAIRS(x_, xe_, wp_);
+        if (kind == FLYNET_ROUNDING_DOUBLE) {
+            v = fr_dsp_pack4(fr_dsp_rq_double(&l[0], a0), fr_dsp_rq_double(&l[1], a1), fr_dsp_rq_double(&l[2], a2),
+                             fr_dsp_rq_double(&l[3], a3));
+        } else {
+            v = fr_dsp_pack4(fr_dsp_rq_single(&l[0], a0), fr_dsp_rq_single(&l[1], a1), fr_dsp_rq_single(&l[2], a2),
+                             fr_dsp_rq_single(&l[3], a3));
+        }
+        if (clamp) v = fr_dsp_clamp4(v, blk->ep.lo4, blk->ep.hi4);
+        fr_st4(dst, v);
+        if (--count == 0) break;
+        src += step_x;
+        dst += out_c;
+    }
+}
+#endif
+
 /* count (>= 1) pixels, their inputs step_x apart from src, their outputs out_c apart from dst (the
  * pointers never step past the last pixel). The two common cases (a closed form, four channels)
  * have loops of their own. */
@@ -433,7 +581,15 @@ static void fr_1x1_dsp_run(const fr_1x1_blk *blk, const int8_t *src, int8_t *dst
     int32_t a0, a1, a2, a3;
     const int8_t *const last = src + (int64_t)(count - 1) * step_x;
     /* with a closed form the accumulators hold d = 2 acc (doubled weights and biases) */
-    if (e->kind == FLYNET_ROUNDING_DOUBLE && blk->nb == 4) {
+    if (e->kind != 0 && blk->nb == 4 && !blk->rest && blk->pairs != 0) {
+        const int32_t clamp = e->lo4 != 0x80808080u || e->hi4 != 0x7F7F7F7Fu;
+        switch (e->kind * 2 + clamp) {
+        case FLYNET_ROUNDING_DOUBLE * 2: fr_1x1_dsp_whole(FLYNET_ROUNDING_DOUBLE, 0, blk, src, dst, count, step_x, out_c); break;
+        case FLYNET_ROUNDING_DOUBLE * 2 + 1: fr_1x1_dsp_whole(FLYNET_ROUNDING_DOUBLE, 1, blk, src, dst, count, step_x, out_c); break;
+        case FLYNET_ROUNDING_SINGLE * 2: fr_1x1_dsp_whole(FLYNET_ROUNDING_SINGLE, 0, blk, src, dst, count, step_x, out_c); break;
+        default: fr_1x1_dsp_whole(FLYNET_ROUNDING_SINGLE, 1, blk, src, dst, count, step_x, out_c); break;
+        }
+    } else if (e->kind == FLYNET_ROUNDING_DOUBLE && blk->nb == 4) {
         FR_1X1_DSP_FAST_LOOP(fr_dsp_rq_double)
     } else if (e->kind == FLYNET_ROUNDING_SINGLE && blk->nb == 4) {
         FR_1X1_DSP_FAST_LOOP(fr_dsp_rq_single)

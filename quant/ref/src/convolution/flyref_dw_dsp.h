@@ -29,7 +29,9 @@
  *     applied by one pass over the output at the end, as clamp(ssat8(v)) = clamp(v) when
  *     [act_min, act_max] lies inside [-128, 127].
  * Two output pixels of a row share each weight load; up to three heads (output channels
- * ic * ch_mult + m of one input channel) share each input load.
+ * ic * ch_mult + m of one input channel) share each input load. Chunks of three heads in the
+ * forms D and S (the MDW heads) are requantized and stored by the row kernel itself (inline
+ * assembly, fr_dwd_row3q_*); the other chunks go through rows of accumulators and fr_dwd_out_*.
  *
  * Memory: one stack block of FR_DWD_BYTES holds, per group of G input channels, the channel
  * constants, the widened weights and a rolling window of kernel-height input rows. Layers whose
@@ -222,6 +224,110 @@ FR_DWD_ROW3_ASM(2, 1)
 FR_DWD_ROW3_ASM(2, 2)
 FR_DWD_ROW3_ASM(3, 1)
 FR_DWD_ROW3_ASM(3, 2)
+
+/*
+ * The same rows with the requantization of the forms D and S fused in (fr_dwd_out_d / _s on
+ * registers): after the last kernel row the six accumulators are requantized with their head's
+ * constants (ch[k]: mult, rnd, rs at byte 16 k), saturated to int8 and stored, heads k of pixel
+ * ox at d0[k] and of pixel ox + 1 at d1[k], with no trip through the accumulator rows. For an odd
+ * row end d1 = d0 (pixel out_w is not an output): pixel ox + 1 is stored first and overwritten.
+ *   D: (SMMLAR(a, mult, rnd) + (a >> 31)) >> rs, a = 2 acc (doubled weights and bias);
+ *   S: SMMLA(a, mult, rnd) >> rs.
+ * The pointer p is free once the rows are done and holds ch.
+ */
+#define FR_DWD_RQ_D(A, B, O)                                                                                      \
+    "ldrd %[x0], %[x1], [%[p], #" FR_DWD_STR(O) "]\n\t"                                                           \
+    "smmlar %[v], %[" #A "], %[x0], %[x1]\n\t"                                                                    \
+    "add %[" #A "], %[v], %[" #A "], asr #31\n\t"                                                                 \
+    "smmlar %[v], %[" #B "], %[x0], %[x1]\n\t"                                                                    \
+    "add %[" #B "], %[v], %[" #B "], asr #31\n\t"                                                                 \
+    "ldr %[x0], [%[p], #" FR_DWD_STR(O + 8) "]\n\t"                                                               \
+    "asr %[" #A "], %[" #A "], %[x0]\n\t"                                                                         \
+    "asr %[" #B "], %[" #B "], %[x0]\n\t"                                                                         \
+    "ssat %[" #A "], #8, %[" #A "]\n\t"                                                                           \
+    "ssat %[" #B "], #8, %[" #B "]\n\t"
+#define FR_DWD_RQ_S(A, B, O)                                                                                      \
+    "ldrd %[x0], %[x1], [%[p], #" FR_DWD_STR(O) "]\n\t"                                                           \
+    "smmla %[" #A "], %[" #A "], %[x0], %[x1]\n\t"                                                                \
+    "smmla %[" #B "], %[" #B "], %[x0], %[x1]\n\t"                                                                \
+    "ldr %[x0], [%[p], #" FR_DWD_STR(O + 8) "]\n\t"                                                               \
+    "asr %[" #A "], %[" #A "], %[x0]\n\t"                                                                         \
+    "asr %[" #B "], %[" #B "], %[x0]\n\t"                                                                         \
+    "ssat %[" #A "], #8, %[" #A "]\n\t"                                                                           \
+    "ssat %[" #B "], #8, %[" #B "]\n\t"
+#define FR_DWD_ROW3Q_ASM(NP, SW, F)                                                                              \
+    static FR_DWD_NOINLINE void fr_dwd_row3q_##NP##_##SW##_##F(const int32_t *bias, const int16_t *q0,          \
+                                                              const uint32_t *w, int32_t nrows, int32_t rstride, \
+                                                              int32_t out_w, const fr_dwd_ch *ch, int8_t *dst,  \
+                                                              int32_t ostride)                                  \
+    {                                                                                                            \
+        const int32_t rs = 2 * rstride;                                                                          \
+        int32_t ox;                                                                                              \
+        for (ox = 0; ox < out_w; ox += 2) {                                                                      \
+            int32_t a0, a1, a2, b0, b1, b2;                                                                      \
+            uint32_t x0, x1, v;                                                                                  \
+            const int16_t *p = q0 + ox * SW;                                                                     \
+            const uint32_t *wk = w;                                                                              \
+            /* d1 = d0 at an odd row end ((out_w - 2 - ox) >> 31 = -1): arithmetic, not a branch, or GCC \
+             * splits the loop there and the asm is compiled twice */                                         \
+            int8_t *const d0 = dst + ox * ostride, *const d1 = d0 + (ostride & ~((out_w - 2 - ox) >> 31));       \
+            int32_t n = nrows;                                                                                   \
+            __asm__ volatile("ldr %[x0], %[bp]\n\t"                                                              \
+                             "ldr %[a0], [%[x0]]\n\t"                                                            \
+                             "ldr %[a1], [%[x0], #4]\n\t"                                                        \
+                             "ldr %[a2], [%[x0], #8]\n\t"                                                        \
+                             "mov %[b0], %[a0]\n\t"                                                              \
+                             "mov %[b1], %[a1]\n\t"                                                              \
+                             "mov %[b2], %[a2]\n"                                                                 \
+                             "1:\n\t" FR_DWD_PAIRS_##NP(SW)                                                       \
+                             "add %[p], %[p], %[rs]\n\t"                                                          \
+                             "subs %[n], %[n], #1\n\t"                                                            \
+                             "bne 1b\n\t"                                                                         \
+                             "ldr %[p], %[chp]\n\t"                                                               \
+                             FR_DWD_RQ_##F(a0, b0, 0) FR_DWD_RQ_##F(a1, b1, 16) FR_DWD_RQ_##F(a2, b2, 32)         \
+                             "ldr %[x0], %[d1p]\n\t"                                                              \
+                             "strb %[b0], [%[x0]]\n\t"                                                            \
+                             "strb %[b1], [%[x0], #1]\n\t"                                                        \
+                             "strb %[b2], [%[x0], #2]\n\t"                                                        \
+                             "ldr %[x0], %[d0p]\n\t"                                                              \
+                             "strb %[a0], [%[x0]]\n\t"                                                            \
+                             "strb %[a1], [%[x0], #1]\n\t"                                                        \
+                             "strb %[a2], [%[x0], #2]\n\t"                                                        \
+                             : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [b0] "=&r"(b0), [b1] "=&r"(b1),  \
+                               [b2] "=&r"(b2), [x0] "=&r"(x0), [x1] "=&r"(x1), [v] "=&r"(v), [p] "+r"(p),       \
+                               [w] "+r"(wk), [n] "+r"(n)                                                         \
+                             : [rs] "r"(rs), [bp] "m"(bias), [chp] "m"(ch), [d0p] "m"(d0), [d1p] "m"(d1)         \
+                             : "cc", "memory");                                                                  \
+        }                                                                                                        \
+    }
+FR_DWD_ROW3Q_ASM(2, 1, D)
+FR_DWD_ROW3Q_ASM(2, 2, D)
+FR_DWD_ROW3Q_ASM(3, 1, D)
+FR_DWD_ROW3Q_ASM(3, 2, D)
+FR_DWD_ROW3Q_ASM(2, 1, S)
+FR_DWD_ROW3Q_ASM(2, 2, S)
+FR_DWD_ROW3Q_ASM(3, 1, S)
+FR_DWD_ROW3Q_ASM(3, 2, S)
+
+typedef void (*fr_dwd_row3q_fn)(const int32_t *bias, const int16_t *q0, const uint32_t *w, int32_t nrows,
+                                int32_t rstride, int32_t out_w, const fr_dwd_ch *ch, int8_t *dst, int32_t ostride);
+
+/* Every chunk of three heads of every group channel through a fused row (output row dst). */
+static void fr_dwd_mac_q(const fr_dwd_job *j, fr_dwd_row3q_fn row, const fr_dwd_ch *ch, int8_t *dst,
+                         int32_t ostride)
+{
+    const int32_t h = j->h, np = j->np;
+    const int16_t *q0 = j->q0;
+    int32_t c, m0;
+    for (c = 0; c < j->g; ++c) {
+        for (m0 = 0; m0 + 3 <= h; m0 += 3) {
+            const int32_t i = c * h + m0;
+            row(j->bias + i, q0, j->w + i * j->wrow + j->ky0 * np * 3, j->nrows, j->rstride, j->out_w, ch + i,
+                dst + i, ostride);
+        }
+        q0 += j->rowlen;
+    }
+}
 #endif
 
 typedef void (*fr_dwd_row_fn)(int32_t *acc, int32_t accw, const int32_t *bias, const int16_t *q0,
@@ -355,13 +461,15 @@ static void fr_dwd_out_g(const int32_t *acc, int32_t accw, int32_t n, const fr_d
     }
 }
 
-/* Widens input row iy of the group's channels into slot `slot`: q[pw + ix] = x + input_offset.
- * Four channels of two pixels at a time: SXTAB16 widens bytes 0, 2 and (rotated) 1, 3 with the
- * offset added in each 16-bit lane, and each channel's two pixels are stored as one word. */
-static void fr_dwd_row(int16_t *qs, const int8_t *src, int32_t in_c, int32_t in_w, int32_t g, int32_t rowlen,
-                       int32_t pw, int32_t off)
+/* Widens input row iy of the group's channels into two slots at once, qs and qt:
+ * q[pw + ix] = x + input_offset. Four channels of two pixels at a time: SXTAB16 widens bytes 0, 2
+ * and (rotated) 1, 3 with the offset added in each 16-bit lane, and each channel's two pixels are
+ * stored as one word, in both slots. */
+static void fr_dwd_row(int16_t *qs, int16_t *qt, const int8_t *src, int32_t in_c, int32_t in_w, int32_t g,
+                       int32_t rowlen, int32_t pw, int32_t off)
 {
     const uint32_t off2 = ((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16);
+    const int32_t dt = (int32_t)(qt - qs);
     int32_t c = 0, ix;
     for (; c + 4 <= g; c += 4) {
         int16_t *q0 = qs + c * rowlen + pw, *q1 = q0 + rowlen, *q2 = q1 + rowlen, *q3 = q2 + rowlen;
@@ -378,24 +486,28 @@ static void fr_dwd_row(int16_t *qs, const int8_t *src, int32_t in_c, int32_t in_
             b13 = fr_dwd_sxtab16_r8(off2, xb);
             p = fr_dwd_pkhbt(a02, b02);
             memcpy(q0 + ix, &p, 4);
+            memcpy(q0 + dt + ix, &p, 4);
             p = fr_dwd_pkhbt(a13, b13);
             memcpy(q1 + ix, &p, 4);
+            memcpy(q1 + dt + ix, &p, 4);
             p = fr_dwd_pkhtb(b02, a02);
             memcpy(q2 + ix, &p, 4);
+            memcpy(q2 + dt + ix, &p, 4);
             p = fr_dwd_pkhtb(b13, a13);
             memcpy(q3 + ix, &p, 4);
+            memcpy(q3 + dt + ix, &p, 4);
         }
         if (ix < in_w) {
-            q0[ix] = (int16_t)(s[0] + off);
-            q1[ix] = (int16_t)(s[1] + off);
-            q2[ix] = (int16_t)(s[2] + off);
-            q3[ix] = (int16_t)(s[3] + off);
+            q0[ix] = q0[dt + ix] = (int16_t)(s[0] + off);
+            q1[ix] = q1[dt + ix] = (int16_t)(s[1] + off);
+            q2[ix] = q2[dt + ix] = (int16_t)(s[2] + off);
+            q3[ix] = q3[dt + ix] = (int16_t)(s[3] + off);
         }
     }
     for (; c < g; ++c) {
         int16_t *q = qs + c * rowlen + pw;
         const int8_t *s = src + c;
-        for (ix = 0; ix < in_w; ++ix) q[ix] = (int16_t)(s[(int64_t)ix * in_c] + off);
+        for (ix = 0; ix < in_w; ++ix) q[ix] = q[dt + ix] = (int16_t)(s[(int64_t)ix * in_c] + off);
     }
 }
 
@@ -406,8 +518,49 @@ static void fr_dwd_prep(uint32_t *d, const int8_t *f, int32_t out_c, int32_t kh,
                         int32_t scale)
 {
     const int32_t sh = scale == 2 ? 1 : 0;
-    int32_t ky, kx, k;
-    for (ky = 0; ky < kh; ++ky) {
+    int32_t ky = 0, kx, k;
+    if (kk == 3) {
+        /* Three heads from one word of each tap (bytes 0..2; byte 3 is the next channel's, read
+         * but unused): SXTB16 gives heads 0, 2 and (rotated) 1 as half-words, PKHBT / PKHTB pair
+         * them with the next tap's, SADD16 doubles. Not on the last kernel row, where byte 3 of
+         * the last tap may lie past the filter. */
+        for (; ky + 1 < kh; ++ky) {
+            const int8_t *lo = f + ky * kw * out_c;
+            for (kx = 0; kx + 1 < kw; kx += 2, lo += 2 * out_c, d += 3) {
+                uint32_t a, b, ae, ao, be, bo;
+                memcpy(&a, lo, 4);
+                memcpy(&b, lo + out_c, 4);
+                ae = __sxtb16(a);
+                ao = fr_dwd_sxtab16_r8(0, a);
+                be = __sxtb16(b);
+                bo = fr_dwd_sxtab16_r8(0, b);
+                if (sh) {
+                    ae = __sadd16(ae, ae);
+                    ao = __sadd16(ao, ao);
+                    be = __sadd16(be, be);
+                    bo = __sadd16(bo, bo);
+                }
+                d[0] = fr_dwd_pkhbt(ae, be);
+                d[1] = fr_dwd_pkhbt(ao, bo);
+                d[2] = fr_dwd_pkhtb(be, ae);
+            }
+            if (kx < kw) {
+                uint32_t a, ae, ao;
+                memcpy(&a, lo, 4);
+                ae = __sxtb16(a);
+                ao = fr_dwd_sxtab16_r8(0, a);
+                if (sh) {
+                    ae = __sadd16(ae, ae);
+                    ao = __sadd16(ao, ao);
+                }
+                d[0] = ae & 0xFFFFu;
+                d[1] = ao & 0xFFFFu;
+                d[2] = ae >> 16;
+                d += 3;
+            }
+        }
+    }
+    for (; ky < kh; ++ky) {
         const int8_t *lo = f + ky * kw * out_c;
         for (kx = 0; kx + 1 < kw; kx += 2) {
             for (k = 0; k < kk; ++k) {
@@ -457,6 +610,11 @@ static int fr_dw_dsp(const flyref_conv_params *params, int32_t ch_mult, const fl
     const int32_t out_off = params->output_offset, accw = (out_w + 1) & ~1;
     const fr_dwd_row_fn *row = rows[np == 2 ? 1 : (np == 3 ? 2 : 0)];
     fr_dwd_row_fn row3 = row[2];
+#if defined(__GNUC__)
+    static const fr_dwd_row3q_fn rows3q[2][2][2] = {
+        {{fr_dwd_row3q_2_1_D, fr_dwd_row3q_2_1_S}, {fr_dwd_row3q_2_2_D, fr_dwd_row3q_2_2_S}},
+        {{fr_dwd_row3q_3_1_D, fr_dwd_row3q_3_1_S}, {fr_dwd_row3q_3_2_D, fr_dwd_row3q_3_2_S}}};
+#endif
     int64_t rowlen64, per_ch;
     int32_t g_max, c0, b, rowlen;
     if (params->dilation_h != 1 || params->dilation_w != 1) return 0;
@@ -500,6 +658,14 @@ static int fr_dw_dsp(const flyref_conv_params *params, int32_t ch_mult, const fl
                 kind == FR_DWD_D ? fr_dwd_out_d : (kind == FR_DWD_S ? fr_dwd_out_s : fr_dwd_out_g);
             int32_t i, c, m;
             fr_dwd_job job;
+            /* the fused rows for the chunks of three heads, where they exist */
+#if defined(__GNUC__)
+            const fr_dwd_row3q_fn row3q = h >= 3 && kind != FR_DWD_G && (np == 2 || np == 3) && (sw == 1 || sw == 2)
+                                              ? rows3q[np - 2][sw - 1][kind == FR_DWD_D ? 0 : 1]
+                                              : 0;
+#else
+            const void *const row3q = 0;
+#endif
             job.acc = acc;
             job.bias = bs;
             job.w = w;
@@ -548,21 +714,36 @@ static int fr_dw_dsp(const flyref_conv_params *params, int32_t ch_mult, const fl
                      * output row are consecutive slots. */
                     for (iy = fr_max(next_row, iy0 + ky0); iy < iy0 + ky1; ++iy) {
                         const int8_t *src = in_b + (int64_t)iy * in_w * in_c;
-                        fr_dwd_row(q + (iy % kh) * rstride, src, in_c, in_w, g, rowlen, pw, params->input_offset);
-                        fr_dwd_row(q + (iy % kh + kh) * rstride, src, in_c, in_w, g, rowlen, pw,
-                                   params->input_offset);
+                        fr_dwd_row(q + (iy % kh) * rstride, q + (iy % kh + kh) * rstride, src, in_c, in_w, g, rowlen,
+                                   pw, params->input_offset);
                     }
                     if (iy0 + ky1 > next_row) next_row = iy0 + ky1;
                     job.q0 = q0;
                     job.ky0 = ky0;
                     job.nrows = ky1 - ky0;
                     if (ky1 > ky0) {
+#if defined(__GNUC__)
+                        if (row3q) {
+                            fr_dwd_mac_q(&job, row3q, ch, dst, out_c);
+                        } else if (h >= 3) {
+                            fr_dwd_mac(&job, row3, 3);
+                        }
+#else
                         if (h >= 3) fr_dwd_mac(&job, row3, 3);
+#endif
                         if (h % 3 != 0) fr_dwd_mac(&job, row[h % 3 - 1], h % 3);
                     } else {
                         for (i = 0; i < n * accw; ++i) acc[i] = bs[i / accw];
                     }
-                    out(acc, accw, out_w, ch, rq, out_off, dst, out_c, n);
+                    if (row3q && ky1 > ky0) {
+                        /* the fused rows stored heads [0, h - h % 3) of each channel */
+                        for (c = 0; c < g && h % 3 != 0; ++c) {
+                            i = c * h + h - h % 3;
+                            out(acc + i * accw, accw, out_w, ch + i, rq + i, out_off, dst + i, out_c, h % 3);
+                        }
+                    } else {
+                        out(acc, accw, out_w, ch, rq, out_off, dst, out_c, n);
+                    }
                 }
             }
         }

@@ -131,41 +131,47 @@ static void fr_vaeca_sums_target(const int8_t *src, int32_t ch, int32_t npx, int
 }
 #define FR_VAECA_MAX_CH 9362
 #else
-/* Raw sums of x and x^2 per channel (t1, t2), four channels and two pixels at a time: the two
- * pixels' bytes of one channel are packed into one half-word pair (SXTB16, PKHBT / PKHTB), so
- * SMLAD adds both squares, and both values (times 1, 1), in one instruction. */
+/* Raw sums of x and x^2 per channel (t1, t2), four channels at a time: SXTB16 splits a pixel's
+ * four bytes into channels 0, 2 and (rotated) 1, 3 as half-words; SMLABB / SMLATT add each
+ * half-word's square to its channel's int32 sum, and SADD16 adds the half-words to two lanes of
+ * 16-bit sums, emptied into int32 every FR_VAECA_RUN pixels (|256 * x| <= 2^15: no wrap). Nine
+ * instructions per pixel and four channels, few enough registers for GCC to keep them all. */
+#define FR_VAECA_RUN 256
+
+#define FR_VAECA_PIXEL(w)                                                                                     \
+    do {                                                                                                       \
+        const int16x2_t e_ = __sxtb16((int8x4_t)(w)), o_ = (int16x2_t)fr_sxtb16_r8(w);                           \
+        q0 = __smlabb(e_, e_, q0);                                                                             \
+        q2 = __smlatt(e_, e_, q2);                                                                             \
+        q1 = __smlabb(o_, o_, q1);                                                                             \
+        q3 = __smlatt(o_, o_, q3);                                                                             \
+        s02 = __sadd16(s02, e_);                                                                               \
+        s13 = __sadd16(s13, o_);                                                                               \
+    } while (0)
+
 static void fr_vaeca_sums_target(const int8_t *src, int32_t ch, int32_t npx, int32_t nb, int32_t *t1, int32_t *t2)
 {
-    const int32_t ones = 0x00010001;
-    int32_t c, i;
+    int32_t c, i, i0;
     for (c = 0; c + 4 <= nb; c += 4) {
         const int8_t *p = src + c;
         int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
-        for (i = 0; i + 2 <= npx; i += 2, p += 2 * ch) {
-            const uint32_t w0 = fr_load4(p), w1 = fr_load4(p + ch);
-            const uint32_t e0 = (uint32_t)__sxtb16((int8x4_t)w0), e1 = (uint32_t)__sxtb16((int8x4_t)w1);
-            const uint32_t o0 = (uint32_t)__sxtb16((int8x4_t)fr_ror8(w0)), o1 = (uint32_t)__sxtb16((int8x4_t)fr_ror8(w1));
-            const int32_t p0 = (int32_t)fr_pkhbt16(e0, e1), p2 = (int32_t)fr_pkhtb16(e1, e0);
-            const int32_t p1 = (int32_t)fr_pkhbt16(o0, o1), p3 = (int32_t)fr_pkhtb16(o1, o0);
-            q0 = __smlad(p0, p0, q0);
-            q1 = __smlad(p1, p1, q1);
-            q2 = __smlad(p2, p2, q2);
-            q3 = __smlad(p3, p3, q3);
-            a0 = __smlad(p0, ones, a0);
-            a1 = __smlad(p1, ones, a1);
-            a2 = __smlad(p2, ones, a2);
-            a3 = __smlad(p3, ones, a3);
-        }
-        if (i < npx) {
-            const int32_t v0 = p[0], v1 = p[1], v2 = p[2], v3 = p[3];
-            a0 += v0;
-            a1 += v1;
-            a2 += v2;
-            a3 += v3;
-            q0 += v0 * v0;
-            q1 += v1 * v1;
-            q2 += v2 * v2;
-            q3 += v3 * v3;
+        for (i0 = 0; i0 < npx; i0 += FR_VAECA_RUN) {
+            const int32_t end = fr_min(npx, i0 + FR_VAECA_RUN);
+            int16x2_t s02 = 0, s13 = 0;
+            for (i = i0; i + 2 <= end; i += 2, p += 2 * ch) {
+                const uint32_t w0 = fr_load4(p), w1 = fr_load4(p + ch);
+                FR_VAECA_PIXEL(w0);
+                FR_VAECA_PIXEL(w1);
+            }
+            if (i < end) {
+                const uint32_t w0 = fr_load4(p);
+                FR_VAECA_PIXEL(w0);
+                p += ch;
+            }
+            a0 += (int16_t)s02;
+            a2 += (int32_t)s02 >> 16;
+            a1 += (int16_t)s13;
+            a3 += (int32_t)s13 >> 16;
         }
         t1[c] = a0;
         t1[c + 1] = a1;

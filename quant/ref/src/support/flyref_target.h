@@ -391,12 +391,31 @@ FR_NOINLINE void fr_lut_apply(const int8_t *lut, const int8_t *in, int8_t *out, 
 }
 #endif
 
-/** Four values in [-128, 127] as the bytes of one word, in order. */
+/** Four values in [-128, 127] as the bytes of one word, in order: v1 and v3 inserted as the
+ *  second byte of v0 and v2 (BFI), the two low half-words joined (PKHBT); three instructions. */
 FR_INLINE uint32_t fr_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3)
 {
-    const uint32_t t02 = fr_pkhbt16((uint32_t)v0, (uint32_t)v2);
-    const uint32_t t13 = fr_pkhbt16((uint32_t)v1, (uint32_t)v3);
-    return (t02 & 0x00FF00FFu) | ((t13 & 0x00FF00FFu) << 8);
+    uint32_t lo = (uint32_t)v0, hi = (uint32_t)v2;
+    __asm__("bfi %0, %1, #8, #8" : "+r"(lo) : "r"((uint32_t)v1));
+    __asm__("bfi %0, %1, #8, #8" : "+r"(hi) : "r"((uint32_t)v3));
+    return fr_pkhbt16(lo, hi);
+}
+
+/** __sxtb16(b rotated right by 8 bits): bytes 1 and 3 of b sign-extended, one instruction. */
+FR_INLINE uint32_t fr_sxtb16_r8(uint32_t b)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(b));
+    return r;
+}
+
+/** __sxtab16(a, b rotated right by 8 bits): bytes 1 and 3 of b sign-extended and added to a's
+ *  half-words, one instruction (GCC 12 does not fold the rotation into SXTAB16). */
+FR_INLINE uint32_t fr_sxtab16_r8(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(b));
+    return r;
 }
 
 /** Clamps the four signed bytes of v to [lo, hi] (lo4, hi4: the bounds in every byte). */
