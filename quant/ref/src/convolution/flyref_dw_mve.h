@@ -24,16 +24,8 @@
  * and the last sum is 0, so this is the spec's acc (which skips the outside taps) modulo 2^32.
  * Padding lanes of the last vector meet zero weights, so whatever the band holds there adds 0.
  * Requantization per output channel, four pixels at once (the accumulators of a pass are stored
- * and read back as vectors):
- *   double rounding: VSHL (x << ls, wrapping like fr_shl), VQRDMULH = SRDHM (its saturating case
- *     needs both operands INT32_MIN; the multiplier is >= 0), and for rs > 0 RDBPOT as VRSHL by
- *     -rs of h + (h >> 31): VRSHL rounds half up, (t + 2^(rs-1)) >> rs, in exact arithmetic, and
- *     h - [h < 0] turns that into round half away from zero; h > INT32_MIN, so h - 1 cannot wrap;
- *   single rounding, t = 31 - shift: t >= 33 gives (x m + 2^(t-1)) >> t = (H + 2^(t-33)) >> (t-32)
- *     with H = VMULH (floor(x m / 2^32)), i.e. VRSHL by -(t - 32); t = 32 is VRMULH; t < 32
- *     (shift >= 0, where the spec wraps the 64-bit result) goes lane by lane through fr_rq_apply;
- *   then + output_offset (VADD wraps like fr_add), VMAX / VMIN with the activation range, and a
- *   predicated byte scatter (VSTRB.32) to the four pixels.
+ * and read back as vectors): flyref_conv_mve.h, then + output_offset, VMAX / VMIN with the
+ * activation range, and a byte scatter (VSTRB.32) to the four pixels.
  *
  * Memory: one stack block of FR_DWM_BYTES holds the accumulators of one pass (FR_DWM_K heads x
  * FR_DWM_PX pixels), the constants and kernels of a channel group, the bands of the pass's output
@@ -49,67 +41,27 @@
 #include <arm_mve.h>
 
 #include "flyref_conv_common.h"
+#include "flyref_conv_mve.h"
 
 #define FR_DWM_BYTES 4096
 #define FR_DWM_MAX_NV 4 /* vectors of taps: kernels up to 64 taps */
 #define FR_DWM_PX 64    /* accumulators per head and pass */
 #define FR_DWM_K 4      /* heads per pass (three with two vectors of taps: their kernels fill the Q registers) */
 
-enum { FR_DWM_DOUBLE = 0, FR_DWM_DOUBLE_RS0 = 1, FR_DWM_SINGLE_HI = 2, FR_DWM_SINGLE_32 = 3, FR_DWM_LANES = 4 };
-
-/* Constants of one output channel. */
-typedef struct fr_dwm_ch {
-    int32_t bias, mult, ls, rsh, form; /* bias: bias + input_offset * sum(w); rsh: the (negative) VRSHL amount */
-    fr_rq rq;                          /* form FR_DWM_LANES */
-} fr_dwm_ch;
-
-/* fr_rq_apply lane by lane (single rounding with shift >= 0, where the spec wraps); out of line,
- * it is rare. */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static int32x4_t fr_dwm_lanes(int32x4_t acc, const fr_rq *rq)
-{
-    int32_t a[4], i;
-    vst1q_s32(a, acc);
-    for (i = 0; i < 4; ++i) a[i] = fr_rq_apply(rq, a[i]);
-    return vld1q_s32(a);
-}
-
-/* One vector of the requantization of form FORM (a constant at the call site), without the output
- * offset. In FR_DWM_DOUBLE the shift is negative, so there is no left shift. */
-FR_INLINE int32x4_t fr_dwm_rq(const int FORM, int32x4_t a, int32_t mult, int32_t ls, int32_t rsh, const fr_rq *rq)
-{
-    int32x4_t v;
-    switch (FORM) {
-    case FR_DWM_DOUBLE:
-        v = vqrdmulhq_n_s32(a, mult);
-        return vrshlq_n_s32(vaddq_s32(v, vshrq_n_s32(v, 31)), rsh);
-    case FR_DWM_DOUBLE_RS0:
-        return vqrdmulhq_n_s32(vshlq_r_s32(a, ls), mult);
-    case FR_DWM_SINGLE_HI:
-        return vrshlq_n_s32(vmulhq_s32(a, vdupq_n_s32(mult)), rsh);
-    case FR_DWM_SINGLE_32:
-        return vrmulhq_s32(a, vdupq_n_s32(mult));
-    default:
-        return fr_dwm_lanes(a, rq);
-    }
-}
-
 /* fr_dwm_out for one form: whole vectors, then a predicated last one. */
-FR_INLINE void fr_dwm_out_form(const int32_t *acc, int32_t n, const fr_dwm_ch *c, int32_t out_off, int32x4_t lo,
+FR_INLINE void fr_dwm_out_form(const int32_t *acc, int32_t n, const fr_mch *c, int32_t out_off, int32x4_t lo,
                                int32x4_t hi, int8_t *dst, int32_t out_c, const int FORM)
 {
     const uint32x4_t offs = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)out_c);
     const int32_t bias = c->bias, mult = c->mult, ls = c->ls, rsh = c->rsh, step = 4 * out_c;
     const int32_t *const end = acc + (n & ~3);
     for (; acc != end; acc += 4, dst += step) {
-        const int32x4_t v = fr_dwm_rq(FORM, vaddq_n_s32(vldrwq_s32(acc), bias), mult, ls, rsh, &c->rq);
+        const int32x4_t v = fr_mch_rq(FORM, vaddq_n_s32(vldrwq_s32(acc), bias), mult, ls, rsh, &c->rq);
         vstrbq_scatter_offset_s32(dst, offs, vminq_s32(vmaxq_s32(vaddq_n_s32(v, out_off), lo), hi));
     }
     if ((n & 3) != 0) {
         const mve_pred16_t p = vctp32q((uint32_t)(n & 3));
-        const int32x4_t v = fr_dwm_rq(FORM, vaddq_n_s32(vldrwq_z_s32(acc, p), bias), mult, ls, rsh, &c->rq);
+        const int32x4_t v = fr_mch_rq(FORM, vaddq_n_s32(vldrwq_z_s32(acc, p), bias), mult, ls, rsh, &c->rq);
         vstrbq_scatter_offset_p_s32(dst, offs, vminq_s32(vmaxq_s32(vaddq_n_s32(v, out_off), lo), hi), p);
     }
 }
@@ -117,17 +69,17 @@ FR_INLINE void fr_dwm_out_form(const int32_t *acc, int32_t n, const fr_dwm_ch *c
 /* Requantizes the n accumulators of each of k heads (FR_DWM_PX apart from acc; consecutive output
  * pixels, out_c bytes apart from dst + head), adds out_off, clamps to [lo, hi] and stores them (see
  * the top comment). */
-static void fr_dwm_out(const int32_t *acc, int32_t n, int32_t k, const fr_dwm_ch *c, int32_t out_off, int32x4_t lo,
+static void fr_dwm_out(const int32_t *acc, int32_t n, int32_t k, const fr_mch *c, int32_t out_off, int32x4_t lo,
                        int32x4_t hi, int8_t *dst, int32_t out_c)
 {
     int32_t i;
     for (i = 0; i < k; ++i, acc += FR_DWM_PX, ++c, ++dst) {
         switch (c->form) {
-        case FR_DWM_DOUBLE: fr_dwm_out_form(acc, n, c, out_off, lo, hi, dst, out_c, FR_DWM_DOUBLE); break;
-        case FR_DWM_DOUBLE_RS0: fr_dwm_out_form(acc, n, c, out_off, lo, hi, dst, out_c, FR_DWM_DOUBLE_RS0); break;
-        case FR_DWM_SINGLE_HI: fr_dwm_out_form(acc, n, c, out_off, lo, hi, dst, out_c, FR_DWM_SINGLE_HI); break;
-        case FR_DWM_SINGLE_32: fr_dwm_out_form(acc, n, c, out_off, lo, hi, dst, out_c, FR_DWM_SINGLE_32); break;
-        default: fr_dwm_out_form(acc, n, c, out_off, lo, hi, dst, out_c, FR_DWM_LANES); break;
+        case FR_MCH_DOUBLE: fr_dwm_out_form(acc, n, c, out_off, lo, hi, dst, out_c, FR_MCH_DOUBLE); break;
+        case FR_MCH_DOUBLE_RS0: fr_dwm_out_form(acc, n, c, out_off, lo, hi, dst, out_c, FR_MCH_DOUBLE_RS0); break;
+        case FR_MCH_SINGLE_HI: fr_dwm_out_form(acc, n, c, out_off, lo, hi, dst, out_c, FR_MCH_SINGLE_HI); break;
+        case FR_MCH_SINGLE_32: fr_dwm_out_form(acc, n, c, out_off, lo, hi, dst, out_c, FR_MCH_SINGLE_32); break;
+        default: fr_dwm_out_form(acc, n, c, out_off, lo, hi, dst, out_c, FR_MCH_LANES); break;
         }
     }
 }
@@ -333,10 +285,10 @@ static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const fl
     const int32_t dh = params->dilation_h, in_off = params->input_offset, zp = -in_off;
     const int32_t nv = (taps + 15) / 16, wlen = 16 * nv, kmax = fr_dwm_kmax(nv);
     const int32x4_t lo = vdupq_n_s32(params->activation.min), hi = vdupq_n_s32(params->activation.max);
-    const int64_t head = (int64_t)sizeof(fr_dwm_ch) + wlen;
+    const int64_t head = (int64_t)sizeof(fr_mch) + wlen;
     int64_t cols, bsz64;
     int32_t bsz, step, rows, np, g_max, i, j, c0, b, oy0, p0, m0;
-    fr_dwm_ch *ch;
+    fr_mch *ch;
     int8_t *wv, *band, *strip;
     int32_t *acc, *base;
     uint8_t *off;
@@ -375,7 +327,7 @@ static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const fl
     step = sw * kh;
     np = fr_min(out_w, FR_DWM_PX);
     acc = (int32_t *)(void *)block;
-    ch = (fr_dwm_ch *)(void *)(acc + FR_DWM_K * FR_DWM_PX);
+    ch = (fr_mch *)(void *)(acc + FR_DWM_K * FR_DWM_PX);
     wv = (int8_t *)(void *)(ch + g_max * h);
     band = wv + g_max * h * wlen;
     strip = band + rows * bsz;
@@ -404,24 +356,14 @@ static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const fl
         /* the kernels and constants of the group's heads */
         fr_dwm_kernels(wv, filter, oc0, g * h, out_c, kh, kw, wlen);
         for (i = 0; i < g * h; ++i) {
-            const int32_t oc = oc0 + i, qi = quant->count != 1 ? oc : 0, shift = quant->shift[qi];
-            fr_dwm_ch *q = &ch[i];
+            const int32_t oc = oc0 + i, qi = quant->count != 1 ? oc : 0;
+            fr_mch *q = &ch[i];
             int32_t sum = 0;
             for (j = 0; j < wlen; j += 16) sum = vaddvaq_s8(sum, vldrbq_s8(wv + i * wlen + j));
-            q->bias = fr_add(bias ? bias[oc] : 0, fr_mul(in_off, sum));
-            q->mult = quant->multiplier[qi];
-            q->ls = shift > 0 ? shift : 0;
-            if (mode == FLYNET_ROUNDING_DOUBLE) {
-                q->form = shift >= 0 ? FR_DWM_DOUBLE_RS0 : FR_DWM_DOUBLE;
-                q->rsh = shift >= 0 ? 0 : shift;
-            } else {
-                q->form = shift <= -2 ? FR_DWM_SINGLE_HI : (shift == -1 ? FR_DWM_SINGLE_32 : FR_DWM_LANES);
-                q->rsh = shift <= -2 ? shift + 1 : 0; /* -(t - 32) */
-                fr_rq_init(&q->rq, q->mult, shift, mode);
-            }
+            fr_mch_init(q, fr_add(bias ? bias[oc] : 0, fr_mul(in_off, sum)), quant->multiplier[qi], quant->shift[qi], mode);
         }
         for (c = 0; c < g; ++c) {
-            const fr_dwm_ch *cc = ch + c * h;
+            const fr_mch *cc = ch + c * h;
             const int8_t *wc = wv + c * h * wlen;
             for (b = 0; b < input_dims->n; ++b) {
                 const int8_t *plane = input + (int64_t)b * in_h * in_w * in_c + c0 + c;
