@@ -1100,6 +1100,43 @@ static int vaeca_fast(suite_puts_fn out)
     return report(out, "vaeca_fast_s8", &f);
 }
 
+/* VA-ECA descriptors the other families do not reach: positive mean shifts (a left shift before
+ * the mean's requantization) and maps of wide spread with many fraction bits, whose radicands pass
+ * 2^53 (where a double no longer holds them exactly). */
+static int vaeca_edges(suite_puts_fn out)
+{
+    family f;
+    int32_t it;
+    const uint32_t saved = g_state;
+    g_state = 0x2545F491u;
+    fam_init(&f);
+    for (it = 0; it < 40; ++it) {
+        flyref_vaeca_descriptor_params p;
+        flyref_dims z;
+        const int wide = it % 2;
+        z.n = 1;
+        z.c = wide ? rint_in(1, 2) : rint_in(1, 40);
+        z.h = wide ? 64 : rint_in(1, 8);
+        z.w = wide ? 2048 / z.c / 64 : rint_in(1, 8);
+        fill_s8(g_x, count(&z), -128, 127);
+        p.input_offset = -zero_point();
+        p.mean_multiplier = any_mult();
+        p.mean_shift = wide ? rint_in(-20, -4) : rint_in(1, 5);
+        p.mean_offset = rint_in(-20, 20);
+        p.std_multiplier = any_mult();
+        p.std_shift = rint_in(-24, -6);
+        p.std_offset = -128;
+        p.eps_q = rnd() % 100000u;
+        p.sqrt_frac_bits = wide ? rint_in(9, 12) : rint_in(0, 8);
+        p.rounding = rounding();
+        fam_status(&f, flyref_vaeca_descriptor_s8(&p, &z, g_x, g_y, g_y2));
+        fam_bytes(&f, g_y, z.n * z.c);
+        fam_bytes(&f, g_y2, z.n * z.c);
+    }
+    g_state = saved;
+    return report(out, "vaeca_edges_s8", &f);
+}
+
 static int interpreter(suite_puts_fn out)
 {
     /* expansion 1x1 -> depthwise 3x3 x3 heads -> max-out -> global avg pool, through the interpreter */
@@ -1356,6 +1393,7 @@ int flyref_kernel_suite_run(suite_puts_fn out)
     fails += activation_fast(out);
     fails += vaeca_fast(out);
     fails += cmsis_vectors(out);
+    fails += vaeca_edges(out);
     out(fails == 0 ? "flyref kernel suite: all OK\n" : "flyref kernel suite: FAILURES\n");
     return fails;
 }
