@@ -269,6 +269,42 @@ static int fr_dwm_offsets_ok(int64_t bsz, int32_t kh, int32_t dh, int64_t hp)
     return 1;
 }
 
+/* What the passes of every channel share. */
+typedef struct fr_dwm_ctx {
+    fr_dwm_geo geo;
+    int8_t *band, *strip;
+    int32_t *acc;
+    int32_t bsz, rows, np, step, nv, wlen, kmax, h, out_h, out_w, out_c, sh, ph, out_off;
+    int32x4_t lo, hi;
+} fr_dwm_ctx;
+
+/* Every output of one input channel and image (plane: its first input byte; out: its first
+ * head's first output; its heads' kernels wc and constants cc); called, so the layer's loops keep
+ * their registers. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void fr_dwm_channel(const fr_dwm_ctx *x, const int8_t *plane, int8_t *out, const int8_t *wc, const fr_mch *cc)
+{
+    const int32_t out_w = x->out_w, out_c = x->out_c, np = x->np, h = x->h, kmax = x->kmax, wlen = x->wlen;
+    int32_t oy0, p0, m0;
+    for (oy0 = 0; oy0 < x->out_h; oy0 += x->rows) {
+        const int32_t nr = fr_min(x->rows, x->out_h - oy0);
+        fr_dwm_strip(x->strip, plane, oy0 * x->sh - x->ph, x->rows < x->out_h, &x->geo);
+        fr_dwm_bands(x->band, x->bsz, nr, x->strip, &x->geo);
+        for (p0 = 0; p0 < out_w; p0 += np) {
+            const int32_t n = fr_min(np, out_w - p0);
+            /* nr > 1 only with whole rows: the pass's pixels are consecutive in the output */
+            int8_t *dst = out + ((int64_t)oy0 * out_w + p0) * out_c;
+            for (m0 = 0; m0 < h; m0 += kmax) {
+                const int32_t k = fr_min(kmax, h - m0);
+                fr_dwm_pass(x->band + (int64_t)p0 * x->step, x->bsz, nr, n, x->step, wc + m0 * wlen, wlen, x->nv, x->acc, k);
+                fr_dwm_out(x->acc, nr * n, k, &cc[m0], x->out_off, x->lo, x->hi, dst + m0, out_c);
+            }
+        }
+    }
+}
+
 /* Returns 0 (nothing written) when the layer does not suit the path. */
 static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const flyref_quant_params *quant,
                      const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
@@ -276,7 +312,7 @@ static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const fl
                      int32_t mode)
 {
     uint64_t block[FR_DWM_BYTES / 8];
-    fr_dwm_geo geo;
+    fr_dwm_ctx x;
     fr_dwm_plan pl;
     const int32_t h = ch_mult, in_c = input_dims->c, in_h = input_dims->h, in_w = input_dims->w;
     const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = in_c * h;
@@ -284,13 +320,12 @@ static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const fl
     const int32_t sh = params->stride_h, sw = params->stride_w, ph = params->pad_h, pw = params->pad_w;
     const int32_t dh = params->dilation_h, in_off = params->input_offset, zp = -in_off;
     const int32_t nv = (taps + 15) / 16, wlen = 16 * nv, kmax = fr_dwm_kmax(nv);
-    const int32x4_t lo = vdupq_n_s32(params->activation.min), hi = vdupq_n_s32(params->activation.max);
     const int64_t head = (int64_t)sizeof(fr_mch) + wlen;
     int64_t cols, bsz64;
-    int32_t bsz, step, rows, np, g_max, i, j, c0, b, oy0, p0, m0;
+    int32_t bsz, rows, g_max, i, j, c0, b;
     fr_mch *ch;
-    int8_t *wv, *band, *strip;
-    int32_t *acc, *base;
+    int8_t *wv;
+    int32_t *base;
     uint8_t *off;
     if (params->dilation_w != 1 || nv > FR_DWM_MAX_NV || zp < -128 || zp > 127) return 0;
     if ((int64_t)7 * in_c > 0xFFFF || (int64_t)7 * wlen > 0xFFFF) return 0; /* 16-bit offsets */
@@ -324,32 +359,46 @@ static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const fl
     }
     fr_dwm_plan_for(&pl, rows, g_max, h, head, bsz64, kh, dh, sh);
     bsz = (int32_t)bsz64;
-    step = sw * kh;
-    np = fr_min(out_w, FR_DWM_PX);
-    acc = (int32_t *)(void *)block;
-    ch = (fr_mch *)(void *)(acc + FR_DWM_K * FR_DWM_PX);
+    x.acc = (int32_t *)(void *)block;
+    ch = (fr_mch *)(void *)(x.acc + FR_DWM_K * FR_DWM_PX);
     wv = (int8_t *)(void *)(ch + g_max * h);
-    band = wv + g_max * h * wlen;
-    strip = band + rows * bsz;
-    base = (int32_t *)(void *)(strip + pl.strip);
+    x.band = wv + g_max * h * wlen;
+    x.strip = x.band + rows * bsz;
+    base = (int32_t *)(void *)(x.strip + pl.strip);
     off = (uint8_t *)(void *)(base + bsz / 16);
-    geo.kh = kh;
-    geo.dh = dh;
-    geo.sh = sh;
-    geo.in_h = in_h;
-    geo.in_w = in_w;
-    geo.in_c = in_c;
-    geo.pw = pw;
-    geo.zp = zp;
-    geo.hp = (int32_t)pl.hp;
-    geo.nchunk = bsz / 16;
-    geo.base = base;
-    geo.off = off;
+    x.bsz = bsz;
+    x.rows = rows;
+    x.np = fr_min(out_w, FR_DWM_PX);
+    x.step = sw * kh;
+    x.nv = nv;
+    x.wlen = wlen;
+    x.kmax = kmax;
+    x.h = h;
+    x.out_h = out_h;
+    x.out_w = out_w;
+    x.out_c = out_c;
+    x.sh = sh;
+    x.ph = ph;
+    x.out_off = params->output_offset;
+    x.lo = vdupq_n_s32(params->activation.min);
+    x.hi = vdupq_n_s32(params->activation.max);
+    x.geo.kh = kh;
+    x.geo.dh = dh;
+    x.geo.sh = sh;
+    x.geo.in_h = in_h;
+    x.geo.in_w = in_w;
+    x.geo.in_c = in_c;
+    x.geo.pw = pw;
+    x.geo.zp = zp;
+    x.geo.hp = (int32_t)pl.hp;
+    x.geo.nchunk = bsz / 16;
+    x.geo.base = base;
+    x.geo.off = off;
     for (j = 0; j < bsz; j += 16) {
-        base[j / 16] = fr_dwm_spos(j, kh, dh, geo.hp);
-        for (i = 0; i < 16; ++i) off[j + i] = (uint8_t)(fr_dwm_spos(j + i, kh, dh, geo.hp) - base[j / 16]);
+        base[j / 16] = fr_dwm_spos(j, kh, dh, x.geo.hp);
+        for (i = 0; i < 16; ++i) off[j + i] = (uint8_t)(fr_dwm_spos(j + i, kh, dh, x.geo.hp) - base[j / 16]);
     }
-    memset(strip, zp, (size_t)pl.strip);
+    memset(x.strip, zp, (size_t)pl.strip);
     for (c0 = 0; c0 < in_c; c0 += g_max) {
         const int32_t g = fr_min(g_max, in_c - c0), oc0 = c0 * h;
         int32_t c;
@@ -363,26 +412,10 @@ static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const fl
             fr_mch_init(q, fr_add(bias ? bias[oc] : 0, fr_mul(in_off, sum)), quant->multiplier[qi], quant->shift[qi], mode);
         }
         for (c = 0; c < g; ++c) {
-            const fr_mch *cc = ch + c * h;
-            const int8_t *wc = wv + c * h * wlen;
             for (b = 0; b < input_dims->n; ++b) {
-                const int8_t *plane = input + (int64_t)b * in_h * in_w * in_c + c0 + c;
-                int8_t *out_b = output + (int64_t)b * out_h * out_w * out_c + (c0 + c) * h;
-                for (oy0 = 0; oy0 < out_h; oy0 += rows) {
-                    const int32_t nr = fr_min(rows, out_h - oy0);
-                    fr_dwm_strip(strip, plane, oy0 * sh - ph, rows < out_h, &geo);
-                    fr_dwm_bands(band, bsz, nr, strip, &geo);
-                    for (p0 = 0; p0 < out_w; p0 += np) {
-                        const int32_t n = fr_min(np, out_w - p0);
-                        /* nr > 1 only with whole rows: the pass's pixels are consecutive in the output */
-                        int8_t *dst = out_b + ((int64_t)oy0 * out_w + p0) * out_c;
-                        for (m0 = 0; m0 < h; m0 += kmax) {
-                            const int32_t k = fr_min(kmax, h - m0);
-                            fr_dwm_pass(band + (int64_t)p0 * step, bsz, nr, n, step, wc + m0 * wlen, wlen, nv, acc, k);
-                            fr_dwm_out(acc, nr * n, k, &cc[m0], params->output_offset, lo, hi, dst + m0, out_c);
-                        }
-                    }
-                }
+                fr_dwm_channel(&x, input + (int64_t)b * in_h * in_w * in_c + c0 + c,
+                               output + (int64_t)b * out_h * out_w * out_c + (c0 + c) * h, wv + c * h * wlen,
+                               ch + c * h);
             }
         }
     }
