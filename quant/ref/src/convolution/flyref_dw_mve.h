@@ -195,7 +195,8 @@ static void fr_dwm_strip(int8_t *strip, const int8_t *plane, int32_t iy0, int zp
     for (ix = 0; ix < in_w; ix += 8) {
         const mve_pred16_t p = vctp16q((uint32_t)(in_w - ix));
         int8_t *d = strip + (g->pw + ix) * hp;
-        const int8_t *x = plane + (int64_t)(iy0 + s0) * row + (int64_t)ix * in_c;
+        /* (no valid rows: the pointer is never read, and stays inside the input) */
+        const int8_t *x = s1 > s0 ? plane + (int64_t)(iy0 + s0) * row + (int64_t)ix * in_c : plane;
         if (zp_rows) {
             for (s = 0; s < s0; ++s) vstrbq_scatter_offset_p_s16(d + s, so, z, p);
             for (s = s1; s < hp; ++s) vstrbq_scatter_offset_p_s16(d + s, so, z, p);
