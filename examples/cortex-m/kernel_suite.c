@@ -1060,6 +1060,33 @@ static void vaeca_saturated(family *f, int32_t it)
 }
 static const suite_family k_vaeca_saturated = {"vaeca_saturated_s8", 2, 0x5A7E0001u, vaeca_saturated};
 
+/* VA-ECA descriptors the other families do not reach: positive mean shifts (a left shift before
+ * the mean's requantization) and maps of wide spread with many fraction bits, whose radicands pass
+ * 2^53 (where a double no longer holds them exactly). */
+static void vaeca_edges(family *f, int32_t it)
+{
+    flyref_vaeca_descriptor_params p;
+    flyref_dims z;
+    const int wide = it % 2;
+    z.n = 1;
+    z.c = wide ? rint_in(1, 2) : rint_in(1, 40);
+    z.h = wide ? 64 : rint_in(1, 8);
+    z.w = wide ? 2048 / z.c / 64 : rint_in(1, 8);
+    fill_s8(g_x, count(&z), -128, 127);
+    p.input_offset = -zero_point();
+    p.mean_multiplier = any_mult();
+    p.mean_shift = wide ? rint_in(-20, -4) : rint_in(1, 5);
+    p.mean_offset = rint_in(-20, 20);
+    p.std_multiplier = any_mult();
+    p.std_shift = rint_in(-24, -6);
+    p.std_offset = -128;
+    p.eps_q = rnd() % 100000u;
+    p.sqrt_frac_bits = wide ? rint_in(9, 12) : rint_in(0, 8);
+    p.rounding = rounding();
+    run_descriptor(f, &p, &z);
+}
+static const suite_family k_vaeca_edges = {"vaeca_edges_s8", 40, 0x2545F491u, vaeca_edges};
+
 /* ------------------------------------------------------------------ interpreter */
 
 /* expansion 1x1 -> depthwise 3x3 x3 heads -> max-out -> global avg pool, through the interpreter */
@@ -1272,7 +1299,7 @@ int flyref_kernel_suite_run(suite_puts_fn out)
     static const suite_family *const families[] = {
         &k_fixed_point, &k_param_derivation, &k_conv, &k_depthwise, &k_depthwise_paths, &k_fully_connected,
         &k_conv_fc_fast, &k_elementwise, &k_pooling, &k_activations, &k_data_movement, &k_vaeca, &k_interpreter,
-        &k_elementwise_fast, &k_activation_fast, &k_vaeca_fast, &k_vaeca_saturated};
+        &k_elementwise_fast, &k_activation_fast, &k_vaeca_fast, &k_vaeca_saturated, &k_vaeca_edges};
     int fails = 0;
     size_t i;
     g_state = 0x12345678u;

@@ -74,22 +74,49 @@ static void fr_add_lut(const fr_add_k *kp, const int8_t *a, const int8_t *b, int
 static inline int64_t fr_max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 #if FLYREF_ARM_MVE
-/* Table lookups by gather loads: offset = code + 128. */
+/* Table lookups by gather loads: offset = code + 128. Whole vectors, then a predicated last one. */
+FR_INLINE int32x4_t fr_add4_mve(int32_t kind, const fr_trq *q, const int32_t *la, const int32_t *lb, int32x4_t a,
+                                int32x4_t b, int32x4_t vlo, int32x4_t vhi)
+{
+    const uint32x4_t ia = vreinterpretq_u32_s32(vaddq_n_s32(a, 128)), ib = vreinterpretq_u32_s32(vaddq_n_s32(b, 128));
+    const int32x4_t sum = vaddq_s32(vldrwq_gather_shifted_offset_s32(la, ia), vldrwq_gather_shifted_offset_s32(lb, ib));
+    return vminq_s32(vmaxq_s32(vaddq_n_s32(fr_trq_mve(kind, q, sum), q->out_off), vlo), vhi);
+}
+
 FR_INLINE void fr_add_row_t(int32_t kind, const fr_trq *qp, const int32_t *la, const int32_t *lb, const int8_t *a,
                             const int8_t *b, int8_t *out, int32_t n, int32_t lo, int32_t hi)
 {
     const fr_trq q = *qp;
     const int32x4_t vlo = vdupq_n_s32(lo), vhi = vdupq_n_s32(hi);
     int32_t j;
-    for (j = 0; j < n; j += 4) {
+    for (j = 0; j + 4 <= n; j += 4) {
+        vstrbq_s32(out + j, fr_add4_mve(kind, &q, la, lb, vldrbq_s32(a + j), vldrbq_s32(b + j), vlo, vhi));
+    }
+    if (j < n) {
+        /* inactive lanes load code 0: an index inside the tables, never stored */
         const mve_pred16_t pr = vctp32q((uint32_t)(n - j));
-        const uint32x4_t ia = vreinterpretq_u32_s32(vaddq_n_s32(vldrbq_z_s32(a + j, pr), 128));
-        const uint32x4_t ib = vreinterpretq_u32_s32(vaddq_n_s32(vldrbq_z_s32(b + j, pr), 128));
-        const int32x4_t sum = vaddq_s32(vldrwq_gather_shifted_offset_z_s32(la, ia, pr),
-                                        vldrwq_gather_shifted_offset_z_s32(lb, ib, pr));
-        int32x4_t v = vaddq_n_s32(fr_trq_mve(kind, &q, sum), q.out_off);
-        v = vminq_s32(vmaxq_s32(v, vlo), vhi);
-        vstrbq_p_s32(out + j, v, pr);
+        vstrbq_p_s32(out + j, fr_add4_mve(kind, &q, la, lb, vldrbq_z_s32(a + j, pr), vldrbq_z_s32(b + j, pr), vlo, vhi),
+                     pr);
+    }
+}
+
+/* The 256 values fr_trq_one(q, (code + off) << ls), code = -128 .. 127, four per vector (q has
+ * no output offset and no left shift of its own, from fr_trq_init). */
+FR_INLINE void fr_add_table_k(int32_t kind, int32_t *t, const fr_trq *q, int32_t off, int32_t ls)
+{
+    const int32x4_t step = vdupq_n_s32(4 * (1 << ls));
+    int32x4_t x = vshlq_r_s32(vaddq_n_s32(vreinterpretq_s32_u32(vidupq_n_u32(0, 1)), off - 128), ls);
+    int32_t i;
+    for (i = 0; i < 256; i += 4, x = vaddq_s32(x, step)) vstrwq_s32(t + i, fr_trq_mve(kind, q, x));
+}
+
+static void fr_add_table_mve(int32_t *t, const fr_trq *q, int32_t off, int32_t ls)
+{
+    switch (q->kind) {
+    case FR_TRQ_D0: fr_add_table_k(FR_TRQ_D0, t, q, off, ls); break;
+    case FR_TRQ_D: fr_add_table_k(FR_TRQ_D, t, q, off, ls); break;
+    case FR_TRQ_S32: fr_add_table_k(FR_TRQ_S32, t, q, off, ls); break;
+    default: fr_add_table_k(FR_TRQ_S, t, q, off, ls); break;
     }
 }
 #else
@@ -140,6 +167,12 @@ static int fr_add_target(const fr_add_k *k, const flyref_add_params *p, int32_t 
     const int t1 = fr_trq_init(&q1, p->input1_multiplier, p->input1_shift, mode, 0);
     const int t2 = fr_trq_init(&q2, p->input2_multiplier, p->input2_shift, mode, 0);
     if (!fr_trq_init(&q, p->output_multiplier, p->output_shift, mode, p->output_offset)) return 0;
+#if FLYREF_ARM_MVE
+    if (t1 && t2) {
+        fr_add_table_mve(la, &q1, k->off1, k->ls);
+        fr_add_table_mve(lb, &q2, k->off2, k->ls);
+    } else
+#endif
     for (i = 0; i < 256; ++i) {
         /* (code + offset) << left_shift: |.| <= 255 * 2^22 < 2^30, as fr_trq_one wants */
         la[i] = t1 ? fr_trq_one(&q1, (i - 128 + k->off1) * (1 << k->ls)) : fr_add_side(k, i - 128, k->off1, &k->rq1);

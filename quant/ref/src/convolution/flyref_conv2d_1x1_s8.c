@@ -162,6 +162,8 @@ FR_AVX2 static void fr_1x1_avx2(const flyref_conv_params *params, const flyref_q
 #endif
 
 #if FR_CONV_MVE
+#include "flyref_conv_mve.h"
+
 const char fr_path_conv2d_1x1_s8[] = "mve";
 
 /* Cortex-M55 Helium path (MVE notes in flyref_conv_common.h): blocks of four output channels
@@ -249,6 +251,179 @@ static void fr_1x1_mve_run(const fr_1x1_mblk *k, const int8_t *src, int8_t *dst,
     }
 }
 
+/*
+ * Depths up to FR_1X1_MVE_COLS_K (the expansions): one output channel at a time, its kernel zero
+ * padded to nv whole vectors and held in vector registers for the whole map, and four pixels per
+ * vector: four dot products by VMLADAV(A) of the raw inputs (with input_offset * sum(w) folded
+ * into the bias, as above), moved into one vector, requantized by the channel's scalar constants
+ * (flyref_conv_mve.h) and scattered to the four pixels' outputs. Loads of whole vectors read up to
+ * 15 bytes past a pixel's inputs (they meet zero weights); near the end of the input tensor the
+ * last vector is tail-predicated instead, and lanes past the run's last pixel repeat it and are
+ * not stored.
+ */
+#define FR_1X1_MVE_COLS_K 64
+
+/* One run of pixels of one channel. */
+typedef struct fr_1x1_run {
+    const int8_t *src;   /* the first pixel's inputs */
+    int8_t *dst;         /* the first pixel's output at the channel */
+    int32_t count;       /* pixels */
+    int32_t safe;        /* the first `safe` pixels' whole vectors lie inside the input tensor */
+    int32_t step, out_c, kc, out_off;
+    int32x4_t lo, hi;
+} fr_1x1_run;
+
+/* The dot product of one pixel's inputs at x with the kernel in w0..w3 (NV vectors); with PRED
+ * the last vector is loaded under p. */
+FR_INLINE int32_t fr_1x1_dot(const int8_t *x, int8x16_t w0, int8x16_t w1, int8x16_t w2, int8x16_t w3, mve_pred16_t p,
+                             const int NV, const int PRED)
+{
+#define FR_1X1_LD(j) (PRED && (j) == NV - 1 ? vldrbq_z_s8(x + 16 * (j), p) : vldrbq_s8(x + 16 * (j)))
+    int32_t a = vmladavq_s8(FR_1X1_LD(0), w0);
+    if (NV > 1) a = vmladavaq_s8(a, FR_1X1_LD(1), w1);
+    if (NV > 2) a = vmladavaq_s8(a, FR_1X1_LD(2), w2);
+    if (NV > 3) a = vmladavaq_s8(a, FR_1X1_LD(3), w3);
+    return a;
+#undef FR_1X1_LD
+}
+
+/* One channel (kernel w: NV vectors; constants c) along one run of pixels; FORM FR_MCH_LANES takes
+ * any form through fr_mch_rq_any. One input pointer steps from pixel to pixel, and the bias waits
+ * in a vector register, so the loop's scalars fit the core registers. */
+FR_INLINE void fr_1x1_col(const fr_1x1_run *r, const int8_t *w, const fr_mch *c, const int NV, const int FORM)
+{
+    const int8x16_t w0 = vldrbq_s8(w), w1 = vldrbq_s8(w + (NV > 1 ? 16 : 0));
+    const int8x16_t w2 = vldrbq_s8(w + (NV > 2 ? 32 : 0)), w3 = vldrbq_s8(w + (NV > 3 ? 48 : 0));
+    const int32_t step = r->step, dstep = 4 * r->out_c, mult = c->mult, ls = c->ls, rsh = c->rsh;
+    const int32_t out_off = r->out_off;
+    const int32x4_t lo = r->lo, hi = r->hi, bias = vdupq_n_s32(c->bias);
+    const uint32x4_t offs = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)r->out_c);
+    const mve_pred16_t pk = vctp8q((uint32_t)(r->kc - 16 * (NV - 1)));
+    const int8_t *x = r->src;
+    int8_t *d = r->dst;
+    int32_t n = r->count, i;
+    int32x4_t v;
+    for (i = fr_min(n, r->safe) >> 2; i > 0; --i, d += dstep) {
+        int32_t a0, a1, a2, a3;
+        /* the empty asm statements keep GCC from turning the one pointer into four */
+        a0 = fr_1x1_dot(x, w0, w1, w2, w3, pk, NV, 0);
+        x += step;
+        __asm__("" : "+r"(x));
+        a1 = fr_1x1_dot(x, w0, w1, w2, w3, pk, NV, 0);
+        x += step;
+        __asm__("" : "+r"(x));
+        a2 = fr_1x1_dot(x, w0, w1, w2, w3, pk, NV, 0);
+        x += step;
+        __asm__("" : "+r"(x));
+        a3 = fr_1x1_dot(x, w0, w1, w2, w3, pk, NV, 0);
+        x += step;
+        __asm__("" : "+r"(x));
+        v = vaddq_s32(fr_mch_vec4(a0, a1, a2, a3), bias);
+        v = FORM == FR_MCH_LANES ? fr_mch_rq_any(v, c) : fr_mch_rq(FORM, v, mult, ls, rsh, &c->rq);
+        vstrbq_scatter_offset_s32(d, offs, vminq_s32(vmaxq_s32(vaddq_n_s32(v, out_off), lo), hi));
+        n -= 4;
+    }
+    for (; n > 0; n -= 4, x += 4 * step, d += dstep) {
+        const int32_t a0 = fr_1x1_dot(x, w0, w1, w2, w3, pk, NV, 1);
+        const int32_t a1 = fr_1x1_dot(x + (n > 1 ? step : 0), w0, w1, w2, w3, pk, NV, 1);
+        const int32_t a2 = fr_1x1_dot(x + (n > 2 ? 2 : n - 1) * step, w0, w1, w2, w3, pk, NV, 1);
+        const int32_t a3 = fr_1x1_dot(x + (n > 3 ? 3 : n - 1) * step, w0, w1, w2, w3, pk, NV, 1);
+        v = vaddq_s32(fr_mch_vec4(a0, a1, a2, a3), bias);
+        v = FORM == FR_MCH_LANES ? fr_mch_rq_any(v, c) : fr_mch_rq(FORM, v, mult, ls, rsh, &c->rq);
+        vstrbq_scatter_offset_p_s32(d, offs, vminq_s32(vmaxq_s32(vaddq_n_s32(v, out_off), lo), hi),
+                                    vctp32q((uint32_t)n));
+    }
+}
+
+/* fr_1x1_col for n channels (kernels 16 NV bytes apart from wk, constants ch, outputs at r->dst
+ * onwards), the two common forms compiled with their constants in registers. */
+#define FR_1X1_COLS_FN(NV)                                                                                    \
+    static void fr_1x1_cols_##NV(const fr_1x1_run *r, const int8_t *wk, const fr_mch *ch, int32_t n)          \
+    {                                                                                                          \
+        fr_1x1_run q = *r;                                                                                     \
+        int32_t i;                                                                                             \
+        for (i = 0; i < n; ++i, ++q.dst, wk += 16 * (NV), ++ch) {                                              \
+            if (ch->form == FR_MCH_DOUBLE) {                                                                   \
+                fr_1x1_col(&q, wk, ch, NV, FR_MCH_DOUBLE);                                                     \
+            } else if (ch->form == FR_MCH_SINGLE_HI) {                                                         \
+                fr_1x1_col(&q, wk, ch, NV, FR_MCH_SINGLE_HI);                                                  \
+            } else {                                                                                           \
+                fr_1x1_col(&q, wk, ch, NV, FR_MCH_LANES);                                                      \
+            }                                                                                                  \
+        }                                                                                                      \
+    }
+FR_1X1_COLS_FN(1)
+FR_1X1_COLS_FN(2)
+FR_1X1_COLS_FN(3)
+FR_1X1_COLS_FN(4)
+
+/* Channels per batch of prepared kernels and constants (stack: about 1.9 KB). */
+#define FR_1X1_MVE_COLS_N 16
+
+static void fr_1x1_mve_cols(const flyref_conv_params *params, const flyref_quant_params *quant,
+                            const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
+                            const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
+                            int32_t mode, int32_t groups, int32_t per_group, int32_t stream, int64_t step_x,
+                            int64_t row_x, int64_t image_x)
+{
+    int8_t wk[FR_1X1_MVE_COLS_N * FR_1X1_MVE_COLS_K];
+    fr_mch ch[FR_1X1_MVE_COLS_N];
+    fr_1x1_run r;
+    void (*cols)(const fr_1x1_run *, const int8_t *, const fr_mch *, int32_t);
+    const int32_t kc = filter_dims->c, out_c = filter_dims->n, nv = (kc + 15) / 16;
+    const int32_t oh = output_dims->h, ow = output_dims->w;
+    const int64_t total = (int64_t)input_dims->n * image_x;
+    int32_t safe_stream = 0, g, oc0, i, j, b, oy;
+    cols = nv == 1 ? fr_1x1_cols_1 : nv == 2 ? fr_1x1_cols_2 : nv == 3 ? fr_1x1_cols_3 : fr_1x1_cols_4;
+    r.step = (int32_t)step_x;
+    if (stream) {
+        /* pixel i's whole vectors end at g * kc + i * step + 16 nv <= total, the worst group's */
+        const int64_t room = total - (int64_t)(groups - 1) * kc - 16 * nv;
+        const int64_t all = (int64_t)input_dims->n * oh * ow;
+        const int64_t safe = room < 0 ? 0 : step_x == 0 ? all : room / step_x + 1;
+        safe_stream = (int32_t)(safe < all ? safe : all);
+    }
+    r.out_c = out_c;
+    r.kc = kc;
+    r.out_off = params->output_offset;
+    r.lo = vdupq_n_s32(params->activation.min);
+    r.hi = vdupq_n_s32(params->activation.max);
+    for (g = 0; g < groups; ++g) {
+        for (oc0 = g * per_group; oc0 < (g + 1) * per_group; oc0 += FR_1X1_MVE_COLS_N) {
+            const int32_t n = fr_min(FR_1X1_MVE_COLS_N, (g + 1) * per_group - oc0);
+            for (i = 0; i < n; ++i) {
+                const int32_t oc = oc0 + i, qi = quant->count != 1 ? oc : 0;
+                int32_t sum = 0;
+                for (j = 0; j < 16 * nv; j += 16) {
+                    const int8x16_t v = vldrbq_z_s8(filter + (int64_t)oc * kc + j, vctp8q((uint32_t)(kc - j)));
+                    sum = vaddvaq_s8(sum, v);
+                    vstrbq_s8(wk + i * 16 * nv + j, v);
+                }
+                fr_mch_init(&ch[i], fr_add(bias ? bias[oc] : 0, fr_mul(params->input_offset, sum)),
+                            quant->multiplier[qi], quant->shift[qi], mode);
+            }
+            if (stream) {
+                r.src = input + (int64_t)g * kc;
+                r.dst = output + oc0;
+                r.count = input_dims->n * oh * ow;
+                r.safe = safe_stream;
+                cols(&r, wk, ch, n);
+                continue;
+            }
+            for (b = 0; b < input_dims->n; ++b) {
+                for (oy = 0; oy < oh; ++oy) {
+                    r.src = input + (int64_t)b * image_x + (int64_t)oy * row_x + (int64_t)g * kc;
+                    r.dst = output + (((int64_t)b * oh + oy) * ow) * out_c + oc0;
+                    r.count = ow;
+                    /* rows that end more than a vector before the tensor's end: every pixel */
+                    r.safe = (r.src - input) + (int64_t)(ow - 1) * step_x + 16 * nv <= total ? ow : 0;
+                    cols(&r, wk, ch, n);
+                }
+            }
+        }
+    }
+}
+
 static void fr_1x1_mve(const flyref_conv_params *params, const flyref_quant_params *quant,
                        const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
                        const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
@@ -264,6 +439,11 @@ static void fr_1x1_mve(const flyref_conv_params *params, const flyref_quant_para
     /* the rows of the map follow each other in memory (stride 1): one stream of pixels */
     const int32_t stream = row_x == ow * step_x && image_x == oh * row_x;
     int32_t g, oc0, j, i, b, oy;
+    if (kc <= FR_1X1_MVE_COLS_K) {
+        fr_1x1_mve_cols(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
+                        per_group, stream, step_x, row_x, image_x);
+        return;
+    }
     k.chunks = kc / 16;
     k.rem = kc % 16;
     for (g = 0; g < groups; ++g) {

@@ -3,32 +3,34 @@
  * flyref_depthwise_conv2d_s8.c only. Selected at compile time (FLYREF_ARM_MVE, from
  * __ARM_FEATURE_MVE; intrinsics of arm_mve.h); FLYREF_NO_VECTOR_PATHS turns it off.
  *
- * Vectors run across four output pixels of one output channel (int32 lanes), so every multiply-
- * accumulate is VMLA by a scalar weight: acc[p] += w * (x[p] + input_offset). The inputs are
- * widened once per channel group into rows of int16 (x + input_offset), zero where a tap falls
- * left or right of the image, and split by column phase for strides above 1 (column j of the
- * padded row goes to phase j % stride, index j / stride), so the four pixels' inputs of one tap are
- * consecutive and one widening load (VLDRH.S32) reads them. Up to three heads (output channels
- * ic * ch_mult + m of one input channel) share each load. Rows above or below the image are
- * skipped, as in the spec.
+ * One output value is a dot product of its kh * kw taps with the kernel of its channel, so the
+ * path makes each output pixel's taps one contiguous run of bytes and lets VMLADAV (sixteen int8
+ * products summed into a 32-bit scalar) do sixteen multiply-accumulates per instruction:
+ *   - per input channel and pass (a run of output rows), the input rows the pass reads are copied
+ *     column-major into a "strip" (byte gathers across the channel's pixels, byte scatters down
+ *     the strip's columns), and from it, sixteen bytes per gather, each output row's "band",
+ *     band[col * kh + ky] = x[iy0 + ky * dh][col - pw]: the taps of output pixel p are then the
+ *     kh * kw bytes from band[p * sw * kh], in the order kx * kh + ky;
+ *   - the kernel of each head (output channel ic * ch_mult + m) is stored once per channel group
+ *     in the same order, zero padded to whole 16-byte vectors; up to four heads of a channel
+ *     share each load of the taps (three with two vectors of taps, whose kernels then fill the
+ *     vector registers), and their dot products go to an accumulator block;
+ *   - a tap outside the image holds the input zero point zp = -input_offset (an int8, since
+ *     input_offset is in [-127, 128]).
+ * Why it is bit-exact with the spec loop (fr_dw_generic): with the raw codes x every product is
+ * exact, and VMLADAV(A) adds them modulo 2^32. Over all kh * kw taps, with bias' = bias +
+ * input_offset * sum(w) (sum over the whole kernel, modulo 2^32),
+ *   bias' + sum(w * x) = bias + sum_inside(w * (x + input_offset)) + sum_outside(w * (zp + input_offset))
+ * and the last sum is 0, so this is the spec's acc (which skips the outside taps) modulo 2^32.
+ * Padding lanes of the last vector meet zero weights, so whatever the band holds there adds 0.
+ * Requantization per output channel, four pixels at once (the accumulators of a pass are stored
+ * and read back as vectors): flyref_conv_mve.h, then + output_offset, VMAX / VMIN with the
+ * activation range, and a byte scatter (VSTRB.32) to the four pixels.
  *
- * Why it is bit-exact with the spec loop (fr_dw_generic): each product w * (x + input_offset) is
- * exact in int32 and VMLA.I32 adds modulo 2^32 like the spec's fr_add chain (the order of a sum
- * modulo 2^32 does not matter); a tap outside the input adds w * 0. Requantization per output
- * channel, four lanes at once:
- *   double rounding: VSHL (x << ls, wrapping like fr_shl), VQRDMULH = SRDHM (its saturating case
- *     needs both operands INT32_MIN; the multiplier is >= 0), and for rs > 0 RDBPOT as VRSHL by
- *     -rs of h + (h >> 31): VRSHL rounds half up, (t + 2^(rs-1)) >> rs, in exact arithmetic, and
- *     h - [h < 0] turns that into round half away from zero; h > INT32_MIN, so h - 1 cannot wrap;
- *   single rounding, t = 31 - shift: t >= 33 gives (x m + 2^(t-1)) >> t = (H + 2^(t-33)) >> (t-32)
- *     with H = VMULH (floor(x m / 2^32)), i.e. VRSHL by -(t - 32); t = 32 is VRMULH; t < 32
- *     (shift >= 0, where the spec wraps the 64-bit result) goes lane by lane through fr_rq_apply;
- *   then + output_offset (VADD wraps like fr_add), VMAX / VMIN with the activation range, and a
- *   predicated byte scatter (VSTRB.32) to the four pixels.
- *
- * Memory: one stack block of FR_DWM_BYTES holds, per group of input channels, the channel
- * constants and a rolling window of kernel-height widened rows; layers whose single channel does
- * not fit and dilated kernels take the next path (DSP, then portable).
+ * Memory: one stack block of FR_DWM_BYTES holds the accumulators of one pass (FR_DWM_K heads x
+ * FR_DWM_PX pixels), the constants and kernels of a channel group, the bands of the pass's output
+ * rows, its strip and the bands' gather offsets. Kernels of more than 16 * FR_DWM_MAX_NV taps,
+ * dilated columns, and layers whose band or heads do not fit take the portable path.
  */
 #ifndef FLYREF_DW_MVE_H_
 #define FLYREF_DW_MVE_H_
@@ -39,155 +41,267 @@
 #include <arm_mve.h>
 
 #include "flyref_conv_common.h"
+#include "flyref_conv_mve.h"
 
 #define FR_DWM_BYTES 4096
-#define FR_DWM_MAX_KW 32
-#define FR_DWM_MAX_KH 32
+#define FR_DWM_MAX_NV 4 /* vectors of taps: kernels up to 64 taps */
+#define FR_DWM_PX 64    /* accumulators per head and pass */
+#define FR_DWM_K 4      /* heads per pass (three with two vectors of taps: their kernels fill the Q registers) */
 
-enum { FR_DWM_DOUBLE = 0, FR_DWM_DOUBLE_RS0 = 1, FR_DWM_SINGLE_HI = 2, FR_DWM_SINGLE_32 = 3, FR_DWM_LANES = 4 };
-
-/* Constants of one output channel. */
-typedef struct fr_dwm_ch {
-    int32_t bias, mult, ls, rsh, form; /* rsh: the (negative) VRSHL amount */
-    fr_rq rq;                          /* form FR_DWM_LANES */
-} fr_dwm_ch;
-
-/* One output row of one channel group. */
-typedef struct fr_dwm_job {
-    const int16_t *rows[FR_DWM_MAX_KH]; /* kernel row ky's widened row of channel 0 (valid ky) */
-    const int8_t *filter;    /* weights of the group's first output channel, kernel row 0 */
-    const fr_dwm_ch *ch;     /* [g * h] */
-    int8_t *dst;             /* output row at the group's first output channel */
-    int32_t ky0, ky1, kh, kw, sw, len, rstride, rowlen, g, h, out_c, out_w;
-    int32_t out_off, act_min, act_max;
-    int32_t phoff[FR_DWM_MAX_KW]; /* tap kx: its input at pixel p is row[phoff[kx] + p] */
-} fr_dwm_job;
-
-/* fr_rq_apply lane by lane (single rounding with shift >= 0, where the spec wraps); out of line,
- * it is rare. */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static int32x4_t fr_dwm_lanes(int32x4_t acc, const fr_rq *rq)
+/* fr_dwm_out for one form: whole vectors, then a predicated last one. */
+FR_INLINE void fr_dwm_out_form(const int32_t *acc, int32_t n, const fr_mch *c, int32_t out_off, int32x4_t lo,
+                               int32x4_t hi, int8_t *dst, int32_t out_c, const int FORM)
 {
-    int32_t a[4], i;
-    vst1q_s32(a, acc);
-    for (i = 0; i < 4; ++i) a[i] = fr_rq_apply(rq, a[i]);
-    return vld1q_s32(a);
+    const uint32x4_t offs = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)out_c);
+    const int32_t bias = c->bias, mult = c->mult, ls = c->ls, rsh = c->rsh, step = 4 * out_c;
+    const int32_t *const end = acc + (n & ~3);
+    for (; acc != end; acc += 4, dst += step) {
+        const int32x4_t v = fr_mch_rq(FORM, vaddq_n_s32(vldrwq_s32(acc), bias), mult, ls, rsh, &c->rq);
+        vstrbq_scatter_offset_s32(dst, offs, vminq_s32(vmaxq_s32(vaddq_n_s32(v, out_off), lo), hi));
+    }
+    if ((n & 3) != 0) {
+        const mve_pred16_t p = vctp32q((uint32_t)(n & 3));
+        const int32x4_t v = fr_mch_rq(FORM, vaddq_n_s32(vldrwq_z_s32(acc, p), bias), mult, ls, rsh, &c->rq);
+        vstrbq_scatter_offset_p_s32(dst, offs, vminq_s32(vmaxq_s32(vaddq_n_s32(v, out_off), lo), hi), p);
+    }
 }
 
-/* Requantizes four lanes of one output channel, adds out_off, clamps to [lo, hi] and stores the
- * lanes of predicate p to dst, dst + out_c, ... (offs) (see the top comment). */
-static inline void fr_dwm_store(int32x4_t acc, const fr_dwm_ch *c, int32_t out_off, int32x4_t lo, int32x4_t hi,
-                                int8_t *dst, uint32x4_t offs, mve_pred16_t p)
+/* Requantizes the n accumulators of each of k heads (FR_DWM_PX apart from acc; consecutive output
+ * pixels, out_c bytes apart from dst + head), adds out_off, clamps to [lo, hi] and stores them (see
+ * the top comment). */
+static void fr_dwm_out(const int32_t *acc, int32_t n, int32_t k, const fr_mch *c, int32_t out_off, int32x4_t lo,
+                       int32x4_t hi, int8_t *dst, int32_t out_c)
 {
-    int32x4_t v;
-    switch (c->form) {
-    case FR_DWM_DOUBLE:
-        v = vqrdmulhq_n_s32(vshlq_r_s32(acc, c->ls), c->mult);
-        v = vrshlq_n_s32(vaddq_s32(v, vshrq_n_s32(v, 31)), c->rsh);
-        break;
-    case FR_DWM_DOUBLE_RS0:
-        v = vqrdmulhq_n_s32(vshlq_r_s32(acc, c->ls), c->mult);
-        break;
-    case FR_DWM_SINGLE_HI:
-        v = vrshlq_n_s32(vmulhq_s32(acc, vdupq_n_s32(c->mult)), c->rsh);
-        break;
-    case FR_DWM_SINGLE_32:
-        v = vrmulhq_s32(acc, vdupq_n_s32(c->mult));
-        break;
-    default:
-        v = fr_dwm_lanes(acc, &c->rq);
-        break;
+    int32_t i;
+    for (i = 0; i < k; ++i, acc += FR_DWM_PX, ++c, ++dst) {
+        switch (c->form) {
+        case FR_MCH_DOUBLE: fr_dwm_out_form(acc, n, c, out_off, lo, hi, dst, out_c, FR_MCH_DOUBLE); break;
+        case FR_MCH_DOUBLE_RS0: fr_dwm_out_form(acc, n, c, out_off, lo, hi, dst, out_c, FR_MCH_DOUBLE_RS0); break;
+        case FR_MCH_SINGLE_HI: fr_dwm_out_form(acc, n, c, out_off, lo, hi, dst, out_c, FR_MCH_SINGLE_HI); break;
+        case FR_MCH_SINGLE_32: fr_dwm_out_form(acc, n, c, out_off, lo, hi, dst, out_c, FR_MCH_SINGLE_32); break;
+        default: fr_dwm_out_form(acc, n, c, out_off, lo, hi, dst, out_c, FR_MCH_LANES); break;
+        }
     }
-    v = vminq_s32(vmaxq_s32(vaddq_n_s32(v, out_off), lo), hi);
-    vstrbq_scatter_offset_p_s32(dst, offs, v, p);
 }
 
 /*
- * K heads (1..3, from head m0) of group channel c along the output row, four pixels at a time.
- * KW > 0 and S > 0 are the kernel width and stride at compile time (the taps' offsets then are
- * constants), 0 takes them from the job. The empty asm statement after each tap keeps GCC from
- * hoisting the weight loads of a whole kernel row ahead of their multiplies (it then spills
- * them).
+ * The dot products of K heads (kernels wlen bytes apart from w) with the taps of nr band rows
+ * (bsz bytes apart) of np pixels each (step bytes apart): acc[k * FR_DWM_PX + r * np + p].
+ * NV = 1 or 2: the kernels stay in registers; NV = 0: nv vectors, the kernels loaded per pixel.
  */
-static inline void fr_dwm_heads(const fr_dwm_job *j, int32_t c, int32_t m0, const int K, const int KW, const int S)
+FR_INLINE void fr_dwm_win(const int8_t *band, int32_t bsz, int32_t nr, int32_t np, int32_t step, const int8_t *w,
+                          int32_t wlen, int32_t nv, int32_t *acc, const int K, const int NV)
 {
-    const int32_t kw = KW > 0 ? KW : j->kw, out_c = j->out_c, len = j->len, i0 = c * j->h + m0;
-    const int32_t nrows = j->ky1 - j->ky0, out_w = j->out_w, coff = c * j->rowlen;
-    const int32_t wrow = kw * out_c;
-    const fr_dwm_ch *ch = j->ch + i0;
-    const int8_t *wc = j->filter + i0 + j->ky0 * wrow;
-    const int16_t *const *rows = j->rows + j->ky0;
-    const uint32x4_t offs = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)out_c);
-    const int32x4_t lo = vdupq_n_s32(j->act_min), hi = vdupq_n_s32(j->act_max);
-    const int32_t out_off = j->out_off;
-    int8_t *dst = j->dst + i0;
-    int32_t p0, r, kx;
-    for (p0 = 0; p0 < out_w; p0 += 4) {
-        const mve_pred16_t p = vctp32q((uint32_t)(out_w - p0));
-        int32x4_t a0 = vdupq_n_s32(ch[0].bias), a1 = a0, a2 = a0;
-        const int8_t *w = wc;
-        if (K > 1) a1 = vdupq_n_s32(ch[1].bias);
-        if (K > 2) a2 = vdupq_n_s32(ch[2].bias);
-        for (r = 0; r < nrows; ++r) {
-            const int16_t *q = rows[r] + coff + p0;
-            const int8_t *wk = w;
-            for (kx = 0; kx < kw; ++kx) {
-                const int32_t off = S == 1 ? kx : (S == 2 ? (kx & 1) * len + (kx >> 1) : j->phoff[kx]);
-                const int32x4_t x = vldrhq_s32(q + off);
-                a0 = vmlaq_n_s32(a0, x, wk[0]);
-                if (K > 1) a1 = vmlaq_n_s32(a1, x, wk[1]);
-                if (K > 2) a2 = vmlaq_n_s32(a2, x, wk[2]);
-                wk += out_c;
-                __asm__("" : "+r"(wk));
+    int32_t r, p, j;
+    if (NV == 1 || NV == 2) {
+        const int8x16_t w00 = vldrbq_s8(w), w10 = vldrbq_s8(w + (K > 1 ? wlen : 0));
+        const int8x16_t w20 = vldrbq_s8(w + (K > 2 ? 2 * wlen : 0)), w30 = vldrbq_s8(w + (K > 3 ? 3 * wlen : 0));
+        const int8x16_t w01 = vldrbq_s8(w + (NV > 1 ? 16 : 0)), w11 = vldrbq_s8(w + (NV > 1 && K > 1 ? wlen + 16 : 0));
+        const int8x16_t w21 = vldrbq_s8(w + (NV > 1 && K > 2 ? 2 * wlen + 16 : 0));
+        for (r = 0; r < nr; ++r) {
+            const int8_t *x = band + r * bsz;
+            for (p = 0; p < np; ++p, x += step, ++acc) {
+                const int8x16_t x0 = vldrbq_s8(x);
+                int32_t a0 = vmladavq_s8(x0, w00), a1 = 0, a2 = 0, a3 = 0;
+                if (K > 1) a1 = vmladavq_s8(x0, w10);
+                if (K > 2) a2 = vmladavq_s8(x0, w20);
+                if (K > 3) a3 = vmladavq_s8(x0, w30);
+                if (NV > 1) {
+                    const int8x16_t x1 = vldrbq_s8(x + 16);
+                    a0 = vmladavaq_s8(a0, x1, w01);
+                    if (K > 1) a1 = vmladavaq_s8(a1, x1, w11);
+                    if (K > 2) a2 = vmladavaq_s8(a2, x1, w21);
+                }
+                acc[0] = a0;
+                if (K > 1) acc[FR_DWM_PX] = a1;
+                if (K > 2) acc[2 * FR_DWM_PX] = a2;
+                if (K > 3) acc[3 * FR_DWM_PX] = a3;
             }
-            w += wrow;
         }
-        fr_dwm_store(a0, &ch[0], out_off, lo, hi, dst, offs, p);
-        if (K > 1) fr_dwm_store(a1, &ch[1], out_off, lo, hi, dst + 1, offs, p);
-        if (K > 2) fr_dwm_store(a2, &ch[2], out_off, lo, hi, dst + 2, offs, p);
-        dst += 4 * out_c;
+    } else {
+        for (r = 0; r < nr; ++r) {
+            const int8_t *x = band + r * bsz;
+            for (p = 0; p < np; ++p, x += step, ++acc) {
+                int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                for (j = 0; j < nv; ++j) {
+                    const int8x16_t xj = vldrbq_s8(x + 16 * j);
+                    a0 = vmladavaq_s8(a0, xj, vldrbq_s8(w + 16 * j));
+                    if (K > 1) a1 = vmladavaq_s8(a1, xj, vldrbq_s8(w + wlen + 16 * j));
+                    if (K > 2) a2 = vmladavaq_s8(a2, xj, vldrbq_s8(w + 2 * wlen + 16 * j));
+                    if (K > 3) a3 = vmladavaq_s8(a3, xj, vldrbq_s8(w + 3 * wlen + 16 * j));
+                }
+                acc[0] = a0;
+                if (K > 1) acc[FR_DWM_PX] = a1;
+                if (K > 2) acc[2 * FR_DWM_PX] = a2;
+                if (K > 3) acc[3 * FR_DWM_PX] = a3;
+            }
+        }
     }
 }
 
-/* Every head of every group channel along the output row. */
-static inline void fr_dwm_row(const fr_dwm_job *j, const int KW, const int S)
+/* fr_dwm_win for k heads (1 .. fr_dwm_kmax(nv)) and nv vectors of taps; called, so the kernels
+ * have the vector registers to themselves. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void fr_dwm_pass(const int8_t *band, int32_t bsz, int32_t nr, int32_t np, int32_t step, const int8_t *w,
+                        int32_t wlen, int32_t nv, int32_t *acc, int32_t k)
 {
-    const int32_t h = j->h;
-    int32_t c, m0;
-    for (c = 0; c < j->g; ++c) {
-        for (m0 = 0; m0 + 3 <= h; m0 += 3) fr_dwm_heads(j, c, m0, 3, KW, S);
-        if (h - m0 == 2) fr_dwm_heads(j, c, m0, 2, KW, S);
-        if (h - m0 == 1) fr_dwm_heads(j, c, m0, 1, KW, S);
+    switch ((nv < 3 ? nv : 0) * 8 + k) {
+    case 8 + 1: fr_dwm_win(band, bsz, nr, np, step, w, wlen, nv, acc, 1, 1); break;
+    case 8 + 2: fr_dwm_win(band, bsz, nr, np, step, w, wlen, nv, acc, 2, 1); break;
+    case 8 + 3: fr_dwm_win(band, bsz, nr, np, step, w, wlen, nv, acc, 3, 1); break;
+    case 8 + 4: fr_dwm_win(band, bsz, nr, np, step, w, wlen, nv, acc, 4, 1); break;
+    case 16 + 1: fr_dwm_win(band, bsz, nr, np, step, w, wlen, nv, acc, 1, 2); break;
+    case 16 + 2: fr_dwm_win(band, bsz, nr, np, step, w, wlen, nv, acc, 2, 2); break;
+    case 16 + 3: fr_dwm_win(band, bsz, nr, np, step, w, wlen, nv, acc, 3, 2); break;
+    case 1: fr_dwm_win(band, bsz, nr, np, step, w, wlen, nv, acc, 1, 0); break;
+    case 2: fr_dwm_win(band, bsz, nr, np, step, w, wlen, nv, acc, 2, 0); break;
+    case 3: fr_dwm_win(band, bsz, nr, np, step, w, wlen, nv, acc, 3, 0); break;
+    default: fr_dwm_win(band, bsz, nr, np, step, w, wlen, nv, acc, 4, 0); break;
     }
 }
 
-typedef void (*fr_dwm_row_fn)(const fr_dwm_job *j);
-#define FR_DWM_ROW(KW, S) \
-    static void fr_dwm_row_##KW##_##S(const fr_dwm_job *j) { fr_dwm_row(j, KW, S); }
-FR_DWM_ROW(3, 1)
-FR_DWM_ROW(5, 1)
-FR_DWM_ROW(3, 2)
-FR_DWM_ROW(5, 2)
-FR_DWM_ROW(0, 0)
+/* Heads per pass. */
+static inline int32_t fr_dwm_kmax(int32_t nv) { return nv == 2 ? 3 : FR_DWM_K; }
 
-/* Widens input row iy of the group's channels into one slot: padded column pw + ix of channel c
- * goes to phase (pw + ix) % sw, index (pw + ix) / sw. Eight channels of a pixel at a time: a
- * widening load, the offset, and a halfword scatter to the eight channels' rows. */
-static void fr_dwm_build(int16_t *slot, const int8_t *src, int32_t in_c, int32_t in_w, int32_t g, int32_t rowlen,
-                         int32_t len, int32_t pw, int32_t sw, int32_t off)
+/* The layer's geometry as the strip and band builders need it. */
+typedef struct fr_dwm_geo {
+    int32_t kh, dh, sh, in_h, in_w, in_c, pw, zp;
+    int32_t hp;           /* rows of the strip: the input rows of one pass */
+    int32_t nchunk;       /* 16-byte chunks of a band */
+    const int32_t *base;  /* [nchunk]: the strip offset of each chunk's first byte */
+    const uint8_t *off;   /* [nchunk][16]: each byte's strip offset from its chunk's base */
+} fr_dwm_geo;
+
+/* Strip offset of band byte i (column i / kh, kernel row i % kh) for the first row of a pass. */
+static inline int32_t fr_dwm_spos(int32_t i, int32_t kh, int32_t dh, int32_t hp) { return (i / kh) * hp + (i % kh) * dh; }
+
+/* The strip of one pass of one channel (plane: the channel's first input byte), column-major:
+ * input row iy0 + s to strip[(pw + ix) * hp + s], or with zp (rows outside the image) the zero
+ * point. The columns left and right of the image keep the zero point they were filled with.
+ * Eight columns at a time, all the strip's rows: a byte gather (offsets ix * in_c) and a byte
+ * scatter (ix * hp), the last columns predicated. */
+static void fr_dwm_strip(int8_t *strip, const int8_t *plane, int32_t iy0, int zp_rows, const fr_dwm_geo *g)
 {
-    const uint16x8_t offs = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)(2 * rowlen));
-    int32_t ix, c;
-    for (ix = 0; ix < in_w; ++ix) {
-        const int32_t col = pw + ix;
-        int16_t *dst = slot + (col % sw) * len + col / sw;
-        const int8_t *s = src + ix * in_c;
-        for (c = 0; c < g; c += 8) {
-            const mve_pred16_t p = vctp16q((uint32_t)(g - c));
-            const int16x8_t x = vaddq_n_s16(vldrbq_z_s16(s + c, p), (int16_t)off);
-            vstrhq_scatter_offset_p_s16(dst + c * rowlen, offs, x, p);
+    const int32_t hp = g->hp, in_w = g->in_w, in_c = g->in_c;
+    const uint16x8_t gi = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)in_c);
+    const uint16x8_t so = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)hp);
+    const int16x8_t z = vdupq_n_s16((int16_t)g->zp);
+    const int64_t row = (int64_t)in_w * in_c;
+    /* rows [s0, s1) lie inside the image */
+    const int32_t s0 = fr_min(fr_max(-iy0, 0), hp), s1 = fr_max(s0, fr_min(g->in_h - iy0, hp));
+    int32_t ix, s;
+    for (ix = 0; ix < in_w; ix += 8) {
+        const mve_pred16_t p = vctp16q((uint32_t)(in_w - ix));
+        int8_t *d = strip + (g->pw + ix) * hp;
+        /* (no valid rows: the pointer is never read, and stays inside the input) */
+        const int8_t *x = s1 > s0 ? plane + (int64_t)(iy0 + s0) * row + (int64_t)ix * in_c : plane;
+        if (zp_rows) {
+            for (s = 0; s < s0; ++s) vstrbq_scatter_offset_p_s16(d + s, so, z, p);
+            for (s = s1; s < hp; ++s) vstrbq_scatter_offset_p_s16(d + s, so, z, p);
+        }
+        if (in_w - ix >= 8) {
+            for (s = s0; s < s1; ++s, x += row) vstrbq_scatter_offset_s16(d + s, so, vldrbq_gather_offset_s16(x, gi));
+        } else {
+            for (s = s0; s < s1; ++s, x += row) {
+                vstrbq_scatter_offset_p_s16(d + s, so, vldrbq_gather_offset_z_s16(x, gi, p), p);
+            }
+        }
+    }
+}
+
+/* The bands of the nr output rows of a pass (bsz bytes apart) from its strip: band byte i of row r
+ * is strip byte fr_dwm_spos(i) + r * sh, sixteen per gather. */
+static void fr_dwm_bands(int8_t *band, int32_t bsz, int32_t nr, const int8_t *strip, const fr_dwm_geo *g)
+{
+    const int32_t nchunk = g->nchunk, sh = g->sh;
+    int32_t r, j;
+    for (j = 0; j < nchunk; ++j, band += 16) {
+        const uint8x16_t off = vldrbq_u8(g->off + 16 * j);
+        const int8_t *src = strip + g->base[j];
+        int8_t *d = band;
+        for (r = 0; r < nr; ++r, d += bsz, src += sh) vstrbq_s8(d, vldrbq_gather_offset_s8(src, off));
+    }
+}
+
+/* The kernels of the n heads from output channel oc0 into wv (wlen bytes each, lane kx * kh + ky,
+ * zero past the taps): per tap, eight heads' weights (consecutive in the filter) at a time,
+ * widened and scattered to their kernels. */
+static void fr_dwm_kernels(int8_t *wv, const int8_t *filter, int32_t oc0, int32_t n, int32_t out_c, int32_t kh,
+                           int32_t kw, int32_t wlen)
+{
+    const uint16x8_t so = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)wlen);
+    const mve_pred16_t tail = vctp16q((uint32_t)(n & 7));
+    const int32_t whole = n & ~7;
+    int32_t i, t, j;
+    for (i = 0; i < n * wlen; i += 16) vstrbq_s8(wv + i, vdupq_n_s8(0));
+    for (t = 0; t < kh * kw; ++t) {
+        const int8_t *f = filter + (int64_t)t * out_c + oc0;
+        int8_t *d = wv + (t % kw) * kh + t / kw;
+        for (j = 0; j < whole; j += 8, d += 8 * wlen) vstrbq_scatter_offset_s16(d, so, vldrbq_s16(f + j));
+        if (whole != n) vstrbq_scatter_offset_p_s16(d, so, vldrbq_z_s16(f + j, tail), tail);
+    }
+}
+
+/* The stack block's layout for a pass of `rows` output rows and channel groups of g channels. */
+typedef struct fr_dwm_plan {
+    int64_t hp, strip, tables, need;
+} fr_dwm_plan;
+
+static void fr_dwm_plan_for(fr_dwm_plan *pl, int32_t rows, int32_t g, int32_t h, int64_t head, int64_t bsz, int32_t kh,
+                            int32_t dh, int32_t sh)
+{
+    pl->hp = (int64_t)(rows - 1) * sh + (int64_t)(kh - 1) * dh + 1;
+    /* every band byte's column, whole */
+    pl->strip = (((bsz - 1) / kh + 1) * pl->hp + 3) & ~(int64_t)3;
+    pl->tables = bsz / 16 * 20;
+    pl->need = (int64_t)FR_DWM_K * FR_DWM_PX * 4 + (int64_t)g * h * head + rows * bsz + pl->strip + pl->tables;
+}
+
+/* 1 when the byte offsets of every chunk from its base fit the gather's eight bits. */
+static int fr_dwm_offsets_ok(int64_t bsz, int32_t kh, int32_t dh, int64_t hp)
+{
+    int64_t j;
+    for (j = 0; j < bsz; j += 16) {
+        const int64_t a0 = (j / kh) * hp + (j % kh) * dh, a1 = ((j + 15) / kh) * hp + ((j + 15) % kh) * dh;
+        if (a1 - a0 > 255) return 0;
+    }
+    return 1;
+}
+
+/* What the passes of every channel share. */
+typedef struct fr_dwm_ctx {
+    fr_dwm_geo geo;
+    int8_t *band, *strip;
+    int32_t *acc;
+    int32_t bsz, rows, np, step, nv, wlen, kmax, h, out_h, out_w, out_c, sh, ph, out_off;
+    int32x4_t lo, hi;
+} fr_dwm_ctx;
+
+/* Every output of one input channel and image (plane: its first input byte; out: its first
+ * head's first output; its heads' kernels wc and constants cc); called, so the layer's loops keep
+ * their registers. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void fr_dwm_channel(const fr_dwm_ctx *x, const int8_t *plane, int8_t *out, const int8_t *wc, const fr_mch *cc)
+{
+    const int32_t out_w = x->out_w, out_c = x->out_c, np = x->np, h = x->h, kmax = x->kmax, wlen = x->wlen;
+    int32_t oy0, p0, m0;
+    for (oy0 = 0; oy0 < x->out_h; oy0 += x->rows) {
+        const int32_t nr = fr_min(x->rows, x->out_h - oy0);
+        fr_dwm_strip(x->strip, plane, oy0 * x->sh - x->ph, x->rows < x->out_h, &x->geo);
+        fr_dwm_bands(x->band, x->bsz, nr, x->strip, &x->geo);
+        for (p0 = 0; p0 < out_w; p0 += np) {
+            const int32_t n = fr_min(np, out_w - p0);
+            /* nr > 1 only with whole rows: the pass's pixels are consecutive in the output */
+            int8_t *dst = out + ((int64_t)oy0 * out_w + p0) * out_c;
+            for (m0 = 0; m0 < h; m0 += kmax) {
+                const int32_t k = fr_min(kmax, h - m0);
+                fr_dwm_pass(x->band + (int64_t)p0 * x->step, x->bsz, nr, n, x->step, wc + m0 * wlen, wlen, x->nv, x->acc, k);
+                fr_dwm_out(x->acc, nr * n, k, &cc[m0], x->out_off, x->lo, x->hi, dst + m0, out_c);
+            }
         }
     }
 }
@@ -199,88 +313,110 @@ static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const fl
                      int32_t mode)
 {
     uint64_t block[FR_DWM_BYTES / 8];
-    fr_dwm_job j;
-    fr_dwm_row_fn row;
+    fr_dwm_ctx x;
+    fr_dwm_plan pl;
     const int32_t h = ch_mult, in_c = input_dims->c, in_h = input_dims->h, in_w = input_dims->w;
     const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = in_c * h;
-    const int32_t kh = filter_dims->h, kw = filter_dims->w;
+    const int32_t kh = filter_dims->h, kw = filter_dims->w, taps = kh * kw;
     const int32_t sh = params->stride_h, sw = params->stride_w, ph = params->pad_h, pw = params->pad_w;
-    int64_t len64, per_ch;
-    int32_t g_max, c0, b, kx, rowlen, len;
-    if (params->dilation_h != 1 || params->dilation_w != 1 || kw > FR_DWM_MAX_KW || kh > FR_DWM_MAX_KH) return 0;
-    /* Phase length: the padded input row, and the last tap of the last group of four pixels. */
-    len64 = ((int64_t)pw + in_w + sw - 1) / sw;
-    if ((int64_t)((out_w + 3) & ~3) + (kw - 1) / sw > len64) len64 = (int64_t)((out_w + 3) & ~3) + (kw - 1) / sw;
-    /* Per input channel: the constants of its heads and kh widened rows of sw phases. */
-    per_ch = (int64_t)h * (int64_t)sizeof(fr_dwm_ch) + 2 * (int64_t)kh * sw * len64;
-    if (per_ch > FR_DWM_BYTES || len64 * sw > 0x7FFF) return 0;
-    len = (int32_t)len64;
-    rowlen = len * sw;
-    g_max = (int32_t)(FR_DWM_BYTES / per_ch);
-    if (g_max > in_c) g_max = in_c;
-    for (kx = 0; kx < kw; ++kx) j.phoff[kx] = (kx % sw) * len + kx / sw;
-    row = kw == 3 && sw == 1 ? fr_dwm_row_3_1
-        : kw == 5 && sw == 1 ? fr_dwm_row_5_1
-        : kw == 3 && sw == 2 ? fr_dwm_row_3_2
-        : kw == 5 && sw == 2 ? fr_dwm_row_5_2 : fr_dwm_row_0_0;
-    j.kh = kh;
-    j.kw = kw;
-    j.sw = sw;
-    j.len = len;
-    j.rowlen = rowlen;
-    j.rstride = g_max * rowlen;
-    j.h = h;
-    j.out_c = out_c;
-    j.out_w = out_w;
-    j.out_off = params->output_offset;
-    j.act_min = params->activation.min;
-    j.act_max = params->activation.max;
-    {
-        fr_dwm_ch *ch = (fr_dwm_ch *)(void *)block;
-        int16_t *q = (int16_t *)(void *)(ch + g_max * h);
-        /* The padding columns stay zero: rows only write the image's columns. */
-        int16_t *qz = q, *qz_end = q + kh * j.rstride;
-        while (qz != qz_end) *qz++ = 0;
-        j.ch = ch;
-        for (c0 = 0; c0 < in_c; c0 += g_max) {
-            const int32_t g = fr_min(g_max, in_c - c0), n = g * h, oc0 = c0 * h;
-            int32_t i;
-            for (i = 0; i < n; ++i) {
-                const int32_t qi = quant->count != 1 ? oc0 + i : 0, shift = quant->shift[qi];
-                fr_dwm_ch *c = &ch[i];
-                c->bias = bias ? bias[oc0 + i] : 0;
-                c->mult = quant->multiplier[qi];
-                c->ls = shift > 0 ? shift : 0;
-                if (mode == FLYNET_ROUNDING_DOUBLE) {
-                    c->form = shift >= 0 ? FR_DWM_DOUBLE_RS0 : FR_DWM_DOUBLE;
-                    c->rsh = shift >= 0 ? 0 : shift;
-                } else {
-                    c->form = shift <= -2 ? FR_DWM_SINGLE_HI : (shift == -1 ? FR_DWM_SINGLE_32 : FR_DWM_LANES);
-                    c->rsh = shift <= -2 ? shift + 1 : 0; /* -(t - 32) */
-                    fr_rq_init(&c->rq, c->mult, shift, mode);
-                }
-            }
-            j.g = g;
-            j.filter = filter + oc0;
+    const int32_t dh = params->dilation_h, in_off = params->input_offset, zp = -in_off;
+    const int32_t nv = (taps + 15) / 16, wlen = 16 * nv, kmax = fr_dwm_kmax(nv);
+    const int64_t head = (int64_t)sizeof(fr_mch) + wlen;
+    int64_t cols, bsz64;
+    int32_t bsz, rows, g_max, i, j, c0, b;
+    fr_mch *ch;
+    int8_t *wv;
+    int32_t *base;
+    uint8_t *off;
+    if (params->dilation_w != 1 || nv > FR_DWM_MAX_NV || zp < -128 || zp > 127) return 0;
+    if ((int64_t)7 * in_c > 0xFFFF || (int64_t)7 * wlen > 0xFFFF) return 0; /* 16-bit offsets */
+    /* Band: the columns of the padded image and of every window, and the last window's whole
+     * vectors of taps, in whole 16-byte chunks. */
+    cols = (int64_t)pw + in_w;
+    if ((int64_t)(out_w - 1) * sw + kw > cols) cols = (int64_t)(out_w - 1) * sw + kw;
+    bsz64 = cols * kh;
+    if ((int64_t)(out_w - 1) * sw * kh + wlen > bsz64) bsz64 = (int64_t)(out_w - 1) * sw * kh + wlen;
+    bsz64 = (bsz64 + 15) & ~(int64_t)15;
+    if (bsz64 > FR_DWM_BYTES) return 0;
+    /* A pass: up to FR_DWM_PX pixels, whole rows when they fit, fewer rows while the stack block
+     * or the gathers' offsets want it; channel groups of up to 24 heads. */
+    rows = out_w <= FR_DWM_PX ? fr_min(out_h, FR_DWM_PX / out_w) : 1;
+    g_max = fr_max(1, fr_min(in_c, 24 / h));
+    for (;;) {
+        fr_dwm_plan_for(&pl, rows, g_max, h, head, bsz64, kh, dh, sh);
+        if (pl.need <= FR_DWM_BYTES && fr_dwm_offsets_ok(bsz64, kh, dh, pl.hp)) break;
+        if (rows > 1) {
+            --rows;
+        } else if (g_max > 1 && pl.need > FR_DWM_BYTES) {
+            --g_max;
+        } else {
+            return 0;
+        }
+    }
+    while (g_max < fr_min(in_c, 24 / h)) { /* rows gave back room */
+        fr_dwm_plan_for(&pl, rows, g_max + 1, h, head, bsz64, kh, dh, sh);
+        if (pl.need > FR_DWM_BYTES) break;
+        ++g_max;
+    }
+    fr_dwm_plan_for(&pl, rows, g_max, h, head, bsz64, kh, dh, sh);
+    bsz = (int32_t)bsz64;
+    x.acc = (int32_t *)(void *)block;
+    ch = (fr_mch *)(void *)(x.acc + FR_DWM_K * FR_DWM_PX);
+    wv = (int8_t *)(void *)(ch + g_max * h);
+    x.band = wv + g_max * h * wlen;
+    x.strip = x.band + rows * bsz;
+    base = (int32_t *)(void *)(x.strip + pl.strip);
+    off = (uint8_t *)(void *)(base + bsz / 16);
+    x.bsz = bsz;
+    x.rows = rows;
+    x.np = fr_min(out_w, FR_DWM_PX);
+    x.step = sw * kh;
+    x.nv = nv;
+    x.wlen = wlen;
+    x.kmax = kmax;
+    x.h = h;
+    x.out_h = out_h;
+    x.out_w = out_w;
+    x.out_c = out_c;
+    x.sh = sh;
+    x.ph = ph;
+    x.out_off = params->output_offset;
+    x.lo = vdupq_n_s32(params->activation.min);
+    x.hi = vdupq_n_s32(params->activation.max);
+    x.geo.kh = kh;
+    x.geo.dh = dh;
+    x.geo.sh = sh;
+    x.geo.in_h = in_h;
+    x.geo.in_w = in_w;
+    x.geo.in_c = in_c;
+    x.geo.pw = pw;
+    x.geo.zp = zp;
+    x.geo.hp = (int32_t)pl.hp;
+    x.geo.nchunk = bsz / 16;
+    x.geo.base = base;
+    x.geo.off = off;
+    for (j = 0; j < bsz; j += 16) {
+        base[j / 16] = fr_dwm_spos(j, kh, dh, x.geo.hp);
+        for (i = 0; i < 16; ++i) off[j + i] = (uint8_t)(fr_dwm_spos(j + i, kh, dh, x.geo.hp) - base[j / 16]);
+    }
+    memset(x.strip, zp, (size_t)pl.strip);
+    for (c0 = 0; c0 < in_c; c0 += g_max) {
+        const int32_t g = fr_min(g_max, in_c - c0), oc0 = c0 * h;
+        int32_t c;
+        /* the kernels and constants of the group's heads */
+        fr_dwm_kernels(wv, filter, oc0, g * h, out_c, kh, kw, wlen);
+        for (i = 0; i < g * h; ++i) {
+            const int32_t oc = oc0 + i, qi = quant->count != 1 ? oc : 0;
+            fr_mch *q = &ch[i];
+            int32_t sum = 0;
+            for (j = 0; j < wlen; j += 16) sum = vaddvaq_s8(sum, vldrbq_s8(wv + i * wlen + j));
+            fr_mch_init(q, fr_add(bias ? bias[oc] : 0, fr_mul(in_off, sum)), quant->multiplier[qi], quant->shift[qi], mode);
+        }
+        for (c = 0; c < g; ++c) {
             for (b = 0; b < input_dims->n; ++b) {
-                const int8_t *in_b = input + (int64_t)b * in_h * in_w * in_c + c0;
-                int32_t next_row = 0, oy;
-                for (oy = 0; oy < out_h; ++oy) {
-                    const int32_t iy0 = oy * sh - ph;
-                    const int32_t ky0 = iy0 < 0 ? fr_min(-iy0, kh) : 0;
-                    const int32_t ky1 = fr_max(ky0, fr_min(kh, in_h - iy0));
-                    int32_t iy;
-                    for (iy = fr_max(next_row, iy0 + ky0); iy < iy0 + ky1; ++iy) {
-                        fr_dwm_build(q + (iy % kh) * j.rstride, in_b + (int64_t)iy * in_w * in_c, in_c, in_w, g,
-                                     rowlen, len, pw, sw, params->input_offset);
-                    }
-                    if (iy0 + ky1 > next_row) next_row = iy0 + ky1;
-                    for (iy = ky0; iy < ky1; ++iy) j.rows[iy] = q + ((iy0 + iy) % kh) * j.rstride;
-                    j.ky0 = ky0;
-                    j.ky1 = ky1;
-                    j.dst = output + ((int64_t)b * out_h + oy) * out_w * out_c + oc0;
-                    row(&j);
-                }
+                fr_dwm_channel(&x, input + (int64_t)b * in_h * in_w * in_c + c0 + c,
+                               output + (int64_t)b * out_h * out_w * out_c + (c0 + c) * h, wv + c * h * wlen,
+                               ch + c * h);
             }
         }
     }

@@ -75,10 +75,15 @@ static void fr_vaeca_sum(int32_t *restrict s1, uint32_t *restrict s2, const int8
 static uint32_t fr_isqrt_target(uint64_t v)
 {
     const double dv = (double)(uint32_t)(v >> 32) * 4294967296.0 + (double)(uint32_t)v;
-    uint64_t r = (uint32_t)__builtin_sqrt(dv);
-    while (r * r > v) --r;
-    while ((r + 1) * (r + 1) <= v) ++r;
-    return (uint32_t)r;
+    double root;
+    uint32_t r;
+    /* VSQRT itself: dv >= 0, so none of the library's domain handling (errno) applies */
+    __asm__("vsqrt.f64 %P0, %P1" : "=w"(root) : "w"(dv));
+    /* root <= 2^31, and r + 1 <= 2^31 + 1 cannot wrap */
+    r = (uint32_t)root;
+    while ((uint64_t)r * r > v) --r;
+    while ((uint64_t)(r + 1) * (r + 1) <= v) ++r;
+    return r;
 }
 #else
 static uint32_t fr_isqrt_target(uint64_t v)
@@ -130,6 +135,41 @@ static void fr_vaeca_sums_target(const int8_t *src, int32_t ch, int32_t npx, int
     }
 }
 #define FR_VAECA_MAX_CH 9362
+
+/* fr_trq_mve of a kind known at run time (a few instructions per vector). */
+static int32x4_t fr_vaeca_trq(const fr_trq *q, int32x4_t x)
+{
+    switch (q->kind) {
+    case FR_TRQ_D0: return fr_trq_mve(FR_TRQ_D0, q, x);
+    case FR_TRQ_D: return fr_trq_mve(FR_TRQ_D, q, x);
+    case FR_TRQ_S32: return fr_trq_mve(FR_TRQ_S32, q, x);
+    default: return fr_trq_mve(FR_TRQ_S, q, x);
+    }
+}
+
+/* The descriptor of nb channels from their raw sums, both requantizations by fr_trq (qm with its
+ * left shift, fr_trq_init_ls): the square roots one channel at a time (npx^2 var =
+ * npx t2 - t1^2, the offset cancels), then mean and std four channels per vector. */
+static void fr_vaeca_out_mve(const fr_trq *qm, const fr_trq *qs, const int32_t *t1, const int32_t *t2, int32_t nb,
+                             int32_t npx, int32_t off, int32_t fb2, uint64_t eps_q, int8_t *mean_out, int8_t *std_out)
+{
+    int32_t r[FR_VAECA_CB];
+    const int32x4_t lo = vdupq_n_s32(-128), hi = vdupq_n_s32(127);
+    int32_t c;
+    for (c = 0; c < nb; ++c) {
+        const uint64_t dd = (uint64_t)((int64_t)npx * t2[c] - (int64_t)t1[c] * t1[c]);
+        r[c] = (int32_t)fr_isqrt_target((dd << fb2) + eps_q);
+    }
+    for (c = 0; c < nb; c += 4) {
+        const mve_pred16_t p = vctp32q((uint32_t)(nb - c));
+        /* s1 = sum (x + off), |s1| < 2^24; R < 2^31 */
+        const int32x4_t s1 = vaddq_n_s32(vldrwq_z_s32(t1 + c, p), npx * off);
+        const int32x4_t m = vaddq_n_s32(fr_vaeca_trq(qm, vshlq_r_s32(s1, qm->ls)), qm->out_off);
+        const int32x4_t sd = vaddq_n_s32(fr_vaeca_trq(qs, vldrwq_z_s32(r + c, p)), qs->out_off);
+        vstrbq_p_s32(mean_out + c, vminq_s32(vmaxq_s32(m, lo), hi), p);
+        vstrbq_p_s32(std_out + c, vminq_s32(vmaxq_s32(sd, lo), hi), p);
+    }
+}
 #else
 /* Raw sums of x and x^2 per channel (t1, t2), four channels at a time: SXTB16 splits a pixel's
  * four bytes into channels 0, 2 and (rotated) 1, 3 as half-words; SMLABB / SMLATT add each
@@ -213,6 +253,13 @@ static void fr_vaeca_target(const flyref_vaeca_descriptor_params *p, int32_t mod
         for (c0 = 0; c0 < ch; c0 += FR_VAECA_CB) {
             const int32_t nb = fr_min(FR_VAECA_CB, ch - c0);
             fr_vaeca_sums_target(input + (int64_t)b * npx * ch + c0, ch, npx, nb, t1, t2);
+#if FLYREF_ARM_MVE
+            if (tm && ts) {
+                fr_vaeca_out_mve(&qm, &qs, t1, t2, nb, npx, off, fb2, p->eps_q, mean_out + (int64_t)b * ch + c0,
+                                 std_out + (int64_t)b * ch + c0);
+                continue;
+            }
+#endif
             for (c = 0; c < nb; ++c) {
                 const int64_t s1 = (int64_t)t1[c] + (int64_t)npx * off;
                 const int64_t s2 = (int64_t)t2[c] + 2 * (int64_t)off * t1[c] + (int64_t)npx * off * off;
