@@ -174,6 +174,35 @@ static inline int fr_quant_ok(const flyref_quant_params *q, int32_t channels)
     return 1;
 }
 
+/*
+ * Convolutions on a block of a larger tensor's channels: the interpreter runs a node whose weights
+ * are PACKED a block of channels at a time (flyref_decode.c, flynet_format.h PLAN), each block one
+ * call whose dims describe the block, writing straight into the node's output. Same arguments
+ * and results as the public kernels, except that output pixels lie out_stride elements apart
+ * (and, for depthwise, input pixels in_stride apart) instead of the call's channel counts; 0
+ * means the channel count (the public kernels are these with 0). A stride below the count is
+ * FLYREF_ARG_ERROR.
+ */
+flyref_status fr_conv2d_wrapper_s8_strided(const flyref_context *ctx, const flyref_conv_params *params,
+                                           const flyref_quant_params *quant, const flyref_dims *input_dims,
+                                           const int8_t *input, const flyref_dims *filter_dims, const int8_t *filter,
+                                           const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
+                                           int32_t out_stride);
+flyref_status fr_conv2d_1x1_s8_strided(const flyref_conv_params *params, const flyref_quant_params *quant,
+                                       const flyref_dims *input_dims, const int8_t *input,
+                                       const flyref_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                                       const flyref_dims *output_dims, int8_t *output, int32_t out_stride);
+flyref_status fr_conv2d_s8_strided(const flyref_context *ctx, const flyref_conv_params *params,
+                                   const flyref_quant_params *quant, const flyref_dims *input_dims,
+                                   const int8_t *input, const flyref_dims *filter_dims, const int8_t *filter,
+                                   const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
+                                   int32_t out_stride);
+flyref_status fr_depthwise_conv2d_s8_strided(const flyref_conv_params *params, int32_t ch_mult,
+                                             const flyref_quant_params *quant, const flyref_dims *input_dims,
+                                             const int8_t *input, int32_t in_stride, const flyref_dims *filter_dims,
+                                             const int8_t *filter, const int32_t *bias,
+                                             const flyref_dims *output_dims, int8_t *output, int32_t out_stride);
+
 /* Fixed-point helpers of gemmlowp used by softmax / logistic / hard-swish (flyref_fixed_point.c). */
 int32_t flyref_internal_sat_shl(int32_t x, int32_t e);
 int32_t flyref_internal_exp_on_negative(int32_t a, int32_t int_bits);

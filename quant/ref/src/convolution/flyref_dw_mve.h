@@ -59,6 +59,7 @@ typedef struct fr_dwm_job {
     const fr_dwm_ch *ch;     /* [g * h] */
     int8_t *dst;             /* output row at the group's first output channel */
     int32_t ky0, ky1, kh, kw, sw, len, rstride, rowlen, g, h, out_c, out_w;
+    int32_t out_stride;      /* elements between two output pixels (out_c, or more for a channel block) */
     int32_t out_off, act_min, act_max;
     int32_t phoff[FR_DWM_MAX_KW]; /* tap kx: its input at pixel p is row[phoff[kx] + p] */
 } fr_dwm_job;
@@ -77,7 +78,7 @@ static int32x4_t fr_dwm_lanes(int32x4_t acc, const fr_rq *rq)
 }
 
 /* Requantizes four lanes of one output channel, adds out_off, clamps to [lo, hi] and stores the
- * lanes of predicate p to dst, dst + out_c, ... (offs) (see the top comment). */
+ * lanes of predicate p to dst, dst + out_stride, ... (offs) (see the top comment). */
 static inline void fr_dwm_store(int32x4_t acc, const fr_dwm_ch *c, int32_t out_off, int32x4_t lo, int32x4_t hi,
                                 int8_t *dst, uint32x4_t offs, mve_pred16_t p)
 {
@@ -119,7 +120,7 @@ static inline void fr_dwm_heads(const fr_dwm_job *j, int32_t c, int32_t m0, cons
     const fr_dwm_ch *ch = j->ch + i0;
     const int8_t *wc = j->filter + i0 + j->ky0 * wrow;
     const int16_t *const *rows = j->rows + j->ky0;
-    const uint32x4_t offs = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)out_c);
+    const uint32x4_t offs = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)j->out_stride);
     const int32x4_t lo = vdupq_n_s32(j->act_min), hi = vdupq_n_s32(j->act_max);
     const int32_t out_off = j->out_off;
     int8_t *dst = j->dst + i0;
@@ -147,7 +148,7 @@ static inline void fr_dwm_heads(const fr_dwm_job *j, int32_t c, int32_t m0, cons
         fr_dwm_store(a0, &ch[0], out_off, lo, hi, dst, offs, p);
         if (K > 1) fr_dwm_store(a1, &ch[1], out_off, lo, hi, dst + 1, offs, p);
         if (K > 2) fr_dwm_store(a2, &ch[2], out_off, lo, hi, dst + 2, offs, p);
-        dst += 4 * out_c;
+        dst += 4 * j->out_stride;
     }
 }
 
@@ -196,7 +197,7 @@ static void fr_dwm_build(int16_t *slot, const int8_t *src, int32_t in_c, int32_t
 static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const flyref_quant_params *quant,
                      const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
                      const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
-                     int32_t mode)
+                     int32_t mode, int32_t in_stride, int32_t out_stride)
 {
     uint64_t block[FR_DWM_BYTES / 8];
     fr_dwm_job j;
@@ -231,6 +232,7 @@ static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const fl
     j.rstride = g_max * rowlen;
     j.h = h;
     j.out_c = out_c;
+    j.out_stride = out_stride;
     j.out_w = out_w;
     j.out_off = params->output_offset;
     j.act_min = params->activation.min;
@@ -263,7 +265,7 @@ static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const fl
             j.g = g;
             j.filter = filter + oc0;
             for (b = 0; b < input_dims->n; ++b) {
-                const int8_t *in_b = input + (int64_t)b * in_h * in_w * in_c + c0;
+                const int8_t *in_b = input + (int64_t)b * in_h * in_w * in_stride + c0;
                 int32_t next_row = 0, oy;
                 for (oy = 0; oy < out_h; ++oy) {
                     const int32_t iy0 = oy * sh - ph;
@@ -271,14 +273,14 @@ static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const fl
                     const int32_t ky1 = fr_max(ky0, fr_min(kh, in_h - iy0));
                     int32_t iy;
                     for (iy = fr_max(next_row, iy0 + ky0); iy < iy0 + ky1; ++iy) {
-                        fr_dwm_build(q + (iy % kh) * j.rstride, in_b + (int64_t)iy * in_w * in_c, in_c, in_w, g,
-                                     rowlen, len, pw, sw, params->input_offset);
+                        fr_dwm_build(q + (iy % kh) * j.rstride, in_b + (int64_t)iy * in_w * in_stride, in_stride, in_w,
+                                     g, rowlen, len, pw, sw, params->input_offset);
                     }
                     if (iy0 + ky1 > next_row) next_row = iy0 + ky1;
                     for (iy = ky0; iy < ky1; ++iy) j.rows[iy] = q + ((iy0 + iy) % kh) * j.rstride;
                     j.ky0 = ky0;
                     j.ky1 = ky1;
-                    j.dst = output + ((int64_t)b * out_h + oy) * out_w * out_c + oc0;
+                    j.dst = output + ((int64_t)b * out_h + oy) * out_w * out_stride + oc0;
                     row(&j);
                 }
             }
