@@ -7,7 +7,7 @@
  * codes, type codes, parameter records or file layout.
  *
  * =============================================================================================
- * THE .fly FILE, version 1.0 (byte-level specification)
+ * THE .fly FILE, version 2.0 (byte-level specification)
  * =============================================================================================
  *
  * General rules
@@ -28,8 +28,14 @@
  * Header
  *   off size field
  *     0   4  magic          "FLYN" (0x46 0x4C 0x59 0x4E)
- *     4   2  version_major  u16 = 1. A reader rejects any major it does not know
+ *     4   2  version_major  u16 = 2 when some CONV2D, DEPTHWISE_CONV2D or FULLY_CONNECTED has
+ *                           PACKED weights (their decode rule, PLAN, changed in 2.0), else 1 (such
+ *                           files are the same under both rules, so 1.0 readers still run them).
+ *                           A reader rejects any major it does not know
  *                           (FLYREF_MODEL_UNSUPPORTED_VERSION): newer majors may change layouts.
+ *                           Readers of this header read majors 1 and 2: a 1.x file's plan was made
+ *                           by the 1.0 rule, whose decode regions are never smaller than the
+ *                           current rule's, so it runs as it is.
  *     6   2  version_minor  u16 = 0. Minor versions only add what an older reader may skip (new
  *                           section ids); readers accept every minor of their major.
  *     8   4  file_size      u32, bytes of the whole file
@@ -90,8 +96,9 @@
  *     S8      INT32 stored as n i8 (sign-extended when read).
  *     S16     INT32 stored as n i16, LE (sign-extended when read).
  *   The reader decodes PACKED, S8 and S16 constants just before each node that reads them,
- *   into that node's decode region of the arena (see PLAN); so flash holds the packed bits and
- *   RAM at most one node's decoded inputs. The writer's choice (flynet export):
+ *   into that node's decode region of the arena (see PLAN), except the PACKED weights of a
+ *   FULLY_CONNECTED, which its kernel reads as stored; so flash holds the packed bits and RAM
+ *   at most one block of one node's decoded inputs. The writer's choice (flynet export):
  *     - int8 constants (weights): PACKED with bits = max(1, ceil(log2 d)) for d distinct codes
  *       when bits < 8 and the packed form, table included, is smaller than n; RAW otherwise;
  *     - int32 constants used only as per-channel shifts (input 4 of CONV2D, DEPTHWISE_CONV2D,
@@ -110,15 +117,32 @@
  *                               offset + tensor bytes <= arena_size
  *         8*ops node regions    per op: u32 scratch_offset, u32 decode_offset; multiples of 4,
  *                               <= arena_size. The scratch size (im2col patch) and the decode
- *                               size are derived by the reader: the decode region holds the
- *                               node's non-RAW constant inputs decoded, in input order, each at
- *                               the next multiple of 4 from the previous end. One exception:
- *                               PACKED weights of FULLY_CONNECTED (input 1, dims {C_OUT,1,1,K})
- *                               are decoded R rows at a time and the FC runs block by block,
- *                               R = min(C_OUT, max(1, floor(FLYNET_FILE_FC_DECODE_BYTES / K)));
- *                               their slot holds R*K bytes (a classifier's weights never need
- *                               their full size in RAM). Both regions must fit in the arena and
- *                               not overlap each other or the node's own arena tensors.
+ *                               size are derived by the reader (below). Both regions must fit in
+ *                               the arena and not overlap each other or the node's own arena
+ *                               tensors.
+ *
+ *   The decode region (version 2.0) holds the node's non-RAW constant inputs decoded, in input
+ *   order, each slot at the next multiple of 4 from the previous end, slot sizes as follows:
+ *     - PACKED weights of a FULLY_CONNECTED (input 1): no slot (0 bytes); the FC reads them as
+ *       stored, a table load per two weights.
+ *     - A blocked node: a CONV2D of one group (weights {C_OUT, KH, KW, KC} with KC = the input's
+ *       C) or a DEPTHWISE_CONV2D (weights {1, KH, KW, C_OUT}, C_OUT = C_IN * ch_mult) whose
+ *       weights are PACKED runs a block of channels at a time, each block's encoded inputs
+ *       decoded just before the kernel call on its channels, which writes them straight into the
+ *       output. Units: the conv's output channels, one filter row of U = KH*KW*KC bytes each;
+ *       the depthwise's input channels, each with its ch_mult output channels at every tap,
+ *       U = KH*KW*ch_mult bytes. Units per block
+ *         P = max(1, floor(FLYNET_FILE_DECODE_BLOCK_BYTES / U)), rounded down to a multiple of
+ *             8 when P >= 8, else of 4 when P >= 4; then P = min(P, number of units);
+ *       the blocks are units [0, P), [P, 2P), ..., the last one possibly shorter. Slots: the
+ *       weights P*U bytes (a depthwise block holds its channels of every tap, [tap][channel]);
+ *       each encoded per-channel input (bias, multiplier or shift of C_OUT values) 4*P*ch_mult
+ *       bytes (ch_mult = 1 for a conv), one block's values; a per-tensor one (1 value) 4 bytes.
+ *       (A grouped CONV2D is not blocked.)
+ *     - Any other encoded input: its whole decoded size (n or 4n bytes).
+ *   Version 1.0 decoded every encoded input whole except PACKED FC weights, decoded in blocks of
+ *   R = min(C_OUT, max(1, floor(4096 / K))) rows (R*K bytes): never less than the above, so a
+ *   1.x plan is valid under the current rule.
  *
  * HOST (id 6, optional), count 0: what only host tools read (names, real-valued scales, weight
  *   levels, meta), so that export -> load gives back the same IntGraph. Not read by the C
@@ -362,7 +386,10 @@ typedef struct flynet_max_group_params {
 #define FLYNET_FILE_MAGIC_1 0x4Cu /* 'L' */
 #define FLYNET_FILE_MAGIC_2 0x59u /* 'Y' */
 #define FLYNET_FILE_MAGIC_3 0x4Eu /* 'N' */
-#define FLYNET_FILE_VERSION_MAJOR 1u
+/** The newest version major (written when an op is blocked, see PLAN) and the oldest one a reader of
+ *  this header reads (written otherwise, so such files stay readable by 1.0 readers). */
+#define FLYNET_FILE_VERSION_MAJOR 2u
+#define FLYNET_FILE_VERSION_MAJOR_MIN 1u
 #define FLYNET_FILE_VERSION_MINOR 0u
 #define FLYNET_FILE_HEADER_SIZE 32u
 #define FLYNET_FILE_SECTION_ENTRY_SIZE 16u
@@ -377,7 +404,11 @@ typedef struct flynet_max_group_params {
 #define FLYNET_FILE_MAX_OPS 65535u
 #define FLYNET_FILE_MAX_DIM 65535u
 #define FLYNET_FILE_NO_TENSOR 0xFFFFu /**< an absent optional input in an op record */
-/** Bytes of decoded FULLY_CONNECTED weights a PACKED FC decodes at once (PLAN section). */
+/** Bytes of decoded weights a blocked node decodes at once, at most (PLAN section; a unit larger
+ *  than this is a block of its own). */
+#define FLYNET_FILE_DECODE_BLOCK_BYTES 8192u
+/** The version 1.0 rule's block of PACKED FULLY_CONNECTED rows (PLAN section: why a 1.x plan is
+ *  still valid). No current reader or writer uses it. */
 #define FLYNET_FILE_FC_DECODE_BYTES 4096u
 
 /** Header field offsets. */

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <set>
 
 #include "flynet/formats/error.hpp"
@@ -350,9 +351,46 @@ std::vector<FlyStorage> choose_fly_storage(const IntGraph& g) {
   return s;
 }
 
+std::optional<FlyBlocks> fly_blocks(const IntGraph& g, const std::vector<FlyStorage>& storage, size_t op) {
+  const IntOp& o = g.ops.at(op);
+  if ((o.op != FLYNET_OP_CONV2D && o.op != FLYNET_OP_DEPTHWISE_CONV2D) || o.inputs.size() < 2) return std::nullopt;
+  const int32_t xi = o.inputs[0], wi = o.inputs[1];
+  if (xi < 0 || wi < 0 || size_t(wi) >= storage.size() || size_t(xi) >= g.tensors.size() ||
+      storage[size_t(wi)].storage != FLYNET_STORAGE_PACKED)
+    return std::nullopt;
+  const auto& x = g.tensors[size_t(xi)].dims;
+  const auto& w = g.tensors[size_t(wi)].dims;
+  FlyBlocks b;
+  uint64_t unit;
+  if (o.op == FLYNET_OP_DEPTHWISE_CONV2D) {
+    // units: input channels, each with its ch_mult output channels at every tap
+    if (w[0] != 1 || x[3] < 1 || w[3] % x[3] != 0) return std::nullopt;
+    b.units = x[3];
+    b.ch_per_unit = w[3] / x[3];
+    b.c_out = w[3];
+    unit = uint64_t(w[1]) * uint64_t(w[2]) * uint64_t(b.ch_per_unit);
+  } else {
+    // units: output channels (filter rows); a grouped conv is decoded whole
+    if (w[3] != x[3]) return std::nullopt;
+    b.units = w[0];
+    b.ch_per_unit = 1;
+    b.c_out = w[0];
+    unit = uint64_t(w[1]) * uint64_t(w[2]) * uint64_t(w[3]);
+  }
+  uint64_t per = std::max<uint64_t>(FLYNET_FILE_DECODE_BLOCK_BYTES / unit, 1);
+  if (per >= 8)
+    per &= ~uint64_t(7);
+  else if (per >= 4)
+    per &= ~uint64_t(3);
+  b.unit_bytes = unit;
+  b.per_block = std::min<uint64_t>(per, uint64_t(b.units));
+  return b;
+}
+
 std::vector<uint32_t> fly_decode_sizes(const IntGraph& g, const std::vector<FlyStorage>& storage) {
   std::vector<uint32_t> d(g.ops.size(), 0);
-  for (size_t k = 0; k < g.ops.size(); ++k)
+  for (size_t k = 0; k < g.ops.size(); ++k) {
+    const std::optional<FlyBlocks> b = fly_blocks(g, storage, k);
     for (size_t j = 0; j < g.ops[k].inputs.size(); ++j) {
       const int32_t t = g.ops[k].inputs[j];
       if (t < 0 || size_t(t) >= storage.size()) continue;
@@ -360,14 +398,29 @@ std::vector<uint32_t> fly_decode_sizes(const IntGraph& g, const std::vector<FlyS
       if (s.storage == FLYNET_STORAGE_ARENA || s.storage == FLYNET_STORAGE_RAW) continue;
       const IntTensor& x = g.tensors[size_t(t)];
       uint64_t bytes = x.bytes();
-      if (g.ops[k].op == FLYNET_OP_FULLY_CONNECTED && j == 1 && s.storage == FLYNET_STORAGE_PACKED) {
-        // decoded FLYNET_FILE_FC_DECODE_BYTES at a time, whole rows of K (flynet_format.h, PLAN)
-        const uint64_t row = uint64_t(x.dims[1]) * uint64_t(x.dims[2]) * uint64_t(x.dims[3]);
-        bytes = std::clamp<uint64_t>(FLYNET_FILE_FC_DECODE_BYTES / row, 1, uint64_t(x.dims[0])) * row;
-      }
+      // a packed FC reads its weights as stored; a blocked op holds one block of its weights and of
+      // its per-channel inputs (flynet_format.h, PLAN)
+      if (g.ops[k].op == FLYNET_OP_FULLY_CONNECTED && j == 1 && s.storage == FLYNET_STORAGE_PACKED)
+        bytes = 0;
+      else if (b && j == 1)
+        bytes = b->per_block * b->unit_bytes;
+      else if (b && j >= 2 && j <= 4 && x.numel() == b->c_out)
+        bytes = 4 * b->per_block * uint64_t(b->ch_per_unit);
       d[k] += uint32_t(align_up(bytes, 4));
     }
+  }
   return d;
+}
+
+uint32_t fly_version_major(const IntGraph& g, const std::vector<FlyStorage>& storage) {
+  for (size_t k = 0; k < g.ops.size(); ++k) {
+    const IntOp& o = g.ops[k];
+    const bool packed_fc = o.op == FLYNET_OP_FULLY_CONNECTED && o.inputs.size() > 1 && o.inputs[1] >= 0 &&
+                           size_t(o.inputs[1]) < storage.size() &&
+                           storage[size_t(o.inputs[1])].storage == FLYNET_STORAGE_PACKED;
+    if (packed_fc || fly_blocks(g, storage, k)) return FLYNET_FILE_VERSION_MAJOR;
+  }
+  return FLYNET_FILE_VERSION_MAJOR_MIN;
 }
 
 // ------------------------------------------------------------------------------------ writer
@@ -471,8 +524,9 @@ std::string write_fly(const IntGraph& g, const FlyPlan& plan, const FlyWriteOpti
   b[1] = char(FLYNET_FILE_MAGIC_1);
   b[2] = char(FLYNET_FILE_MAGIC_2);
   b[3] = char(FLYNET_FILE_MAGIC_3);
-  b[4] = char(FLYNET_FILE_VERSION_MAJOR & 0xFF);
-  b[5] = char(FLYNET_FILE_VERSION_MAJOR >> 8);
+  const uint32_t major = fly_version_major(g, st);
+  b[4] = char(major & 0xFF);
+  b[5] = char(major >> 8);
   b[6] = char(FLYNET_FILE_VERSION_MINOR & 0xFF);
   b[7] = char(FLYNET_FILE_VERSION_MINOR >> 8);
   put32(b, FLYNET_FILE_OFF_FILE_SIZE, uint32_t(b.size()));
@@ -505,11 +559,12 @@ FlyModel read_fly(std::string_view bytes, const std::string& file) {
     throw Error(ErrorCode::format, "not a .fly file (bad magic)", file);
   m.version_major = rd16(p + FLYNET_FILE_OFF_VERSION_MAJOR);
   m.version_minor = rd16(p + FLYNET_FILE_OFF_VERSION_MINOR);
-  if (m.version_major != FLYNET_FILE_VERSION_MAJOR)
+  if (m.version_major < FLYNET_FILE_VERSION_MAJOR_MIN || m.version_major > FLYNET_FILE_VERSION_MAJOR)
     throw Error(ErrorCode::format,
                 ".fly version " + std::to_string(m.version_major) + "." + std::to_string(m.version_minor) + " is " +
-                    (m.version_major > FLYNET_FILE_VERSION_MAJOR ? "newer" : "older") + " than this reader (" +
-                    std::to_string(FLYNET_FILE_VERSION_MAJOR) + ".x)",
+                    (m.version_major > FLYNET_FILE_VERSION_MAJOR ? "newer" : "older") + " than this reader reads (" +
+                    std::to_string(FLYNET_FILE_VERSION_MAJOR_MIN) + ".x to " + std::to_string(FLYNET_FILE_VERSION_MAJOR) +
+                    ".x)",
                 file);
   const uint32_t file_size = rd32(p + FLYNET_FILE_OFF_FILE_SIZE);
   if (file_size > size)

@@ -26,9 +26,9 @@ namespace {
 //   t4 shift [1,1,1,2] int32 {-1, -2}                              S8 (input 4 of an FC)
 //   t5 y     [1,1,1,2] int8 zp 3, scale 0.25                       activation
 //   op 0: FULLY_CONNECTED {t0,t1,t2,t3,t4} -> {t5}, params {filter_offset 0, -128, 127, DOUBLE}
-//   plan: arena 24 (lower bound 24): x at 0, y at 4, no scratch, decode region at 8 holding
-//   the weights (2 rows of 4 = 8 bytes, all rows fit in one FLYNET_FILE_FC_DECODE_BYTES block)
-//   and the shifts widened to int32 (8 bytes) -> 8 .. 24.
+//   plan: arena 16 (lower bound 16): x at 0, y at 4, no scratch, decode region at 8 holding the
+//   shifts widened to int32 (8 bytes) -> 8 .. 16; the FC reads its packed weights as stored.
+//   Version 2.0: the file has PACKED FC weights, which a 1.0 reader would decode into the region.
 IntGraph tiny_graph() {
   IntGraph g;
   auto act = [&](std::array<int32_t, 4> d, int32_t zp, double scale) {
@@ -64,20 +64,20 @@ IntGraph tiny_graph() {
   return g;
 }
 
-FlyPlan tiny_plan() { return FlyPlan{24, 24, {0, 0, 0, 0, 0, 4}, {0}, {8}}; }
+FlyPlan tiny_plan() { return FlyPlan{16, 16, {0, 0, 0, 0, 0, 4}, {0}, {8}}; }
 
 // Laid out by hand from the spec (and by an independent Python script using zlib.crc32 for the
 // two CRCs, which are the only values not derivable by eye).
 const uint8_t kGolden[296] = {
     // ---- header (0 .. 32)
     'F', 'L', 'Y', 'N',                  // 0  magic
-    0x01, 0x00, 0x00, 0x00,              // 4  version 1.0
+    0x02, 0x00, 0x00, 0x00,              // 4  version 2.0
     0x28, 0x01, 0x00, 0x00,              // 8  file_size 296
     0x05, 0x00, 0x00, 0x00,              // 12 section_count 5 -> header_end 32 + 5*16 = 112
     0x00, 0x00, 0x00, 0x00,              // 16 flags
-    0x58, 0x8d, 0x63, 0x3d,              // 20 payload CRC of [112, 296) = 0x3d638d58
+    0x54, 0x67, 0xb5, 0x72,              // 20 payload CRC of [112, 296) = 0x72b56754
     0x00, 0x00, 0x00, 0x00,              // 24 reserved
-    0x29, 0x62, 0x0f, 0xe5,              // 28 header CRC of [0,28)+[32,112) = 0xe50f6229
+    0x22, 0xbe, 0x9f, 0x20,              // 28 header CRC of [0,28)+[32,112) = 0x209fbe22
     // ---- section table (32 .. 112): id, offset, size, count
     0x01, 0, 0, 0, 0x70, 0, 0, 0, 0x10, 0, 0, 0, 0x00, 0, 0, 0,  // MODEL      @112, 16 B
     0x02, 0, 0, 0, 0x80, 0, 0, 0, 0x48, 0, 0, 0, 0x06, 0, 0, 0,  // TENSORS    @128, 72 B, 6
@@ -114,8 +114,8 @@ const uint8_t kGolden[296] = {
     0xff, 0xfe,                          // t4 -1, -2 as int8
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0,        // padding to 272
     // ---- PLAN (272 .. 296)
-    0x18, 0, 0, 0,                       // arena_size 24
-    0x18, 0, 0, 0,                       // arena_lower_bound 24
+    0x10, 0, 0, 0,                       // arena_size 16
+    0x10, 0, 0, 0,                       // arena_lower_bound 16
     0x00, 0, 0, 0,                       // t0 at 0
     0x04, 0, 0, 0,                       // t5 at 4
     0x00, 0, 0, 0,                       // op 0 scratch (none)
@@ -130,7 +130,7 @@ TEST(FlyFile, GoldenBytesOfATinyModel) {
   const FlyModel m = read_fly(std::string_view(reinterpret_cast<const char*>(kGolden), sizeof kGolden));
   EXPECT_TRUE(m.graph == tiny_graph());
   EXPECT_EQ(m.plan, tiny_plan());
-  EXPECT_EQ(m.version_major, 1u);
+  EXPECT_EQ(m.version_major, 2u);
   EXPECT_EQ(m.version_minor, 0u);
   EXPECT_FALSE(m.host_info);
   EXPECT_EQ(m.storage[1], (FlyStorage{FLYNET_STORAGE_PACKED, 1}));
@@ -147,8 +147,29 @@ TEST(FlyFile, GoldenBytesOfATinyModel) {
   EXPECT_EQ(s.plan, 24u);
   EXPECT_EQ(s.padding, 19u);
   EXPECT_EQ(s.lower_bound, 19u);
-  EXPECT_EQ(s.arena_size, 24u);
-  EXPECT_EQ(fly_decode_sizes(tiny_graph(), m.storage), std::vector<uint32_t>{16});
+  EXPECT_EQ(s.arena_size, 16u);
+  EXPECT_EQ(fly_decode_sizes(tiny_graph(), m.storage), std::vector<uint32_t>{8});
+}
+
+// The same model as flynet 1.0 wrote it: version 1.0, and a plan whose decode region also held the
+// decoded weights (arena 24; the bytes differ from kGolden at 4, 20..23, 28..31, 272 and 276). A
+// current reader reads it as it is: its decode region is larger than the current rule needs.
+TEST(FlyFile, AVersion1FileStillReads) {
+  std::string b(reinterpret_cast<const char*>(kGolden), sizeof kGolden);
+  b[4] = 1;
+  b[272] = b[276] = 24;
+  const uint8_t crcs[8] = {0x58, 0x8d, 0x63, 0x3d, 0x29, 0x62, 0x0f, 0xe5};  // by Python zlib.crc32, as kGolden's
+  std::memcpy(&b[20], crcs, 4);
+  std::memcpy(&b[28], crcs + 4, 4);
+  const FlyModel m = read_fly(b);
+  EXPECT_EQ(m.version_major, 1u);
+  EXPECT_TRUE(m.graph == tiny_graph());
+  EXPECT_EQ(m.plan.arena_size, 24u);
+  EXPECT_EQ(m.plan.decode_offsets, std::vector<uint32_t>{8});
+  // A graph without packed conv, depthwise or FC weights is still written as 1.0.
+  IntGraph g = tiny_graph();
+  g.tensors[1].data = {1, 2, 3, 4, 5, 6, 7, 8};  // 8 distinct codes: stored RAW
+  EXPECT_EQ(read_fly(write_fly(g, tiny_plan())).version_major, 1u);
 }
 
 // ------------------------------------------------------------------------------- round trips
@@ -379,9 +400,11 @@ TEST(FlyFile, ReaderMessagesNameTheFileAndTheProblem) {
   b[0] = 'X';
   EXPECT_EQ(message_of(b), "not a .fly file (bad magic) (m.fly)");
   b = good;
-  b[4] = 2;
-  b[6] = 3;
-  EXPECT_EQ(message_of(b), ".fly version 2.3 is newer than this reader (1.x) (m.fly)");
+  b[4] = 3;
+  b[6] = 1;
+  EXPECT_EQ(message_of(b), ".fly version 3.1 is newer than this reader reads (1.x to 2.x) (m.fly)");
+  b[4] = 0;
+  EXPECT_EQ(message_of(b), ".fly version 0.1 is older than this reader reads (1.x to 2.x) (m.fly)");
   b = good;
   b[150] ^= 1;
   EXPECT_EQ(message_of(b), "corrupt .fly file: payload CRC mismatch (m.fly)");

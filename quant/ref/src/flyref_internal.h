@@ -174,6 +174,68 @@ static inline int fr_quant_ok(const flyref_quant_params *q, int32_t channels)
     return 1;
 }
 
+/* ---- PACKED int8 streams (interpreter/flyref_unpack.c; flynet_format.h, CONSTANTS) ---- */
+
+/** Index k of a PACKED stream of bits-bit indices (LSB first); reads the byte after the field's
+ *  first only when the field crosses into it. */
+uint32_t fr_packed_index(const uint8_t *p, int32_t bits, int32_t k);
+
+/** A PACKED stream ready to unpack: for 1 to 4 bits, the values of every two consecutive indices
+ *  as one 16-bit pair (flyref_unpack.c says why). 520 bytes: an eval's stack, built once per node. */
+typedef struct fr_unpacker {
+    const uint8_t *stream;
+    const int8_t *table;
+    int32_t bits;
+    int32_t fast_end;     /* elements below it are read a word at a time (never past the stream) */
+    int32_t vec_end;      /* ... and, on MVE, sixteen at a time */
+    uint16_t pair[256];   /* bits <= 4: pair[a | b << bits] = table[a] | table[b] << 8 */
+} fr_unpacker;
+
+/** The unpacker of count indices of `bits` (1 .. 8) bits at stream, values from table. */
+void fr_unpacker_init(fr_unpacker *u, const uint8_t *stream, int32_t bits, const int8_t *table, int32_t count);
+
+/** out[e] = element first + e, for e < count (first + count <= the stream's count). */
+void fr_unpack(const fr_unpacker *u, int32_t first, int32_t count, int8_t *out);
+
+/** rows runs of count elements, run r from element first + r * stride, one after another in out. */
+void fr_unpack_rows(const fr_unpacker *u, int32_t first, int32_t count, int32_t stride, int32_t rows, int8_t *out);
+
+/*
+ * Convolutions on a block of a larger tensor's channels: the interpreter runs a node whose weights
+ * are PACKED a block of channels at a time (flyref_decode.c, flynet_format.h PLAN), each block one
+ * call whose dims describe the block, writing straight into the node's output. Same arguments
+ * and results as the public kernels, except that output pixels lie out_stride elements apart
+ * (and, for depthwise, input pixels in_stride apart) instead of the call's channel counts; 0
+ * means the channel count (the public kernels are these with 0). A stride below the count is
+ * FLYREF_ARG_ERROR.
+ */
+flyref_status fr_conv2d_wrapper_s8_strided(const flyref_context *ctx, const flyref_conv_params *params,
+                                           const flyref_quant_params *quant, const flyref_dims *input_dims,
+                                           const int8_t *input, const flyref_dims *filter_dims, const int8_t *filter,
+                                           const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
+                                           int32_t out_stride);
+flyref_status fr_conv2d_1x1_s8_strided(const flyref_conv_params *params, const flyref_quant_params *quant,
+                                       const flyref_dims *input_dims, const int8_t *input,
+                                       const flyref_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                                       const flyref_dims *output_dims, int8_t *output, int32_t out_stride);
+flyref_status fr_conv2d_s8_strided(const flyref_context *ctx, const flyref_conv_params *params,
+                                   const flyref_quant_params *quant, const flyref_dims *input_dims,
+                                   const int8_t *input, const flyref_dims *filter_dims, const int8_t *filter,
+                                   const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
+                                   int32_t out_stride);
+flyref_status fr_depthwise_conv2d_s8_strided(const flyref_conv_params *params, int32_t ch_mult,
+                                             const flyref_quant_params *quant, const flyref_dims *input_dims,
+                                             const int8_t *input, int32_t in_stride, const flyref_dims *filter_dims,
+                                             const int8_t *filter, const int32_t *bias,
+                                             const flyref_dims *output_dims, int8_t *output, int32_t out_stride);
+
+/* Fully connected s8 whose weights stay PACKED (flyref_fully_connected_packed_s8.c): as
+ * flyref_fully_connected_s8 with the filter rows read from the unpacker of its [C_OUT, K] weights. */
+flyref_status fr_fully_connected_packed_s8(const flyref_fc_params *params, const flyref_quant_params *quant,
+                                           const flyref_dims *input_dims, const int8_t *input,
+                                           const flyref_dims *filter_dims, const fr_unpacker *filter,
+                                           const int32_t *bias, const flyref_dims *output_dims, int8_t *output);
+
 /* Fixed-point helpers of gemmlowp used by softmax / logistic / hard-swish (flyref_fixed_point.c). */
 int32_t flyref_internal_sat_shl(int32_t x, int32_t e);
 int32_t flyref_internal_exp_on_negative(int32_t a, int32_t int_bits);

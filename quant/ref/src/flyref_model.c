@@ -134,7 +134,11 @@ static flyref_status check_header(const uint8_t *file, size_t size, fr_file *f, 
     }
     info->version_major = rd16(file + FLYNET_FILE_OFF_VERSION_MAJOR);
     info->version_minor = rd16(file + FLYNET_FILE_OFF_VERSION_MINOR);
-    if (info->version_major != FLYNET_FILE_VERSION_MAJOR) return FLYREF_MODEL_UNSUPPORTED_VERSION;
+    /* 1.x files were planned by the 1.0 decode rule, whose regions are never smaller than those of
+     * the current rule (flynet_format.h, PLAN): they run as they are */
+    if (info->version_major < FLYNET_FILE_VERSION_MAJOR_MIN || info->version_major > FLYNET_FILE_VERSION_MAJOR) {
+        return FLYREF_MODEL_UNSUPPORTED_VERSION;
+    }
     f->file_size = rd32(file + FLYNET_FILE_OFF_FILE_SIZE);
     if (f->file_size > size) return FLYREF_MODEL_TRUNCATED;
     count = rd32(file + FLYNET_FILE_OFF_SECTION_COUNT);

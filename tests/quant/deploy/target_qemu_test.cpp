@@ -31,6 +31,7 @@
 #include "flynet/quant/quantize.hpp"
 #include "flynet/quant/target_profile.hpp"
 #include "flynet/quant/target_qemu.hpp"
+#include "int_graph_builder.hpp"
 #include "quant_fixtures.hpp"
 #include "flynet_format.h"
 
@@ -439,6 +440,110 @@ TEST(OnQemu, ProfileOnCortexM55) {
     }
   }
 }
+
+// Layers with PACKED weights at 1, 2, 3 and 4 bits, in shapes that take every branch of the
+// target paths: blocked 1x1, 3x3 and depthwise convs of several blocks (the last one short), FCs
+// reading their weights packed with K a multiple of 8 or not, above the DSP path's 1024, and
+// output counts that leave partial blocks of four. Outputs concatenated, so every layer reaches
+// the compared logits.
+IntGraph packed_layers(uint32_t seed) {
+  test::IntGraphBuilder b(seed);
+  auto levels = [&](int bits) {
+    std::vector<int> v;
+    for (int i = 0; i < (1 << bits); ++i) v.push_back(2 * i - (1 << bits) + 1);  // odd codes, as trained levels
+    return v;
+  };
+  auto packed = [&](test::Dims4 d, int bits) {
+    const std::vector<int> l = levels(bits);
+    std::vector<int8_t> w(size_t(d[0]) * d[1] * d[2] * d[3]);
+    for (int8_t& x : w) x = int8_t(l[size_t(b.irand(0, int(l.size()) - 1))]);
+    return b.const8(d, w);
+  };
+  auto quant = [&](int n, int lo, int hi) {
+    std::vector<int32_t> m, s;
+    for (int i = 0; i < n; ++i) {
+      m.push_back(int32_t((1u << 30) + uint32_t(b.irand(0, (1 << 30) - 1))));
+      s.push_back(b.irand(lo, hi));
+    }
+    return std::pair{b.const32(m), b.const32(s)};
+  };
+  auto conv = [&](int op, int32_t x, test::Dims4 w, int bits, test::Dims4 out, flynet_conv2d_params p, int lo, int hi) {
+    const int c = op == FLYNET_OP_DEPTHWISE_CONV2D ? w[3] : w[0];
+    std::vector<int32_t> bias(static_cast<size_t>(c));
+    for (int32_t& v : bias) v = b.irand(-2000, 2000);
+    const auto [m, s] = quant(c, lo, hi);
+    const int32_t y = b.act("y" + std::to_string(b.g.tensors.size()), out, 0.05, int32_t(b.irand(-20, 20)));
+    b.op(op, {x, packed(w, bits), b.const32(bias), m, s}, {y}, p);
+    return y;
+  };
+  auto pool = [&](int32_t x) {
+    const test::Dims4 d = b.T(x).dims;
+    const int32_t y = b.act("p" + std::to_string(b.g.tensors.size()), {1, 1, 1, d[3]}, b.T(x).scale, b.T(x).zero_point);
+    b.op(FLYNET_OP_AVG_POOL2D, {x}, {y}, flynet_pool2d_params{d[1], d[2], 1, 1, 0, 0, -128, 127});
+    return y;
+  };
+  std::vector<int32_t> logits;
+  int32_t rounding = FLYNET_ROUNDING_DOUBLE;
+  auto fc = [&](int32_t x, int co, int bits, int lo, int hi) {
+    const int k = b.T(x).dims[3];
+    const auto [m, s] = quant(co, lo, hi);
+    const int32_t y = b.act("fc" + std::to_string(b.g.tensors.size()), {1, 1, 1, co}, 0.1, 0);
+    b.op(FLYNET_OP_FULLY_CONNECTED, {x, packed({co, 1, 1, k}, bits), -1, m, s}, {y},
+         flynet_fully_connected_params{0, -128, 127, rounding});
+    logits.push_back(y);
+  };
+  const int32_t x = b.input({1, 6, 6, 24}, 0.05, -3);
+  const flynet_conv2d_params one{1, 1, 0, 0, 1, 1, -128, 127, FLYNET_ROUNDING_DOUBLE};
+  const flynet_conv2d_params pad{1, 1, 1, 1, 1, 1, -128, 127, FLYNET_ROUNDING_SINGLE};
+  const flynet_conv2d_params dws{2, 2, 1, 1, 1, 1, -100, 100, FLYNET_ROUNDING_DOUBLE};
+  const int32_t a = conv(FLYNET_OP_CONV2D, x, {360, 1, 1, 24}, 3, {1, 6, 6, 360}, one, -9, -7);       // 336 + 24
+  const int32_t d = conv(FLYNET_OP_DEPTHWISE_CONV2D, a, {1, 3, 3, 1080}, 2, {1, 3, 3, 1080}, dws, -8, -6);  // 296 + 64
+  const int32_t c = conv(FLYNET_OP_CONV2D, x, {40, 3, 3, 24}, 4, {1, 6, 6, 40}, pad, -8, -6);       // 32 + 8
+  const int32_t e = conv(FLYNET_OP_CONV2D, x, {20, 1, 1, 24}, 3, {1, 6, 6, 20}, one, -9, -7);
+  fc(pool(d), 13, 4, -8, -6);  // K 1080
+  fc(pool(a), 37, 2, -7, -5);  // K 360
+  rounding = FLYNET_ROUNDING_SINGLE;
+  fc(pool(c), 9, 1, -3, -1);   // K 40
+  fc(pool(x), 11, 3, -3, -1);  // K 24
+  fc(pool(e), 6, 3, -5, -3);   // K 20: rows start mid-byte
+  int co = 0;
+  for (int32_t t : logits) co += b.T(t).dims[3];
+  const int32_t y = b.act("logits", {1, 1, 1, co}, 0.1, 0);
+  b.op(FLYNET_OP_CONCAT, logits, {y}, flynet_concat_params{3});
+  return b.g;
+}
+
+// The packed layers on a board give the host's integers (IntRunner: the C reference on the
+// IntGraph's plain weights).
+void packed_layers_on(const char* board) {
+  const IntGraph g = packed_layers(17);
+  const FlyExport e = export_fly(g);
+  EXPECT_EQ(uint8_t(e.bytes[4]), 2u);  // version 2.0: packed conv and FC weights
+  const IntTensor& in = g.tensors[size_t(g.input)];
+  const IntTensor& out = g.tensors[size_t(g.output)];
+  const int n = 3;
+  std::mt19937 rng(19);
+  std::vector<int8_t> inputs(size_t(n) * in.bytes());
+  for (int8_t& v : inputs) v = int8_t(int(rng() % 256u) - 128);
+  IntRunner host(g);
+  std::vector<int8_t> expect(size_t(n) * out.bytes());
+  for (int i = 0; i < n; ++i) host.run(inputs.data() + size_t(i) * in.bytes(), expect.data() + size_t(i) * out.bytes());
+  QemuTargetOptions opt;
+  opt.board = board;
+  opt.source_dir = FLYNET_SOURCE_DIR;
+  opt.cache_dir = FLYNET_TEST_CACHE_DIR;
+  const QemuRunResult r = run_on_qemu(e.bytes, inputs, n, opt);
+  ASSERT_EQ(r.outputs.size(), expect.size());
+  int distinct = 0;
+  for (size_t i = 0; i < expect.size(); ++i) {
+    ASSERT_EQ(int(r.outputs[i]), int(expect[i])) << board << " sample " << i / out.bytes() << " output " << i % out.bytes();
+    distinct += i > 0 && expect[i] != expect[i - 1];
+  }
+  EXPECT_GT(distinct, int(expect.size()) / 2);  // real values, not one clamp everywhere
+}
+
+TEST(OnQemu, PackedLayersAreBitExactOnCortexM4) { packed_layers_on("qemu-m4"); }
+TEST(OnQemu, PackedLayersAreBitExactOnCortexM55) { packed_layers_on("qemu-m55"); }
 
 }  // namespace
 }  // namespace flynet

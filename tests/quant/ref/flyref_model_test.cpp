@@ -69,10 +69,10 @@ struct Maker {
   }
 };
 
-// Every storage and the block-wise FC:
+// Every storage and the packed FC:
 //   conv 3x3 (2-bit packed weights, S8 shifts, scratch) -> global avg pool -> FC (raw weights,
 //   no bias, per-tensor mult and S8 shift) -> gather (S16 indices) -> FC (2-bit packed weights,
-//   K = 24 so 170 rows per block: blocks of 170 and 30) -> MAXIMUM (no parameter record).
+//   read as stored) -> MAXIMUM (no parameter record).
 IntGraph zoo() {
   Maker m;
   std::vector<int> all;
@@ -200,9 +200,43 @@ IntGraph tiny() {
   return m.g;
 }
 
-// No reuse: activations one after another, then one scratch region and one decode region
-// shared by all ops (each lives during its op only).
-FlyPlan sequential_plan(const IntGraph& g) {
+// Blocked nodes (flynet_format.h, PLAN; FLYNET_FILE_DECODE_BLOCK_BYTES = 8192), each with more
+// than one block, the last one short, on two images:
+//   x [2,5,5,40] -> 1x1 conv 40 -> 300 (3-bit weights, S8 shifts; rows of 40: blocks of 200, 100)
+//     -> depthwise 5x5 x2, stride 2 (2-bit; units of 50: blocks of 160 and 140 input channels)
+//   x -> 3x3 conv 40 -> 50, pad 1 (4-bit, no bias, per-tensor quantization; rows of 360: 16, ..., 2)
+//   x -> 1x1 conv 40 -> 24 of 8 groups (grouped: decoded whole, not blocked)
+IntGraph blocked() {
+  Maker m;
+  const std::vector<int> l2 = {-9, -3, 3, 9}, l3 = {-7, -5, -3, -1, 1, 3, 5, 7};
+  std::vector<int> l4;
+  for (int v = -8; v < 8; ++v) l4.push_back(v);
+  const int32_t x = m.act({2, 5, 5, 40}, 3, 0.05);
+  const int32_t w1 = m.i8({300, 1, 1, 40}, l3), b1 = m.i32(m.shifts(300, -3000, 3000)),
+                m1 = m.i32(m.mults(300)), s1 = m.i32(m.shifts(300, -10, -6));
+  const int32_t y1 = m.act({2, 5, 5, 300}, -2);
+  const flynet_conv2d_params p1{1, 1, 0, 0, 1, 1, -128, 127, FLYNET_ROUNDING_DOUBLE};
+  m.op(FLYNET_OP_CONV2D, {x, w1, b1, m1, s1}, {y1}, &p1);
+  const int32_t w2 = m.i8({1, 5, 5, 600}, l2), b2 = m.i32(m.shifts(600, -500, 500)), m2 = m.i32(m.mults(600)),
+                s2 = m.i32(m.shifts(600, -9, -5));
+  const int32_t y2 = m.act({2, 3, 3, 600}, 5, 0.1);
+  const flynet_conv2d_params p2{2, 2, 2, 2, 1, 1, -100, 110, FLYNET_ROUNDING_SINGLE};
+  m.op(FLYNET_OP_DEPTHWISE_CONV2D, {y1, w2, b2, m2, s2}, {y2}, &p2);
+  const int32_t w3 = m.i8({50, 3, 3, 40}, l4), m3 = m.i32(m.mults(1)), s3 = m.i32({-9});
+  const int32_t y3 = m.act({2, 5, 5, 50}, 0);
+  const flynet_conv2d_params p3{1, 1, 1, 1, 1, 1, -128, 127, FLYNET_ROUNDING_DOUBLE};
+  m.op(FLYNET_OP_CONV2D, {x, w3, -1, m3, s3}, {y3}, &p3);
+  const int32_t w4 = m.i8({24, 1, 1, 5}, l3), m4 = m.i32(m.mults(24)), s4 = m.i32(m.shifts(24, -8, -5));
+  const int32_t y4 = m.act({2, 5, 5, 24}, 1);
+  m.op(FLYNET_OP_CONV2D, {x, w4, -1, m4, s4}, {y4}, &p1);
+  m.g.input = x;
+  m.g.output = y2;
+  return m.g;
+}
+
+// No reuse: activations one after another, then one scratch region (of `scratch_bytes`) and one
+// decode region shared by all ops (each lives during its op only).
+FlyPlan sequential_plan(const IntGraph& g, uint32_t scratch_bytes = 256) {
   FlyPlan p;
   uint32_t at = 0;
   for (const IntTensor& t : g.tensors) {
@@ -210,7 +244,7 @@ FlyPlan sequential_plan(const IntGraph& g) {
     if (!t.constant()) at += uint32_t((t.bytes() + 3) / 4 * 4);
   }
   const std::vector<uint32_t> dec = flynet::fly_decode_sizes(g, flynet::choose_fly_storage(g));
-  const uint32_t scratch = at, decode = at + 256;
+  const uint32_t scratch = at, decode = at + scratch_bytes;
   p.scratch_offsets.assign(g.ops.size(), scratch);
   p.decode_offsets.assign(g.ops.size(), decode);
   p.arena_size = decode + *std::max_element(dec.begin(), dec.end());
@@ -218,7 +252,9 @@ FlyPlan sequential_plan(const IntGraph& g) {
   return p;
 }
 
-std::string file_of(const IntGraph& g) { return flynet::write_fly(g, sequential_plan(g)); }
+std::string file_of(const IntGraph& g, uint32_t scratch_bytes = 256) {
+  return flynet::write_fly(g, sequential_plan(g, scratch_bytes));
+}
 
 // An exactly-sized heap copy: ASan reports any byte read past `size`.
 struct Buf {
@@ -386,8 +422,8 @@ TEST(FlyrefModel, TinyModelGivesTheHandComputedOutput) {
   EXPECT_EQ(l.info.output_scale, 0.25f);
   EXPECT_EQ(l.info.input_zero_point, -1);
   EXPECT_EQ(l.info.output_zero_point, 3);
-  EXPECT_EQ(l.info.arena_size, 256u + 4u + 4u + 16u);
-  EXPECT_EQ(l.graph.nodes[0].decode_size, 16u);  // 8 weights + 2 shifts widened to int32
+  EXPECT_EQ(l.info.arena_size, 256u + 4u + 4u + 8u);
+  EXPECT_EQ(l.graph.nodes[0].decode_size, 8u);  // 2 shifts widened to int32; the FC reads its packed weights
   std::vector<uint8_t> arena(l.info.arena_size);
   const int8_t x[4] = {3, -1, 0, 5};
   std::memcpy(arena.data() + l.graph.tensors[0].arena_offset, x, 4);
@@ -402,8 +438,8 @@ TEST(FlyrefModel, DecodedGraphGivesTheIntegersOfTheRawGraph) {
   std::unique_ptr<Buf> keep;
   Loaded l = load(file_of(g), keep);
   ASSERT_EQ(l.load_status, FLYREF_OK) << flyref_status_str(l.load_status);
-  // The second FC decodes 170 rows of 24 at a time, not its 4800 weights.
-  EXPECT_EQ(l.graph.nodes[4].decode_size, 170u * 24u + 200u * 4u);
+  // The second FC reads its 4800 packed weights as stored: only its shifts are decoded.
+  EXPECT_EQ(l.graph.nodes[4].decode_size, 200u * 4u);
   RawGraph raw(g, l.graph);
   ASSERT_EQ(flyref_graph_prepare(&raw.g, l.info.arena_size), FLYREF_OK);
   std::mt19937 rng(4);
@@ -443,6 +479,73 @@ TEST(FlyrefModel, EveryOpLoadsAndRunsFromAFile) {
   for (int i = 0; i < 32; ++i) a[l.graph.tensors[0].arena_offset + size_t(i)] = uint8_t(rng());
   b = a;
   ASSERT_NO_FATAL_FAILURE(expect_same_run(l.graph, a, raw.g, b));
+}
+
+// Blocked nodes give the integers of the same nodes on raw weights, with decode regions of one
+// block (the C reader and the C++ writer agree on every size).
+TEST(FlyrefModel, BlockedNodesGiveTheIntegersOfTheRawGraph) {
+  const IntGraph g = blocked();
+  std::unique_ptr<Buf> keep;
+  Loaded l = load(file_of(g, 1024), keep);  // the 3x3 conv's im2col patch: 360 bytes
+  ASSERT_EQ(l.load_status, FLYREF_OK) << flyref_status_str(l.load_status);
+  EXPECT_EQ(l.info.version_major, 2u);
+  const std::vector<flynet::FlyStorage> st = flynet::choose_fly_storage(g);
+  const std::vector<uint32_t> planned = flynet::fly_decode_sizes(g, st);
+  for (int32_t k = 0; k < l.graph.num_nodes; ++k) EXPECT_EQ(l.graph.nodes[k].decode_size, planned[size_t(k)]) << k;
+  EXPECT_EQ(st[size_t(g.ops[0].inputs[1])].bits, 3);
+  EXPECT_EQ(st[size_t(g.ops[1].inputs[1])].bits, 2);
+  EXPECT_EQ(st[size_t(g.ops[2].inputs[1])].bits, 4);
+  // By hand from the rule: 200 rows of 40 and 200 shifts; 160 input channels of 5x5x2 and 320
+  // shifts; 16 rows of 360 and the one shift; the grouped conv whole: 120 weights and 24 shifts.
+  EXPECT_EQ(l.graph.nodes[0].decode_size, 200u * 40u + 200u * 4u);
+  EXPECT_EQ(l.graph.nodes[1].decode_size, 160u * 50u + 320u * 4u);
+  EXPECT_EQ(l.graph.nodes[2].decode_size, 16u * 360u + 4u);
+  EXPECT_EQ(l.graph.nodes[3].decode_size, 120u + 24u * 4u);
+  RawGraph raw(g, l.graph);
+  ASSERT_EQ(flyref_graph_prepare(&raw.g, l.info.arena_size), FLYREF_OK);
+  std::mt19937 rng(9);
+  for (int vec : {1, 0}) {
+    const int was = flyref_set_vector_paths(vec);
+    std::vector<uint8_t> a(l.info.arena_size), b(l.info.arena_size);
+    for (size_t i = 0; i < 2000; ++i) a[l.graph.tensors[0].arena_offset + i] = uint8_t(rng());
+    b = a;
+    ASSERT_NO_FATAL_FAILURE(expect_same_run(l.graph, a, raw.g, b));
+    flyref_set_vector_paths(was);
+  }
+}
+
+// A file planned by the 1.0 rule (version 1.0, every packed conv's weights and shifts decoded
+// whole) runs on the current reader: its regions are larger than the current rule needs.
+TEST(FlyrefModel, AVersion1PlanStillRuns) {
+  const IntGraph g = blocked();
+  FlyPlan p = sequential_plan(g, 1024);
+  uint32_t whole = 0;
+  for (const IntOp& o : g.ops) {
+    uint32_t d = 0;
+    for (int32_t t : {o.inputs[1], o.inputs[4]}) d += uint32_t((g.tensors[size_t(t)].bytes() + 3) / 4 * 4);
+    whole = std::max(whole, d);
+  }
+  p.arena_size = p.decode_offsets[0] + whole;
+  std::string f = flynet::write_fly(g, p);
+  ASSERT_EQ(f[4], 2);
+  f[4] = 1;
+  refresh_crcs(f);
+  std::unique_ptr<Buf> k1, k2;
+  Loaded l1 = load(f, k1), l2 = load(file_of(g, 1024), k2);
+  ASSERT_EQ(l1.load_status, FLYREF_OK) << flyref_status_str(l1.load_status);
+  ASSERT_EQ(l2.load_status, FLYREF_OK);
+  EXPECT_EQ(l1.info.version_major, 1u);
+  EXPECT_GT(l1.info.arena_size, l2.info.arena_size);
+  std::vector<uint8_t> a(l1.info.arena_size), b(l2.info.arena_size);
+  std::mt19937 rng(10);
+  for (size_t i = 0; i < 2000; ++i) {
+    a[l1.graph.tensors[0].arena_offset + i] = b[l2.graph.tensors[0].arena_offset + i] = uint8_t(rng());
+  }
+  ASSERT_EQ(flyref_graph_invoke(&l1.graph, a.data(), a.size()), FLYREF_OK);
+  ASSERT_EQ(flyref_graph_invoke(&l2.graph, b.data(), b.size()), FLYREF_OK);
+  const flyref_tensor& y = l1.graph.tensors[l1.info.output];
+  EXPECT_EQ(0, std::memcmp(a.data() + y.arena_offset, b.data() + l2.graph.tensors[l2.info.output].arena_offset,
+                           flyref_tensor_bytes(&y)));
 }
 
 // ------------------------------------------------------------------------------ rejection
@@ -501,7 +604,8 @@ TEST(FlyrefModel, StructuralCorruptionsGetTheirStatus) {
     flyref_status want;
   };
   const std::vector<Case> cases = {
-      {"major version 2", [](std::string& b) { b[4] = 2; }, FLYREF_MODEL_UNSUPPORTED_VERSION},
+      {"major version 3", [](std::string& b) { b[4] = 3; }, FLYREF_MODEL_UNSUPPORTED_VERSION},
+      {"major version 0", [](std::string& b) { b[4] = 0; }, FLYREF_MODEL_UNSUPPORTED_VERSION},
       {"flags set", [](std::string& b) { b[16] = 1; }, FLYREF_MODEL_BAD_HEADER},
       {"reserved set", [](std::string& b) { b[27] = 1; }, FLYREF_MODEL_BAD_HEADER},
       {"section misaligned", [](std::string& b) { wr32(b, 32 + 16 + 4, rd32(b, 32 + 16 + 4) + 4); }, FLYREF_MODEL_BAD_SECTION},
@@ -592,11 +696,11 @@ TEST(FlyrefModel, CallerMistakesGetTheirStatus) {
   EXPECT_EQ(flyref_model_load(b.p.get(), b.n, tables.get(), info.table_bytes, &g), FLYREF_OK);
   // An unsupported version still reports which one it is.
   std::string v2 = f;
-  v2[4] = 2;
+  v2[4] = 3;
   v2[6] = 7;
   Buf b2(v2);
   EXPECT_EQ(flyref_model_info_get(b2.p.get(), b2.n, &info), FLYREF_MODEL_UNSUPPORTED_VERSION);
-  EXPECT_EQ(info.version_major, 2u);
+  EXPECT_EQ(info.version_major, 3u);
   EXPECT_EQ(info.version_minor, 7u);
   EXPECT_STREQ(flyref_status_str(FLYREF_MODEL_PAYLOAD_CRC), "FLYREF_MODEL_PAYLOAD_CRC");
   for (int s = FLYREF_MODEL_TABLES_TOO_SMALL; s <= FLYREF_OK; ++s)

@@ -17,6 +17,7 @@
 #define FLYNET_FORMATS_FLY_FILE_HPP_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,9 +36,29 @@ struct FlyStorage {
 /// The writer's choice for every tensor of `g` (rules: flynet_format.h, CONSTANTS section).
 std::vector<FlyStorage> choose_fly_storage(const IntGraph& g);
 
+/// How a blocked op (PACKED weights of a one-group CONV2D or a DEPTHWISE_CONV2D) decodes its
+/// weights a block at a time (flynet_format.h, PLAN).
+struct FlyBlocks {
+  int32_t units = 0;        ///< output channels (conv) or input channels (depthwise)
+  int32_t ch_per_unit = 1;  ///< output channels per unit: 1, or ch_mult for depthwise
+  int32_t c_out = 0;        ///< output channels of the op
+  uint64_t unit_bytes = 0;  ///< decoded weights of one unit
+  uint64_t per_block = 0;   ///< units per block
+};
+
+/// The blocks of op `op` for the given storage, or nothing when it decodes its inputs whole.
+std::optional<FlyBlocks> fly_blocks(const IntGraph& g, const std::vector<FlyStorage>& storage, size_t op);
+
 /// Bytes of each op's decode region for the given storage: its non-RAW constant inputs decoded,
-/// in input order, each rounded up to 4 (what the C interpreter computes in prepare).
+/// in input order, each rounded up to 4, a blocked op's weights and per-channel inputs one block
+/// of them, a FULLY_CONNECTED's PACKED weights none (what the C interpreter computes in prepare).
 std::vector<uint32_t> fly_decode_sizes(const IntGraph& g, const std::vector<FlyStorage>& storage);
+
+/// The version major a file of this graph is written with: FLYNET_FILE_VERSION_MAJOR when some
+/// conv, depthwise or FC has PACKED weights (a 1.0 reader would size its decode region by the
+/// 1.0 rule, larger than the plan's), else FLYNET_FILE_VERSION_MAJOR_MIN (1), which every
+/// reader since 1.0 reads.
+uint32_t fly_version_major(const IntGraph& g, const std::vector<FlyStorage>& storage);
 
 /// The offline arena plan a file carries. Offsets are multiples of 4.
 struct FlyPlan {

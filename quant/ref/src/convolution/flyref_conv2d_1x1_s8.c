@@ -32,14 +32,14 @@ typedef struct fr_1x1_block {
 static void fr_1x1_fast(const flyref_conv_params *params, const flyref_quant_params *quant,
                         const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
                         const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims,
-                        int8_t *output, int32_t mode, int32_t groups, int32_t per_group)
+                        int8_t *output, int32_t mode, int32_t groups, int32_t per_group, int32_t out_stride)
 {
     int16_t xs[FR_1X1_K];
     int8_t wt[FR_1X1_WT];
     uint32_t acc[FR_1X1_OB];
     int32_t sum[4];
     fr_1x1_block blk;
-    const int32_t kc = filter_dims->c, out_c = filter_dims->n, in_c = input_dims->c;
+    const int32_t kc = filter_dims->c, out_c = out_stride, in_c = input_dims->c;
     const int32_t in_off = params->input_offset, out_off = params->output_offset;
     const int32_t act_min = params->activation.min, act_max = params->activation.max;
     const int32_t small = kc <= FR_1X1_SMALL_K;
@@ -112,12 +112,12 @@ static void fr_1x1_fast(const flyref_conv_params *params, const flyref_quant_par
 FR_AVX2 static void fr_1x1_avx2(const flyref_conv_params *params, const flyref_quant_params *quant,
                                 const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
                                 const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims,
-                                int8_t *output, int32_t mode, int32_t groups, int32_t per_group)
+                                int8_t *output, int32_t mode, int32_t groups, int32_t per_group, int32_t out_stride)
 {
     int16_t wp[FR_1X1_V_K * 16];
     int32_t xp[FR_1X1_V_K / 2 + 8];
     fr_out16 blk;
-    const int32_t kc = filter_dims->c, kp = (kc + 1) / 2, out_c = filter_dims->n, in_c = input_dims->c;
+    const int32_t kc = filter_dims->c, kp = (kc + 1) / 2, out_c = out_stride, in_c = input_dims->c;
     const int64_t total = (int64_t)input_dims->n * input_dims->h * input_dims->w * in_c;
     const __m256i voff = _mm256_set1_epi16((int16_t)params->input_offset);
     int32_t g, oc0, i, k, b, oy, ox;
@@ -427,10 +427,10 @@ static void fr_1x1_mve_cols(const flyref_conv_params *params, const flyref_quant
 static void fr_1x1_mve(const flyref_conv_params *params, const flyref_quant_params *quant,
                        const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
                        const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
-                       int32_t mode, int32_t groups, int32_t per_group)
+                       int32_t mode, int32_t groups, int32_t per_group, int32_t out_stride)
 {
     fr_1x1_mblk k;
-    const int32_t kc = filter_dims->c, out_c = filter_dims->n, in_c = input_dims->c;
+    const int32_t kc = filter_dims->c, out_c = out_stride, in_c = input_dims->c;
     const int32_t oh = output_dims->h, ow = output_dims->w;
     /* int64: a stride is only bounded when it is used ((ow - 1) * stride_w < W) */
     const int64_t step_x = ow > 1 ? (int64_t)params->stride_w * in_c : 0;
@@ -791,10 +791,10 @@ static void fr_1x1_dsp_run(const fr_1x1_blk *blk, const int8_t *src, int8_t *dst
 static void fr_1x1_dsp(const flyref_conv_params *params, const flyref_quant_params *quant,
                        const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
                        const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
-                       int32_t mode, int32_t groups, int32_t per_group)
+                       int32_t mode, int32_t groups, int32_t per_group, int32_t out_stride)
 {
     fr_1x1_blk blk;
-    const int32_t kc = filter_dims->c, kq = kc / 4, out_c = filter_dims->n, in_c = input_dims->c;
+    const int32_t kc = filter_dims->c, kq = kc / 4, out_c = out_stride, in_c = input_dims->c;
     const int32_t oh = output_dims->h, ow = output_dims->w;
     /* int64: a stride is only bounded when it is used ((ow - 1) * stride_w < W) */
     const int64_t step_x = ow > 1 ? (int64_t)params->stride_w * in_c : 0;
@@ -843,16 +843,17 @@ static void fr_1x1_dsp(const flyref_conv_params *params, const flyref_quant_para
 const char fr_path_conv2d_1x1_s8[] = "portable";
 #endif
 
-flyref_status flyref_conv2d_1x1_s8(const flyref_conv_params *params, const flyref_quant_params *quant,
-                                   const flyref_dims *input_dims, const int8_t *input,
-                                   const flyref_dims *filter_dims, const int8_t *filter,
-                                   const int32_t *bias, const flyref_dims *output_dims,
-                                   int8_t *output)
+flyref_status fr_conv2d_1x1_s8_strided(const flyref_conv_params *params, const flyref_quant_params *quant,
+                                       const flyref_dims *input_dims, const int8_t *input,
+                                       const flyref_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                                       const flyref_dims *output_dims, int8_t *output, int32_t out_stride)
 {
     int32_t groups, per_group, kc, mode, b, oy, ox;
     flyref_status s = fr_conv_check(params, quant, input_dims, input, filter_dims, filter, output_dims,
                                     output, filter_dims ? filter_dims->n : 0);
     if (s != FLYREF_OK) return s;
+    if (out_stride == 0) out_stride = output_dims->c;
+    if (out_stride < output_dims->c) return FLYREF_ARG_ERROR;
     if (filter_dims->h != 1 || filter_dims->w != 1 || params->pad_h != 0 || params->pad_w != 0) {
         return FLYREF_ARG_ERROR;
     }
@@ -870,26 +871,26 @@ flyref_status flyref_conv2d_1x1_s8(const flyref_conv_params *params, const flyre
 #if FLYREF_AVX2
     if (kc <= FR_1X1_V_K && fr_avx2_enabled()) {
         fr_1x1_avx2(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
-                    per_group);
+                    per_group, out_stride);
         return FLYREF_OK;
     }
 #endif
 #if FR_CONV_MVE
     if (kc <= FR_1X1_MVE_K) {
         fr_1x1_mve(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
-                   per_group);
+                   per_group, out_stride);
         return FLYREF_OK;
     }
 #elif FR_CONV_DSP
     if (kc <= FR_1X1_DSP_K) {
         fr_1x1_dsp(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
-                   per_group);
+                   per_group, out_stride);
         return FLYREF_OK;
     }
 #endif
     if (kc <= FR_1X1_K) {
         fr_1x1_fast(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
-                    per_group);
+                    per_group, out_stride);
         return FLYREF_OK;
     }
     for (b = 0; b < input_dims->n; ++b) {
@@ -897,7 +898,7 @@ flyref_status flyref_conv2d_1x1_s8(const flyref_conv_params *params, const flyre
             for (ox = 0; ox < output_dims->w; ++ox) {
                 const int8_t *src = input + (((int64_t)b * input_dims->h + oy * params->stride_h) * input_dims->w
                                              + ox * params->stride_w) * input_dims->c;
-                int8_t *dst = output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * output_dims->c;
+                int8_t *dst = output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * out_stride;
                 int32_t oc;
                 for (oc = 0; oc < filter_dims->n; ++oc) {
                     const int8_t *x = src + (int64_t)(oc / per_group) * kc;
@@ -913,4 +914,14 @@ flyref_status flyref_conv2d_1x1_s8(const flyref_conv_params *params, const flyre
         }
     }
     return FLYREF_OK;
+}
+
+flyref_status flyref_conv2d_1x1_s8(const flyref_conv_params *params, const flyref_quant_params *quant,
+                                   const flyref_dims *input_dims, const int8_t *input,
+                                   const flyref_dims *filter_dims, const int8_t *filter,
+                                   const int32_t *bias, const flyref_dims *output_dims,
+                                   int8_t *output)
+{
+    return fr_conv2d_1x1_s8_strided(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output,
+                                    0);
 }

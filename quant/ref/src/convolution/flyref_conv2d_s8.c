@@ -41,7 +41,7 @@ const char fr_path_conv2d_s8[] = "mve";
 static void fr_conv_mve(const flyref_conv_params *params, const flyref_quant_params *quant,
                         const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
                         const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
-                        int8_t *col, int32_t mode, int32_t per_group)
+                        int8_t *col, int32_t mode, int32_t per_group, int32_t out_stride)
 {
     fr_mve_out4 ep[FR_CONV_MVE_OC / 4];
     int32_t bq[FR_CONV_MVE_OC];
@@ -62,7 +62,7 @@ static void fr_conv_mve(const flyref_conv_params *params, const flyref_quant_par
         for (b = 0; b < input_dims->n; ++b) {
             for (oy = 0; oy < output_dims->h; ++oy) {
                 for (ox = 0; ox < output_dims->w; ++ox) {
-                    int8_t *dst = output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * output_dims->c;
+                    int8_t *dst = output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * out_stride;
                     fr_conv_gather(params, input_dims, input, filter_dims, b, oy, ox, g, col);
                     for (j = 0; j < cn; j += 4) {
                         const int32_t nb = fr_min(4, cn - j), oc = c0 + j;
@@ -102,7 +102,7 @@ const char fr_path_conv2d_s8[] = "dsp";
 static void fr_conv_dsp(const flyref_conv_params *params, const flyref_quant_params *quant,
                         const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
                         const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
-                        int8_t *col, int32_t mode, int32_t per_group)
+                        int8_t *col, int32_t mode, int32_t per_group, int32_t out_stride)
 {
     uint32_t xw[FR_CONV_DSP_K / 2];
     fr_dsp_out4 ep[FR_CONV_DSP_OC / 4];
@@ -120,7 +120,7 @@ static void fr_conv_dsp(const flyref_conv_params *params, const flyref_quant_par
         for (b = 0; b < input_dims->n; ++b) {
             for (oy = 0; oy < output_dims->h; ++oy) {
                 for (ox = 0; ox < output_dims->w; ++ox) {
-                    int8_t *dst = output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * output_dims->c;
+                    int8_t *dst = output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * out_stride;
                     fr_conv_gather(params, input_dims, input, filter_dims, b, oy, ox, g, col);
                     fr_dsp_widen(col, patch, params->input_offset, xw);
                     for (j = 0; j < cn; j += 4) {
@@ -151,17 +151,19 @@ int32_t flyref_conv2d_s8_buffer_size(const flyref_dims *input_dims, const flyref
     return filter_dims->h * filter_dims->w * filter_dims->c;
 }
 
-flyref_status flyref_conv2d_s8(const flyref_context *ctx, const flyref_conv_params *params,
-                               const flyref_quant_params *quant, const flyref_dims *input_dims,
-                               const int8_t *input, const flyref_dims *filter_dims,
-                               const int8_t *filter, const int32_t *bias,
-                               const flyref_dims *output_dims, int8_t *output)
+flyref_status fr_conv2d_s8_strided(const flyref_context *ctx, const flyref_conv_params *params,
+                                   const flyref_quant_params *quant, const flyref_dims *input_dims,
+                                   const int8_t *input, const flyref_dims *filter_dims, const int8_t *filter,
+                                   const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
+                                   int32_t out_stride)
 {
     int32_t groups, per_group, patch, mode, b, oy, ox, g;
     int8_t *col;
     flyref_status s = fr_conv_check(params, quant, input_dims, input, filter_dims, filter, output_dims,
                                     output, filter_dims ? filter_dims->n : 0);
     if (s != FLYREF_OK) return s;
+    if (out_stride == 0) out_stride = output_dims->c;
+    if (out_stride < output_dims->c) return FLYREF_ARG_ERROR;
     if (input_dims->c % filter_dims->c != 0) return FLYREF_SHAPE_ERROR;
     groups = input_dims->c / filter_dims->c;
     if (filter_dims->n % groups != 0) return FLYREF_SHAPE_ERROR;
@@ -172,12 +174,12 @@ flyref_status flyref_conv2d_s8(const flyref_context *ctx, const flyref_conv_para
     mode = fr_mode(params->rounding);
 #if FR_CONV_MVE
     fr_conv_mve(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, col, mode,
-                per_group);
+                per_group, out_stride);
     return FLYREF_OK;
 #elif FR_CONV_DSP
     if (patch <= FR_CONV_DSP_K) {
         fr_conv_dsp(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, col, mode,
-                    per_group);
+                    per_group, out_stride);
         return FLYREF_OK;
     }
 #endif
@@ -185,7 +187,7 @@ flyref_status flyref_conv2d_s8(const flyref_context *ctx, const flyref_conv_para
     for (b = 0; b < input_dims->n; ++b) {
         for (oy = 0; oy < output_dims->h; ++oy) {
             for (ox = 0; ox < output_dims->w; ++ox) {
-                int8_t *dst = output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * output_dims->c;
+                int8_t *dst = output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * out_stride;
                 for (g = 0; g < groups; ++g) {
                     int32_t oc;
                     fr_conv_gather(params, input_dims, input, filter_dims, b, oy, ox, g, col);
@@ -203,4 +205,14 @@ flyref_status flyref_conv2d_s8(const flyref_context *ctx, const flyref_conv_para
         }
     }
     return FLYREF_OK;
+}
+
+flyref_status flyref_conv2d_s8(const flyref_context *ctx, const flyref_conv_params *params,
+                               const flyref_quant_params *quant, const flyref_dims *input_dims,
+                               const int8_t *input, const flyref_dims *filter_dims,
+                               const int8_t *filter, const int32_t *bias,
+                               const flyref_dims *output_dims, int8_t *output)
+{
+    return fr_conv2d_s8_strided(ctx, params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output,
+                                0);
 }

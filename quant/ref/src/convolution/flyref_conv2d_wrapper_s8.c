@@ -18,6 +18,20 @@ int32_t flyref_conv2d_wrapper_s8_buffer_size(const flyref_conv_params *params,
     return flyref_conv2d_s8_buffer_size(input_dims, filter_dims);
 }
 
+flyref_status fr_conv2d_wrapper_s8_strided(const flyref_context *ctx, const flyref_conv_params *params,
+                                           const flyref_quant_params *quant, const flyref_dims *input_dims,
+                                           const int8_t *input, const flyref_dims *filter_dims, const int8_t *filter,
+                                           const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
+                                           int32_t out_stride)
+{
+    if (is_1x1(params, input_dims, filter_dims, output_dims) && fr_dims_ok(output_dims)) {
+        return fr_conv2d_1x1_s8_strided(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
+                                        output, out_stride);
+    }
+    return fr_conv2d_s8_strided(ctx, params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output,
+                                out_stride);
+}
+
 flyref_status flyref_conv2d_wrapper_s8(const flyref_context *ctx, const flyref_conv_params *params,
                                        const flyref_quant_params *quant,
                                        const flyref_dims *input_dims, const int8_t *input,
@@ -25,10 +39,6 @@ flyref_status flyref_conv2d_wrapper_s8(const flyref_context *ctx, const flyref_c
                                        const int32_t *bias, const flyref_dims *output_dims,
                                        int8_t *output)
 {
-    if (is_1x1(params, input_dims, filter_dims, output_dims) && fr_dims_ok(output_dims)) {
-        return flyref_conv2d_1x1_s8(params, quant, input_dims, input, filter_dims, filter, bias,
-                                    output_dims, output);
-    }
-    return flyref_conv2d_s8(ctx, params, quant, input_dims, input, filter_dims, filter, bias,
-                            output_dims, output);
+    return fr_conv2d_wrapper_s8_strided(ctx, params, quant, input_dims, input, filter_dims, filter, bias,
+                                        output_dims, output, 0);
 }

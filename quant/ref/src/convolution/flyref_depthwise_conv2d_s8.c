@@ -34,14 +34,14 @@ const char fr_path_depthwise_conv2d_s8[] = "portable";
 static void fr_dw_generic(const flyref_conv_params *params, int32_t ch_mult, const flyref_quant_params *quant,
                           const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
                           const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims,
-                          int8_t *output, int32_t mode)
+                          int8_t *output, int32_t mode, int32_t in_stride, int32_t out_stride)
 {
     const int32_t out_c = input_dims->c * ch_mult;
     int32_t b, oy, ox;
     for (b = 0; b < input_dims->n; ++b) {
         for (oy = 0; oy < output_dims->h; ++oy) {
             for (ox = 0; ox < output_dims->w; ++ox) {
-                int8_t *dst = output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * out_c;
+                int8_t *dst = output + (((int64_t)b * output_dims->h + oy) * output_dims->w + ox) * out_stride;
                 int32_t ic, m;
                 for (ic = 0; ic < input_dims->c; ++ic) {
                     for (m = 0; m < ch_mult; ++m) {
@@ -55,7 +55,7 @@ static void fr_dw_generic(const flyref_conv_params *params, int32_t ch_mult, con
                                 const int32_t ix = ox * params->stride_w - params->pad_w + kx * params->dilation_w;
                                 int32_t x;
                                 if (ix < 0 || ix >= input_dims->w) continue;
-                                x = input[(((int64_t)b * input_dims->h + iy) * input_dims->w + ix) * input_dims->c + ic];
+                                x = input[(((int64_t)b * input_dims->h + iy) * input_dims->w + ix) * in_stride + ic];
                                 acc = fr_add(acc, (int32_t)filter[((int64_t)ky * filter_dims->w + kx) * out_c + oc] *
                                                       (x + params->input_offset));
                             }
@@ -129,12 +129,12 @@ static void fr_dw_prepare(fr_dw_block *blk, const int32_t *bias, const flyref_qu
 static void fr_dw_block_run(const flyref_conv_params *params, int32_t ch_mult, const fr_dw_block *blk,
                             const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
                             const int8_t *wt, const flyref_dims *output_dims, int8_t *output, int32_t oc0,
-                            int32_t out_step, int32_t nb, int expand)
+                            int32_t out_step, int32_t nb, int expand, int32_t in_stride, int32_t out_stride)
 {
     uint32_t acc[FR_DW_IB];
     int16_t xs[FR_DW_IB];
     const int32_t in_c = input_dims->c, in_h = input_dims->h, in_w = input_dims->w;
-    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = in_c * ch_mult;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w;
     const int32_t kh = filter_dims->h, kw = filter_dims->w;
     const int32_t sh = params->stride_h, sw = params->stride_w, ph = params->pad_h, pw = params->pad_w;
     const int32_t dh = params->dilation_h, dw = params->dilation_w;
@@ -143,12 +143,12 @@ static void fr_dw_block_run(const flyref_conv_params *params, int32_t ch_mult, c
     const int32_t ic0 = oc0 / ch_mult, m0 = oc0 % ch_mult;
     int32_t b, oy, ox, i;
     for (b = 0; b < input_dims->n; ++b) {
-        const int8_t *in_b = input + (int64_t)b * in_h * in_w * in_c + ic0;
+        const int8_t *in_b = input + (int64_t)b * in_h * in_w * in_stride + ic0;
         for (oy = 0; oy < out_h; ++oy) {
             const int32_t iy0 = oy * sh - ph;
             for (ox = 0; ox < out_w; ++ox) {
                 const int32_t ix0 = ox * sw - pw;
-                int8_t *dst = output + (((int64_t)b * out_h + oy) * out_w + ox) * out_c + oc0;
+                int8_t *dst = output + (((int64_t)b * out_h + oy) * out_w + ox) * out_stride + oc0;
                 int32_t ky, kx;
                 for (i = 0; i < nb; ++i) acc[i] = (uint32_t)blk->bias[i];
                 for (ky = 0; ky < kh; ++ky) {
@@ -158,12 +158,12 @@ static void fr_dw_block_run(const flyref_conv_params *params, int32_t ch_mult, c
                         const int32_t ix = ix0 + kx * dw;
                         const int8_t *x, *wk;
                         if (ix < 0 || ix >= in_w) continue;
-                        x = in_b + ((int64_t)iy * in_w + ix) * in_c;
+                        x = in_b + ((int64_t)iy * in_w + ix) * in_stride;
                         wk = wt + (ky * kw + kx) * nb;
                         if (!expand) {
                             /* the next tap of the row too when it is inside the input */
                             if (kx + 1 < kw && ix + dw < in_w) {
-                                fr_dw_mac2_x(acc, wk, wk + nb, x, x + (int64_t)dw * in_c, in_off, nb);
+                                fr_dw_mac2_x(acc, wk, wk + nb, x, x + (int64_t)dw * in_stride, in_off, nb);
                                 ++kx;
                             } else {
                                 fr_dw_mac_x(acc, wk, x, in_off, nb);
@@ -194,7 +194,7 @@ static void fr_dw_block_run(const flyref_conv_params *params, int32_t ch_mult, c
 static void fr_dw_fast(const flyref_conv_params *params, int32_t ch_mult, const flyref_quant_params *quant,
                        const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
                        const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims,
-                       int8_t *output, int32_t mode, int32_t ib)
+                       int8_t *output, int32_t mode, int32_t ib, int32_t in_stride, int32_t out_stride)
 {
     int8_t wt[FR_DW_WT];
     fr_dw_block blk;
@@ -210,7 +210,7 @@ static void fr_dw_fast(const flyref_conv_params *params, int32_t ch_mult, const 
             }
             fr_dw_prepare(&blk, bias, quant, mode, c0, 1, nb);
             fr_dw_block_run(params, ch_mult, &blk, input_dims, input, filter_dims, wt, output_dims, output, c0, 1,
-                            nb, 1);
+                            nb, 1, in_stride, out_stride);
         }
         return;
     }
@@ -224,7 +224,7 @@ static void fr_dw_fast(const flyref_conv_params *params, int32_t ch_mult, const 
             }
             fr_dw_prepare(&blk, bias, quant, mode, oc0, ch_mult, nb);
             fr_dw_block_run(params, ch_mult, &blk, input_dims, input, filter_dims, wt, output_dims, output, oc0,
-                            ch_mult, nb, 0);
+                            ch_mult, nb, 0, in_stride, out_stride);
         }
     }
 }
@@ -240,7 +240,7 @@ static void fr_dw_fast(const flyref_conv_params *params, int32_t ch_mult, const 
 FR_AVX2 static void fr_dw_avx2(const flyref_conv_params *params, int32_t ch_mult, const flyref_quant_params *quant,
                                const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
                                const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims,
-                               int8_t *output, int32_t mode)
+                               int8_t *output, int32_t mode, int32_t in_stride, int32_t out_stride)
 {
     int16_t w16[FR_DW_V_TAPS * 16];
     int8_t shuf[16];
@@ -250,7 +250,8 @@ FR_AVX2 static void fr_dw_avx2(const flyref_conv_params *params, int32_t ch_mult
     const int32_t kh = filter_dims->h, kw = filter_dims->w, taps = kh * kw;
     const int32_t sh = params->stride_h, sw = params->stride_w, ph = params->pad_h, pw = params->pad_w;
     const int32_t dh = params->dilation_h, dw = params->dilation_w;
-    const int64_t total = (int64_t)input_dims->n * in_h * in_w * in_c;
+    /* bytes from input to the end of this call's last pixel (the loads stop there) */
+    const int64_t total = ((int64_t)input_dims->n * in_h * in_w - 1) * in_stride + in_c;
     const __m256i in_off = _mm256_set1_epi16((int16_t)params->input_offset);
     int32_t oc0, i, t, b, oy, ox;
     for (oc0 = 0; oc0 < out_c; oc0 += 16) {
@@ -277,7 +278,7 @@ FR_AVX2 static void fr_dw_avx2(const flyref_conv_params *params, int32_t ch_mult
                             __m128i xb;
                             __m256i pr;
                             if (ix < 0 || ix >= in_w) continue;
-                            pos = (((int64_t)b * in_h + iy) * in_w + ix) * in_c + ic0;
+                            pos = (((int64_t)b * in_h + iy) * in_w + ix) * in_stride + ic0;
                             xb = fr_load_n(input + pos, total - pos);
                             if (ch_mult != 1) xb = _mm_shuffle_epi8(xb, vshuf);
                             pr = _mm256_mullo_epi16(_mm256_add_epi16(_mm256_cvtepi8_epi16(xb), in_off),
@@ -286,8 +287,8 @@ FR_AVX2 static void fr_dw_avx2(const flyref_conv_params *params, int32_t ch_mult
                             acc1 = _mm256_add_epi32(acc1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(pr, 1)));
                         }
                     }
-                    fr_out16_store(output + (((int64_t)b * out_h + oy) * out_w + ox) * out_c + oc0, &blk, acc0, acc1,
-                                   nb);
+                    fr_out16_store(output + (((int64_t)b * out_h + oy) * out_w + ox) * out_stride + oc0, &blk, acc0,
+                                   acc1, nb);
                 }
             }
         }
@@ -295,12 +296,11 @@ FR_AVX2 static void fr_dw_avx2(const flyref_conv_params *params, int32_t ch_mult
 }
 #endif
 
-flyref_status flyref_depthwise_conv2d_s8(const flyref_conv_params *params, int32_t ch_mult,
-                                         const flyref_quant_params *quant,
-                                         const flyref_dims *input_dims, const int8_t *input,
-                                         const flyref_dims *filter_dims, const int8_t *filter,
-                                         const int32_t *bias, const flyref_dims *output_dims,
-                                         int8_t *output)
+flyref_status fr_depthwise_conv2d_s8_strided(const flyref_conv_params *params, int32_t ch_mult,
+                                             const flyref_quant_params *quant, const flyref_dims *input_dims,
+                                             const int8_t *input, int32_t in_stride, const flyref_dims *filter_dims,
+                                             const int8_t *filter, const int32_t *bias,
+                                             const flyref_dims *output_dims, int8_t *output, int32_t out_stride)
 {
     int32_t out_c, mode, taps, ib;
     flyref_status s;
@@ -310,21 +310,27 @@ flyref_status flyref_depthwise_conv2d_s8(const flyref_conv_params *params, int32
     s = fr_conv_check(params, quant, input_dims, input, filter_dims, filter, output_dims, output, out_c);
     if (s != FLYREF_OK) return s;
     if (filter_dims->n != 1 || filter_dims->c != out_c) return FLYREF_SHAPE_ERROR;
+    if (in_stride == 0) in_stride = input_dims->c;
+    if (out_stride == 0) out_stride = out_c;
+    if (in_stride < input_dims->c || out_stride < out_c) return FLYREF_ARG_ERROR;
     mode = fr_mode(params->rounding);
     taps = filter_dims->h * filter_dims->w;
 #if FLYREF_AVX2
     if (taps <= FR_DW_V_TAPS && fr_avx2_enabled()) {
-        fr_dw_avx2(params, ch_mult, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode);
+        fr_dw_avx2(params, ch_mult, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode,
+                   in_stride, out_stride);
         return FLYREF_OK;
     }
 #endif
 #if FLYREF_ARM_MVE
-    if (fr_dw_mve(params, ch_mult, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode)) {
+    if (fr_dw_mve(params, ch_mult, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode,
+                  in_stride, out_stride)) {
         return FLYREF_OK;
     }
 #endif
 #if FLYREF_DW_DSP
-    if (fr_dw_dsp(params, ch_mult, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode)) {
+    if (fr_dw_dsp(params, ch_mult, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode,
+                  in_stride, out_stride)) {
         return FLYREF_OK;
     }
 #endif
@@ -335,10 +341,21 @@ flyref_status flyref_depthwise_conv2d_s8(const flyref_conv_params *params, int32
     if (ib > 16) ib &= ~15;
     if (ib >= 8) {
         fr_dw_fast(params, ch_mult, quant, input_dims, input, filter_dims, filter, bias, output_dims, output,
-                   mode, ib);
+                   mode, ib, in_stride, out_stride);
     } else {
         fr_dw_generic(params, ch_mult, quant, input_dims, input, filter_dims, filter, bias, output_dims, output,
-                      mode);
+                      mode, in_stride, out_stride);
     }
     return FLYREF_OK;
+}
+
+flyref_status flyref_depthwise_conv2d_s8(const flyref_conv_params *params, int32_t ch_mult,
+                                         const flyref_quant_params *quant,
+                                         const flyref_dims *input_dims, const int8_t *input,
+                                         const flyref_dims *filter_dims, const int8_t *filter,
+                                         const int32_t *bias, const flyref_dims *output_dims,
+                                         int8_t *output)
+{
+    return fr_depthwise_conv2d_s8_strided(params, ch_mult, quant, input_dims, input, 0, filter_dims, filter, bias,
+                                          output_dims, output, 0);
 }

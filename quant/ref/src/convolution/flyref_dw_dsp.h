@@ -593,11 +593,30 @@ static int32_t fr_dwd_kind(const flyref_quant_params *quant, const int32_t *bias
     return d ? FR_DWD_D : (s ? FR_DWD_S : FR_DWD_G);
 }
 
+/* The narrower clamp of n output bytes, four at a time: SSUB8 sets a lane's GE flag when v >= lo
+ * (resp. hi >= v) and SEL keeps that lane of v, else takes the bound. */
+static void fr_dwd_clamp(int8_t *output, int32_t n, const flyref_activation *act)
+{
+    const uint32_t lo = 0x01010101u * (uint8_t)act->min;
+    const uint32_t hi = 0x01010101u * (uint8_t)act->max;
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t v;
+        memcpy(&v, output + i, 4);
+        (void)__ssub8(v, lo);
+        v = __sel(v, lo);
+        (void)__ssub8(hi, v);
+        v = __sel(v, hi);
+        memcpy(output + i, &v, 4);
+    }
+    for (; i < n; ++i) output[i] = (int8_t)fr_clamp(output[i], act->min, act->max);
+}
+
 /* Returns 0 (nothing written) when the layer does not suit the path. */
 static int fr_dw_dsp(const flyref_conv_params *params, int32_t ch_mult, const flyref_quant_params *quant,
                      const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
                      const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
-                     int32_t mode)
+                     int32_t mode, int32_t in_stride, int32_t out_stride)
 {
     static const fr_dwd_row_fn rows[3][3] = {{fr_dwd_mac_row_1_0, fr_dwd_mac_row_2_0, fr_dwd_mac_row_3_0},
                                              {fr_dwd_mac_row_1_2, fr_dwd_mac_row_2_2, fr_dwd_mac_row_3_2},
@@ -701,20 +720,20 @@ static int fr_dw_dsp(const flyref_conv_params *params, int32_t ch_mult, const fl
                 }
             }
             for (b = 0; b < input_dims->n; ++b) {
-                const int8_t *in_b = input + (int64_t)b * in_h * in_w * in_c + c0;
+                const int8_t *in_b = input + (int64_t)b * in_h * in_w * in_stride + c0;
                 int32_t next_row = 0, oy;
                 for (oy = 0; oy < out_h; ++oy) {
                     const int32_t iy0 = oy * sh - ph;
                     const int32_t ky0 = iy0 < 0 ? fr_min(-iy0, kh) : 0;
                     const int32_t ky1 = fr_max(ky0, fr_min(kh, in_h - iy0));
-                    int8_t *dst = output + ((int64_t)b * out_h + oy) * out_w * out_c + oc0;
+                    int8_t *dst = output + ((int64_t)b * out_h + oy) * out_w * out_stride + oc0;
                     const int16_t *q0 = q + ((iy0 + ky0) % kh) * rstride;
                     int32_t iy;
                     /* Each row goes to slots iy % kh and iy % kh + kh, so the kernel rows of every
                      * output row are consecutive slots. */
                     for (iy = fr_max(next_row, iy0 + ky0); iy < iy0 + ky1; ++iy) {
-                        const int8_t *src = in_b + (int64_t)iy * in_w * in_c;
-                        fr_dwd_row(q + (iy % kh) * rstride, q + (iy % kh + kh) * rstride, src, in_c, in_w, g, rowlen,
+                        const int8_t *src = in_b + (int64_t)iy * in_w * in_stride;
+                        fr_dwd_row(q + (iy % kh) * rstride, q + (iy % kh + kh) * rstride, src, in_stride, in_w, g, rowlen,
                                    pw, params->input_offset);
                     }
                     if (iy0 + ky1 > next_row) next_row = iy0 + ky1;
@@ -724,7 +743,7 @@ static int fr_dw_dsp(const flyref_conv_params *params, int32_t ch_mult, const fl
                     if (ky1 > ky0) {
 #if defined(__GNUC__)
                         if (row3q) {
-                            fr_dwd_mac_q(&job, row3q, ch, dst, out_c);
+                            fr_dwd_mac_q(&job, row3q, ch, dst, out_stride);
                         } else if (h >= 3) {
                             fr_dwd_mac(&job, row3, 3);
                         }
@@ -739,33 +758,23 @@ static int fr_dw_dsp(const flyref_conv_params *params, int32_t ch_mult, const fl
                         /* the fused rows stored heads [0, h - h % 3) of each channel */
                         for (c = 0; c < g && h % 3 != 0; ++c) {
                             i = c * h + h - h % 3;
-                            out(acc + i * accw, accw, out_w, ch + i, rq + i, out_off, dst + i, out_c, h % 3);
+                            out(acc + i * accw, accw, out_w, ch + i, rq + i, out_off, dst + i, out_stride, h % 3);
                         }
                     } else {
-                        out(acc, accw, out_w, ch, rq, out_off, dst, out_c, n);
+                        out(acc, accw, out_w, ch, rq, out_off, dst, out_stride, n);
                     }
                 }
             }
         }
     }
     if (params->activation.min > -128 || params->activation.max < 127) {
-        /* The narrower clamp, four bytes at a time: SSUB8 sets a lane's GE flag when
-         * v >= lo (resp. hi >= v) and SEL keeps that lane of v, else takes the bound. */
-        const int32_t total = fr_dims_count(output_dims);
-        const uint32_t lo = 0x01010101u * (uint8_t)params->activation.min;
-        const uint32_t hi = 0x01010101u * (uint8_t)params->activation.max;
-        int32_t i = 0;
-        for (; i + 4 <= total; i += 4) {
-            uint32_t v;
-            memcpy(&v, output + i, 4);
-            (void)__ssub8(v, lo);
-            v = __sel(v, lo);
-            (void)__ssub8(hi, v);
-            v = __sel(v, hi);
-            memcpy(output + i, &v, 4);
-        }
-        for (; i < total; ++i) {
-            output[i] = (int8_t)fr_clamp(output[i], params->activation.min, params->activation.max);
+        const int32_t npix = input_dims->n * out_h * out_w;
+        /* one run when the pixels' channels follow each other, else one per pixel */
+        if (out_stride == out_c) {
+            fr_dwd_clamp(output, npix * out_c, &params->activation);
+        } else {
+            int32_t p;
+            for (p = 0; p < npix; ++p) fr_dwd_clamp(output + (int64_t)p * out_stride, out_c, &params->activation);
         }
     }
     return 1;

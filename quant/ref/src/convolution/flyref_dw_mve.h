@@ -310,7 +310,7 @@ static void fr_dwm_channel(const fr_dwm_ctx *x, const int8_t *plane, int8_t *out
 static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const flyref_quant_params *quant,
                      const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
                      const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
-                     int32_t mode)
+                     int32_t mode, int32_t in_stride, int32_t out_stride)
 {
     uint64_t block[FR_DWM_BYTES / 8];
     fr_dwm_ctx x;
@@ -329,7 +329,7 @@ static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const fl
     int32_t *base;
     uint8_t *off;
     if (params->dilation_w != 1 || nv > FR_DWM_MAX_NV || zp < -128 || zp > 127) return 0;
-    if ((int64_t)7 * in_c > 0xFFFF || (int64_t)7 * wlen > 0xFFFF) return 0; /* 16-bit offsets */
+    if ((int64_t)7 * in_stride > 0xFFFF || (int64_t)7 * wlen > 0xFFFF) return 0; /* 16-bit offsets */
     /* Band: the columns of the padded image and of every window, and the last window's whole
      * vectors of taps, in whole 16-byte chunks. */
     cols = (int64_t)pw + in_w;
@@ -377,7 +377,7 @@ static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const fl
     x.h = h;
     x.out_h = out_h;
     x.out_w = out_w;
-    x.out_c = out_c;
+    x.out_c = out_stride; /* bytes between output pixels: out_c, or more for a block of channels */
     x.sh = sh;
     x.ph = ph;
     x.out_off = params->output_offset;
@@ -388,7 +388,7 @@ static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const fl
     x.geo.sh = sh;
     x.geo.in_h = in_h;
     x.geo.in_w = in_w;
-    x.geo.in_c = in_c;
+    x.geo.in_c = in_stride; /* bytes between input pixels */
     x.geo.pw = pw;
     x.geo.zp = zp;
     x.geo.hp = (int32_t)pl.hp;
@@ -414,8 +414,8 @@ static int fr_dw_mve(const flyref_conv_params *params, int32_t ch_mult, const fl
         }
         for (c = 0; c < g; ++c) {
             for (b = 0; b < input_dims->n; ++b) {
-                fr_dwm_channel(&x, input + (int64_t)b * in_h * in_w * in_c + c0 + c,
-                               output + (int64_t)b * out_h * out_w * out_c + (c0 + c) * h, wv + c * h * wlen,
+                fr_dwm_channel(&x, input + (int64_t)b * in_h * in_w * in_stride + c0 + c,
+                               output + (int64_t)b * out_h * out_w * out_stride + (c0 + c) * h, wv + c * h * wlen,
                                ch + c * h);
             }
         }

@@ -1,10 +1,16 @@
 /*
  * Constants in their stored form. A .fly file may store a constant encoded (flynet_format.h:
  * PACKED int8 values as 1..8-bit indices into a 2^bits code table, S8 / S16 int32 values stored
- * narrow); the kernels only ever read plain int8/int32 arrays. This file holds the storage rules,
- * the unpacking, and the layout of each node's decode region, where its encoded inputs are
- * decoded just before its eval. PACKED fully-connected weights are the one exception: they are
- * decoded a block of rows at a time (the FC adapter drives that), so the region stays small.
+ * narrow); the kernels only ever read plain int8/int32 arrays. This file holds the storage rules
+ * and the layout of each node's decode region, where its encoded inputs are decoded just before
+ * they are used (the unpacking itself: flyref_unpack.c).
+ *
+ * Blocked nodes (flynet_format.h, PLAN): a CONV2D of one group, a DEPTHWISE_CONV2D or a
+ * FULLY_CONNECTED whose weights are PACKED runs a block of channels at a time, each block's
+ * weights and per-channel encoded inputs decoded into the node's slots just before the kernel
+ * call on those channels (fr_decode_block, driven by the op's eval). Output channels are
+ * independent, so the integers are those of one call on the whole tensor, and RAM holds one
+ * block's decoded weights instead of the whole tensor.
  */
 
 #include "flyref_interp_internal.h"
@@ -25,43 +31,22 @@ int fr_storage_ok(const flyref_tensor *t)
 static int32_t sext8(uint32_t b) { return (int32_t)(b & 0x7Fu) - (int32_t)(b & 0x80u); }
 static int32_t sext16(uint32_t h) { return (int32_t)(h & 0x7FFFu) - (int32_t)(h & 0x8000u); }
 
-/* Index of element k of a packed stream; reads the second byte only when the field crosses into
- * it, so a stream of exactly ceil(count * bits / 8) bytes is never overrun. */
-static uint32_t packed_index(const uint8_t *p, int32_t bits, int32_t k)
-{
-    const uint64_t pos = (uint64_t)k * (uint64_t)bits;
-    const size_t byte = (size_t)(pos >> 3);
-    const uint32_t sh = (uint32_t)(pos & 7u);
-    uint32_t v = p[byte];
-    if (sh + (uint32_t)bits > 8u) v |= (uint32_t)p[byte + 1] << 8;
-    return (v >> sh) & ((1u << bits) - 1u);
-}
-
 void flyref_unpack_s8(const uint8_t *packed, int32_t bits, const int8_t *table, int32_t count, int8_t *out)
 {
-    int32_t k;
-    if (packed == 0 || table == 0 || out == 0 || bits < 1 || bits > 8) return;
-    for (k = 0; k < count; ++k) out[k] = table[packed_index(packed, bits, k)];
+    fr_unpacker u;
+    if (packed == 0 || table == 0 || out == 0 || bits < 1 || bits > 8 || count <= 0) return;
+    fr_unpacker_init(&u, packed, bits, table, count);
+    fr_unpack(&u, 0, count, out);
 }
 
 int32_t fr_const_value(const flyref_tensor *t, int32_t k)
 {
     const uint8_t *p = (const uint8_t *)t->data;
     switch (t->storage) {
-    case FLYNET_STORAGE_PACKED: return sext8(p[packed_index(p + (1u << t->bits), t->bits, k)]);
+    case FLYNET_STORAGE_PACKED: return sext8(p[fr_packed_index(p + (1u << t->bits), t->bits, k)]);
     case FLYNET_STORAGE_S8: return sext8(p[k]);
     case FLYNET_STORAGE_S16: return sext16((uint32_t)p[2 * k] | ((uint32_t)p[2 * k + 1] << 8));
     default: return t->type == FLYNET_TYPE_INT8 ? ((const int8_t *)t->data)[k] : ((const int32_t *)t->data)[k];
-    }
-}
-
-/* The code table holds the 2^bits int8 values; the index stream follows it. */
-void fr_unpack_range(const flyref_tensor *t, int32_t first, int32_t count, int8_t *out)
-{
-    const uint8_t *stored = (const uint8_t *)t->data;
-    int32_t e;
-    for (e = 0; e < count; ++e) {
-        out[e] = (int8_t)sext8(stored[packed_index(stored + (1u << t->bits), t->bits, first + e)]);
     }
 }
 
@@ -98,36 +83,87 @@ flyref_status flyref_tensor_decode(const flyref_tensor *t, void *out, size_t out
     } else if (t->type == FLYNET_TYPE_INT8) {
         for (k = 0; k < count; ++k) ((int8_t *)out)[k] = ((const int8_t *)t->data)[k];
     } else {
-        for (k = 0; k < count; ++k) ((int32_t *)out)[k] = fr_const_value(t, k);
+        fr_decode_s32(t, 0, count, (int32_t *)out);
     }
     return FLYREF_OK;
+}
+
+/* Elements [first, first + count) of an int32 constant in any storage, as int32: the storage
+ * switch outside the loop (the per-channel shifts of every conv are decoded every inference). */
+void fr_decode_s32(const flyref_tensor *t, int32_t first, int32_t count, int32_t *out)
+{
+    const uint8_t *p = (const uint8_t *)t->data;
+    int32_t k;
+    if (t->storage == FLYNET_STORAGE_S8) {
+        const int8_t *s8 = (const int8_t *)t->data + first;
+        for (k = 0; k < count; ++k) out[k] = s8[k];
+    } else if (t->storage == FLYNET_STORAGE_S16) {
+        p += 2 * (size_t)first;
+        for (k = 0; k < count; ++k) out[k] = sext16((uint32_t)p[2 * k] | ((uint32_t)p[2 * k + 1] << 8));
+    } else {
+        for (k = 0; k < count; ++k) out[k] = fr_const_value(t, first + k);
+    }
 }
 
 /* ---------------------------------------------------------------- decode region */
 
 static uint32_t align4(uint32_t v) { return (v + 3u) & ~3u; }
 
-/* PACKED fully-connected weights are decoded a block of rows at a time (flynet_format.h, PLAN):
- * rows per block for weights {C_OUT, 1, 1, K}. */
-int32_t fr_fc_block_rows(const flyref_tensor *w)
+int fr_blocked(const flyref_graph *g, const flyref_node *n, fr_blocks *b)
 {
-    const int64_t k = (int64_t)w->dims.h * w->dims.w * w->dims.c;
-    int64_t rows = k > 0 ? (int64_t)FLYNET_FILE_FC_DECODE_BYTES / k : 1;
-    if (rows < 1) rows = 1;
-    if (rows > w->dims.n) rows = w->dims.n;
-    return (int32_t)rows;
+    const flyref_tensor *x, *w;
+    int64_t unit, per;
+    if (n->num_inputs < 2 || (n->op != FLYNET_OP_CONV2D && n->op != FLYNET_OP_DEPTHWISE_CONV2D)) return 0;
+    x = fr_tensor(g, n->inputs[0]);
+    w = fr_tensor(g, n->inputs[1]);
+    if (x == 0 || w == 0 || w->data == 0 || w->storage != FLYNET_STORAGE_PACKED) return 0;
+    if (n->op == FLYNET_OP_DEPTHWISE_CONV2D) {
+        /* units: input channels, each with its ch_mult output channels at every tap */
+        if (w->dims.n != 1 || x->dims.c < 1 || w->dims.c % x->dims.c != 0) return 0;
+        b->units = x->dims.c;
+        b->ch_per_unit = w->dims.c / x->dims.c;
+        b->c_out = w->dims.c;
+        unit = (int64_t)w->dims.h * w->dims.w * b->ch_per_unit;
+    } else {
+        /* units: output channels (filter rows); a grouped conv is decoded whole */
+        if (w->dims.c != x->dims.c) return 0;
+        b->units = w->dims.n;
+        b->ch_per_unit = 1;
+        b->c_out = w->dims.n;
+        unit = (int64_t)w->dims.h * w->dims.w * w->dims.c;
+    }
+    per = (int64_t)FLYNET_FILE_DECODE_BLOCK_BYTES / unit;
+    if (per < 1) per = 1;
+    if (per >= 8) {
+        per &= ~(int64_t)7;
+    } else if (per >= 4) {
+        per &= ~(int64_t)3;
+    }
+    if (per > b->units) per = b->units;
+    b->unit_bytes = (int32_t)unit;
+    b->per_block = (int32_t)per;
+    return 1;
 }
 
-int fr_fc_blocked(const flyref_node *n, int32_t i, const flyref_tensor *t)
+int fr_reads_packed(const flyref_node *n, int32_t i, const flyref_tensor *t)
 {
     return n->op == FLYNET_OP_FULLY_CONNECTED && i == 1 && t->data != 0 && t->storage == FLYNET_STORAGE_PACKED;
 }
 
-/* Bytes input i (encoded) takes in the decode region, before 4-alignment. */
-static uint64_t slot_bytes(const flyref_node *n, int32_t i, const flyref_tensor *t)
+/* Input i of a blocked node that is decoded block by block: the weights, and the encoded
+ * per-channel inputs (bias, multiplier, shift with one value per output channel). */
+static int block_decoded(const flyref_tensor *t, int32_t i, const fr_blocks *b)
 {
-    if (fr_fc_blocked(n, i, t)) {
-        return (uint64_t)fr_fc_block_rows(t) * (uint64_t)((int64_t)t->dims.h * t->dims.w * t->dims.c);
+    return i == 1 || (i >= 2 && i <= 4 && t->data != 0 && fr_dims_count(&t->dims) == b->c_out);
+}
+
+/* Bytes input i (encoded) takes in the decode region, before 4-alignment. */
+static uint64_t slot_bytes(const flyref_node *n, int32_t i, const flyref_tensor *t, int blocked, const fr_blocks *b)
+{
+    if (fr_reads_packed(n, i, t)) return 0;
+    if (blocked && block_decoded(t, i, b)) {
+        return i == 1 ? (uint64_t)b->per_block * (uint64_t)b->unit_bytes
+                      : 4u * (uint64_t)b->per_block * (uint64_t)b->ch_per_unit;
     }
     return (uint64_t)flyref_tensor_bytes(t);
 }
@@ -136,11 +172,13 @@ static uint64_t slot_bytes(const flyref_node *n, int32_t i, const flyref_tensor 
  * order, each 4-aligned). Sizes were bounded by fr_decode_needed() in prepare. */
 static uint32_t decode_slot(const flyref_graph *g, const flyref_node *n, int32_t i)
 {
+    fr_blocks b;
+    const int blocked = fr_blocked(g, n, &b);
     uint32_t off = 0;
     int32_t j;
     for (j = 0; j < i; ++j) {
         const flyref_tensor *t = j < n->num_inputs ? fr_tensor(g, n->inputs[j]) : 0;
-        if (t != 0 && fr_is_encoded(t)) off += align4((uint32_t)slot_bytes(n, j, t));
+        if (t != 0 && fr_is_encoded(t)) off += align4((uint32_t)slot_bytes(n, j, t, blocked, &b));
     }
     return off;
 }
@@ -152,11 +190,13 @@ uint8_t *fr_decode_dest(const flyref_graph *g, const flyref_node *n, uint8_t *ar
 
 uint32_t fr_decode_needed(const flyref_graph *g, const flyref_node *n, int *ok)
 {
+    fr_blocks b;
+    const int blocked = fr_blocked(g, n, &b);
     uint64_t total = 0;
     int32_t j;
     for (j = 0; j < n->num_inputs; ++j) {
         const flyref_tensor *t = fr_tensor(g, n->inputs[j]);
-        if (t != 0 && fr_is_encoded(t)) total += (slot_bytes(n, j, t) + 3u) & ~(uint64_t)3u;
+        if (t != 0 && fr_is_encoded(t)) total += (slot_bytes(n, j, t, blocked, &b) + 3u) & ~(uint64_t)3u;
     }
     *ok = total <= 0x7FFFFFFFu;
     return *ok ? (uint32_t)total : 0;
@@ -174,6 +214,8 @@ const void *fr_node_input(const flyref_graph *g, const flyref_node *n, uint8_t *
 
 flyref_status fr_decode_inputs(const flyref_graph *g, const flyref_node *n, uint8_t *arena, size_t arena_size)
 {
+    fr_blocks b;
+    const int blocked = fr_blocked(g, n, &b);
     uint32_t off = 0, need;
     int32_t j;
     int ok;
@@ -185,14 +227,45 @@ flyref_status fr_decode_inputs(const flyref_graph *g, const flyref_node *n, uint
     }
     for (j = 0; j < n->num_inputs; ++j) {
         const flyref_tensor *t = fr_tensor(g, n->inputs[j]);
-        if (t != 0 && fr_is_encoded(t) && fr_fc_blocked(n, j, t)) {
-            off += align4((uint32_t)slot_bytes(n, j, t)); /* decoded block by block by the FC eval */
-        } else if (t != 0 && fr_is_encoded(t)) {
+        if (t == 0 || !fr_is_encoded(t)) continue;
+        /* a blocked node's block-decoded inputs wait for their block (fr_decode_block); a packed
+         * FC reads its weights as they are */
+        if (!(blocked && block_decoded(t, j, &b)) && !fr_reads_packed(n, j, t)) {
             const size_t bytes = flyref_tensor_bytes(t);
             const flyref_status st = flyref_tensor_decode(t, arena + n->decode_offset + off, bytes);
             if (st != FLYREF_OK) return st;
-            off += align4((uint32_t)bytes);
         }
+        off += align4((uint32_t)slot_bytes(n, j, t, blocked, &b));
     }
     return FLYREF_OK;
+}
+
+void fr_decode_block(const flyref_graph *g, const flyref_node *n, uint8_t *arena, const fr_blocks *b,
+                     const fr_unpacker *u, int32_t u0, int32_t nu, const void *x[5])
+{
+    const int32_t c0 = u0 * b->ch_per_unit, nc = nu * b->ch_per_unit;
+    int32_t j;
+    for (j = 1; j < 5; ++j) {
+        const flyref_tensor *t = j < n->num_inputs ? fr_tensor(g, n->inputs[j]) : 0;
+        x[j] = 0;
+        if (t == 0) continue; /* an absent bias */
+        if (j == 1) {
+            int8_t *dst = (int8_t *)fr_decode_dest(g, n, arena, 1);
+            if (n->op == FLYNET_OP_DEPTHWISE_CONV2D) {
+                /* [tap][channel]: the block's channels of every tap, one run each */
+                fr_unpack_rows(u, c0, nc, b->c_out, t->dims.h * t->dims.w, dst);
+            } else {
+                fr_unpack(u, u0 * b->unit_bytes, nu * b->unit_bytes, dst);
+            }
+            x[1] = dst;
+        } else if (!block_decoded(t, j, b)) {
+            x[j] = fr_node_input(g, n, arena, j); /* one value for every channel */
+        } else if (fr_is_encoded(t)) {
+            int32_t *dst = (int32_t *)(void *)fr_decode_dest(g, n, arena, j);
+            fr_decode_s32(t, c0, nc, dst);
+            x[j] = dst;
+        } else {
+            x[j] = (const int32_t *)t->data + c0;
+        }
+    }
 }

@@ -2,8 +2,10 @@
  * flyref_interp_internal.h -- what the interpreter's three files share (not installed, not public
  * API). The interpreter is split by concern, one concern per file:
  *
- *   flyref_decode.c      constants in their stored form: storage rules, sizes, unpacking, and
- *                        where each node's encoded inputs sit decoded in its decode region
+ *   flyref_decode.c      constants in their stored form: storage rules, sizes, and where each
+ *                        node's encoded inputs sit decoded in its decode region (the unpacking
+ *                        of PACKED streams is flyref_unpack.c, declared in flyref_internal.h:
+ *                        the packed FC kernel reads it too)
  *   flyref_op_adapters.c the op table: per op its arity, the checks it shares with other ops,
  *                        its own checks and the eval that builds the kernel's parameter struct
  *   flyref_graph.c       the graph: index and storage checks, the scratch/decode plan, prepare
@@ -33,20 +35,42 @@ static inline int fr_is_encoded(const flyref_tensor *t)
 
 /* ---- flyref_decode.c ---- */
 
+/** The unpacker of PACKED constant t (code table, then the stream; flyref_unpack.c). */
+void fr_unpacker_of(fr_unpacker *u, const flyref_tensor *t);
+
+
 /** A constant's storage agrees with its type; arena tensors ignore storage and bits. */
 int fr_storage_ok(const flyref_tensor *t);
 
 /** Element k (< element count) of a constant in any storage, as int32. */
 int32_t fr_const_value(const flyref_tensor *t, int32_t k);
 
-/** 1 when input i of n is decoded a block of rows at a time (PACKED fully-connected weights). */
-int fr_fc_blocked(const flyref_node *n, int32_t i, const flyref_tensor *t);
+/** Elements [first, first + count) of an int32 constant (any storage) as int32. */
+void fr_decode_s32(const flyref_tensor *t, int32_t first, int32_t count, int32_t *out);
 
-/** Rows of PACKED fully-connected weights {C_OUT, 1, 1, K} decoded per block. */
-int32_t fr_fc_block_rows(const flyref_tensor *w);
+/** 1 when input i of n is read as it is stored although encoded: the PACKED weights of a
+ *  FULLY_CONNECTED (fr_fully_connected_packed_s8). */
+int fr_reads_packed(const flyref_node *n, int32_t i, const flyref_tensor *t);
 
-/** out[e] = element first + e of PACKED constant t, for e < count. */
-void fr_unpack_range(const flyref_tensor *t, int32_t first, int32_t count, int8_t *out);
+/** How a blocked node (PACKED weights of a one-group CONV2D or a DEPTHWISE_CONV2D; flynet_format.h,
+ *  PLAN) splits into blocks. */
+typedef struct fr_blocks {
+    int32_t units;       /* output channels (conv) or input channels (depthwise) */
+    int32_t ch_per_unit; /* output channels per unit: 1, or ch_mult for depthwise */
+    int32_t c_out;       /* output channels of the node */
+    int32_t unit_bytes;  /* decoded weights of one unit */
+    int32_t per_block;   /* units per block (the last block may hold fewer) */
+} fr_blocks;
+
+/** 1 and *b when node n runs block by block, else 0. */
+int fr_blocked(const flyref_graph *g, const flyref_node *n, fr_blocks *b);
+
+/** Decodes units [u0, u0 + nu) of blocked node n (weights through u, the node's unpacker, and its
+ *  per-channel encoded inputs) into their slots, and sets x[1..4] to what the kernel call on
+ *  those channels reads: weights, bias (0 if absent), multipliers, shifts; a per-tensor (count
+ *  1) input is the node's whole one. */
+void fr_decode_block(const flyref_graph *g, const flyref_node *n, uint8_t *arena, const fr_blocks *b,
+                     const fr_unpacker *u, int32_t u0, int32_t nu, const void *x[5]);
 
 /** Where input i of n (encoded) is decoded: its slot in the node's decode region. */
 uint8_t *fr_decode_dest(const flyref_graph *g, const flyref_node *n, uint8_t *arena, int32_t i);
@@ -54,7 +78,8 @@ uint8_t *fr_decode_dest(const flyref_graph *g, const flyref_node *n, uint8_t *ar
 /** Bytes of the node's decode region; 0 with *ok = 0 when it does not fit in 31 bits. */
 uint32_t fr_decode_needed(const flyref_graph *g, const flyref_node *n, int *ok);
 
-/** Decodes the node's encoded inputs into its decode region (prepare sized it). */
+/** Decodes the node's encoded inputs into its decode region (prepare sized it), except those a
+ *  blocked node decodes block by block. */
 flyref_status fr_decode_inputs(const flyref_graph *g, const flyref_node *n, uint8_t *arena, size_t arena_size);
 
 /** Data of input i as the kernel reads it: decoded copy, constant data or arena tensor. */

@@ -53,6 +53,12 @@ typedef struct fr_op {
 
 /* ---------------------------------------------------------------- helpers */
 
+#if defined(__GNUC__)
+#define FR_OUT_OF_LINE __attribute__((noinline))
+#else
+#define FR_OUT_OF_LINE
+#endif
+
 static int is_s8(const flyref_tensor *t) { return t != 0 && t->type == FLYNET_TYPE_INT8; }
 static int is_s32(const flyref_tensor *t) { return t != 0 && t->type == FLYNET_TYPE_INT32; }
 static int32_t count_of(const flyref_tensor *t) { return fr_dims_count(&t->dims); }
@@ -125,14 +131,71 @@ static uint32_t conv_scratch(const fr_args *a)
     return (uint32_t)flyref_conv2d_wrapper_s8_buffer_size(&p, &a->in[0]->dims, &a->in[1]->dims);
 }
 
+/* One block of a blocked node (fr_blocked): units [u0, u0 + nu), output channels [c0, c0 + nc), the
+ * data its kernel call reads and its quantization. */
+typedef struct fr_block {
+    int32_t u0, nu, c0, nc;
+    const void *x[5];
+    flyref_quant_params q;
+} fr_block;
+
+/* The next block of a blocked node's eval: decodes it (fr_decode_block) into blk; 0 past the last.
+ * Start with blk->u0 = blk->nu = 0. */
+static int next_block(const fr_args *a, const fr_blocks *bl, const fr_unpacker *u, fr_block *blk)
+{
+    blk->u0 += blk->nu;
+    if (blk->u0 >= bl->units) return 0;
+    blk->nu = fr_min(bl->per_block, bl->units - blk->u0);
+    blk->c0 = blk->u0 * bl->ch_per_unit;
+    blk->nc = blk->nu * bl->ch_per_unit;
+    fr_decode_block(a->g, a->n, a->arena, bl, u, blk->u0, blk->nu, blk->x);
+    blk->q.multiplier = blk->x[3];
+    blk->q.shift = blk->x[4];
+    blk->q.count = count_of(a->in[3]) == 1 ? 1 : blk->nc;
+    return 1;
+}
+
+/* The blocked conv or depthwise (fr_blocked), kept out of line: the int8 path's frame then does not
+ * carry the unpacker (stack use on the target). Each block is one kernel call on its channels,
+ * writing them straight into the output (the strided kernels of flyref_internal.h): a conv's
+ * block is its filter rows; a depthwise's is input channels [u0, u0 + nu) and their heads. */
+static FR_OUT_OF_LINE flyref_status blocked_eval(const fr_args *a, const fr_blocks *bl, const flyref_conv_params *p,
+                                                 const flyref_context *ctx)
+{
+    const int32_t in_c = a->in[0]->dims.c, ch_mult = bl->ch_per_unit;
+    fr_unpacker u;
+    fr_block blk;
+    flyref_dims xd = a->in[0]->dims, wd = a->in[1]->dims, od = a->out[0]->dims;
+    fr_unpacker_of(&u, a->in[1]);
+    blk.u0 = blk.nu = 0;
+    while (next_block(a, bl, &u, &blk)) {
+        flyref_status st;
+        od.c = blk.nc;
+        if (a->n->op == FLYNET_OP_DEPTHWISE_CONV2D) {
+            xd.c = blk.nu;
+            wd.c = blk.nc;
+            st = fr_depthwise_conv2d_s8_strided(p, ch_mult, &blk.q, &xd, (const int8_t *)a->x[0] + blk.u0, in_c, &wd,
+                                                blk.x[1], blk.x[2], &od, a->y[0] + blk.c0, bl->c_out);
+        } else {
+            wd.n = blk.nc;
+            st = fr_conv2d_wrapper_s8_strided(ctx, p, &blk.q, &xd, a->x[0], &wd, blk.x[1], blk.x[2], &od,
+                                              a->y[0] + blk.c0, bl->c_out);
+        }
+        if (st != FLYREF_OK) return st;
+    }
+    return FLYREF_OK;
+}
+
 static flyref_status conv_eval(const fr_args *a)
 {
     flyref_conv_params p;
     flyref_quant_params q;
     flyref_context ctx;
+    fr_blocks bl;
     conv_params(a, &p, &q);
     ctx.buf = a->n->scratch_size > 0 ? a->arena + a->n->scratch_offset : 0;
     ctx.size = (int32_t)a->n->scratch_size;
+    if (fr_blocked(a->g, a->n, &bl)) return blocked_eval(a, &bl, &p, &ctx);
     return flyref_conv2d_wrapper_s8(&ctx, &p, &q, &a->in[0]->dims, a->x[0], &a->in[1]->dims, a->x[1], a->x[2],
                                     &a->out[0]->dims, a->y[0]);
 }
@@ -152,7 +215,9 @@ static flyref_status dw_eval(const fr_args *a)
 {
     flyref_conv_params p;
     flyref_quant_params q;
+    fr_blocks bl;
     conv_params(a, &p, &q);
+    if (fr_blocked(a->g, a->n, &bl)) return blocked_eval(a, &bl, &p, 0);
     return flyref_depthwise_conv2d_s8(&p, a->out[0]->dims.c / a->in[0]->dims.c, &q, &a->in[0]->dims, a->x[0],
                                       &a->in[1]->dims, a->x[1], a->x[2], &a->out[0]->dims, a->y[0]);
 }
@@ -169,44 +234,14 @@ static flyref_status fc_check(const fr_args *a)
     return FLYREF_OK;
 }
 
-/* FC with PACKED weights: decode R rows, run the kernel on those output channels (one batch
- * row at a time, so the output stays in place), next R rows. Output channels are independent,
- * so the integers are those of one call on the whole matrix. */
-static flyref_status fc_eval_blocked(const fr_args *a, const flyref_fc_params *p)
+/* FC with PACKED weights, read as they are stored (out of line, as blocked_eval). */
+static FR_OUT_OF_LINE flyref_status fc_eval_packed(const fr_args *a, const flyref_fc_params *p,
+                                                   const flyref_quant_params *q)
 {
-    const flyref_tensor *x = a->in[0], *w = a->in[1];
-    const int32_t c_out = w->dims.n, k = w->dims.h * w->dims.w * w->dims.c, rows = fr_fc_block_rows(w);
-    const int32_t count = count_of(a->in[3]), batches = x->dims.n;
-    int8_t *block = (int8_t *)fr_decode_dest(a->g, a->n, a->arena, 1);
-    const int8_t *xin = a->x[0];
-    const int32_t *bias = a->x[2], *mult = a->x[3], *shift = a->x[4];
-    int8_t *yout = a->y[0];
-    int32_t c0, b;
-    for (c0 = 0; c0 < c_out; c0 += rows) {
-        const int32_t r = c_out - c0 < rows ? c_out - c0 : rows;
-        flyref_dims xd, wd, od;
-        flyref_quant_params q;
-        fr_unpack_range(w, c0 * k, r * k, block);
-        xd.n = 1;
-        xd.h = x->dims.h;
-        xd.w = x->dims.w;
-        xd.c = x->dims.c;
-        wd.n = r;
-        wd.h = wd.w = 1;
-        wd.c = k;
-        od.n = od.h = od.w = 1;
-        od.c = r;
-        q.multiplier = count == 1 ? mult : mult + c0;
-        q.shift = count == 1 ? shift : shift + c0;
-        q.count = count == 1 ? 1 : r;
-        for (b = 0; b < batches; ++b) {
-            const flyref_status st = flyref_fully_connected_s8(p, &q, &xd, xin + (int64_t)b * k, &wd, block,
-                                                               bias != 0 ? bias + c0 : 0, &od,
-                                                               yout + (int64_t)b * c_out + c0);
-            if (st != FLYREF_OK) return st;
-        }
-    }
-    return FLYREF_OK;
+    fr_unpacker u;
+    fr_unpacker_of(&u, a->in[1]);
+    return fr_fully_connected_packed_s8(p, q, &a->in[0]->dims, a->x[0], &a->in[1]->dims, &u, a->x[2],
+                                        &a->out[0]->dims, a->y[0]);
 }
 
 static flyref_status fc_eval(const fr_args *a)
@@ -219,10 +254,10 @@ static flyref_status fc_eval(const fr_args *a)
     p.output_offset = a->out[0]->zero_point;
     p.activation = act_of(r->act_min, r->act_max);
     p.rounding = r->rounding;
-    if (fr_fc_blocked(a->n, 1, a->in[1])) return fc_eval_blocked(a, &p);
     q.multiplier = a->x[3];
     q.shift = a->x[4];
     q.count = count_of(a->in[3]);
+    if (fr_reads_packed(a->n, 1, a->in[1])) return fc_eval_packed(a, &p, &q);
     return flyref_fully_connected_s8(&p, &q, &a->in[0]->dims, a->x[0], &a->in[1]->dims, a->x[1], a->x[2],
                                      &a->out[0]->dims, a->y[0]);
 }
