@@ -363,14 +363,14 @@ FR_1X1_COLS_FN(4)
 static void fr_1x1_mve_cols(const flyref_conv_params *params, const flyref_quant_params *quant,
                             const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
                             const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
-                            int32_t mode, int32_t groups, int32_t per_group, int32_t stream, int64_t step_x,
-                            int64_t row_x, int64_t image_x)
+                            int32_t mode, int32_t groups, int32_t per_group, int32_t out_stride, int32_t stream,
+                            int64_t step_x, int64_t row_x, int64_t image_x)
 {
     int8_t wk[FR_1X1_MVE_COLS_N * FR_1X1_MVE_COLS_K];
     fr_mch ch[FR_1X1_MVE_COLS_N];
     fr_1x1_run r;
     void (*cols)(const fr_1x1_run *, const int8_t *, const fr_mch *, int32_t);
-    const int32_t kc = filter_dims->c, out_c = filter_dims->n, nv = (kc + 15) / 16;
+    const int32_t kc = filter_dims->c, out_c = out_stride, nv = (kc + 15) / 16; /* out_c: between output pixels */
     const int32_t oh = output_dims->h, ow = output_dims->w;
     const int64_t total = (int64_t)input_dims->n * image_x;
     int32_t safe_stream = 0, g, oc0, i, j, b, oy;
@@ -441,7 +441,7 @@ static void fr_1x1_mve(const flyref_conv_params *params, const flyref_quant_para
     int32_t g, oc0, j, i, b, oy;
     if (kc <= FR_1X1_MVE_COLS_K) {
         fr_1x1_mve_cols(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
-                        per_group, stream, step_x, row_x, image_x);
+                        per_group, out_stride, stream, step_x, row_x, image_x);
         return;
     }
     k.chunks = kc / 16;
