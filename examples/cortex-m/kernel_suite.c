@@ -4,6 +4,8 @@
  */
 #include "kernel_suite.h"
 
+#include <string.h>
+
 #include "cmsis/cmsis_cases.h"
 #include "flyref.h"
 #include "flyref_interpreter.h"
@@ -56,15 +58,7 @@ static void fam_init(family *f)
     f->fails = 0;
 }
 
-static void fam_bytes(family *f, const void *p, int32_t n)
-{
-    const uint8_t *b = (const uint8_t *)p;
-    int32_t i;
-    for (i = 0; i < n; ++i) {
-        f->hash ^= b[i];
-        f->hash *= 16777619u;
-    }
-}
+static void fam_bytes(family *f, const void *p, int32_t n);
 
 static void fam_status(family *f, flyref_status s)
 {
@@ -124,7 +118,30 @@ static int report(suite_puts_fn out, const char *name, const family *f)
 /* ------------------------------------------------------------------ buffers, shapes, draws */
 
 #define MAXB 4096
-static int8_t g_x[MAXB], g_x2[MAXB], g_w[MAXB], g_y[MAXB], g_y2[MAXB], g_scratch[MAXB];
+/* The output buffers g_y and g_y2 carry GUARD bytes past MAXB: each case starts with both filled
+ * with GUARD_BYTE, and fam_bytes() fails the case when a kernel wrote past the n bytes it was
+ * given (a fast path's off-by-one store lands there and changes no hash). */
+#define GUARD 16
+#define GUARD_BYTE 0xA5
+static int8_t g_x[MAXB], g_x2[MAXB], g_w[MAXB], g_y[MAXB + GUARD], g_y2[MAXB + GUARD], g_scratch[MAXB];
+
+static void fam_bytes(family *f, const void *p, int32_t n)
+{
+    const uint8_t *b = (const uint8_t *)p;
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        f->hash ^= b[i];
+        f->hash *= 16777619u;
+    }
+    if (p == (const void *)g_y || p == (const void *)g_y2) {
+        for (i = n; i < n + GUARD && i < MAXB + GUARD; ++i) {
+            if (b[i] != (uint8_t)GUARD_BYTE) {
+                f->fails++;
+                break;
+            }
+        }
+    }
+}
 static int32_t g_bias[256], g_mult[256], g_shift[256], g_idx[256];
 static uint8_t g_arena[8192];
 
@@ -285,7 +302,11 @@ static int run_family(suite_puts_fn out, const suite_family *fam)
     const uint32_t saved = g_state;
     if (fam->seed != 0u) g_state = fam->seed;
     fam_init(&f);
-    for (it = 0; it < fam->cases; ++it) fam->one(&f, it);
+    for (it = 0; it < fam->cases; ++it) {
+        memset(g_y, GUARD_BYTE, sizeof g_y);
+        memset(g_y2, GUARD_BYTE, sizeof g_y2);
+        fam->one(&f, it);
+    }
     if (fam->seed != 0u) g_state = saved;
     return report(out, fam->name, &f);
 }
@@ -739,6 +760,7 @@ static void run_softmax(family *f, float beta, float si, int32_t rows, int32_t l
         hi = rint_in(0, 127);
     }
     fill_s8(g_x2, rows * len, lo, hi);
+    memset(g_y, GUARD_BYTE, sizeof g_y); /* a shorter output than the case's earlier ones */
     fam_status(f, flyref_softmax_s8(&p, rows, len, g_x2, g_y));
     fam_bytes(f, g_y, rows * len);
 }
