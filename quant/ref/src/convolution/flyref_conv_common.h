@@ -38,6 +38,30 @@ static inline flyref_status fr_conv_check(const flyref_conv_params *p, const fly
     return FLYREF_OK;
 }
 
+/* The fully-connected kernels' checks (int8 and packed weights): sets *k (elements per row) and
+ * *out_c (rows). */
+static inline flyref_status fr_fc_check(const flyref_fc_params *params, const flyref_quant_params *quant,
+                                        const flyref_dims *input_dims, const flyref_dims *filter_dims,
+                                        const flyref_dims *output_dims, int32_t *k, int32_t *out_c)
+{
+    if (!fr_dims_ok(input_dims) || !fr_dims_ok(filter_dims) || !fr_dims_ok(output_dims) ||
+        fr_dims_count(input_dims) < 0 || fr_dims_count(filter_dims) < 0 || fr_dims_count(output_dims) < 0) {
+        return FLYREF_SHAPE_ERROR;
+    }
+    *k = input_dims->h * input_dims->w * input_dims->c;
+    *out_c = filter_dims->n;
+    if (filter_dims->h * filter_dims->w * filter_dims->c != *k || output_dims->n != input_dims->n ||
+        output_dims->h * output_dims->w * output_dims->c != *out_c) {
+        return FLYREF_SHAPE_ERROR;
+    }
+    if (!fr_in_offset_ok(params->input_offset) || !fr_in_offset_ok(params->filter_offset) ||
+        !fr_out_offset_ok(params->output_offset) || !fr_act_ok(&params->activation) ||
+        fr_mode(params->rounding) == 0 || !fr_quant_ok(quant, *out_c)) {
+        return FLYREF_ARG_ERROR;
+    }
+    return FLYREF_OK;
+}
+
 /** Epilogue of conv / depthwise / FC. */
 static inline int8_t fr_epilogue(int32_t acc, const flyref_quant_params *q, int32_t c, int32_t mode,
                                  int32_t out_offset, const flyref_activation *act)

@@ -92,20 +92,9 @@ flyref_status flyref_fully_connected_s8(const flyref_fc_params *params, const fl
 {
     int32_t k, out_c, mode, b, oc;
     if (params == 0 || input == 0 || filter == 0 || output == 0) return FLYREF_ARG_ERROR;
-    if (!fr_dims_ok(input_dims) || !fr_dims_ok(filter_dims) || !fr_dims_ok(output_dims) ||
-        fr_dims_count(input_dims) < 0 || fr_dims_count(filter_dims) < 0 || fr_dims_count(output_dims) < 0) {
-        return FLYREF_SHAPE_ERROR;
-    }
-    k = input_dims->h * input_dims->w * input_dims->c;
-    out_c = filter_dims->n;
-    if (filter_dims->h * filter_dims->w * filter_dims->c != k || output_dims->n != input_dims->n ||
-        output_dims->h * output_dims->w * output_dims->c != out_c) {
-        return FLYREF_SHAPE_ERROR;
-    }
-    if (!fr_in_offset_ok(params->input_offset) || !fr_in_offset_ok(params->filter_offset) ||
-        !fr_out_offset_ok(params->output_offset) || !fr_act_ok(&params->activation) ||
-        fr_mode(params->rounding) == 0 || !fr_quant_ok(quant, out_c)) {
-        return FLYREF_ARG_ERROR;
+    {
+        const flyref_status st = fr_fc_check(params, quant, input_dims, filter_dims, output_dims, &k, &out_c);
+        if (st != FLYREF_OK) return st;
     }
     mode = fr_mode(params->rounding);
 #if FR_CONV_MVE
