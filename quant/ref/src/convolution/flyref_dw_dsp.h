@@ -180,6 +180,22 @@ FR_DWD_MAC_ROW(3, 0)
     "smlad %[b2], %[x1], %[v], %[b2]\n\t"
 #define FR_DWD_PAIRS_2(SW) FR_DWD_PAIR(0, 2 * SW) FR_DWD_PAIR(4, 4 + 2 * SW)
 #define FR_DWD_PAIRS_3(SW) FR_DWD_PAIR(0, 2 * SW) FR_DWD_PAIR(4, 4 + 2 * SW) FR_DWD_PAIR(8, 8 + 2 * SW)
+/* The common start of the three-head rows below: both pixels' accumulators from the bias (%[bp]
+ * holds its address), then the nrows kernel rows of NP weight pairs each, p one row pair further
+ * per row. */
+#define FR_DWD_ROW3_LOOP(NP, SW)                                                                                 \
+    "ldr %[x0], %[bp]\n\t"                                                                                        \
+    "ldr %[a0], [%[x0]]\n\t"                                                                                      \
+    "ldr %[a1], [%[x0], #4]\n\t"                                                                                  \
+    "ldr %[a2], [%[x0], #8]\n\t"                                                                                  \
+    "mov %[b0], %[a0]\n\t"                                                                                        \
+    "mov %[b1], %[a1]\n\t"                                                                                        \
+    "mov %[b2], %[a2]\n"                                                                                           \
+    "1:\n\t" FR_DWD_PAIRS_##NP(SW)                                                                                 \
+    "add %[p], %[p], %[rs]\n\t"                                                                                   \
+    "subs %[n], %[n], #1\n\t"                                                                                     \
+    "bne 1b\n\t"
+
 #define FR_DWD_ROW3_ASM(NP, SW)                                                                                   \
     static FR_DWD_NOINLINE void fr_dwd_row3_##NP##_##SW(int32_t *acc, int32_t accw, const int32_t *bias,          \
                                                        const int16_t *q0, const uint32_t *w, int32_t nrows,      \
@@ -195,17 +211,7 @@ FR_DWD_MAC_ROW(3, 0)
             const int16_t *p = q0 + ox * SW;                                                                     \
             const uint32_t *wk = w;                                                                              \
             int32_t n = nrows;                                                                                   \
-            __asm__ volatile("ldr %[x0], %[bp]\n\t"                                                              \
-                             "ldr %[a0], [%[x0]]\n\t"                                                            \
-                             "ldr %[a1], [%[x0], #4]\n\t"                                                        \
-                             "ldr %[a2], [%[x0], #8]\n\t"                                                        \
-                             "mov %[b0], %[a0]\n\t"                                                              \
-                             "mov %[b1], %[a1]\n\t"                                                              \
-                             "mov %[b2], %[a2]\n"                                                                 \
-                             "1:\n\t" FR_DWD_PAIRS_##NP(SW)                                                       \
-                             "add %[p], %[p], %[rs]\n\t"                                                          \
-                             "subs %[n], %[n], #1\n\t"                                                            \
-                             "bne 1b\n\t"                                                                         \
+            __asm__ volatile(FR_DWD_ROW3_LOOP(NP, SW)                                                            \
                              "ldr %[x0], %[ap]\n\t"                                                              \
                              "ldr %[x1], %[aw]\n\t"                                                              \
                              "strd %[a0], %[b0], [%[x0]]\n\t"                                                    \
@@ -272,17 +278,7 @@ FR_DWD_ROW3_ASM(3, 2)
              * splits the loop there and the asm is compiled twice */                                         \
             int8_t *const d0 = dst + ox * ostride, *const d1 = d0 + (ostride & ~((out_w - 2 - ox) >> 31));       \
             int32_t n = nrows;                                                                                   \
-            __asm__ volatile("ldr %[x0], %[bp]\n\t"                                                              \
-                             "ldr %[a0], [%[x0]]\n\t"                                                            \
-                             "ldr %[a1], [%[x0], #4]\n\t"                                                        \
-                             "ldr %[a2], [%[x0], #8]\n\t"                                                        \
-                             "mov %[b0], %[a0]\n\t"                                                              \
-                             "mov %[b1], %[a1]\n\t"                                                              \
-                             "mov %[b2], %[a2]\n"                                                                 \
-                             "1:\n\t" FR_DWD_PAIRS_##NP(SW)                                                       \
-                             "add %[p], %[p], %[rs]\n\t"                                                          \
-                             "subs %[n], %[n], #1\n\t"                                                            \
-                             "bne 1b\n\t"                                                                         \
+            __asm__ volatile(FR_DWD_ROW3_LOOP(NP, SW)                                                            \
                              "ldr %[p], %[chp]\n\t"                                                               \
                              FR_DWD_RQ_##F(a0, b0, 0) FR_DWD_RQ_##F(a1, b1, 16) FR_DWD_RQ_##F(a2, b2, 32)         \
                              "ldr %[x0], %[d1p]\n\t"                                                              \
