@@ -10,15 +10,12 @@
 #include "flynet/core/model.hpp"
 #include "flynet/formats/error.hpp"
 #include "flynet/quant/calibrate.hpp"
+#include "quant_fixtures.hpp"
 
 namespace flynet {
 namespace {
 
-ArchSpec small() {
-  ArchSpec s = arch_preset("flynet-h3");
-  s.in_h = s.in_w = 16;
-  return s;
-}
+ArchSpec small() { return test::small_flynet(); }
 
 Model model() {
   Model m = Model::create(small(), 4);

@@ -18,15 +18,12 @@
 #include "flynet/quant/calibrate.hpp"
 #include "flynet/quant/quantize.hpp"
 #include "flynet_format.h"
+#include "quant_fixtures.hpp"
 
 namespace flynet {
 namespace {
 
-ArchSpec small() {
-  ArchSpec s = arch_preset("flynet-h3");
-  s.in_h = s.in_w = 16;
-  return s;
-}
+ArchSpec small() { return test::small_flynet(); }
 
 // A fresh FlyNet calibrated on random images and lowered (info needs shapes and codes only).
 IntGraph int8_graph(int weight_levels) {
