@@ -319,27 +319,45 @@ std::map<std::string, uint64_t> binutils_sizes(const std::string& elf) {
   return sec;
 }
 
+// n images of uniform random codes for g's input, drawn from seed.
+std::vector<int8_t> random_images(const IntGraph& g, int n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<int8_t> inputs(size_t(n) * g.tensors[size_t(g.input)].bytes());
+  for (int8_t& v : inputs) v = int8_t(int(rng() % 256u) - 128);
+  return inputs;
+}
+
+// The host's outputs (IntRunner, the C reference) of g for n images.
+std::vector<int8_t> host_outputs(const IntGraph& g, const std::vector<int8_t>& inputs, int n) {
+  const size_t in_bytes = g.tensors[size_t(g.input)].bytes(), out_bytes = g.tensors[size_t(g.output)].bytes();
+  IntRunner host(g);
+  std::vector<int8_t> expect(size_t(n) * out_bytes);
+  for (int i = 0; i < n; ++i) host.run(inputs.data() + size_t(i) * in_bytes, expect.data() + size_t(i) * out_bytes);
+  return expect;
+}
+
+// A board's options for these tests: firmware from the source tree, built into the tests' cache.
+QemuTargetOptions board_options(const char* board) {
+  QemuTargetOptions opt;
+  opt.board = board;
+  opt.source_dir = FLYNET_SOURCE_DIR;
+  opt.cache_dir = FLYNET_TEST_CACHE_DIR;
+  return opt;
+}
+
 TEST(OnQemu, SmallFlyNetIsBitExactOnCortexM4) {
   const IntGraph g = small_flynet(3);
   const std::string fly = export_fly(g).bytes;
   const IntTensor& in = g.tensors[size_t(g.input)];
   const IntTensor& out = g.tensors[size_t(g.output)];
   const int n = 6;
-  std::mt19937 rng(7);
-  std::vector<int8_t> inputs(size_t(n) * in.bytes());
-  for (int8_t& v : inputs) v = int8_t(int(rng() % 256u) - 128);
+  std::vector<int8_t> inputs = random_images(g, n, 7);
   // Two extreme images: all codes at the ends of the range.
   std::fill(inputs.begin(), inputs.begin() + long(in.bytes()), int8_t(-128));
   std::fill(inputs.begin() + long(in.bytes()), inputs.begin() + long(2 * in.bytes()), int8_t(127));
+  const std::vector<int8_t> expect = host_outputs(g, inputs, n);
 
-  IntRunner host(g);
-  std::vector<int8_t> expect(size_t(n) * out.bytes());
-  for (int i = 0; i < n; ++i) host.run(inputs.data() + size_t(i) * in.bytes(), expect.data() + size_t(i) * out.bytes());
-
-  QemuTargetOptions opt;
-  opt.board = "qemu-m4";
-  opt.source_dir = FLYNET_SOURCE_DIR;
-  opt.cache_dir = FLYNET_TEST_CACHE_DIR;
+  QemuTargetOptions opt = board_options("qemu-m4");
   // Checked on the host before anything is built: the file, and the input size against it.
   for (const auto& [model, bytes, code] : {std::tuple{std::string(64, 'x'), size_t(in.bytes()), ErrorCode::format},
                                            std::tuple{fly, size_t(in.bytes() + 1), ErrorCode::shape}}) {
@@ -398,20 +416,12 @@ TEST(OnQemu, SmallFlyNetIsBitExactOnCortexM4) {
 TEST(OnQemu, ProfileOnCortexM55) {
   const IntGraph g = small_flynet(11);
   const std::string fly = export_fly(g).bytes;
-  const IntTensor& in = g.tensors[size_t(g.input)];
   const IntTensor& out = g.tensors[size_t(g.output)];
   const int n = 3;
-  std::mt19937 rng(13);
-  std::vector<int8_t> inputs(size_t(n) * in.bytes());
-  for (int8_t& v : inputs) v = int8_t(int(rng() % 256u) - 128);
-  IntRunner host(g);
-  std::vector<int8_t> expect(size_t(n) * out.bytes());
-  for (int i = 0; i < n; ++i) host.run(inputs.data() + size_t(i) * in.bytes(), expect.data() + size_t(i) * out.bytes());
+  const std::vector<int8_t> inputs = random_images(g, n, 13);
+  const std::vector<int8_t> expect = host_outputs(g, inputs, n);
 
-  QemuTargetOptions opt;
-  opt.board = "qemu-m55";
-  opt.source_dir = FLYNET_SOURCE_DIR;
-  opt.cache_dir = FLYNET_TEST_CACHE_DIR;
+  QemuTargetOptions opt = board_options("qemu-m55");
   opt.profile = true;
   const QemuRunResult r = run_on_qemu(fly, inputs, n, opt);
   ASSERT_EQ(r.outputs.size(), expect.size());
@@ -519,20 +529,11 @@ void packed_layers_on(const char* board) {
   const IntGraph g = packed_layers(17);
   const FlyExport e = export_fly(g);
   EXPECT_EQ(uint8_t(e.bytes[4]), 2u);  // version 2.0: packed conv and FC weights
-  const IntTensor& in = g.tensors[size_t(g.input)];
   const IntTensor& out = g.tensors[size_t(g.output)];
   const int n = 3;
-  std::mt19937 rng(19);
-  std::vector<int8_t> inputs(size_t(n) * in.bytes());
-  for (int8_t& v : inputs) v = int8_t(int(rng() % 256u) - 128);
-  IntRunner host(g);
-  std::vector<int8_t> expect(size_t(n) * out.bytes());
-  for (int i = 0; i < n; ++i) host.run(inputs.data() + size_t(i) * in.bytes(), expect.data() + size_t(i) * out.bytes());
-  QemuTargetOptions opt;
-  opt.board = board;
-  opt.source_dir = FLYNET_SOURCE_DIR;
-  opt.cache_dir = FLYNET_TEST_CACHE_DIR;
-  const QemuRunResult r = run_on_qemu(e.bytes, inputs, n, opt);
+  const std::vector<int8_t> inputs = random_images(g, n, 19);
+  const std::vector<int8_t> expect = host_outputs(g, inputs, n);
+  const QemuRunResult r = run_on_qemu(e.bytes, inputs, n, board_options(board));
   ASSERT_EQ(r.outputs.size(), expect.size());
   int distinct = 0;
   for (size_t i = 0; i < expect.size(); ++i) {
