@@ -31,14 +31,16 @@ void add_arch_options(CLI::App& sub, ArchRequest& o) {
       ->option_text(names)
       ->check(CLI::IsMember({"flynet", "flynet-h3", "mobilenetv3-small"}))
       ->group("Architecture");
-  sub.add_option("--width", o.width, "width multiplier, 0.25 .. 1.0")->option_text("W")->group("Architecture");
-  sub.add_option("--heads", o.heads, "MDW heads h, 1 .. 5")->option_text("H")->group("Architecture");
+  sub.add_option("--width", o.width, "width multiplier")->option_text("W")->group("Architecture");
+  sub.add_option("--heads", o.heads, "MDW heads h")->option_text("H")->group("Architecture");
   add_choice(sub, "--gate", o.gate, kGateChoices, "VA-ECA gating (multiplexer)");
   add_choice(sub, "--reduce", o.reduce, kReduceChoices, "reduction over heads (mixer)");
   add_choice(sub, "--residual", o.residual, kResidualChoices, "shortcut of the non-identity blocks");
   add_choice(sub, "--variant", o.variant, kVariantChoices, "stem and b0 strides");
   add_choice(sub, "--fc1", o.fc1, kFc1Choices, "width of fc1");
-  sub.add_option("--input", o.input, "input shape, e.g. 28x28x1, 32x32x3, 224x224x3")
+  sub.add_option("--input", o.input,
+                 "input shape, e.g. 28x28x1, 32x32x3, 224x224x3 (H and W " + std::to_string(kMinInputSide) + " .. " +
+                     std::to_string(kMaxInputSide) + ", C 1 .. " + std::to_string(kMaxInputChannels) + ")")
       ->option_text("HxWxC")
       ->group("Architecture");
   sub.add_option("--classes", o.classes, "number of classes")->option_text("N")->group("Architecture");

@@ -9,6 +9,7 @@
 #include "flynet/core/data.hpp"
 #include "flynet/formats/atomic_file.hpp"
 #include "flynet/formats/error.hpp"
+#include "flynet/formats/output_set.hpp"
 #include "flynet/quant/calibrate.hpp"
 #include "progress.hpp"
 
@@ -22,9 +23,19 @@ struct CalibrateOptionsCli {
 };
 
 void run_calibrate(const CalibrateOptionsCli& o) {
+  OutputSet outs;
+  outs.input("MODEL", o.model);
+  outs.input("--data", o.run.data);
+  outs.output("--json", o.json);
+  outs.output("--out", o.out.empty() ? o.model : o.out);
+  outs.allow_same("--out", "MODEL");  // the default: the model is updated in place
+  outs.check();
   Model m = load_model(o.model);
-  const CalibrationReport r = calibrate_model(m, o.run, [](const std::string& stage) {
-    return std::function<void(int64_t, int64_t)>(ProgressLine(stage));
+  CalibrationReport r;
+  naming_file(o.model, [&] {
+    r = calibrate_model(m, o.run, [](const std::string& stage) {
+      return std::function<void(int64_t, int64_t)>(ProgressLine(stage));
+    });
   });
   save_model(m, o.out.empty() ? o.model : o.out);
 
@@ -47,6 +58,7 @@ void run_calibrate(const CalibrateOptionsCli& o) {
                               {"sqnr_db", t.chosen.sqnr_db}});
     write_bytes_atomically(o.json, j.dump(2) + "\n");
   }
+  outs.commit();
 }
 
 }  // namespace
@@ -65,12 +77,13 @@ void setup_calibrate(CLI::App& app) {
       ->transform(CLI::CheckedTransformer(choice_map(kCalibChoices)))
       ->option_text(choice_list(kCalibChoices))
       ->default_str("minmax");
-  sub->add_option("--percentile", opt->run.calibrate.percentile, "percentile for --method percentile, in (50, 100]")
+  sub->add_option("--percentile", opt->run.calibrate.percentile, "percentile for --method percentile")
       ->default_val(opt->run.calibrate.percentile)
       ->option_text("P");
   sub->add_option("--batch", opt->run.batch, "batch size")->default_val(opt->run.batch)->option_text("B");
   sub->add_option("--out", opt->out, "write the calibrated model here (default: update MODEL in place)")->option_text("FILE");
   sub->add_option("--json", opt->json, "also write the per-tensor report as JSON")->option_text("FILE");
+  bound_options(*sub);
   sub->callback([opt]() { run_calibrate(*opt); });
 }
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "commands.hpp"
+#include "flynet/formats/output_set.hpp"
 #include "flynet/quant/export.hpp"
 
 namespace flynet::cli {
@@ -17,7 +18,15 @@ std::string thousands(uint64_t v) {
 }
 
 void run_export(const ExportOptions& o) {
-  const ExportReport r = export_model(o);
+  OutputSet outs;
+  outs.input("MODEL", o.model);
+  outs.output("--out", o.out);
+  outs.output("--c-array", o.c_array);
+  if (!o.c_array.empty()) outs.output("the .c of --c-array", c_source_path(o.c_array));
+  outs.check();
+  ExportReport r;
+  naming_file(o.model, [&] { r = export_model(o); });
+  outs.commit();
   const FlyExport& e = r.fly;
   const FlySizes& s = e.sizes;
   std::printf("wrote %s: %s bytes, %zu ops, %zu tensors%s\n", o.out.c_str(), thousands(s.file).c_str(), r.ops,
@@ -62,6 +71,7 @@ void setup_export(CLI::App& app) {
   sub->add_option("--arena-align", opt->arena_align, "alignment of every arena buffer (power of two, >= 4)")
       ->option_text("N")
       ->default_val(opt->arena_align);
+  bound_options(*sub);
   sub->callback([opt]() { run_export(*opt); });
 }
 

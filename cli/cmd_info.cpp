@@ -207,6 +207,7 @@ void setup_info(CLI::App& app) {
       ->option_text("MODEL");
   add_arch_options(*sub, opt->arch);
   sub->add_flag("--json", opt->json, "print one JSON object instead of the table");
+  bound_options(*sub);
   sub->callback([opt, sub]() { run_info(*opt, *sub); });
 }
 

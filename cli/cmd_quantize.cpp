@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "flynet/formats/atomic_file.hpp"
+#include "flynet/formats/output_set.hpp"
 #include "flynet/quant/quantize_model.hpp"
 #include "flynet_format.h"
 #include "progress.hpp"
@@ -122,6 +123,12 @@ void print_comparison(const CompareReport& r, const std::string& json) {
 }
 
 void run_quantize(QuantizeOptionsCli& o) {
+  OutputSet outs;
+  outs.input("MODEL", o.model);
+  outs.input("--data", o.data);
+  outs.output("--out", o.out);
+  outs.output("--json", o.json);
+  outs.check();
   o.rounding = int32_t(o.rounding_choice);
   o.simulate = !o.no_sim;
   QuantizeHooks hooks;
@@ -134,7 +141,8 @@ void run_quantize(QuantizeOptionsCli& o) {
       case QuantizePart::comparison: print_comparison(*r.comparison, o.json); break;
     }
   };
-  quantize_model(o, hooks);
+  naming_file(o.model, [&] { quantize_model(o, hooks); });
+  outs.commit();
 }
 
 }  // namespace
@@ -175,6 +183,7 @@ void setup_quantize(CLI::App& app) {
   sub->add_option("--cal-samples", opt->cal_samples,
                   "training images for --equalize and --bias-correction (default: as many as flynet calibrate used)")
       ->option_text("N");
+  bound_options(*sub);
   sub->callback([opt]() { run_quantize(*opt); });
 }
 

@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "flynet/core/train_model.hpp"
 #include "flynet/core/trainer.hpp"
+#include "flynet/formats/output_set.hpp"
 
 namespace flynet::cli {
 
@@ -93,6 +94,20 @@ void run_train(TrainOptions& o, const CLI::App& sub) {
     return;
   }
   o.arch_given = arch_options_given(sub);
+  // The checkpoint stays when the run fails (it is what --resume continues from); the model
+  // appears only when the run succeeds, and the metrics log of a failed run is taken back.
+  OutputSet outs;
+  outs.input("--data", o.data);
+  outs.input("--init", o.init);
+  outs.input("--resume", cfg.resume);
+  outs.output("--out", o.out);
+  if (!o.out.empty()) {
+    const TrainFiles files = train_files(o);
+    outs.kept("--checkpoint", files.checkpoint);
+    outs.log("--metrics", files.metrics);
+  }
+  outs.allow_same("--checkpoint", "--resume");
+  outs.check();
   Progress progress(o.quiet);
   TrainHooks hooks;
   hooks.observer = &progress;
@@ -105,6 +120,7 @@ void run_train(TrainOptions& o, const CLI::App& sub) {
                   (long long)r.val_images);
   };
   const TrainReport r = train_model(o, hooks);
+  outs.commit();
   std::printf("test top-1 %.2f%% top-5 %.2f%% (%s, %s)\n", 100 * r.result.test_top1, 100 * r.result.test_top5,
               duration(r.result.seconds).c_str(), o.out.c_str());
 }
@@ -222,6 +238,7 @@ void setup_train(CLI::App& app) {
       ->option_text("F")
       ->default_val(opt->val_split)
       ->group(tr);
+  bound_options(*sub);
   sub->callback([opt, sub]() { run_train(*opt, *sub); });
 }
 

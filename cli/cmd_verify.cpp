@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "flynet/formats/atomic_file.hpp"
 #include "flynet/formats/error.hpp"
+#include "flynet/formats/output_set.hpp"
 #include "flynet/quant/target_profile.hpp"
 #include "flynet/quant/verify.hpp"
 #include "progress.hpp"
@@ -185,11 +186,23 @@ nlohmann::json to_json(const VerifyCommandOptions& o, const VerifyReport& r) {
 }
 
 void run_verify(const VerifyCommandOptions& o) {
+  OutputSet outs;
+  outs.input("MODEL", o.model);
+  outs.input("--data", o.data);
+  outs.input("--float", o.float_model);
+  outs.input("--golden", o.golden);
+  outs.input("--source", o.source);
+  outs.output("--json", o.json);
+  outs.output_dir("--dump", o.dump);
+  outs.check();
   VerifyHooks hooks;
   hooks.progress = [](const std::string& stage) -> ProgressFn { return ProgressLine(stage); };
   hooks.part_done = TextReport(o);
-  const VerifyReport r = verify_model(o, hooks);
+  VerifyReport r;
+  naming_file(o.model, [&] { r = verify_model(o, hooks); });
   if (!o.json.empty()) write_bytes_atomically(o.json, to_json(o, r).dump(2) + "\n");
+  // A failed gate is a result, not a failure to verify: the report describes it.
+  outs.commit();
   if (!r.passed()) throw Error(ErrorCode::check, r.failures.front());
   std::printf("verify passed\n");
 }
@@ -231,6 +244,7 @@ void setup_verify(CLI::App& app) {
                   "<bin>/../share/flynet/firmware)")
       ->option_text("DIR");
   sub->add_option("--threads", opt->threads, "threads for the integer reference")->option_text("N")->default_val(opt->threads);
+  bound_options(*sub);
   sub->callback([opt]() { run_verify(*opt); });
 }
 

@@ -13,6 +13,7 @@
 
 #include "flynet/core/arch.hpp"
 #include "flynet/core/model_state.hpp"
+#include "flynet/formats/error.hpp"
 
 namespace flynet::cli {
 
@@ -28,6 +29,27 @@ void setup_verify(CLI::App& app);
 void add_arch_options(CLI::App& sub, ArchRequest& o);
 /// True when any architecture option was given on the command line.
 bool arch_options_given(const CLI::App& sub);
+
+/// Applies kOptionBounds (option_bounds.hpp) to every option of `sub` that has a row there: the
+/// value is refused outside its range while parsing, and --help shows the range. Call it once,
+/// after the subcommand's options are declared. Throws std::logic_error for a row whose option
+/// the subcommand does not have (a renamed option must not lose its bound silently).
+void bound_options(CLI::App& sub);
+
+/// Runs `work()`. An Error about content (format, shape, unsupported, numeric) that names no
+/// file is about `file`, the command's model: it is rethrown naming it, so that every error
+/// line says which file it is about.
+template <class Work>
+void naming_file(const std::string& file, Work&& work) {
+  try {
+    work();
+  } catch (const Error& e) {
+    const bool content = e.code() == ErrorCode::format || e.code() == ErrorCode::shape ||
+                         e.code() == ErrorCode::unsupported || e.code() == ErrorCode::numeric;
+    if (!content || !e.file().empty()) throw;
+    throw Error(e.code(), e.what(), file);
+  }
+}
 
 /// --weight-levels of train and quantize, refused where it is given: the one rule for a weight
 /// level count (valid_weight_levels, model_state.hpp). Text that is not a number is left to

@@ -21,6 +21,19 @@ std::string command_name(const CLI::App& app) {
 void print_error(const CLI::App& app, const std::string& what) {
   std::fprintf(stderr, "%s: error: %s\n", command_name(app).c_str(), what.c_str());
 }
+
+// The first word that is not an option must name a command; CLI11 alone would only say that a
+// subcommand is required.
+std::string unknown_command(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return {};
+  const std::string word = argv[1];
+  std::string names;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    if (sub->get_name() == word) return {};
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return "unknown command '" + word + "' (commands: " + names + ")";
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -35,6 +48,10 @@ int main(int argc, char** argv) {
   flynet::cli::setup_export(app);
   flynet::cli::setup_verify(app);
 
+  if (const std::string why = unknown_command(app, argc, argv); !why.empty()) {
+    print_error(app, why);
+    return 2;
+  }
   // Not CLI11_PARSE: its handling would bypass our one-line error format.
   try {
     app.parse(argc, argv);

@@ -32,12 +32,14 @@ bool ArchSpec::small_input() const {
 
 void ArchSpec::validate() const {
   auto bad = [](const std::string& what) { throw Error(ErrorCode::usage, what); };
-  if (!(width >= 0.25 && width <= 1.0)) bad("width multiplier must be in [0.25, 1.0]");
-  if (arch == ArchKind::flynet && (heads < 1 || heads > 5)) bad("heads must be in 1..5");
+  const auto range = [](auto lo, auto hi) { return " must be in " + std::to_string(lo) + ".." + std::to_string(hi); };
+  if (!(width >= kMinWidth && width <= kMaxWidth)) bad("width multiplier must be in [0.25, 1.0]");
+  if (arch == ArchKind::flynet && (heads < 1 || heads > kMaxHeads)) bad("heads" + range(1, kMaxHeads));
   if (arch == ArchKind::mobilenetv3_small && heads != 1) bad("mobilenetv3-small has no MDW heads (use --heads 1)");
-  if (in_h < 8 || in_w < 8 || in_h > 4096 || in_w > 4096) bad("input height and width must be in 8..4096");
-  if (in_c < 1 || in_c > 64) bad("input channels must be in 1..64");
-  if (classes < 2 || classes > 100000) bad("classes must be in 2..100000");
+  if (in_h < kMinInputSide || in_w < kMinInputSide || in_h > kMaxInputSide || in_w > kMaxInputSide)
+    bad("input height and width" + range(kMinInputSide, kMaxInputSide));
+  if (in_c < 1 || in_c > kMaxInputChannels) bad("input channels" + range(1, kMaxInputChannels));
+  if (classes < 2 || classes > kMaxClasses) bad("classes" + range(2, kMaxClasses));
   if (!(dropout >= 0.0 && dropout < 1.0)) bad("dropout must be in [0, 1)");
 }
 

@@ -5,23 +5,31 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "flynet/formats/error.hpp"
+#include "flynet/formats/output_set.hpp"
 
 namespace flynet {
 
 void write_file_atomically(const std::string& path,
                            const std::function<void(const std::string&)>& write) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  remove_stale_temporaries(parent.empty() ? "." : parent.string());
+  // A declared output of the running command waits for the others (output_set.hpp).
+  const std::optional<std::string> deferred = OutputSet::defer(path);
   // The pid makes concurrent writers of the same target not clobber each other's temp file.
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const std::string tmp = deferred ? *deferred : temporary_path(path);
   try {
     write(tmp);
   } catch (...) {
     std::remove(tmp.c_str());
     throw;
   }
+  if (deferred) return;
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     std::remove(tmp.c_str());

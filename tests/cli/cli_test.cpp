@@ -50,7 +50,7 @@ TEST(Cli, BadChoiceValue) {
 TEST(Cli, OutOfRangeWidth) {
   Result r = flynet("info --width 2");
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "flynet info: error: width multiplier must be in [0.25, 1.0]\n");
+  EXPECT_EQ(r.err, "flynet info: error: --width: 2: must be a number in 0.25 .. 1\n");
 }
 
 TEST(Cli, MissingModelFileNamesIt) {

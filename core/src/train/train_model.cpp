@@ -26,6 +26,10 @@ std::string file_option(const std::string& given, const std::string& out, const 
 
 }  // namespace
 
+TrainFiles train_files(const TrainModelOptions& o) {
+  return {file_option(o.checkpoint, o.out, ".ckpt.h5"), file_option(o.metrics, o.out, ".metrics.jsonl")};
+}
+
 TrainReport train_model(const TrainModelOptions& o, const TrainHooks& hooks) {
   if (o.data.empty()) throw Error(ErrorCode::usage, "--data is required");
   if (o.out.empty()) throw Error(ErrorCode::usage, "--out is required");
@@ -52,8 +56,9 @@ TrainReport train_model(const TrainModelOptions& o, const TrainHooks& hooks) {
     if (!a.classes) a.classes = info.classes;
     r.spec = a.spec();
   }
-  cfg.checkpoint = r.checkpoint = file_option(o.checkpoint, o.out, ".ckpt.h5");
-  cfg.metrics = r.metrics = file_option(o.metrics, o.out, ".metrics.jsonl");
+  const TrainFiles files = train_files(o);
+  cfg.checkpoint = r.checkpoint = files.checkpoint;
+  cfg.metrics = r.metrics = files.metrics;
 
   if (!(o.val_split >= 0 && o.val_split < 1)) throw Error(ErrorCode::usage, "--val-split must be in [0, 1)");
   // With a validation split, the epochs are evaluated on the held-out part of the training

@@ -1,5 +1,6 @@
 #include "flynet/core/model_state.hpp"
 #include "flynet/quant/export.hpp"
+#include "flynet/quant/flyref_status_text.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -31,10 +32,10 @@ std::vector<uint32_t> scratch_sizes(const IntGraph& g) {
       flyref_graph one = tables.node_graph(k);
       if (flyref_plan_scratch(&one, &unused) != FLYREF_OK)
         throw Error(ErrorCode::unsupported, "cannot export: the integer reference rejects op '" + g.ops[k].name +
-                                                "': " + flyref_status_str(flyref_plan_scratch(&one, &unused)));
+                                                "': " + flyref_status_text(flyref_plan_scratch(&one, &unused)));
     }
     throw Error(ErrorCode::unsupported, std::string("cannot export: the integer reference rejects the graph: ") +
-                                            flyref_status_str(st));
+                                            flyref_status_text(st));
   }
   std::vector<uint32_t> s;
   for (const flyref_node& n : nodes) s.push_back(n.scratch_size);
@@ -98,13 +99,18 @@ FlyExport export_fly(const IntGraph& g, const FlyExportOptions& opt) {
   Loaded l;
   load(e.bytes, l);
   if (l.status != FLYREF_OK)
-    throw Error(ErrorCode::internal, std::string("export: the written .fly does not load: ") + flyref_status_str(l.status));
+    throw Error(ErrorCode::internal, std::string("export: the written .fly does not load: ") + flyref_status_text(l.status));
   for (size_t k = 0; k < no; ++k)
     if (l.graph.nodes[k].scratch_size != scratch[k] || l.graph.nodes[k].decode_size != decode[k])
       throw Error(ErrorCode::internal, "export: op '" + g.ops[k].name + "' needs other scratch or decode sizes than planned");
   e.table_bytes = l.info.table_bytes;
   e.sizes = read_fly(e.bytes).sizes;
   return e;
+}
+
+std::string c_source_path(const std::string& c_array) {
+  const std::filesystem::path h(c_array);
+  return (h.parent_path() / (h.stem().string() + ".c")).string();
 }
 
 ExportReport export_model(const ExportOptions& o) {
@@ -145,7 +151,7 @@ ExportReport export_model(const ExportOptions& o) {
     cm.comment = "from " + std::filesystem::path(o.model).filename().string();
     const std::filesystem::path h(o.c_array);
     r.c_header = o.c_array;
-    r.c_source = (h.parent_path() / (h.stem().string() + ".c")).string();
+    r.c_source = c_source_path(o.c_array);
     if (r.c_source == o.c_array)
       throw Error(ErrorCode::usage, "--c-array names the header (.h); the source goes beside it as .c", o.c_array);
     c = emit_c_array(cm, h.filename().string());
@@ -165,7 +171,7 @@ FlyInfo fly_info(std::string_view bytes, const std::string& file) {
   Loaded l;
   load(bytes, l);
   if (l.status != FLYREF_OK)
-    throw Error(ErrorCode::format, std::string("the .fly reader rejects the model: ") + flyref_status_str(l.status), file);
+    throw Error(ErrorCode::format, std::string("the .fly reader rejects the model: ") + flyref_status_text(l.status), file);
   i.table_bytes = l.info.table_bytes;
   i.input = l.info.input;
   i.output = l.info.output;

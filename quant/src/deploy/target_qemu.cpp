@@ -1,4 +1,5 @@
 #include "flynet/quant/target_qemu.hpp"
+#include "flynet/quant/flyref_status_text.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -228,7 +229,7 @@ ModelNeeds model_needs(std::string_view model) {
     st = flyref_model_load(bytes, model.size(), tables.data(), tables.size() * 8, &g);
   }
   if (st != FLYREF_OK)
-    throw Error(ErrorCode::format, std::string("the model is not a valid .fly file: ") + flyref_status_str(st));
+    throw Error(ErrorCode::format, std::string("the model is not a valid .fly file: ") + flyref_status_text(st));
   return {info.arena_size, info.table_bytes, flyref_tensor_bytes(&g.tensors[info.input]),
           flyref_tensor_bytes(&g.tensors[info.output])};
 }

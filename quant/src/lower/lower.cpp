@@ -8,6 +8,7 @@
 #include "flynet/core/model_state.hpp"
 #include "flynet/formats/error.hpp"
 #include "flynet/quant/quantize.hpp"
+#include "flynet/quant/flyref_status_text.hpp"
 #include "flynet_format.h"
 
 namespace flynet {
@@ -19,7 +20,7 @@ constexpr int kEcaSumShift = 8;    // fraction bits of the ECA conv's combined s
 void check(flyref_status st, const std::string& what) {
   if (st != FLYREF_OK)
     throw Error(ErrorCode::unsupported, what + ": the int8 kernels reject its parameters (" +
-                                            flyref_status_str(st) + ")");
+                                            flyref_status_text(st) + ")");
 }
 
 template <class T>

@@ -1,4 +1,5 @@
 #include "flynet/quant/fly_runner.hpp"
+#include "flynet/quant/flyref_status_text.hpp"
 
 #include <cstring>
 
@@ -17,7 +18,7 @@ FlyRunner::FlyRunner(std::string_view bytes, const std::string& file) : file_(fi
     st = flyref_model_load(p, bytes.size(), tables_.data(), tables_.size() * 8, &graph_);
   }
   if (st != FLYREF_OK)
-    throw Error(ErrorCode::format, std::string("the .fly reader rejects the model: ") + flyref_status_str(st), file_);
+    throw Error(ErrorCode::format, std::string("the .fly reader rejects the model: ") + flyref_status_text(st), file_);
   arena_bytes_ = info_.arena_size;
   arena_.assign(arena_bytes_ / 8 + 1, 0);
 }
@@ -25,7 +26,7 @@ FlyRunner::FlyRunner(std::string_view bytes, const std::string& file) : file_(fi
 void FlyRunner::check(flyref_status st, int32_t node) const {
   if (st == FLYREF_OK) return;
   const std::string where = node >= 0 ? " at node " + std::to_string(node) : "";
-  throw Error(ErrorCode::unsupported, std::string("the .fly model failed") + where + ": " + flyref_status_str(st), file_);
+  throw Error(ErrorCode::unsupported, std::string("the .fly model failed") + where + ": " + flyref_status_text(st), file_);
 }
 
 void FlyRunner::run(const int8_t* input, int8_t* output) {

@@ -1,4 +1,5 @@
 #include "flynet/quant/int_runner.hpp"
+#include "flynet/quant/flyref_status_text.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -43,7 +44,7 @@ void ensure(flyref_status st, const IntGraph& g, int node, const char* what) {
   if (st == FLYREF_OK) return;
   std::string where = node >= 0 ? " at op '" + g.ops[size_t(node)].name + "'" : "";
   throw Error(ErrorCode::unsupported, std::string("integer reference ") + what + " failed" + where + ": " +
-                                          flyref_status_str(st));
+                                          flyref_status_text(st));
 }
 }  // namespace
 

@@ -20,6 +20,15 @@ enum class Residual { none, mnv3, conv3x3, dw_pw, mdw_concat };  // dense light 
 enum class Variant { automatic, imagenet, small };         // stem/b0 strides (3.8)
 enum class Fc1Width { scaled, fixed };                     // fc1 = make_div(1024 w) or 1024
 
+// The limits ArchSpec::validate() holds every architecture to (the CLI's option table and the
+// man pages read them): wide enough for ImageNet-21k and 1024-pixel inputs, small enough that a
+// model's activations cannot ask for tens of gigabytes by themselves.
+inline constexpr double kMinWidth = 0.25, kMaxWidth = 1.0;
+inline constexpr int kMaxHeads = 5;
+inline constexpr int kMinInputSide = 8, kMaxInputSide = 1024;  ///< input height and width
+inline constexpr int kMaxInputChannels = 16;
+inline constexpr int kMaxClasses = 30000;
+
 /// One user-visible choice: the name typed on the command line, its value, and a help line.
 template <class E>
 struct Choice {

@@ -43,6 +43,12 @@ struct TrainReport {
   TrainResult result;               ///< top-1 / top-5 on the test split, epochs, steps, time
 };
 
+/// The files train_model writes beside o.out: the checkpoint and the metrics log (empty: none).
+struct TrainFiles {
+  std::string checkpoint, metrics;
+};
+TrainFiles train_files(const TrainModelOptions& o);
+
 /// The points at which train_model hands its report so far to a caller.
 enum class TrainStage {
   start,       ///< data and model ready, before the first step: spec, source, classes, files

@@ -9,8 +9,10 @@
 
 namespace flynet {
 
-/// Calls `write(tmp)` with a temporary path next to `path`, then renames it onto `path`.
-/// If `write` throws, the temporary file is removed and the exception propagates.
+/// Calls `write(tmp)` with a temporary path next to `path` (temporary_path, output_set.hpp),
+/// then renames it onto `path`; while an OutputSet that declares `path` is active, the rename
+/// waits for its commit(). If `write` throws, the temporary file is removed and the exception
+/// propagates. Temporaries that a killed process left in the directory are removed first.
 /// Throws Error{io} naming `path` if the rename fails.
 void write_file_atomically(const std::string& path,
                            const std::function<void(const std::string& tmp_path)>& write);

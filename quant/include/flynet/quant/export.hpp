@@ -72,6 +72,9 @@ struct ExportReport {
   std::string c_header, c_source;  ///< the C files written; empty without ExportOptions::c_array
 };
 
+/// The C source written beside the header `c_array`: its stem with ".c", in its directory.
+std::string c_source_path(const std::string& c_array);
+
 /// Reads o.model, exports it and writes o.out (and the C files) atomically, only after all of
 /// it was computed. Throws Error{format} for a model that is not int8 ("run flynet quantize
 /// first"), Error{usage} for a --name that is not a C identifier or a --c-array that is not a
