@@ -108,7 +108,7 @@ Model Model::from_record(const ModelRecord& rec, const std::string& file) {
                   file);
     }
     Tensor v(p.shape);
-    const std::vector<float> f = t.to_f32();
+    const std::vector<float> f = t.to_f32(file);
     std::copy(f.begin(), f.end(), v.data.begin());
     m.params.emplace(p.name, std::move(v));
     by_name.erase(it);

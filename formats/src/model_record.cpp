@@ -26,13 +26,14 @@ TensorRecord TensorRecord::from_f32(std::string name, std::vector<int64_t> shape
   return t;
 }
 
-std::vector<float> TensorRecord::to_f32() const {
+std::vector<float> TensorRecord::to_f32(const std::string& file) const {
   if (dtype != DType::f32)
-    throw Error(ErrorCode::format, "tensor '" + name + "' is " + dtype_name(dtype) + ", expected f32");
+    throw Error(ErrorCode::format,
+                "tensor '" + name + "' holds " + dtype_name(dtype) + " values where float32 (f32) is expected", file);
   std::vector<float> v(static_cast<size_t>(numel()));
   if (data.size() != v.size() * sizeof(float))
     throw Error(ErrorCode::format, "tensor '" + name + "' has " + std::to_string(data.size()) +
-                                       " bytes, its shape needs " + std::to_string(v.size() * 4));
+                                       " bytes, its shape needs " + std::to_string(v.size() * 4), file);
   if (!v.empty()) std::memcpy(v.data(), data.data(), data.size());
   return v;
 }

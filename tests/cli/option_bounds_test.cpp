@@ -89,12 +89,33 @@ TEST(OptionBounds, TheValuesOnceAcceptedAreRefused) {
       {"verify m.fly --max-drop -1", "flynet verify: error: --max-drop: -1: must be a number in 0 .. 100\n"},
       {"train --benchmark 1 --input 4096x4096x64 --classes 100000",
        "flynet train: error: --classes: 100000: must be a whole number in 2 .. 30000\n"},
+      {"train --benchmark 1 --input 4096x4096x64", "flynet train: error: input height and width must be in 8..1024\n"},
+      {"info --input 28x28x64", "flynet info: error: input channels must be in 1..16\n"},
   };
   for (const auto& [args, err] : cases) {
     const Result r = run_flynet(args);
     EXPECT_EQ(r.code, 2) << args;
     EXPECT_EQ(r.err, err) << args;
   }
+}
+
+// Within every range, a model and batch can still ask for more memory than there is (the
+// 21 GB of 4096x4096x64 once): train refuses before allocating, also under `ulimit -v`.
+TEST(OptionBounds, ARunNeedingMoreMemoryThanThereIsIsRefusedBeforeAllocating) {
+  const std::regex refused(
+      "flynet train: error: training .* at batch [0-9]+ needs about [0-9.]+ GB, more than the [0-9.]+ GB this "
+      "process may use; lower --batch or --input\n");
+  Result r = run_flynet("train --benchmark 1 --input 1024x1024x16 --batch 4096 --classes 10");
+  EXPECT_EQ(r.code, 6);
+  EXPECT_TRUE(std::regex_match(r.err, refused)) << r.err;
+  EXPECT_EQ(r.out, "");
+  // 64 images of 224x224x3 need about 2.2 GB.
+  const std::string err = testing::TempDir() + "flynet_bounds_ulimit.err";
+  const int st = std::system(("ulimit -v 1500000; " + std::string(FLYNET_BIN) +
+                              " train --benchmark 1 --input 224x224x3 --batch 64 --classes 10 >/dev/null 2>" + err)
+                                 .c_str());
+  EXPECT_EQ(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 6);
+  EXPECT_TRUE(std::regex_match(slurp(err), refused)) << slurp(err);
 }
 
 TEST(OptionBounds, EveryRangeIsInHelpAndInTheManPage) {

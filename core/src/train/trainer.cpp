@@ -7,12 +7,18 @@
 // resumed run is bit-identical to an uninterrupted one with the same thread count.
 #include "flynet/core/trainer.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
+#include "flynet/core/count.hpp"
+#include "flynet/core/graph.hpp"
 #include "flynet/core/layers.hpp"
 #include "flynet/core/loss.hpp"
 #include "flynet/core/model_state.hpp"
@@ -158,6 +164,7 @@ void finish_batchnorm(Model& model, std::shared_ptr<const Dataset> train, const 
 }  // namespace
 
 TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg, TrainObserver* observer) {
+  check_training_memory(model.spec(), cfg.batch);
   if (cfg.epochs < 1) throw Error(ErrorCode::usage, "epochs must be at least 1");
   if (cfg.batch < 1) throw Error(ErrorCode::usage, "batch must be at least 1");
   const DatasetInfo& info = data.train->info();
@@ -205,7 +212,7 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
     for (const TensorRecord& t : ck.extra)
       if (t.name.rfind("optim.", 0) == 0) {
         Tensor v(t.shape);
-        std::vector<float> f = t.to_f32();
+        std::vector<float> f = t.to_f32(cfg.resume);
         std::copy(f.begin(), f.end(), v.data.begin());
         state[t.name.substr(6)] = std::move(v);
       }
@@ -355,7 +362,31 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
 
 namespace flynet {
 
+uint64_t training_memory_bytes(const ArchSpec& spec, int batch) {
+  const Graph g = build_graph(spec);
+  uint64_t activations = 0;
+  for (const Node& n : g.nodes) activations += uint64_t(n.out.numel());
+  const uint64_t weights = uint64_t(count_graph(g).total.params_bn);
+  return (uint64_t(64) << 20) + uint64_t(std::max(batch, 1)) * activations * sizeof(float) * 2 +
+         weights * sizeof(float) * 4;
+}
+
+void check_training_memory(const ArchSpec& spec, int batch) {
+  uint64_t limit = uint64_t(sysconf(_SC_PHYS_PAGES)) * uint64_t(sysconf(_SC_PAGESIZE));
+  struct rlimit as {};
+  if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) limit = std::min<uint64_t>(limit, as.rlim_cur);
+  const uint64_t need = training_memory_bytes(spec, batch);
+  if (need <= limit) return;
+  char what[200];
+  std::snprintf(what, sizeof what,
+                "training %s at batch %d needs about %.1f GB, more than the %.1f GB this process may use; lower "
+                "--batch or --input",
+                spec.summary().c_str(), batch, double(need) / 1e9, double(limit) / 1e9);
+  throw Error(ErrorCode::unsupported, what);
+}
+
 Throughput measure_throughput(const ArchSpec& spec, int batch, int steps, int threads) {
+  check_training_memory(spec, batch);
   set_num_threads(threads);
   Model model = Model::create(spec, 1);
   Net net(model);

@@ -123,7 +123,7 @@ Calibration read_calibration(const Model& model, const std::string& file) {
     if (t.name.rfind("calib.", 0) != 0 || t.name.size() < suffix.size() ||
         t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) != 0)
       continue;
-    const std::vector<float> v = t.to_f32();
+    const std::vector<float> v = t.to_f32(file);
     if (v.size() != 6) throw Error(ErrorCode::format, "calibration record '" + t.name + "' is malformed", file);
     c.ranges[t.name.substr(6, t.name.size() - 6 - suffix.size())] = TensorRange{v[0], v[1]};
   }

@@ -110,6 +110,15 @@ struct Throughput {
   double train_images_per_s = 0;  ///< forward + loss + backward + optimizer step
   double infer_images_per_s = 0;  ///< forward in eval mode
 };
+/// About the memory a training step of `spec` at `batch` takes: twice the activations of a
+/// batch (their values and gradients; 2.0x measured at 64x64 and 224x224) and the weights four
+/// times (values, gradients, two optimizer moments), plus 64 MB of the rest.
+uint64_t training_memory_bytes(const ArchSpec& spec, int batch);
+/// Throws Error{unsupported} when training_memory_bytes is more than this process may use (the
+/// physical memory, and an address-space limit such as `ulimit -v`): refused before allocating,
+/// rather than swapping or dying at the first step. train() and measure_throughput() call it.
+void check_training_memory(const ArchSpec& spec, int batch);
+
 /// Times `steps` training steps and `steps` inference batches of `batch` random images on a
 /// fresh model of `spec` (after two warm-up steps each). No data set needed.
 Throughput measure_throughput(const ArchSpec& spec, int batch, int steps, int threads);

@@ -36,7 +36,8 @@ struct TensorRecord {
     return n;
   }
   static TensorRecord from_f32(std::string name, std::vector<int64_t> shape, const float* values);
-  std::vector<float> to_f32() const;  ///< throws unless dtype is f32
+  /// The values; throws Error{format} naming the tensor and `file` unless dtype is f32.
+  std::vector<float> to_f32(const std::string& file = {}) const;
   bool operator==(const TensorRecord&) const = default;
 };
 
