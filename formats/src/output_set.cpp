@@ -8,9 +8,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 
+#include "flynet/formats/atomic_file.hpp"
 #include "flynet/formats/error.hpp"
 
 namespace flynet {
@@ -110,10 +112,11 @@ OutputSet::~OutputSet() {
 
 void OutputSet::add(Kind kind, std::string option, std::string path) {
   if (path.empty()) return;
-  Entry e{kind, std::move(option), path, absolute_path(path)};
+  Entry e{kind, std::move(option), path, absolute_path(path), false, {}};
   struct stat st {};
   e.existed = ::stat(path.c_str(), &st) == 0;
-  e.size = e.existed ? uintmax_t(st.st_size) : 0;
+  // A log is small (a line per epoch) and a fresh run truncates it: keep its bytes to put back.
+  if (kind == Kind::log && e.existed) e.saved = read_file_bytes(path);
   entries_.push_back(std::move(e));
 }
 
@@ -193,7 +196,10 @@ void OutputSet::discard() noexcept {
   std::error_code ec;
   for (const auto& p : pending_) fs::remove(p.first, ec);
   for (const Entry& e : entries_) {
-    if (e.kind == Kind::log && e.existed) fs::resize_file(e.path, e.size, ec);
+    if (e.kind == Kind::log && e.existed) {
+      std::ofstream back(e.path, std::ios::binary | std::ios::trunc);
+      back.write(e.saved.data(), std::streamsize(e.saved.size()));
+    }
     if (e.kind == Kind::log && !e.existed) fs::remove(e.path, ec);
     if (e.kind == Kind::dir && !e.existed) fs::remove(e.path, ec);  // only when empty
   }

@@ -116,18 +116,21 @@ TEST_F(OutputSetTest, NothingAppearsUntilCommitAndAllAppearThen) {
 TEST_F(OutputSetTest, AFailedCommandLeavesNoneOfItsOutputsAndRestoresItsLog) {
   write_bytes_atomically(path("old"), "previous");
   { std::ofstream(path("log")) << "epoch 1\n"; }
+  { std::ofstream(path("fresh")) << "an earlier run's log\n"; }
   {
     OutputSet outs;
     outs.output("--out", path("old"));
     outs.output("--json", path("new"));
     outs.log("--metrics", path("log"));
     outs.log("--metrics2", path("newlog"));
+    outs.log("--metrics3", path("fresh"));
     outs.output_dir("--dump", path("dump"));
     outs.check();
     write_bytes_atomically(path("old"), "replaced");
     write_bytes_atomically(path("new"), "new");
     std::ofstream(path("log"), std::ios::app) << "epoch 2\n";
     std::ofstream(path("newlog")) << "epoch 1\n";
+    std::ofstream(path("fresh"), std::ios::trunc) << "x\n";  // a fresh run starts its log over
     fs::create_directories(path("dump"));
     write_bytes_atomically(path("dump/0.bin"), "d");
     // The command fails here: the set goes out of scope without commit().
@@ -136,8 +139,9 @@ TEST_F(OutputSetTest, AFailedCommandLeavesNoneOfItsOutputsAndRestoresItsLog) {
   EXPECT_FALSE(fs::exists(path("new")));
   EXPECT_EQ(read_file_bytes(path("log")), "epoch 1\n");
   EXPECT_FALSE(fs::exists(path("newlog")));
+  EXPECT_EQ(read_file_bytes(path("fresh")), "an earlier run's log\n");
   EXPECT_FALSE(fs::exists(path("dump")));
-  EXPECT_EQ(entries(), 2u);
+  EXPECT_EQ(entries(), 3u);
 }
 
 // A temporary is hidden, beside its target, and carries its writer's pid; a later write in the

@@ -15,7 +15,6 @@
 #ifndef FLYNET_FORMATS_OUTPUT_SET_HPP_
 #define FLYNET_FORMATS_OUTPUT_SET_HPP_
 
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -50,8 +49,8 @@ class OutputSet {
   /// A directory whose files are written through write_file_atomically: deferred until commit();
   /// created by the command, removed again on discard when it did not exist and stays empty.
   void output_dir(std::string option, std::string path);
-  /// A file appended to as the work goes (a log): on discard it is cut back to its size before
-  /// the command, or removed when it did not exist.
+  /// A file appended to (or started afresh) as the work goes, a log: on discard it gets back its
+  /// bytes from before the command, or is removed when it did not exist.
   void log(std::string option, std::string path);
   /// A file written in place as the work goes and kept even when the command fails (a
   /// checkpoint to resume from); checked like the others, never deferred nor removed.
@@ -77,7 +76,7 @@ class OutputSet {
     Kind kind;
     std::string option, path, absolute;
     bool existed = false;
-    uintmax_t size = 0;
+    std::string saved;  ///< a log's bytes before the command
   };
   void add(Kind kind, std::string option, std::string path);
   bool allowed(const Entry& a, const Entry& b) const;
