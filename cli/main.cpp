@@ -22,17 +22,18 @@ void print_error(const CLI::App& app, const std::string& what) {
   std::fprintf(stderr, "%s: error: %s\n", command_name(app).c_str(), what.c_str());
 }
 
-// The first word that is not an option must name a command; CLI11 alone would only say that a
-// subcommand is required.
-std::string unknown_command(const CLI::App& app, int argc, char** argv) {
-  if (argc < 2 || argv[1][0] == '-') return {};
-  const std::string word = argv[1];
+// The first argument must be a command (or --help, --version); CLI11 alone would only say that
+// a subcommand is required, without naming the word it did not know nor the commands.
+std::string command_problem(const CLI::App& app, int argc, char** argv) {
+  if (argc >= 2 && argv[1][0] == '-') return {};
+  const std::string word = argc >= 2 ? argv[1] : "";
   std::string names;
   for (const CLI::App* sub : app.get_subcommands({})) {
     if (sub->get_name() == word) return {};
     names += (names.empty() ? "" : ", ") + sub->get_name();
   }
-  return "unknown command '" + word + "' (commands: " + names + ")";
+  return (word.empty() ? std::string("a command is required") : "unknown command '" + word + "'") +
+         " (commands: " + names + ")";
 }
 }  // namespace
 
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
   flynet::cli::setup_export(app);
   flynet::cli::setup_verify(app);
 
-  if (const std::string why = unknown_command(app, argc, argv); !why.empty()) {
+  if (const std::string why = command_problem(app, argc, argv); !why.empty()) {
     print_error(app, why);
     return 2;
   }

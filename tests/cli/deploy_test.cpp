@@ -75,11 +75,20 @@ TEST_F(Deploy, ExportThenVerifyOnTheHostPassesItsGates) {
   EXPECT_EQ(j["simulation"]["agreement_int8_fake_quant"].get<double>(), 1.0);
   EXPECT_GT(j["simulation"]["layers"].size(), 20u);
 
-  // A gate that cannot hold fails with status 1 and says which.
+  // The strictest gate the range allows (0 .. 100): it fails with status 1 and says which unless
+  // int8 and float agree on every image; its JSON report is written either way.
+  const double agreement = j["agreement"]["int8_float"].get<double>();
   r = run("verify " + p("m.fly") + " --data " + p("data.h5") + " --float " + p("m.h5") +
-          " --min-agreement 100.5 --sim-samples 0");
-  EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_NE(r.err.find("is below --min-agreement 100.50%"), std::string::npos) << r.err;
+          " --min-agreement 100 --sim-samples 0 --json " + p("gate.json"));
+  const auto gate = nlohmann::json::parse(slurp(p("gate.json")));
+  if (agreement < 1) {
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_NE(r.err.find("is below --min-agreement 100.00%"), std::string::npos) << r.err;
+    EXPECT_FALSE(gate["gate"]["passed"].get<bool>());
+  } else {
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(gate["gate"]["passed"].get<bool>());
+  }
   // --max-drop without the float model is a usage error.
   r = run("verify " + p("m.fly") + " --data " + p("data.h5") + " --max-drop 1");
   EXPECT_EQ(r.code, 2);

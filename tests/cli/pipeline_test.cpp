@@ -207,7 +207,7 @@ TEST_F(Pipeline, ValidationSplitIsHeldOutOfTraining) {
   EXPECT_EQ(m.meta.count("train.test_top1"), 1u);
   r = flynet("train --data " + p("data.h5") + " --val-split 1 --out " + p("v2.h5"));
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "flynet train: error: --val-split must be in [0, 1)\n");
+  EXPECT_EQ(r.err, "flynet train: error: --val-split: 1: must be a number in 0 .. 0.99\n");
   EXPECT_FALSE(fs::exists(p("v2.h5")));
 }
 
