@@ -135,6 +135,11 @@ void print_fly(const FlyFileInfo& r, const std::string& source, bool json) {
       ops.push_back({{"name", o.name}, {"op", o.op}, {"output", o.output}, {"flash_bytes", o.flash_bytes},
                      {"weight_bits", o.weight_bits}, {"ram_bytes", o.ram_bytes}, {"scratch_bytes", o.scratch_bytes},
                      {"decode_bytes", o.decode_bytes}});
+    nlohmann::json boxes = nlohmann::json::array(), by_bits = nlohmann::json::object();
+    for (const FlyArenaBox& b : r.arena)
+      boxes.push_back({{"name", b.name}, {"kind", b.kind}, {"first", b.first}, {"last", b.last}, {"offset", b.offset},
+                       {"size", b.size}});
+    for (const auto& [bits, bytes] : r.weight_bytes_by_bits) by_bits[std::to_string(bits)] = bytes;
     // ratio and within_budget are judged without the host info (FlySizes), as the text says.
     nlohmann::json j{{"source", source},
                      {"kind", "fly"},
@@ -142,7 +147,8 @@ void print_fly(const FlyFileInfo& r, const std::string& source, bool json) {
                      {"file_bytes", s.file},
                      {"flash", {{"weights", s.weights}, {"channel_params", s.channel_params},
                                 {"other_constants", s.other_constants}, {"graph", s.graph}, {"plan", s.plan},
-                                {"header", s.header}, {"padding", s.padding}, {"host_info", s.host_info}}},
+                                {"header", s.header}, {"padding", s.padding}, {"host_info", s.host_info},
+                                {"weights_by_bits", by_bits}}},
                      {"lower_bound", s.lower_bound},
                      {"ratio", s.ratio()},
                      {"within_budget", s.within_budget()},
@@ -151,6 +157,7 @@ void print_fly(const FlyFileInfo& r, const std::string& source, bool json) {
                      {"arena_lower_bound", fi.model.plan.arena_lower_bound},
                      {"peak_live_bytes", r.peak_live_bytes},
                      {"table_bytes", fi.table_bytes},
+                     {"plan", {{"buffers", boxes}}},
                      {"meta", fi.model.graph.meta}};
     std::cout << j.dump(2) << "\n";
     return;

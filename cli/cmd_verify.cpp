@@ -116,6 +116,7 @@ nlohmann::json to_json(const VerifyCommandOptions& o, const VerifyReport& r) {
   j["model"] = o.model;
   j["data"] = r.data;
   j["count"] = r.run.count;
+  if (!r.classes.empty()) j["classes"] = r.classes;
   j["int8"] = {{"top1", r.int8.top1},
                {"top5", r.int8.top5},
                {"confusion", r.int8.confusion},

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   flynet::cli::setup_quantize(app);
   flynet::cli::setup_export(app);
   flynet::cli::setup_verify(app);
+  flynet::cli::setup_report(app);
 
   // Not CLI11_PARSE: its handling would bypass our one-line error format.
   try {
