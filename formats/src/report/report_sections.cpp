@@ -458,6 +458,7 @@ std::string flash_part(const Input& f) {
 Section memory_section(const Inputs& in, Notes& notes) {
   Section s{"memory", "Memory", ""};
   for (const Input& f : in.fly) {
+    s.html += h3(".fly file " + f.data.value("source", f.path));
     notes.guard("arena plan", f.path, [&] {
       if (!f.data.contains("plan")) throw std::runtime_error("no \"plan\": written by an older flynet info");
       s.html += arena_part(f);

@@ -81,14 +81,14 @@ class Svg {
     }
     text(16, f_.top + f_.plot_height() / 2, axis_title(a), "lbl", "middle", -90);
   }
-  void x_axis(const Ticks& t, const Scale& x, const AxisSpec& a) {
+  void x_axis(const Ticks& t, const Scale& x, const AxisSpec& a, bool title = true) {
     const double base = f_.height - f_.bottom;
     line(f_.left, base, f_.width - f_.right, base, "axis");
     for (double v = t.lo; v <= t.hi + t.step * 1e-6; v += t.step) {
       line(x(v), base, x(v), base + 4, "axis");
       text(x(v), base + 16, tick_text(v, t.step), "tick");
     }
-    x_title(a);
+    if (title) x_title(a);
   }
   void x_title(const AxisSpec& a) { text(f_.left + f_.plot_width() / 2, f_.height - 8, axis_title(a), "lbl"); }
   // Legend entries in a row above the plot, right-aligned; `swatch(i, x, y)` draws entry i's key.
@@ -182,6 +182,7 @@ std::string human(double v) {
   const double a = std::fabs(v);
   if (a >= 1e6) std::snprintf(b, sizeof b, "%.3gM", v / 1e6);
   else if (a >= 1e4) std::snprintf(b, sizeof b, "%.3gk", v / 1e3);
+  else if (a >= 100) std::snprintf(b, sizeof b, "%.0f", v);
   else std::snprintf(b, sizeof b, "%.3g", v);
   return b;
 }
@@ -286,7 +287,9 @@ std::string stacked_bar(const StackedBar& c) {
   for (const StackedBar::Mark& m : c.marks) total = std::max(total, m.at);
   const Ticks t = nice_ticks(0, total);
   const Scale X{t.lo, t.hi, f.left, f.width - f.right};
-  s.x_axis(t, X, c.x);
+  s.x_axis(t, X, c.x, false);
+  const double base = f.height - f.bottom;
+  s.text(f.left + f.plot_width() / 2, base + 32, axis_title(c.x), "lbl");
   const double y = f.top + 8, h = f.plot_height() - 16;
   double at = 0;
   for (size_t i = 0; i < c.segments.size(); ++i) {
@@ -295,19 +298,20 @@ std::string stacked_bar(const StackedBar& c) {
            g.label + ": " + human(g.value) + " " + c.x.unit, kPatterns[i % kStyles]);
     at += g.value;
   }
-  for (const StackedBar::Mark& m : c.marks) {
+  // Mark labels alternate sides of their line so that close marks stay readable.
+  for (size_t i = 0; i < c.marks.size(); ++i) {
+    const StackedBar::Mark& m = c.marks[i];
     s.line(X(m.at), f.top, X(m.at), y + h + 4, "mark");
-    s.text(X(m.at), f.top - 2, m.label, "note", "end");
+    s.text(X(m.at) + (i % 2 ? 3 : -3), f.top - 2, m.label, "note", i % 2 ? "start" : "end");
   }
-  std::vector<std::string> names;
-  for (const Segment& g : c.segments) names.push_back(g.label + " " + human(g.value));
-  // The legend goes under the axis: segments are too many for the title row.
-  double lx = f.left, ly = f.height - 30;
-  for (size_t i = 0; i < names.size(); ++i) {
-    const double w = 7.0 * double(names[i].size()) + 30;
-    if (lx + w > f.width) lx = f.left, ly += 14;
+  // The legend goes under the axis title: segments are too many for the title row.
+  double lx = f.left, ly = base + 48;
+  for (size_t i = 0; i < c.segments.size(); ++i) {
+    const std::string name = c.segments[i].label + " " + human(c.segments[i].value);
+    const double w = 7.0 * double(name.size()) + 30;
+    if (lx + w > f.width) lx = f.left, ly += 16;
     fill_swatch(s, int(i), lx, ly + 2);
-    s.text(lx + 20, ly + 6, names[i], "leg", "start");
+    s.text(lx + 20, ly + 6, name, "leg", "start");
     lx += w;
   }
   return s.done();

@@ -92,7 +92,7 @@ struct Segment {
 };
 struct StackedBar {
   std::string title;
-  Frame frame{760, 170, 20, 20, 28, 70};
+  Frame frame{760, 200, 20, 20, 28, 96};
   AxisSpec x;
   std::vector<Segment> segments;
   struct Mark {
