@@ -297,6 +297,15 @@ void agreement_rows(const Inputs& in, std::vector<std::vector<std::string>>& row
   }
 }
 
+// The verify run over the most images: its confusion matrix, error metrics and headline figures
+// stand for the model (a target run checks a few images only).
+const Input* main_verify(const Inputs& in) {
+  const Input* best = nullptr;
+  for (const Input& v : in.verify)
+    if (!best || number_or(v.data, "count", 0) > number_or(best->data, "count", 0)) best = &v;
+  return best;
+}
+
 std::string confusion(const Input& v) {
   const json& c = v.data.at("int8").at("confusion");
   chart::HeatMap h;
@@ -363,7 +372,8 @@ Section accuracy_section(const Inputs& in, Notes& notes) {
   agreement_rows(in, agree);
   if (!acc.empty()) s.html += table({"model", "top-1", "top-5", "images", "from"}, acc, "num");
   if (!agree.empty()) s.html += h3("Top-1 agreement") + table({"pair", "agreement", "from"}, agree, "num");
-  for (const Input& v : in.verify) {
+  if (const Input* main = main_verify(in)) {
+    const Input& v = *main;
     notes.guard("confusion matrix", v.path, [&] {
       if (v.data.at("int8").contains("confusion")) s.html += confusion(v);
     });
@@ -596,11 +606,11 @@ std::vector<std::pair<std::string, std::string>> key_figures(const Inputs& in) {
       k.push_back({"parameters", human(g.data.at("params").get<double>())});
       k.push_back({"MACs", human(g.data.at("madds_strict").get<double>())});
     });
-  for (const Input& v : in.verify)
+  if (const Input* v = main_verify(in))
     safe([&] {
-      if (v.data.contains("float")) k.push_back({"float top-1", pct(v.data["float"].at("top1").get<double>())});
-      k.push_back({"int8 top-1", pct(v.data.at("int8").at("top1").get<double>())});
-      if (v.data.contains("agreement")) k.push_back({"agreement", pct(v.data["agreement"].at("int8_float").get<double>())});
+      if (v->data.contains("float")) k.push_back({"float top-1", pct(v->data["float"].at("top1").get<double>())});
+      k.push_back({"int8 top-1", pct(v->data.at("int8").at("top1").get<double>())});
+      if (v->data.contains("agreement")) k.push_back({"agreement", pct(v->data["agreement"].at("int8_float").get<double>())});
     });
   for (const Input& f : in.fly)
     safe([&] {
