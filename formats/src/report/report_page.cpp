@@ -123,7 +123,8 @@ summary{cursor:pointer;color:var(--accent)}
 .notes{background:#fff8e6;border:1px solid #e6cf8f;border-radius:6px;padding:8px 14px;font-size:13px}
 .notes ul{margin:4px 0;padding-left:18px}
 footer{color:var(--mute);font-size:12px;text-align:center;padding:12px}
-@media (max-width:700px){main{padding:8px}section{padding:4px 10px 10px}.pair{grid-template-columns:1fr}header{padding:14px}}
+@media (max-width:700px){main{padding:8px}section{padding:4px 10px 10px}.pair{grid-template-columns:1fr}header{padding:14px}
+figure{overflow-x:auto}svg.wide{min-width:600px}}
 @media print{body{background:#fff}nav{display:none}header{background:#fff;color:var(--ink);border-bottom:2px solid var(--ink)}
 section{border:none;padding:0;break-inside:auto}figure{break-inside:avoid}details>*{display:block}}
 )";

@@ -349,7 +349,8 @@ std::string sqnr_part(std::vector<chart::Bar> bars, const std::string& source) {
   std::vector<std::vector<std::string>> worst;
   for (size_t i : idx) {
     bars[i].highlight = true;
-    worst.push_back({std::to_string(i), escape(bars[i].label), fixed(bars[i].value, 1)});
+    bars[i].tag = std::to_string(worst.size() + 1);
+    worst.push_back({bars[i].tag, std::to_string(i), escape(bars[i].label), fixed(bars[i].value, 1)});
   }
   chart::BarChart c;
   c.title = "Per-layer SQNR, int8 vs float";
@@ -360,7 +361,7 @@ std::string sqnr_part(std::vector<chart::Bar> bars, const std::string& source) {
   c.legend_highlight = "five lowest";
   return figure(chart::bar_chart(c), "Signal-to-quantization-noise ratio of each layer's int8 output against the "
                                      "float model's, in graph order. " + file_tag(source)) +
-         h3("Worst layers") + table({"position", "tensor", "SQNR dB"}, worst, "num");
+         h3("Worst layers") + table({"rank", "position", "tensor", "SQNR dB"}, worst, "num");
 }
 
 }  // namespace
@@ -497,14 +498,20 @@ std::string profile_part(const json& p, const std::string& board) {
   nodes.title = "Instructions per op on " + board;
   nodes.x = {"node (graph order)", ""};
   nodes.y = {"instructions", "per inference"};
-  std::vector<double> v;
-  for (const json& n : p.at("nodes")) v.push_back(n.at("instructions").get<double>());
-  std::vector<double> sorted = v;
-  std::sort(sorted.rbegin(), sorted.rend());
-  const double cut = sorted.empty() ? 0 : sorted[std::min<size_t>(4, sorted.size() - 1)];
-  for (const json& n : p.at("nodes")) {
-    const double x = n.at("instructions").get<double>();
-    nodes.bars.push_back({n.at("layer").get<std::string>() + " (" + n.at("kind").get<std::string>() + ")", x, x >= cut});
+  const json& all = p.at("nodes");
+  for (const json& n : all) nodes.bars.push_back({n.at("layer").get<std::string>(), n.at("instructions").get<double>()});
+  std::vector<size_t> idx(all.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return nodes.bars[a].value > nodes.bars[b].value; });
+  idx.resize(std::min<size_t>(idx.size(), 5));
+  std::vector<std::vector<std::string>> top;
+  for (size_t i : idx) {
+    const json& n = all[i];
+    nodes.bars[i].highlight = true;
+    nodes.bars[i].tag = std::to_string(top.size() + 1);
+    top.push_back({nodes.bars[i].tag, std::to_string(n.at("node").get<int64_t>()), escape(n.at("layer").get<std::string>()),
+                   human(n.at("instructions").get<double>()), human(number_or(n, "macs", 0)),
+                   number_or(n, "macs", 0) > 0 ? fixed(number_or(n, "instructions_per_mac", NAN), 2) : "–"});
   }
   nodes.legend_normal = "op";
   nodes.legend_highlight = "five most expensive";
@@ -520,6 +527,7 @@ std::string profile_part(const json& p, const std::string& board) {
   }
   kinds.frame.bottom = 90;
   return figure(chart::bar_chart(nodes), "Instructions each node takes (SysTick under qemu -icount), in graph order.") +
+         table({"rank", "node", "op", "instructions", "MACs", "instructions / MAC"}, top, "num") +
          figure(chart::bar_chart(kinds), "The same, summed per op kind.") +
          table({"op kind", "nodes", "instructions", "MACs", "instructions / MAC"}, rows, "num") +
          para("Whole model: " + human(p.at("instructions_per_inference").get<double>()) + " instructions per inference, " +

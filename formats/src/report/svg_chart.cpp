@@ -47,7 +47,8 @@ std::string tick_text(double v, double step) {
 class Svg {
  public:
   explicit Svg(const Frame& f, const std::string& title, const std::string& css_class = "chart") : f_(f) {
-    o_ << "<svg class=\"" << css_class << "\" viewBox=\"0 0 " << num(f.width) << ' ' << num(f.height)
+    // Wide charts keep a minimum width on narrow screens (and scroll) so their text stays legible.
+    o_ << "<svg class=\"" << css_class << (f.width > 500 ? " wide" : "") << "\" viewBox=\"0 0 " << num(f.width) << ' ' << num(f.height)
        << "\" role=\"img\" aria-label=\"" << escape(title) << "\" xmlns=\"http://www.w3.org/2000/svg\">\n"
        << "<title>" << escape(title) << "</title>\n";
     if (!title.empty()) text(f.left, 16, title, "ttl", "start");
@@ -257,7 +258,6 @@ std::string bar_chart(const BarChart& c) {
   const double slot = f.plot_width() / double(std::max<size_t>(c.bars.size(), 1));
   const double w = std::max(slot * 0.8, 0.5);
   const bool labels = c.bars.size() <= c.max_labels;
-  double last_label = -1e9;  // called-out labels closer than this would overlap: the later is dropped
   for (size_t i = 0; i < c.bars.size(); ++i) {
     const Bar& b = c.bars[i];
     const double x = f.left + slot * double(i) + (slot - w) / 2;
@@ -266,10 +266,8 @@ std::string bar_chart(const BarChart& c) {
            b.highlight ? kPatterns[1] : "");
     if (labels)
       s.text(x + w / 2, f.height - f.bottom + 10, b.label, "tick", "end", -40);
-    else if (b.highlight && x - last_label > 14) {
-      s.text(x + w / 2, top - 4, b.label, "note", "start", -30);
-      last_label = x;
-    }
+    else if (b.highlight && !b.tag.empty())
+      s.text(x + w / 2, top - 4, b.tag, "note");
   }
   if (!labels) s.x_title(c.x);
   std::vector<std::string> names;
@@ -381,8 +379,7 @@ std::string histogram(const Histogram& c) {
   const Ticks tx = nice_ticks(c.lo, c.hi);
   const Scale X{tx.lo, tx.hi, f.left, f.width - f.right};
   const Scale Y{ty.lo, ty.hi, f.height - f.bottom, f.top};
-  s.line(f.left, f.top, f.left, f.height - f.bottom, "axis");
-  s.text(14, f.top + f.plot_height() / 2, axis_title(c.y), "lbl", "middle", -90);
+  s.y_axis(ty, Y, c.y);
   s.x_axis(tx, X, c.x);
   const double bin = (c.hi - c.lo) / double(std::max<size_t>(c.counts.size(), 1));
   for (size_t i = 0; i < c.counts.size(); ++i) {

@@ -17,6 +17,7 @@
 #define FLYNET_FORMATS_SVG_CHART_HPP_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace flynet::chart {
@@ -69,9 +70,12 @@ struct LineChart {
 std::string line_chart(const LineChart& c);
 
 struct Bar {
+  Bar() = default;
+  Bar(std::string l, double v, bool h = false) : label(std::move(l)), value(v), highlight(h) {}
   std::string label;
   double value = 0;
-  bool highlight = false;  ///< called out: darker, hatched and its label always shown
+  bool highlight = false;  ///< called out: another fill, hatched
+  std::string tag;         ///< a short mark above a called-out bar (e.g. its rank), for a table to explain
 };
 struct BarChart {
   std::string title;
@@ -79,7 +83,7 @@ struct BarChart {
   AxisSpec x, y;
   std::vector<Bar> bars;
   /// Labels under the bars are drawn when there are at most this many bars (else only the
-  /// highlighted bars' labels, above them).
+  /// tags of the called-out bars, above them).
   size_t max_labels = 30;
   std::string legend_normal, legend_highlight;  ///< legend entries (empty: none)
 };
