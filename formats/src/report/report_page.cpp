@@ -116,7 +116,7 @@ svg.defs{position:absolute}
 table{border-collapse:collapse;margin:8px 0;font-size:13px;font-variant-numeric:tabular-nums}
 th,td{border-bottom:1px solid var(--line);padding:4px 10px;text-align:left;vertical-align:top}
 th{background:#eef1f5;font-weight:600}
-table.num td+td{text-align:right}
+td.r{text-align:right}
 code{font-size:12px;color:var(--mute)}
 details{margin:10px 0}
 summary{cursor:pointer;color:var(--accent)}
@@ -126,7 +126,7 @@ footer{color:var(--mute);font-size:12px;text-align:center;padding:12px}
 @media (max-width:700px){main{padding:8px}section{padding:4px 10px 10px}.pair{grid-template-columns:1fr}header{padding:14px}
 figure{overflow-x:auto}svg.wide{min-width:600px}}
 @media print{body{background:#fff}nav{display:none}header{background:#fff;color:var(--ink);border-bottom:2px solid var(--ink)}
-section{border:none;padding:0;break-inside:auto}figure{break-inside:avoid}details>*{display:block}}
+section{border:none;padding:0;break-inside:auto}figure,table{break-inside:avoid}}
 )";
 
 std::string page_head(const std::string& title) {
@@ -177,11 +177,16 @@ std::vector<ReportSource> collect_report_sources(const std::vector<std::string>&
 std::string render_report(const std::vector<ReportSource>& sources, const ReportOptions& o) {
   report::Notes notes;
   const Inputs in = sort_inputs(sources, notes);
-  const report::Section sections[] = {
-      report::training_section(in, notes), report::calibration_section(in, notes), report::accuracy_section(in, notes),
-      report::memory_section(in, notes),   report::target_section(in, notes),      report::model_section(in, notes)};
+  using SectionFn = report::Section (*)(const Inputs&, report::Notes&);
+  const std::pair<const char*, SectionFn> sections[] = {
+      {"Training", report::training_section}, {"Calibration", report::calibration_section},
+      {"Quantization and verify", report::accuracy_section}, {"Memory", report::memory_section},
+      {"Target", report::target_section}, {"The model", report::model_section}};
   std::string nav = "<nav>", body;
-  for (const report::Section& s : sections) {
+  for (const auto& [title, draw] : sections) {
+    // The sections guard each file's part; this catches what falls between them.
+    report::Section s;
+    notes.guard(title, "its inputs", [&] { s = draw(in, notes); });
     if (s.html.empty()) continue;
     nav += "<a href=\"#" + s.id + "\">" + chart::escape(s.title) + "</a>";
     body += "<section id=\"" + s.id + "\">\n<h2>" + chart::escape(s.title) + "</h2>\n" + s.html + "</section>\n";

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cctype>
 #include <cstdio>
 #include <map>
 #include <numeric>
@@ -87,6 +88,12 @@ void Notes::guard(const std::string& what, const std::string& path, const std::f
   }
 }
 
+// A cell that reads as a number ("12.5", "-3", "1.2M", "421,656 B", "–") is right-aligned.
+bool numeric(const std::string& cell) {
+  const std::string c = cell.rfind("<b>", 0) == 0 ? cell.substr(3) : cell;
+  return !c.empty() && (std::isdigit(static_cast<unsigned char>(c[0])) || c[0] == '-' || c.rfind("–", 0) == 0);
+}
+
 std::string table(const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows,
                   const std::string& css_class) {
   std::string t = "<div class=\"scroll\"><table" + (css_class.empty() ? "" : " class=\"" + css_class + "\"") + ">\n<tr>";
@@ -94,7 +101,7 @@ std::string table(const std::vector<std::string>& head, const std::vector<std::v
   t += "</tr>\n";
   for (const auto& r : rows) {
     t += "<tr>";
-    for (const std::string& c : r) t += "<td>" + c + "</td>";
+    for (const std::string& c : r) t += (numeric(c) ? "<td class=\"r\">" : "<td>") + c + "</td>";
     t += "</tr>\n";
   }
   return t + "</table></div>\n";
@@ -214,7 +221,7 @@ Section calibration_section(const Inputs& in, Notes& notes) {
   std::vector<std::vector<std::string>> rows;
   chart::LineChart sq;
   sq.title = "SQNR per tensor";
-  sq.x = {"tensor (graph order)", "index"};
+  sq.x = {"tensor (graph order)", ""};
   sq.y = {"SQNR", "dB"};
   std::map<std::string, size_t> order;
   for (size_t i = 0; i < runs.front().second.size(); ++i) order[runs.front().second[i].name] = i;

@@ -62,7 +62,7 @@ TEST(ReportPage, SectionsFollowTheirInputs) {
   EXPECT_NE(page.find(">dog</text>"), std::string::npos);
   EXPECT_NE(page.find("weights 3-bit"), std::string::npos);
   // The worst layer is called out by name, with its SQNR.
-  EXPECT_NE(page.find("<td>fc</td><td>12.0</td>"), std::string::npos);
+  EXPECT_NE(page.find("<td>fc</td><td class=\"r\">12.0</td>"), std::string::npos);
   // Self-contained: no script, nothing fetched.
   EXPECT_EQ(page.find("<script"), std::string::npos);
   EXPECT_EQ(page.find("src=\"http"), std::string::npos);
@@ -116,6 +116,16 @@ TEST(ReportPage, AFileMissingWhatItsSectionNeedsLeavesThatPartOut) {
   // The rest of both sections is there.
   EXPECT_NE(page.find("Top-1 agreement"), std::string::npos);
   EXPECT_NE(page.find("Flash: where the bytes"), std::string::npos);
+}
+
+TEST(ReportPage, AWrongTypeAnywhereLeavesTheSectionOutNotThePage) {
+  const std::string cal = R"({"method": 3, "samples": 10, "tensors": [{"name": "a", "range": [-1, 1],
+    "clipped_fraction": 0, "sqnr_db": 30}]})";
+  const std::string page = render({{"cal.json", cal, true}, {"v.json", kVerify, true}});
+  EXPECT_TRUE(whole(page));
+  EXPECT_NE(page.find("<li>Calibration left out: "), std::string::npos);
+  EXPECT_EQ(page.find("<section id=\"calibration\""), std::string::npos);
+  EXPECT_NE(page.find("<section id=\"accuracy\""), std::string::npos);
 }
 
 TEST(ReportPage, EmptyOrBrokenMetricsLinesAreNotes) {
