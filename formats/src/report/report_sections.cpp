@@ -26,6 +26,10 @@ std::string para(const std::string& s, const char* cls = "") {
 std::string figure(const std::string& svg, const std::string& caption) {
   return "<figure>" + svg + "<figcaption>" + caption + "</figcaption></figure>\n";
 }
+// Two blocks in the two columns of .pair (one column on phones); nothing when both are empty.
+std::string side_by_side(const std::string& a, const std::string& b) {
+  return a.empty() && b.empty() ? "" : "<div class=\"pair\"><div>" + a + "</div><div>" + b + "</div></div>\n";
+}
 std::string file_tag(const std::string& path) { return "<code>" + escape(path) + "</code>"; }
 
 double number_or(const json& j, const char* key, double otherwise) {
@@ -133,7 +137,7 @@ Section training_section(const Inputs& in, Notes& notes) {
       std::vector<RunLine> lines = run_lines(run, offset);
       if (lines.empty()) throw std::runtime_error("no epoch lines");
       const bool qat = is_qat(run);
-      if (qat) bands.push_back({offset, lines.back().epoch, qat_label(run)});
+      if (qat) bands.push_back({offset, lines.back().epoch, "QAT"});
       const RunLine& last = lines.back();
       rows.push_back({file_tag(run.path), qat ? escape(qat_label(run)) : "float", std::to_string(lines.size()),
                       fixed(last.loss, 4), pct(last.accuracy), pct(last.top1), pct(last.top5)});
@@ -155,7 +159,9 @@ Section training_section(const Inputs& in, Notes& notes) {
   for (chart::LineChart* c : {&lr, &temp}) c->frame.left = 60;
   s.html = table({"run", "kind", "epochs", "final loss", "train top-1", "test top-1", "test top-5"}, rows) +
            figure(chart::line_chart(loss), "Training and test loss per epoch (the values logged at each epoch's end).") +
-           figure(chart::line_chart(acc), "Top-1 on the training batches, top-1 and top-5 on the test split.") +
+           figure(chart::line_chart(acc), "Top-1 on the training batches, top-1 and top-5 on the test split. flynet train "
+                                          "evaluates a run's last epoch as the model is used (BN statistics recomputed, "
+                                          "T = 1), earlier epochs with running statistics at their temperature.") +
            "<div class=\"pair\">" + figure(chart::line_chart(lr), "Learning rate at each epoch's end.") +
            figure(chart::line_chart(temp), "VA-ECA softmax temperature (annealed; stored models use T = 1).") +
            "</div>\n" +
@@ -378,21 +384,24 @@ Section accuracy_section(const Inputs& in, Notes& notes) {
   std::vector<std::vector<std::string>> acc, agree;
   accuracy_rows(in, notes, acc);
   agreement_rows(in, agree);
-  if (!acc.empty()) s.html += table({"model", "top-1", "top-5", "images", "from"}, acc, "num");
-  if (!agree.empty()) s.html += h3("Top-1 agreement") + table({"pair", "agreement", "from"}, agree, "num");
+  // Side by side on wide screens: the two tables, then the matrix and the error metrics.
+  std::string matrix, metrics;
   if (const Input* main = main_verify(in)) {
     const Input& v = *main;
     notes.guard("confusion matrix", v.path, [&] {
-      if (v.data.at("int8").contains("confusion")) s.html += confusion(v);
+      if (v.data.at("int8").contains("confusion")) matrix = confusion(v);
     });
     notes.guard("error metrics", v.path, [&] {
       if (!v.data.contains("metrics")) return;
       std::vector<std::vector<std::string>> m;
       for (const auto& [k, val] : v.data["metrics"].at("int8_vs_float").items())
         m.push_back({escape(k), val.is_number() ? fixed(val.get<double>(), k == "values" ? 0 : 5) : "–"});
-      s.html += h3("Error metrics, int8 vs float logits") + table({"metric", "value"}, m, "num");
+      metrics = h3("Error metrics, int8 vs float logits") + table({"metric", "value"}, m, "num");
     });
   }
+  s.html = side_by_side(acc.empty() ? "" : h3("Top-1 and top-5") + table({"model", "top-1", "top-5", "images", "from"}, acc, "num"),
+                        agree.empty() ? "" : h3("Top-1 agreement") + table({"pair", "agreement", "from"}, agree, "num")) +
+           side_by_side(matrix, metrics);
   std::string source;
   std::vector<chart::Bar> bars;
   notes.guard("per-layer SQNR", "quantize/verify JSON", [&] { bars = layer_sqnr(in, source); });
@@ -476,7 +485,8 @@ std::string flash_part(const Input& f) {
 Section memory_section(const Inputs& in, Notes& notes) {
   Section s{"memory", "Memory", ""};
   for (const Input& f : in.fly) {
-    s.html += h3(".fly file " + f.data.value("source", f.path));
+    const std::string source = f.data.value("source", f.path);
+    s.html += h3(source.substr(source.find_last_of('/') + 1));  // npos + 1 = 0: the whole name
     notes.guard("arena plan", f.path, [&] {
       if (!f.data.contains("plan")) throw std::runtime_error("no \"plan\": written by an older flynet info");
       s.html += arena_part(f);
