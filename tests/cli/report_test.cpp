@@ -6,9 +6,11 @@
 #include <png.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 
@@ -89,6 +91,44 @@ class Report : public ::testing::Test {
     ASSERT_EQ(r.code, 0) << args << ": " << r.err;
     std::ofstream(out) << r.out;
   }
+  // What the commands added to their JSON for the page, checked against their own meaning.
+  static void CheckTheJsonTheReportDraws() {
+    const auto fly = nlohmann::json::parse(slurp(p("run/m.fly.info.json")));
+    // The plan's boxes: inside the arena, and no two share a byte while both are alive.
+    const auto& boxes = fly["plan"]["buffers"];
+    ASSERT_GT(boxes.size(), 20u);
+    const int64_t arena = fly["arena_bytes"];
+    for (size_t a = 0; a < boxes.size(); ++a) {
+      const int64_t off = boxes[a]["offset"], size = boxes[a]["size"];
+      EXPECT_LE(off + size, arena) << boxes[a];
+      for (size_t b = a + 1; b < boxes.size(); ++b) {
+        const bool time = boxes[a]["first"] <= boxes[b]["last"] && boxes[b]["first"] <= boxes[a]["last"];
+        const int64_t off2 = boxes[b]["offset"], size2 = boxes[b]["size"];
+        EXPECT_FALSE(time && off < off2 + size2 && off2 < off + size) << boxes[a] << " and " << boxes[b];
+      }
+    }
+    // The lower bound is the most bytes alive at one op, so some op reaches it (aligned to 4).
+    int64_t peak = 0;
+    for (int op = 0; op < int(fly["ops"].size()); ++op) {
+      int64_t live = 0;
+      for (const auto& b : boxes)
+        if (b["first"] <= op && op <= b["last"]) live += (b["size"].get<int64_t>() + 3) / 4 * 4;
+      peak = std::max(peak, live);
+    }
+    EXPECT_EQ(peak, fly["arena_lower_bound"].get<int64_t>());
+    int64_t by_bits = 0;
+    for (const auto& [bits, bytes] : fly["flash"]["weights_by_bits"].items()) by_bits += bytes.get<int64_t>();
+    EXPECT_EQ(by_bits, fly["flash"]["weights"].get<int64_t>());
+    // Calibration histograms: 64 bins over the observed range, holding every calibration value.
+    const auto cal = nlohmann::json::parse(slurp(p("run/calibration.json")));
+    for (const auto& t : cal["tensors"]) {
+      ASSERT_EQ(t["histogram"]["counts"].size(), 64u) << t["name"];
+      EXPECT_EQ(t["histogram"]["range"], t["observed"]) << t["name"];
+    }
+    const auto verify = nlohmann::json::parse(slurp(p("run/verify.json")));
+    EXPECT_EQ(verify["classes"], nlohmann::json({"top-left", "bottom-right"}));
+    EXPECT_EQ(slurp(p("run/m.metrics.jsonl")).find("weight_levels"), std::string::npos);  // a float run
+  }
   static fs::path dir_;
 };
 fs::path Report::dir_;
@@ -110,6 +150,8 @@ TEST_F(Report, PageOfARealRunRendersInChromium) {
   r = flynet("report " + p("run") + " --out " + p("report.html") + " --title 'tiny run'");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "wrote " + p("report.html") + " from 6 files\n");
+
+  CheckTheJsonTheReportDraws();
 
   const std::string page = slurp(p("report.html"));
   for (const char* id : {"training", "calibration", "accuracy", "memory", "model"})
