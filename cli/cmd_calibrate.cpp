@@ -22,6 +22,16 @@ struct CalibrateOptionsCli {
   CalibrateDataOptions run;
 };
 
+// The histogram in kReportBins bins (sums of neighbouring bins) over the observed range: enough
+// for flynet report's picture, a fraction of the 8192 bins the calibration holds.
+constexpr size_t kReportBins = 64;
+nlohmann::json histogram_json(const TensorCalibration& t) {
+  std::vector<double> counts(kReportBins, 0.0);
+  const size_t n = t.histogram.size();
+  for (size_t i = 0; i < n; ++i) counts[i * kReportBins / n] += t.histogram[i];
+  return {{"range", {t.observed_min, t.observed_max}}, {"counts", counts}};
+}
+
 void run_calibrate(const CalibrateOptionsCli& o) {
   OutputSet outs;
   outs.input("MODEL", o.model);
@@ -49,13 +59,15 @@ void run_calibrate(const CalibrateOptionsCli& o) {
     nlohmann::json j;
     j["method"] = r.calibration.state.method_name();
     j["samples"] = r.samples;
-    for (const TensorCalibration& t : r.tensors)
+    for (const TensorCalibration& t : r.tensors) {
       j["tensors"].push_back({{"name", t.name},
                               {"observed", {t.observed_min, t.observed_max}},
                               {"range", {t.chosen.min, t.chosen.max}},
                               {"clipped_fraction", t.chosen.clipped_fraction},
                               {"mse", t.chosen.mse},
                               {"sqnr_db", t.chosen.sqnr_db}});
+      if (!t.histogram.empty()) j["tensors"].back()["histogram"] = histogram_json(t);
+    }
     write_bytes_atomically(o.json, j.dump(2) + "\n");
   }
   outs.commit();

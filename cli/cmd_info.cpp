@@ -4,9 +4,9 @@
 #include <array>
 #include <cstdio>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "info_json.hpp"
 #include "flynet/formats/error.hpp"
 #include "flynet/quant/info.hpp"
 
@@ -20,63 +20,12 @@ struct InfoOptions {
   bool json = false;
 };
 
-constexpr const char* kStrictConvention =
-    "strict: multiply-accumulates of conv, FC and the VA-ECA 1-D conv (MobileNetV3/MicroNet convention)";
-constexpr const char* kProfilerConvention =
-    "profiler: strict + per element BN 2, activation 1, gate multiply 1, head reduction 2, add 1, "
-    "global pool 1, SE scale 1 (flynet-architecture.md 4.1, fitted to the paper's tables)";
-
 std::string shape_text(const Shape& s) {
   return std::to_string(s.h) + "x" + std::to_string(s.w) + "x" + std::to_string(s.c);
 }
 
 std::string hwc_text(const std::array<int32_t, 3>& d) {
   return std::to_string(d[0]) + "x" + std::to_string(d[1]) + "x" + std::to_string(d[2]);
-}
-
-std::string detail(const Node& n) {
-  switch (n.op) {
-    case OpKind::conv2d:
-      return std::to_string(n.kernel) + "x" + std::to_string(n.kernel) + " s" + std::to_string(n.stride) +
-             (n.groups > 1 ? " g" + std::to_string(n.groups) : "");
-    case OpKind::dw_concat: return "3x3 s" + std::to_string(n.stride) + " x" + std::to_string(n.heads);
-    case OpKind::activation: return std::string(act_name(n.act));
-    case OpKind::va_eca:
-      return std::string(choice_name(kGateChoices, n.gate)) + " k" + std::to_string(n.eca_k) + " h" +
-             std::to_string(n.heads);
-    case OpKind::head_reduce: return std::string(choice_name(kReduceChoices, n.reduce)) + " h" + std::to_string(n.heads);
-    default: return "";
-  }
-}
-
-nlohmann::json to_json(const Graph& g, const GraphCount& c, const std::string& source) {
-  nlohmann::json j;
-  j["source"] = source;
-  j["arch"] = g.spec.to_map();
-  j["summary"] = g.spec.summary();
-  j["params"] = c.total.params;
-  j["params_bn"] = c.total.params_bn;
-  j["madds_strict"] = c.total.madds_strict;
-  j["madds_profiler"] = c.total.madds_profiler;
-  j["conventions"] = {{"params", "conv/FC weights + FC biases + VA-ECA weights, no BN (the paper's)"},
-                      {"params_bn", "params + BN gamma and beta (torchvision's)"},
-                      {"madds_strict", kStrictConvention},
-                      {"madds_profiler", kProfilerConvention}};
-  nlohmann::json layers = nlohmann::json::array();
-  for (const LayerCount& l : c.layers) {
-    const Node& n = g.nodes[size_t(l.node)];
-    layers.push_back({{"name", n.name},
-                      {"op", op_name(n.op)},
-                      {"detail", detail(n)},
-                      {"block", n.block},
-                      {"output", {n.out.h, n.out.w, n.out.c}},
-                      {"params", l.params},
-                      {"params_bn", l.params_bn},
-                      {"madds_strict", l.madds_strict},
-                      {"madds_profiler", l.madds_profiler}});
-  }
-  j["layers"] = std::move(layers);
-  return j;
 }
 
 void print_table(const Graph& g, const GraphCount& c, const std::string& source) {
@@ -87,7 +36,7 @@ void print_table(const Graph& g, const GraphCount& c, const std::string& source)
   for (const LayerCount& l : c.layers) {
     const Node& n = g.nodes[size_t(l.node)];
     std::printf("%-18s %-16s %-16s %-11s %10lld %10lld %12lld %12lld\n", n.name.c_str(),
-                std::string(op_name(n.op)).c_str(), detail(n).c_str(), shape_text(n.out).c_str(),
+                std::string(op_name(n.op)).c_str(), layer_detail(n).c_str(), shape_text(n.out).c_str(),
                 (long long)l.params, (long long)l.params_bn, (long long)l.madds_strict, (long long)l.madds_profiler);
   }
   std::printf("\n");
@@ -102,18 +51,7 @@ void print_table(const Graph& g, const GraphCount& c, const std::string& source)
 }
 
 // An int8 model (flynet quantize): its ops, weight bytes and the planned arena.
-void print_int8(const Int8ModelInfo& r, const std::string& source, bool json) {
-  if (json) {
-    nlohmann::json ops = nlohmann::json::array();
-    for (const Int8OpInfo& o : r.ops)
-      ops.push_back({{"name", o.name}, {"op", o.op}, {"output", o.output}, {"weight_bytes", o.weight_bytes},
-                     {"param_bytes", o.param_bytes}});
-    nlohmann::json j{{"source", source}, {"kind", "int8"}, {"ops", ops}, {"weight_bytes", r.weight_bytes},
-                     {"param_bytes", r.param_bytes}, {"arena_bytes", r.arena_bytes},
-                     {"arena_lower_bound", r.arena_lower_bound}, {"meta", r.meta}};
-    std::cout << j.dump(2) << "\n";
-    return;
-  }
+void print_int8(const Int8ModelInfo& r, const std::string& source) {
   std::printf("int8 model: %s\n\n%-26s %-5s %-14s %10s %10s\n", source.c_str(), "op", "code", "output", "weights", "params");
   for (const Int8OpInfo& o : r.ops)
     std::printf("%-26s %-5d %-14s %10lld %10lld\n", o.name.c_str(), o.op, hwc_text(o.output).c_str(),
@@ -126,35 +64,9 @@ void print_int8(const Int8ModelInfo& r, const std::string& source, bool json) {
 
 // A .fly file (flynet export): per op its stored constants and the RAM alive while it runs;
 // the flash breakdown against the lower bound, the same model as .tflite, the arena plan.
-void print_fly(const FlyFileInfo& r, const std::string& source, bool json) {
+void print_fly(const FlyFileInfo& r, const std::string& source) {
   const FlyInfo& fi = r.file;
   const FlySizes& s = fi.sizes;
-  if (json) {
-    nlohmann::json ops = nlohmann::json::array();
-    for (const FlyOpInfo& o : r.ops)
-      ops.push_back({{"name", o.name}, {"op", o.op}, {"output", o.output}, {"flash_bytes", o.flash_bytes},
-                     {"weight_bits", o.weight_bits}, {"ram_bytes", o.ram_bytes}, {"scratch_bytes", o.scratch_bytes},
-                     {"decode_bytes", o.decode_bytes}});
-    // ratio and within_budget are judged without the host info (FlySizes), as the text says.
-    nlohmann::json j{{"source", source},
-                     {"kind", "fly"},
-                     {"ops", ops},
-                     {"file_bytes", s.file},
-                     {"flash", {{"weights", s.weights}, {"channel_params", s.channel_params},
-                                {"other_constants", s.other_constants}, {"graph", s.graph}, {"plan", s.plan},
-                                {"header", s.header}, {"padding", s.padding}, {"host_info", s.host_info}}},
-                     {"lower_bound", s.lower_bound},
-                     {"ratio", s.ratio()},
-                     {"within_budget", s.within_budget()},
-                     {"tflite_estimate_bytes", r.tflite.total()},
-                     {"arena_bytes", fi.model.plan.arena_size},
-                     {"arena_lower_bound", fi.model.plan.arena_lower_bound},
-                     {"peak_live_bytes", r.peak_live_bytes},
-                     {"table_bytes", fi.table_bytes},
-                     {"meta", fi.model.graph.meta}};
-    std::cout << j.dump(2) << "\n";
-    return;
-  }
   std::printf(".fly model: %s (version %u.%u%s)\n\n%-28s %-4s %-12s %9s %5s %9s %9s\n", source.c_str(),
               fi.model.version_major, fi.model.version_minor, fi.model.host_info ? ", host info" : "", "op", "code",
               "output", "flash", "bits", "ram", "scratch");
@@ -189,13 +101,14 @@ void run_info(const InfoOptions& o, const CLI::App& sub) {
     throw Error(ErrorCode::usage, "give either a model file or architecture options, not both");
   const InfoReport r = o.model.empty() ? graph_info(build_graph(o.arch.spec()), "architecture options")
                                        : model_info(o.model);
-  if (const auto* f = std::get_if<FlyFileInfo>(&r.details)) return print_fly(*f, r.source, o.json);
-  if (const auto* q = std::get_if<Int8ModelInfo>(&r.details)) return print_int8(*q, r.source, o.json);
+  if (o.json) {
+    std::cout << info_json(r).dump(2) << "\n";
+    return;
+  }
+  if (const auto* f = std::get_if<FlyFileInfo>(&r.details)) return print_fly(*f, r.source);
+  if (const auto* q = std::get_if<Int8ModelInfo>(&r.details)) return print_int8(*q, r.source);
   const GraphInfo& gi = std::get<GraphInfo>(r.details);
-  if (o.json)
-    std::cout << to_json(gi.graph, gi.count, r.source).dump(2) << "\n";
-  else
-    print_table(gi.graph, gi.count, r.source);
+  print_table(gi.graph, gi.count, r.source);
 }
 
 }  // namespace

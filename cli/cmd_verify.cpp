@@ -10,6 +10,9 @@
 #include "flynet/formats/atomic_file.hpp"
 #include "flynet/formats/error.hpp"
 #include "flynet/formats/output_set.hpp"
+#include "flynet/formats/report_page.hpp"
+#include "flynet/quant/info.hpp"
+#include "info_json.hpp"
 #include "flynet/quant/target_profile.hpp"
 #include "flynet/quant/verify.hpp"
 #include "progress.hpp"
@@ -20,7 +23,7 @@ namespace {
 
 // The library's options, and what only the command does with the report.
 struct VerifyCommandOptions : VerifyOptions {
-  std::string json;
+  std::string json, html;
 };
 
 nlohmann::json metrics_json(const ErrorMetrics& m) {
@@ -117,6 +120,7 @@ nlohmann::json to_json(const VerifyCommandOptions& o, const VerifyReport& r) {
   j["model"] = o.model;
   j["data"] = r.data;
   j["count"] = r.run.count;
+  if (!r.classes.empty()) j["classes"] = r.classes;
   j["int8"] = {{"top1", r.int8.top1},
                {"top5", r.int8.top5},
                {"confusion", r.int8.confusion},
@@ -185,6 +189,15 @@ nlohmann::json to_json(const VerifyCommandOptions& o, const VerifyReport& r) {
   return j;
 }
 
+// The report page of this run: the verify JSON beside the info of the .fly file (memory, the
+// model's ops) and of the float model when given (its layers).
+void write_html(const VerifyCommandOptions& o, const nlohmann::json& report) {
+  std::vector<ReportSource> sources = {{o.json.empty() ? "flynet verify" : o.json, report.dump(), true},
+                                       {o.model, info_json(model_info(o.model)).dump(), true}};
+  if (!o.float_model.empty()) sources.push_back({o.float_model, info_json(model_info(o.float_model)).dump(), true});
+  write_bytes_atomically(o.html, render_report(sources, {"flynet verify " + o.model}));
+}
+
 void run_verify(const VerifyCommandOptions& o) {
   OutputSet outs;
   outs.input("MODEL", o.model);
@@ -193,6 +206,7 @@ void run_verify(const VerifyCommandOptions& o) {
   outs.input("--golden", o.golden);
   outs.input("--source", o.source);
   outs.output("--json", o.json);
+  outs.output("--html", o.html);
   outs.output_dir("--dump", o.dump);
   outs.check();
   VerifyHooks hooks;
@@ -200,8 +214,10 @@ void run_verify(const VerifyCommandOptions& o) {
   hooks.part_done = TextReport(o);
   VerifyReport r;
   naming_file(o.model, [&] { r = verify_model(o, hooks); });
-  if (!o.json.empty()) write_bytes_atomically(o.json, to_json(o, r).dump(2) + "\n");
-  // A failed gate is a result, not a failure to verify: the report describes it.
+  const nlohmann::json j = to_json(o, r);
+  if (!o.json.empty()) write_bytes_atomically(o.json, j.dump(2) + "\n");
+  if (!o.html.empty()) write_html(o, j);
+  // A failed gate is a result, not a failure to verify: the reports describe it.
   outs.commit();
   if (!r.passed()) throw Error(ErrorCode::check, r.failures.front());
   std::printf("verify passed\n");
@@ -224,6 +240,10 @@ void setup_verify(CLI::App& app) {
       ->option_text("N")
       ->default_val(opt->sim_samples);
   sub->add_option("--json", opt->json, "write the whole report as JSON")->option_text("FILE");
+  sub->add_option("--html", opt->html,
+                  "also write the report as one HTML page with charts (as flynet report draws it), with the memory "
+                  "and layers of MODEL.fly")
+      ->option_text("FILE");
   sub->add_option("--dump", opt->dump, "write every layer's output for the first images (the golden layout)")
       ->option_text("DIR");
   sub->add_option("--dump-images", opt->dump_images, "images to dump")->option_text("N")->default_val(opt->dump_images);

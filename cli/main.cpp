@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   flynet::cli::setup_quantize(app);
   flynet::cli::setup_export(app);
   flynet::cli::setup_verify(app);
+  flynet::cli::setup_report(app);
 
   if (const std::string why = command_problem(app, argc, argv); !why.empty()) {
     print_error(app, why);

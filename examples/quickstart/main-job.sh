@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job of README.md: install, build, then take FlyNet-h3 0.5x from training to a
-# verified int8 model on the default dataset (Fashion-MNIST from Debian's dataset-fashion-mnist).
+# verified int8 model on the default dataset (Fashion-MNIST from Debian's dataset-fashion-mnist),
+# ending with the report page out/report.html.
 # About 25 minutes on 2 cores; outputs land in ./out (or $FLYNET_OUT).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -33,6 +34,7 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 # 5. Export the .fly file the microcontroller reads (and its C array), then show where its bytes go.
 "$FLYNET" export "$OUT/flynet-h3.q.h5" --out "$OUT/flynet-h3.fly" --c-array "$OUT/flynet_model.h" --host-info
 "$FLYNET" info "$OUT/flynet-h3.fly" | tail -13
+"$FLYNET" info "$OUT/flynet-h3.fly" --json > "$OUT/flynet-h3.fly.info.json"
 
 # 6. Verify: the file run as the device runs it over the whole test set, beside the float model,
 #    as a gate (exit 1 if int8 drops more than 0.5 pt or agrees on fewer than 98.5% of images);
@@ -41,5 +43,9 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
   --min-agreement 98.5 --json "$OUT/verify.json" | grep -v '^    '
 if command -v arm-none-eabi-gcc > /dev/null && command -v qemu-system-arm > /dev/null; then
   "$FLYNET" verify "$OUT/flynet-h3.fly" --data "$DATA" --float "$OUT/flynet-h3.h5" --samples 20 --sim-samples 0 \
-    --target qemu-m4
+    --target qemu-m4 --profile --json "$OUT/verify-m4.json" | grep -v '^    '
 fi
+
+# 7. One page with the charts of every step above: training curves, calibration, accuracy and the
+#    confusion matrix, per-layer SQNR, the arena plan and flash, the board's per-op profile.
+"$FLYNET" report "$OUT" --out "$OUT/report.html" --title "FlyNet-h3 0.5x on Fashion-MNIST"

@@ -20,7 +20,7 @@ using flynet::test::Result;
 using flynet::test::run_flynet;
 using flynet::test::slurp;
 
-const char* const kCommands[] = {"info", "train", "calibrate", "quantize", "export", "verify"};
+const char* const kCommands[] = {"info", "train", "calibrate", "quantize", "export", "verify", "report"};
 
 // What each command needs besides the option under test; parsing refuses the value before it
 // looks at any file.
@@ -31,6 +31,7 @@ const std::map<std::string, std::string> kRequired = {
     {"quantize", "/nonexistent.h5 --out /nonexistent/m.q.h5"},
     {"export", "/nonexistent.q.h5 --out /nonexistent/m.fly"},
     {"verify", "/nonexistent.fly"},
+    {"report", "/nonexistent"},
 };
 
 std::vector<std::string> commands_of(const OptionBound& b) {
@@ -138,7 +139,7 @@ const std::set<std::string> kNotNumbers = {
     "--out", "--optimizer", "--no-nesterov", "--no-augment", "--checkpoint", "--metrics", "--resume", "--quiet",
     "--act-bits", "--init", "--method", "--rounding", "--per-tensor", "--no-sim", "--equalize", "--bias-correction",
     "--bias-correction-mode", "--c-array", "--name", "--host-info", "--float", "--dump", "--golden", "--target",
-    "--profile", "--source"};
+    "--profile", "--source", "--html", "--title"};
 
 TEST(OptionBounds, EveryOptionTakingANumberHasARow) {
   const std::regex declared(R"(^\s+(?:-\w,\s*)?(--[a-z][a-z0-9-]*))");

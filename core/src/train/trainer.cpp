@@ -326,6 +326,9 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
               << ",\"accuracy\":" << fmt(st.accuracy) << ",\"lr\":" << fmt(st.lr)
               << ",\"temperature\":" << fmt(st.temperature) << ",\"seconds\":" << fmt(st.seconds, 4)
               << ",\"images_per_s\":" << fmt(st.images_per_s, 5);
+      // A quantization-aware run says so on every line (flynet report marks its epochs).
+      if (cfg.weight_levels) metrics << ",\"weight_levels\":" << cfg.weight_levels;
+      if (cfg.act_bits) metrics << ",\"act_bits\":" << cfg.act_bits;
       if (st.test_top1 >= 0)
         metrics << ",\"test_top1\":" << fmt(st.test_top1) << ",\"test_top5\":" << fmt(st.test_top5)
                 << ",\"test_loss\":" << fmt(st.test_loss);

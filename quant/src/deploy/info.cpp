@@ -20,6 +20,24 @@ std::array<int32_t, 3> output_hwc(const IntGraph& g, const IntOp& op) {
   return {d[1], d[2], d[3]};
 }
 
+// The plan as boxes: each activation over its lifetime at its planned offset, each op's scratch
+// and decode regions over that op.
+std::vector<FlyArenaBox> arena_boxes(const IntGraph& g, const FlyPlan& plan, const std::vector<ArenaBuffer>& life,
+                                     const FlyRunner& runner) {
+  std::vector<FlyArenaBox> boxes;
+  for (size_t t = 0; t < life.size(); ++t)
+    if (life[t].size)
+      boxes.push_back({life[t].name.empty() ? "t" + std::to_string(t) : life[t].name, "tensor", life[t].first,
+                       life[t].last, plan.tensor_offsets[t], life[t].size});
+  for (size_t k = 0; k < g.ops.size(); ++k) {
+    const flyref_node& nd = runner.graph().nodes[k];
+    const std::string name = g.ops[k].name.empty() ? "op" + std::to_string(k) : g.ops[k].name;
+    if (nd.scratch_size) boxes.push_back({name, "scratch", int(k), int(k), plan.scratch_offsets[k], nd.scratch_size});
+    if (nd.decode_size) boxes.push_back({name, "decode", int(k), int(k), plan.decode_offsets[k], nd.decode_size});
+  }
+  return boxes;
+}
+
 }  // namespace
 
 Int8ModelInfo int8_model_info(const IntGraph& g) {
@@ -73,8 +91,10 @@ FlyFileInfo fly_file_info(const std::string& bytes, const std::string& source) {
     for (int32_t t : op.inputs)
       if (t >= 0 && g.tensors[size_t(t)].constant()) {
         o.flash_bytes += stored(t);
-        if (g.tensors[size_t(t)].type == FLYNET_TYPE_INT8 && o.weight_bits == 0)
-          o.weight_bits = m.storage[size_t(t)].storage == FLYNET_STORAGE_PACKED ? m.storage[size_t(t)].bits : 8;
+        if (g.tensors[size_t(t)].type != FLYNET_TYPE_INT8) continue;
+        const int bits = m.storage[size_t(t)].storage == FLYNET_STORAGE_PACKED ? m.storage[size_t(t)].bits : 8;
+        if (o.weight_bits == 0) o.weight_bits = bits;
+        r.weight_bytes_by_bits[bits] += stored(t);
       }
     const flyref_node& nd = runner.graph().nodes[k];
     o.scratch_bytes = nd.scratch_size;
@@ -85,6 +105,7 @@ FlyFileInfo fly_file_info(const std::string& bytes, const std::string& source) {
     r.peak_live_bytes = std::max(r.peak_live_bytes, o.ram_bytes);
     r.ops.push_back(std::move(o));
   }
+  r.arena = arena_boxes(g, m.plan, life, runner);
   r.tflite = estimate_tflite_size(g);
   return r;
 }

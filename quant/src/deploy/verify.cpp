@@ -286,6 +286,7 @@ VerifyReport verify_model(const VerifyOptions& o, const VerifyHooks& hooks) {
   const DatasetPair d = open_dataset(o.data);
   VerifyReport r;
   r.data = d.test->info().source;
+  r.classes = d.test->info().class_names;
   r.host_info = fm.host_info;
   IntRunOptions ro;
   // An emulated board runs ~1000x slower than the host: a hundred images unless told.

@@ -59,11 +59,22 @@ struct FlyOpInfo {
   uint64_t ram_bytes = 0;           ///< activations alive during the op + its scratch and decode
 };
 
+/// One region of a .fly file's arena plan: an activation from the op that writes it to the last
+/// op that reads it, or one op's scratch or decode region (alive during that op only).
+struct FlyArenaBox {
+  std::string name;  ///< the tensor's or op's name ("t<k>" / "op<k>" when the file has none)
+  std::string kind;  ///< "tensor", "scratch" or "decode"
+  int first = 0, last = 0;          ///< op indices, inclusive
+  uint64_t offset = 0, size = 0;    ///< bytes into the arena
+};
+
 /// A .fly file (flynet export).
 struct FlyFileInfo {
   FlyInfo file;                  ///< both readers' view; file.sizes: the flash breakdown and budget
   std::vector<FlyOpInfo> ops;
   uint64_t peak_live_bytes = 0;  ///< the largest ram_bytes of an op
+  std::vector<FlyArenaBox> arena;  ///< the plan: activations in tensor order, then scratch and decode per op
+  std::map<int, uint64_t> weight_bytes_by_bits;  ///< int8 constants as stored, by bits per weight
   TfliteSize tflite;             ///< the same int8 model as .tflite (estimate)
 };
 

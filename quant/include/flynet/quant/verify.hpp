@@ -135,6 +135,7 @@ struct VerifyTarget {
 
 struct VerifyReport {
   std::string data;            ///< the test split's source
+  std::vector<std::string> classes;  ///< the data set's class names (empty when it has none)
   bool host_info = false;      ///< the file carries host info (needed for the simulation)
   IntRun run;                  ///< the integer reference on the test images
   Accuracy int8;               ///< its outputs against the labels
