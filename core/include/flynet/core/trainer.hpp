@@ -23,6 +23,8 @@
 
 namespace flynet {
 
+class Communicator;  // comm.hpp
+
 struct TrainConfig {
   int epochs = 20;
   int batch = 128;
@@ -51,6 +53,14 @@ struct TrainConfig {
   int fold_bn_after = -1;        ///< >= 0: from this epoch on BN statistics are frozen and folded
                                  ///< into the conv before weight quantization (qat.hpp)
   float act_range_momentum = 0.01f;  ///< EMA weight of each batch's activation range
+  /// Data parallel (comm.hpp): the ranks of the job, not owned; nullptr: one process. Each rank
+  /// trains on its shard of every global batch of batch x ranks images (batch is per rank),
+  /// gradients are averaged over the ranks, and rank 0 alone writes the checkpoint and metrics
+  /// and calls the observer.
+  Communicator* comm = nullptr;
+  bool sync_bn = false;           ///< BN batch statistics over all ranks (default: each rank its own)
+  int64_t bucket_bytes = 1 << 20; ///< gradients summed in buckets of this size during backward
+                                  ///< (<= 0: one sum after backward)
 };
 
 /// What an observer sees while training.
@@ -102,9 +112,11 @@ struct EvalResult {
 /// Inference (eval-mode BN, no dropout) over a dataset in order, normalised with `mean`/`std`
 /// per channel. `temperature` is the softmax gating temperature: 1 for a finished model; the
 /// trainer's per-epoch evaluations use the epoch's value so they measure the network trained.
+/// With `comm`, each rank evaluates its shard of the batches and every rank gets the totals
+/// (no logits kept).
 EvalResult evaluate(Model& model, std::shared_ptr<const Dataset> data, const std::vector<float>& mean,
                     const std::vector<float>& std, int batch = 256, bool keep_logits = false,
-                    float temperature = 1.f);
+                    float temperature = 1.f, Communicator* comm = nullptr);
 
 struct Throughput {
   double train_images_per_s = 0;  ///< forward + loss + backward + optimizer step
@@ -118,8 +130,10 @@ Throughput measure_throughput(const ArchSpec& spec, int batch, int steps, int th
 /// `batches` batches of un-augmented training images, in training-mode forward passes at T = 1.
 /// Why: torchvision's BN momentum 0.01 averages over the last ~100 steps of changing weights,
 /// which lags behind the final weights in short runs (and badly in tiny ones).
+/// With `comm`, each rank takes its shard of the batches and the ranks' statistics are averaged.
 void recalibrate_batchnorm(Model& model, std::shared_ptr<const Dataset> data, const std::vector<float>& mean,
-                           const std::vector<float>& std, int batch, int batches, uint64_t seed);
+                           const std::vector<float>& std, int batch, int batches, uint64_t seed,
+                           Communicator* comm = nullptr);
 
 }  // namespace flynet
 
