@@ -201,6 +201,11 @@ void setup_train(CLI::App& app) {
       ->option_text("N")
       ->default_val(c.bn_recalibration)
       ->group(tr);
+  sub->add_option("--bn-momentum", c.bn_momentum,
+                  "momentum of the BN running statistics (default: max(0.01, 4 / steps per epoch), at most 0.5)")
+      ->option_text("M")
+      ->check(CLI::Range(1e-6, 1.0))
+      ->group(tr);
   sub->add_option("--checkpoint", opt->checkpoint, "checkpoint written after every epoch (default <out>.ckpt.h5; none: off)")
       ->option_text("FILE")
       ->group(tr);

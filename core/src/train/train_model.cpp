@@ -67,6 +67,7 @@ void set_up(const TrainModelOptions& o, Setup& s) {
   // split; the test split is used once, at the end.
   s.fit = s.data;
   if (o.val_split > 0) s.fit = split_validation(s.data.train, o.val_split, cfg.seed);
+  cfg.bn_choose_on_eval = o.val_split > 0;  // fit.test is then the held-out part
 
   Model& model = s.model.emplace(Model::create(r.spec, cfg.seed));
   if (init) {

@@ -138,7 +138,8 @@ EvalResult evaluate(Model& model, std::shared_ptr<const Dataset> data, const std
 }
 
 void recalibrate_batchnorm(Model& model, std::shared_ptr<const Dataset> data, const std::vector<float>& mean,
-                           const std::vector<float>& std, int batch, int batches, uint64_t seed, Communicator* comm) {
+                           const std::vector<float>& std, int batch, int batches, uint64_t seed, Communicator* comm,
+                           float temperature) {
   if (batches <= 0) return;
   LoaderOptions lo;
   lo.batch = batch;
@@ -157,6 +158,7 @@ void recalibrate_batchnorm(Model& model, std::shared_ptr<const Dataset> data, co
   RunCtx ctx;
   ctx.training = true;  // batch statistics; dropout sits after the last BN, so it does not matter
   ctx.seed = seed;
+  ctx.temperature = temperature;
   loader.start_epoch(0);
   Batch b;
   for (int i = 0; i < batches && loader.next(b); ++i) {
@@ -180,6 +182,14 @@ void finish_batchnorm(Model& model, std::shared_ptr<const Dataset> train, const 
                         cfg.bn_recalibration, cfg.seed, cfg.comm);
 }
 
+// torchvision's 0.01 (FlyNet's BN nodes) averages over ~100 steps: several epochs of a small
+// data set, over which the weights move a lot, so evaluations with those statistics trail the
+// weights. A quarter of an epoch at most keeps them current; large data sets keep 0.01.
+double bn_momentum(const TrainConfig& cfg, int64_t steps_per_epoch) {
+  if (cfg.bn_momentum >= 0) return cfg.bn_momentum;
+  return std::min(0.5, std::max(0.01, 4.0 / double(steps_per_epoch)));
+}
+
 void check_config(const Model& model, const DatasetInfo& info, const TrainConfig& cfg) {
   if (cfg.epochs < 1) throw Error(ErrorCode::usage, "epochs must be at least 1");
   if (cfg.batch < 1) throw Error(ErrorCode::usage, "batch must be at least 1");
@@ -200,6 +210,7 @@ void check_config(const Model& model, const DatasetInfo& info, const TrainConfig
   if (cfg.act_bits != 0 && cfg.act_bits != 8) throw Error(ErrorCode::usage, "activation bits must be 8 (or 0: float)");
   if (cfg.fold_bn_after >= cfg.epochs)
     throw Error(ErrorCode::usage, "--fold-bn-after must be below the number of epochs");
+  if (cfg.bn_momentum > 1) throw Error(ErrorCode::usage, "--bn-momentum must be in (0, 1]");
 }
 
 // One run of train(): the state the epochs share.
@@ -218,6 +229,8 @@ class Run {
   LossResult train_step(Net& net, const RunCtx& ctx, Batch& b);
   void report_batch(const BatchProgress& p);
   void end_epoch(EpochStats& st, bool last_epoch);
+  void finish_bn();
+  EvalResult evaluate_refreshed(float temperature);
   void write_metrics(const EpochStats& st);
 
   Model& model_;
@@ -334,6 +347,7 @@ EpochStats Run::train_epoch(int epoch) {
   ctx.seed = cfg_.seed;
   ctx.sync_bn = cfg_.sync_bn ? &comm_ : nullptr;
   ctx.first_sample = int64_t(comm_.rank()) * cfg_.batch;
+  ctx.bn_momentum = bn_momentum(cfg_, per_epoch_);
   loader_->start_epoch(epoch);
   const auto t0 = Clock::now();
   double sums[3] = {0, 0, 0};  // loss * images, correct, images
@@ -392,18 +406,55 @@ void Run::end_epoch(EpochStats& st, bool last_epoch) {
     collective_check(comm_, [&] {
       if (comm_.rank() == 0) write_checkpoint(model_, opt_, st.epoch + 1, step_, cfg_, cfg_.checkpoint);
     });
-  if (last_epoch) finish_batchnorm(model_, data_.train, info_, cfg_);
+  if (last_epoch) finish_bn();
   if (last_epoch || (cfg_.eval_every > 0 && (st.epoch + 1) % cfg_.eval_every == 0)) {
     // The last epoch is evaluated as the model will be used (T = 1); earlier ones at the
     // temperature they trained with.
     const float t_eval = last_epoch ? 1.f : st.temperature;
-    const EvalResult e = evaluate(model_, data_.test, info_.mean, info_.std, 256, false, t_eval, &comm_);
+    const EvalResult e = last_epoch ? evaluate(model_, data_.test, info_.mean, info_.std, 256, false, t_eval, &comm_)
+                                    : evaluate_refreshed(t_eval);
     st.test_top1 = e.top1;
     st.test_top5 = e.top5;
     st.test_loss = e.loss;
   }
   if (metrics_) write_metrics(st);
   if (observer_) observer_->on_epoch(st);
+}
+
+// The end-of-training BN statistics: recalibrated, unless asked to decide on the evaluation
+// (validation) split and the running ones score better there. Why decide: on a small data set
+// the network's features on training images it has fit differ from those on unseen images, and
+// exact statistics of the former can score below the running ones.
+void Run::finish_bn() {
+  const bool folded = read_qat_state(model_.meta).bn_folded;
+  if (!cfg_.bn_choose_on_eval || folded || cfg_.bn_recalibration <= 0) {
+    finish_batchnorm(model_, data_.train, info_, cfg_);
+    if (!folded) model_.meta["train.bn_statistics"] = cfg_.bn_recalibration > 0 ? "recalibrated" : "running";
+    return;
+  }
+  const std::map<std::string, Tensor> running = model_.params;
+  auto top1 = [&] { return evaluate(model_, data_.test, info_.mean, info_.std, 256, false, 1.f, &comm_).top1; };
+  const double kept = top1();
+  finish_batchnorm(model_, data_.train, info_, cfg_);
+  const double recal = top1();
+  const bool recalibrate = recal >= kept;
+  if (!recalibrate) model_.params = running;
+  model_.meta["train.bn_statistics"] = std::string(recalibrate ? "recalibrated" : "running") +
+                                       " (validation top-1: recalibrated " + fmt(recal) + ", running " + fmt(kept) + ")";
+}
+
+// An evaluation during training: of a copy whose BN statistics are exact for the current
+// weights (folded BN keeps its frozen ones). The training model and its running statistics,
+// which the checkpoint holds, are untouched.
+EvalResult Run::evaluate_refreshed(float temperature) {
+  Model snapshot = model_;
+  if (!read_qat_state(snapshot.meta).bn_folded) {
+    const int batch = int(std::min<int64_t>(cfg_.batch, info_.size));
+    const int batches = int(std::min<int64_t>(kEvalRefreshBatches, per_epoch_ * comm_.size()));
+    recalibrate_batchnorm(snapshot, data_.train, info_.mean, info_.std, batch, batches, cfg_.seed, &comm_,
+                          temperature);
+  }
+  return evaluate(snapshot, data_.test, info_.mean, info_.std, 256, false, temperature, &comm_);
 }
 
 void Run::write_metrics(const EpochStats& st) {
@@ -433,7 +484,7 @@ TrainResult Run::run() {
   result.seconds = std::chrono::duration<double>(Clock::now() - t_run).count();
   result.steps = step_;
   if (last.test_top1 < 0) {  // resumed a finished run, or stopped by max_steps before evaluating
-    if (result.epochs == 0) finish_batchnorm(model_, data_.train, info_, cfg_);
+    if (result.epochs == 0) finish_bn();
     const EvalResult e = evaluate(model_, data_.test, info_.mean, info_.std, 256, false, 1.f, &comm_);
     last.test_top1 = e.top1;
     last.test_top5 = e.top5;
