@@ -185,9 +185,12 @@ void finish_batchnorm(Model& model, std::shared_ptr<const Dataset> train, const 
 // torchvision's 0.01 (FlyNet's BN nodes) averages over ~100 steps: several epochs of a small
 // data set, over which the weights move a lot, so evaluations with those statistics trail the
 // weights. A quarter of an epoch at most keeps them current; large data sets keep 0.01.
+// Returns -1 (each BN node's own, 0.01) when a quarter epoch is 400 steps or more, so such runs
+// compute exactly as before.
 double bn_momentum(const TrainConfig& cfg, int64_t steps_per_epoch) {
   if (cfg.bn_momentum >= 0) return cfg.bn_momentum;
-  return std::min(0.5, std::max(0.01, 4.0 / double(steps_per_epoch)));
+  const double quarter_epoch = 4.0 / double(steps_per_epoch);
+  return quarter_epoch > 0.01 ? std::min(0.5, quarter_epoch) : -1.0;
 }
 
 void check_config(const Model& model, const DatasetInfo& info, const TrainConfig& cfg) {
