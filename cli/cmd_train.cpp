@@ -6,9 +6,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <map>
 
 #include "commands.hpp"
+#include "flynet/core/comm.hpp"
 #include "flynet/core/train_model.hpp"
 #include "flynet/core/trainer.hpp"
 #include "flynet/formats/output_set.hpp"
@@ -25,6 +28,7 @@ struct TrainOptions : TrainModelOptions {
   bool no_augment = false;
   int benchmark = 0;
   bool quiet = false;
+  int64_t bucket_kib = 1024;
 };
 
 std::string duration(double s) {
@@ -94,6 +98,11 @@ void run_train(TrainOptions& o, const CLI::App& sub) {
     return;
   }
   o.arch_given = arch_options_given(sub);
+  // Under mpirun every rank runs this; rank 0 alone prints (and writes, see TrainConfig::comm).
+  std::unique_ptr<Communicator> comm = make_communicator();
+  cfg.comm = comm.get();
+  cfg.bucket_bytes = o.bucket_kib * 1024;
+  const bool rank0 = comm->rank() == 0;
   // The checkpoint stays when the run fails (it is what --resume continues from); the model
   // appears only when the run succeeds, and the metrics log of a failed run is taken back.
   OutputSet outs;
@@ -108,21 +117,36 @@ void run_train(TrainOptions& o, const CLI::App& sub) {
   }
   outs.allow_same("--checkpoint", "--resume");
   outs.check();
-  Progress progress(o.quiet);
+  Progress progress(o.quiet || !rank0);
   TrainHooks hooks;
   hooks.observer = &progress;
   hooks.stage = [&](TrainStage stage, const TrainReport& r) {
-    if (stage == TrainStage::start && !o.quiet)
+    if (!rank0) return;
+    if (stage == TrainStage::start && !o.quiet) {
       std::printf("training %s on %s (%lld images, %d classes), %d epochs, batch %d\n", r.spec.summary().c_str(),
                   r.source.c_str(), (long long)r.train_images, r.classes, cfg.epochs, cfg.batch);
+      if (comm->size() > 1)
+        std::printf("data parallel: %d ranks x batch %d = global batch %lld, BN statistics %s\n", comm->size(),
+                    cfg.batch, (long long)cfg.batch * comm->size(), cfg.sync_bn ? "synchronised" : "per rank");
+    }
     if (stage == TrainStage::validation)
       std::printf("validation top-1 %.2f%% (%lld held-out training images)\n", 100 * r.val_top1,
                   (long long)r.val_images);
   };
-  const TrainReport r = train_model(o, hooks);
+  TrainReport r;
+  try {
+    r = train_model(o, hooks);
+  } catch (const Error& e) {
+    if (rank0) throw;
+    // Every rank holds the same error (collective_check): rank 0 prints it; the others leave
+    // with its exit code, after MPI_Finalize.
+    comm.reset();
+    std::exit(int(e.code()));
+  }
   outs.commit();
-  std::printf("test top-1 %.2f%% top-5 %.2f%% (%s, %s)\n", 100 * r.result.test_top1, 100 * r.result.test_top5,
-              duration(r.result.seconds).c_str(), o.out.c_str());
+  if (rank0)
+    std::printf("test top-1 %.2f%% top-5 %.2f%% (%s, %s)\n", 100 * r.result.test_top1, 100 * r.result.test_top5,
+                duration(r.result.seconds).c_str(), o.out.c_str());
 }
 
 }  // namespace
@@ -193,6 +217,10 @@ void setup_train(CLI::App& app) {
       ->option_text("N")
       ->default_val(c.bn_recalibration)
       ->group(tr);
+  sub->add_option("--bn-momentum", c.bn_momentum,
+                  "momentum of the BN running statistics (default: max(0.01, 4 / steps per epoch), at most 0.5)")
+      ->option_text("M")
+      ->group(tr);
   sub->add_option("--checkpoint", opt->checkpoint, "checkpoint written after every epoch (default <out>.ckpt.h5; none: off)")
       ->option_text("FILE")
       ->group(tr);
@@ -210,6 +238,14 @@ void setup_train(CLI::App& app) {
       ->option_text("N")
       ->group(tr);
   sub->add_flag("--quiet", opt->quiet, "only the final line")->group(tr);
+  const std::string mpi = "Data parallel (under mpirun -np N; --batch is per rank)";
+  sub->add_flag("--sync-bn", c.sync_bn, "BN batch statistics over all ranks instead of each rank's own")->group(mpi);
+  sub->add_option("--allreduce-bucket", opt->bucket_kib,
+                  "gradients are summed over the ranks in buckets of this size, each started as soon as backward "
+                  "has finished it (0: one sum after backward)")
+      ->option_text("KiB")
+      ->default_val(opt->bucket_kib)
+      ->group(mpi);
   sub->add_option("--weight-levels", c.weight_levels,
                   "train with conv/FC weights quantized to L levels per output channel (2..128 or odd up to 255, "
                   "the counts whose codes int8 holds exactly; float or 0: off)")

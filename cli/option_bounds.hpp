@@ -52,6 +52,8 @@ inline constexpr std::array kOptionBounds = {
     OptionBound{"train quantize", "--weight-levels", 0, 255, true},
     OptionBound{"train", "--fold-bn-after", 0, 100000, true},
     OptionBound{"train", "--val-split", 0, 0.99, false},
+    OptionBound{"train", "--bn-momentum", 1e-6, 1, false},
+    OptionBound{"train", "--allreduce-bucket", 0, 1048576, true},
     OptionBound{"calibrate", "--samples", 1, kMaxCount, true},
     OptionBound{"calibrate", "--percentile", 50.01, 100, false},
     OptionBound{"calibrate", "--batch", 1, 4096, true},

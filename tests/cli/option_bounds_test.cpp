@@ -139,7 +139,7 @@ const std::set<std::string> kNotNumbers = {
     "--out", "--optimizer", "--no-nesterov", "--no-augment", "--checkpoint", "--metrics", "--resume", "--quiet",
     "--act-bits", "--init", "--method", "--rounding", "--per-tensor", "--no-sim", "--equalize", "--bias-correction",
     "--bias-correction-mode", "--c-array", "--name", "--host-info", "--float", "--dump", "--golden", "--target",
-    "--profile", "--source", "--html", "--title"};
+    "--profile", "--source", "--html", "--title", "--sync-bn"};
 
 TEST(OptionBounds, EveryOptionTakingANumberHasARow) {
   const std::regex declared(R"(^\s+(?:-\w,\s*)?(--[a-z][a-z0-9-]*))");

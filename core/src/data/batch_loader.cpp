@@ -41,8 +41,10 @@ struct BatchLoader::Impl {
       : data(std::move(d)), opt(std::move(o)), arena(std::max(1, opt.threads)) {}
 
   int64_t batches() const {
-    const int64_t b = opt.batch;
-    return opt.drop_last ? n / b : (n + b - 1) / b;
+    const int64_t b = opt.batch, s = opt.shards;
+    if (opt.drop_last) return n / (b * s);
+    const int64_t global = (n + b - 1) / b;
+    return global > opt.shard ? (global - opt.shard + s - 1) / s : 0;
   }
 
   void stop() {
@@ -65,7 +67,7 @@ struct BatchLoader::Impl {
   }
 
   void build(int64_t k, Batch& b) {
-    const int64_t first = k * opt.batch;
+    const int64_t first = (k * opt.shards + opt.shard) * opt.batch;
     const int bn = int(std::min<int64_t>(opt.batch, n - first));
     const size_t px = size_t(h) * w * c;
     if (b.images.shape != std::vector<int64_t>{bn, h, w, c}) {
@@ -121,6 +123,8 @@ BatchLoader::BatchLoader(std::shared_ptr<const Dataset> data, LoaderOptions opt)
   m.n = info.size;
   if (m.opt.batch <= 0)
     throw Error(ErrorCode::usage, "batch size must be positive, got " + std::to_string(m.opt.batch));
+  if (m.opt.shards < 1 || m.opt.shard < 0 || m.opt.shard >= m.opt.shards)
+    throw Error(ErrorCode::usage, "loader shard " + std::to_string(m.opt.shard) + " of " + std::to_string(m.opt.shards));
   if (m.opt.threads <= 0)
     throw Error(ErrorCode::usage, "data loader threads must be positive, got " + std::to_string(m.opt.threads));
   if (m.opt.augment.pad_crop < 0)

@@ -6,6 +6,7 @@
 // the running statistics.
 #include <cmath>
 
+#include "flynet/core/comm.hpp"
 #include "layer_util.hpp"
 
 namespace flynet::layers {
@@ -82,14 +83,15 @@ class BatchNormLayer final : public Layer {
       reduce(M, C, s, s2, [&](int64_t r0, int64_t r1, double* a, double* b) {
         row_sums(in.ptr() + r0 * C, r1 - r0, C, a, b);
       });
+      count_ = sum_over_ranks(ctx, M, s, s2);
       const double mom = ctx.bn_momentum >= 0 ? ctx.bn_momentum : node_.bn_momentum;
       for (int c = 0; c < C; ++c) {
-        const double mu = s[size_t(c)] / double(M);
-        const double var = std::max(0.0, s2[size_t(c)] / double(M) - mu * mu);
+        const double mu = s[size_t(c)] / double(count_);
+        const double var = std::max(0.0, s2[size_t(c)] / double(count_) - mu * mu);
         mean_[size_t(c)] = float(mu);
         invstd_[size_t(c)] = float(1.0 / std::sqrt(var + eps));
         rmean[c] = float((1 - mom) * rmean[c] + mom * mu);
-        const double unbiased = M > 1 ? var * double(M) / double(M - 1) : var;
+        const double unbiased = count_ > 1 ? var * double(count_) / double(count_ - 1) : var;
         rvar[c] = float((1 - mom) * rvar[c] + mom * unbiased);
       }
     } else {
@@ -109,7 +111,7 @@ class BatchNormLayer final : public Layer {
     });
   }
 
-  void backward(const RunCtx&, const ConstTensorPtrs& x, const TensorPtrs& p, const Tensor&, const Tensor& dy,
+  void backward(const RunCtx& ctx, const ConstTensorPtrs& x, const TensorPtrs& p, const Tensor&, const Tensor& dy,
                 const TensorPtrs& dx, const TensorPtrs& dp) override {
     const Tensor& in = *x[0];
     const int C = int(in.shape[3]);
@@ -125,14 +127,18 @@ class BatchNormLayer final : public Layer {
     if (dp[1])
       for (int c = 0; c < C; ++c) dp[1]->ptr()[c] = float(sdy[size_t(c)]);
     if (!dx[0]) return;
+    // The parameter gradients above stay this rank's share (the gradient all-reduce adds
+    // them); the input gradient needs the global sums, as the statistics were global.
+    if (training_) sum_over_ranks(ctx, 0, sdy, sdyx);
+    const double count = double(training_ ? count_ : M);
     std::vector<float> a(static_cast<size_t>(C)), b(static_cast<size_t>(C)), d(static_cast<size_t>(C));
     for (int c = 0; c < C; ++c) {
       const double is = invstd_[size_t(c)];
       a[size_t(c)] = float(gamma[c] * is);
       if (training_) {
         // dx = gamma*is*(dy - mean(dy) - xhat*mean(dy*xhat))
-        b[size_t(c)] = float(-gamma[c] * is * is * is * sdyx[size_t(c)] / double(M));
-        d[size_t(c)] = float(-gamma[c] * is * sdy[size_t(c)] / double(M));
+        b[size_t(c)] = float(-gamma[c] * is * is * is * sdyx[size_t(c)] / count);
+        d[size_t(c)] = float(-gamma[c] * is * sdy[size_t(c)] / count);
       } else {
         b[size_t(c)] = 0.f;
         d[size_t(c)] = 0.f;
@@ -165,7 +171,23 @@ class BatchNormLayer final : public Layer {
       }
   }
 
+  // With synchronised BN, the per-channel sums and the row count over all ranks (in place);
+  // returns the global count. Otherwise the local ones as they are.
+  static int64_t sum_over_ranks(const RunCtx& ctx, int64_t rows, std::vector<double>& s, std::vector<double>& s2) {
+    if (!ctx.sync_bn || ctx.sync_bn->size() == 1) return rows;
+    const size_t C = s.size();
+    std::vector<double> v(2 * C + 1);
+    std::copy(s.begin(), s.end(), v.begin());
+    std::copy(s2.begin(), s2.end(), v.begin() + ptrdiff_t(C));
+    v[2 * C] = double(rows);
+    ctx.sync_bn->allreduce_sum(v.data(), int64_t(v.size()));
+    std::copy(v.begin(), v.begin() + ptrdiff_t(C), s.begin());
+    std::copy(v.begin() + ptrdiff_t(C), v.begin() + ptrdiff_t(2 * C), s2.begin());
+    return int64_t(v[2 * C]);
+  }
+
   bool training_ = false;
+  int64_t count_ = 0;  // rows behind the batch statistics (all ranks' with sync_bn)
   std::vector<float> mean_, invstd_, scale_, shift_;
 };
 

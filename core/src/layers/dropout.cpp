@@ -38,11 +38,12 @@ class DropoutLayer final : public Layer {
     const int64_t n = in.numel();
     mask_.resize(size_t(n));
     const uint64_t base = mix(mix(ctx.seed ^ 0xd1b54a32d192ed03ULL) ^ ctx.step) ^ fnv1a(node_.name);
+    const uint64_t offset = uint64_t(ctx.first_sample) * uint64_t(n / std::max<int64_t>(1, in.shape[0]));
     const double keep = 1.0 - node_.drop;
     const float scale = float(1.0 / keep);
     // keep iff the top 53 bits, as a fraction, fall below 1 - p
     for (int64_t i = 0; i < n; ++i) {
-      const double u = double(mix(base + uint64_t(i)) >> 11) * (1.0 / 9007199254740992.0);
+      const double u = double(mix(base + offset + uint64_t(i)) >> 11) * (1.0 / 9007199254740992.0);
       mask_[size_t(i)] = u < keep ? scale : 0.f;
       y.ptr()[i] = in.ptr()[i] * mask_[size_t(i)];
     }

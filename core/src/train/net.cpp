@@ -156,6 +156,7 @@ void Net::backward(const Tensor& dlogits, const RunCtx& ctx) {
       const int64_t m = scratch_[s].numel();
       for (int64_t e = 0; e < m; ++e) d[e] += a[e];
     }
+    if (grad_hook_ && !n.params.empty()) grad_hook_(int(i));
   }
 }
 

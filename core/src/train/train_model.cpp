@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "flynet/core/comm.hpp"
 #include "flynet/core/data.hpp"
 #include "flynet/core/model.hpp"
 #include "flynet/core/model_state.hpp"
@@ -30,14 +31,24 @@ TrainFiles train_files(const TrainModelOptions& o) {
   return {file_option(o.checkpoint, o.out, ".ckpt.h5"), file_option(o.metrics, o.out, ".metrics.jsonl")};
 }
 
-TrainReport train_model(const TrainModelOptions& o, const TrainHooks& hooks) {
+namespace {
+
+// Everything before the loop: the data set, the architecture, the files, the fresh or
+// warm-started model.
+struct Setup {
+  TrainConfig cfg;
+  DatasetPair data, fit;
+  TrainReport report;
+  std::optional<Model> model;
+};
+
+void set_up(const TrainModelOptions& o, Setup& s) {
   if (o.data.empty()) throw Error(ErrorCode::usage, "--data is required");
   if (o.out.empty()) throw Error(ErrorCode::usage, "--out is required");
-  TrainConfig cfg = o.config;
-
-  DatasetPair data = open_dataset(o.data);
-  const DatasetInfo& info = data.train->info();
-  TrainReport r;
+  TrainConfig& cfg = s.cfg;
+  TrainReport& r = s.report;
+  s.data = open_dataset(o.data);
+  const DatasetInfo& info = s.data.train->info();
   if (!cfg.resume.empty() && !o.init.empty())
     throw Error(ErrorCode::usage, "--init and --resume exclude each other (a checkpoint already holds the weights)");
   std::optional<Model> init;
@@ -63,10 +74,11 @@ TrainReport train_model(const TrainModelOptions& o, const TrainHooks& hooks) {
   if (!(o.val_split >= 0 && o.val_split < 1)) throw Error(ErrorCode::usage, "--val-split must be in [0, 1)");
   // With a validation split, the epochs are evaluated on the held-out part of the training
   // split; the test split is used once, at the end.
-  DatasetPair fit = data;
-  if (o.val_split > 0) fit = split_validation(data.train, o.val_split, cfg.seed);
+  s.fit = s.data;
+  if (o.val_split > 0) s.fit = split_validation(s.data.train, o.val_split, cfg.seed);
+  cfg.bn_choose_on_eval = o.val_split > 0;  // fit.test is then the held-out part
 
-  Model model = Model::create(r.spec, cfg.seed);
+  Model& model = s.model.emplace(Model::create(r.spec, cfg.seed));
   if (init) {
     // Weights and BN statistics from the model; what it recorded about its own training,
     // calibration or quantization does not describe the new run.
@@ -77,15 +89,38 @@ TrainReport train_model(const TrainModelOptions& o, const TrainHooks& hooks) {
   }
   r.source = info.source;
   r.classes = info.classes;
-  r.train_images = fit.train->info().size;
+  r.train_images = s.fit.train->info().size;
+}
+
+// Data parallel: every rank must train on the same data set (each reads its own copy).
+void check_same_data(Communicator& comm, const Setup& s) {
+  const DatasetInfo& i = s.fit.train->info();
+  check_same_on_all_ranks(comm, double(i.size), "the number of training images");
+  check_same_on_all_ranks(comm, double(s.data.test->info().size), "the number of test images");
+  check_same_on_all_ranks(comm, double(i.h * 1000000 + i.w * 1000 + i.c), "the image shape");
+}
+
+}  // namespace
+
+TrainReport train_model(const TrainModelOptions& o, const TrainHooks& hooks) {
+  std::unique_ptr<Communicator> one;
+  if (!o.config.comm) one = single_process_communicator();
+  Communicator& comm = o.config.comm ? *o.config.comm : *one;
+  Setup s;
+  s.cfg = o.config;
+  // A rank that cannot read its data or model stops every rank, before training starts.
+  collective_check(comm, [&] { set_up(o, s); });
+  check_same_data(comm, s);
+  TrainReport& r = s.report;
+  Model& model = *s.model;
   if (hooks.stage) hooks.stage(TrainStage::start, r);
-  r.result = train(model, fit, cfg, hooks.observer);
+  r.result = train(model, s.fit, s.cfg, hooks.observer);
   if (o.val_split > 0) {
     model.meta["train.val_top1"] = model.meta["train.test_top1"];
     model.meta["train.val_split"] = std::to_string(o.val_split);
     const InputNormalisation n = read_input_normalisation(model).per_channel(r.spec.in_c);
-    const EvalResult t = evaluate(model, data.test, n.mean, n.std);
-    r.val_images = fit.test->info().size;
+    const EvalResult t = evaluate(model, s.data.test, n.mean, n.std, 256, false, 1.f, o.config.comm);
+    r.val_images = s.fit.test->info().size;
     r.val_top1 = r.result.test_top1;
     r.result.test_top1 = t.top1;
     r.result.test_top5 = t.top5;
@@ -93,7 +128,9 @@ TrainReport train_model(const TrainModelOptions& o, const TrainHooks& hooks) {
     model.meta["train.test_top5"] = std::to_string(t.top5);
     if (hooks.stage) hooks.stage(TrainStage::validation, r);
   }
-  save_model(model, o.out);
+  collective_check(comm, [&] {
+    if (comm.rank() == 0) save_model(model, o.out);
+  });
   return r;
 }
 

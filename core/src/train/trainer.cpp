@@ -15,8 +15,11 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
+#include "data_parallel.hpp"
+#include "flynet/core/comm.hpp"
 #include "flynet/core/count.hpp"
 #include "flynet/core/graph.hpp"
 #include "flynet/core/layers.hpp"
@@ -39,6 +42,8 @@ std::string fmt(double v, int prec = 6) {
   return b;
 }
 
+int ranks(const TrainConfig& c) { return c.comm ? c.comm->size() : 1; }
+
 const char* optim_name(OptimKind k) { return k == OptimKind::sgd ? "sgd" : "adamw"; }
 
 std::string describe(const TrainConfig& c) {
@@ -51,6 +56,8 @@ std::string describe(const TrainConfig& c) {
   if (c.weight_levels) o << " weight_levels=" << c.weight_levels;
   if (c.act_bits) o << " act_bits=" << c.act_bits;
   if (c.fold_bn_after >= 0) o << " fold_bn_after=" << c.fold_bn_after;
+  if (const int n = ranks(c); n > 1)
+    o << " ranks=" << n << " global_batch=" << int64_t(c.batch) * n << " sync_bn=" << (c.sync_bn ? 1 : 0);
   return o.str();
 }
 
@@ -72,6 +79,7 @@ void write_checkpoint(const Model& model, const Optimizer& opt, int epochs_done,
   ck.meta["ckpt.epoch"] = std::to_string(epochs_done);
   ck.meta["ckpt.step"] = std::to_string(step);
   ck.meta["ckpt.seed"] = std::to_string(cfg.seed);
+  ck.meta["ckpt.ranks"] = std::to_string(ranks(cfg));
   ck.meta["ckpt.optimizer"] = optim_name(cfg.optim.kind);
   ck.meta["ckpt.config"] = describe(cfg);
   save_model(ck, path);
@@ -80,12 +88,18 @@ void write_checkpoint(const Model& model, const Optimizer& opt, int epochs_done,
 }  // namespace
 
 EvalResult evaluate(Model& model, std::shared_ptr<const Dataset> data, const std::vector<float>& mean,
-                    const std::vector<float>& std, int batch, bool keep_logits, float temperature) {
+                    const std::vector<float>& std, int batch, bool keep_logits, float temperature,
+                    Communicator* comm) {
   LoaderOptions lo;
   lo.batch = batch;
   lo.shuffle = false;
   lo.mean = mean;
   lo.std = std;
+  if (comm) {
+    lo.shards = comm->size();
+    lo.shard = comm->rank();
+  }
+  if (keep_logits && lo.shards > 1) throw Error(ErrorCode::internal, "evaluate keeps logits only in one process");
   BatchLoader loader(data, lo);
   Net net(model);
   RunCtx ctx;  // eval: running BN statistics, no dropout
@@ -116,6 +130,11 @@ EvalResult evaluate(Model& model, std::shared_ptr<const Dataset> data, const std
     r.labels.insert(r.labels.end(), b.labels.begin(), b.labels.end());
     r.count += b.n();
   }
+  if (lo.shards > 1) {  // counts and sums of the shards; every rank gets the totals
+    double v[4] = {r.top1, r.top5, loss_sum, double(r.count)};
+    comm->allreduce_sum(v, 4);
+    r.top1 = v[0], r.top5 = v[1], loss_sum = v[2], r.count = int64_t(v[3]);
+  }
   if (r.count) {
     r.top1 /= double(r.count);
     r.top5 /= double(r.count);
@@ -125,7 +144,8 @@ EvalResult evaluate(Model& model, std::shared_ptr<const Dataset> data, const std
 }
 
 void recalibrate_batchnorm(Model& model, std::shared_ptr<const Dataset> data, const std::vector<float>& mean,
-                           const std::vector<float>& std, int batch, int batches, uint64_t seed) {
+                           const std::vector<float>& std, int batch, int batches, uint64_t seed, Communicator* comm,
+                           float temperature) {
   if (batches <= 0) return;
   LoaderOptions lo;
   lo.batch = batch;
@@ -134,17 +154,24 @@ void recalibrate_batchnorm(Model& model, std::shared_ptr<const Dataset> data, co
   lo.mean = mean;
   lo.std = std;
   lo.seed = seed ^ 0x5bd1e995ULL;
+  if (comm) {  // each rank its share of the batches, then the mean of the ranks' means
+    lo.shards = comm->size();
+    lo.shard = comm->rank();
+    batches = std::max(1, batches / lo.shards);
+  }
   BatchLoader loader(data, lo);
   Net net(model);
   RunCtx ctx;
   ctx.training = true;  // batch statistics; dropout sits after the last BN, so it does not matter
   ctx.seed = seed;
+  ctx.temperature = temperature;
   loader.start_epoch(0);
   Batch b;
   for (int i = 0; i < batches && loader.next(b); ++i) {
     ctx.bn_momentum = 1.0 / double(i + 1);  // running = mean over the batches so far
     net.forward(b.images, ctx);
   }
+  if (comm) average_bn_statistics(model, *comm);
 }
 
 namespace {
@@ -158,16 +185,23 @@ void finish_batchnorm(Model& model, std::shared_ptr<const Dataset> train, const 
     return;
   }
   recalibrate_batchnorm(model, train, info.mean, info.std, std::min<int64_t>(cfg.batch, info.size),
-                        cfg.bn_recalibration, cfg.seed);
+                        cfg.bn_recalibration, cfg.seed, cfg.comm);
 }
 
-}  // namespace
+// torchvision's 0.01 (FlyNet's BN nodes) averages over ~100 steps: several epochs of a small
+// data set, over which the weights move a lot, so evaluations with those statistics trail the
+// weights. A quarter of an epoch at most keeps them current; large data sets keep 0.01.
+// Returns -1 (each BN node's own, 0.01) when a quarter epoch is 400 steps or more, so such runs
+// compute exactly as before.
+double bn_momentum(const TrainConfig& cfg, int64_t steps_per_epoch) {
+  if (cfg.bn_momentum >= 0) return cfg.bn_momentum;
+  const double quarter_epoch = 4.0 / double(steps_per_epoch);
+  return quarter_epoch > 0.01 ? std::min(0.5, quarter_epoch) : -1.0;
+}
 
-TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg, TrainObserver* observer) {
-  check_training_memory(model.spec(), cfg.batch);
+void check_config(const Model& model, const DatasetInfo& info, const TrainConfig& cfg) {
   if (cfg.epochs < 1) throw Error(ErrorCode::usage, "epochs must be at least 1");
   if (cfg.batch < 1) throw Error(ErrorCode::usage, "batch must be at least 1");
-  const DatasetInfo& info = data.train->info();
   const ArchSpec& spec = model.spec();
   if (info.h != spec.in_h || info.w != spec.in_w || info.c != spec.in_c)
     throw Error(ErrorCode::shape,
@@ -179,177 +213,316 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
     throw Error(ErrorCode::shape,
                 "dataset has " + std::to_string(info.classes) + " classes, the model " + std::to_string(spec.classes),
                 info.source);
-  set_num_threads(cfg.threads);
   if (!valid_weight_levels(cfg.weight_levels))
     throw Error(ErrorCode::usage,
                 "weight levels " + std::to_string(cfg.weight_levels) + ": " + weight_levels_problem(cfg.weight_levels));
   if (cfg.act_bits != 0 && cfg.act_bits != 8) throw Error(ErrorCode::usage, "activation bits must be 8 (or 0: float)");
   if (cfg.fold_bn_after >= cfg.epochs)
     throw Error(ErrorCode::usage, "--fold-bn-after must be below the number of epochs");
+  if (cfg.bn_momentum > 1) throw Error(ErrorCode::usage, "--bn-momentum must be in (0, 1]");
+}
+
+// One run of train(): the state the epochs share.
+class Run {
+ public:
+  Run(Model& model, const DatasetPair& data, const TrainConfig& cfg, Communicator& comm, TrainObserver* observer)
+      : model_(model), data_(data), cfg_(cfg), comm_(comm), observer_(comm.rank() == 0 ? observer : nullptr),
+        info_(data.train->info()), opt_(model, cfg.optim) {}
+
+  void start();
+  TrainResult run();
+
+ private:
+  void resume();
+  EpochStats train_epoch(int epoch);
+  LossResult train_step(Net& net, const RunCtx& ctx, Batch& b);
+  void report_batch(const BatchProgress& p);
+  void end_epoch(EpochStats& st, bool last_epoch);
+  void finish_bn();
+  EvalResult evaluate_refreshed(float temperature);
+  void write_metrics(const EpochStats& st);
+
+  Model& model_;
+  const DatasetPair& data_;
+  const TrainConfig& cfg_;
+  Communicator& comm_;
+  TrainObserver* observer_;
+  const DatasetInfo& info_;
+  Optimizer opt_;
+  QatState qat_;
+  int start_epoch_ = 0;
+  int64_t step_ = 0, per_epoch_ = 0, total_steps_ = 0, warmup_ = 0;
+  std::unique_ptr<BatchLoader> loader_;
+  std::ofstream metrics_;
+  Tensor dlogits_;
+};
+
+void Run::resume() {
+  Model ck = load_model(cfg_.resume);
+  if (!(ck.spec() == model_.spec()))
+    throw Error(ErrorCode::format, "checkpoint was trained with a different architecture", cfg_.resume);
+  auto it = ck.meta.find("ckpt.optimizer");
+  if (it != ck.meta.end() && it->second != optim_name(cfg_.optim.kind))
+    throw Error(ErrorCode::usage, "checkpoint was trained with optimizer " + it->second, cfg_.resume);
+  // The step count and the shards of every batch depend on the number of ranks.
+  const int64_t ck_ranks = ck.meta.count("ckpt.ranks") ? meta_int(ck, "ckpt.ranks", cfg_.resume) : 1;
+  if (ck_ranks != comm_.size())
+    throw Error(ErrorCode::usage,
+                "checkpoint was trained with " + std::to_string(ck_ranks) + " rank(s), this run has " +
+                    std::to_string(comm_.size()) + " (resume with the same mpirun -np)",
+                cfg_.resume);
+  start_epoch_ = int(meta_int(ck, "ckpt.epoch", cfg_.resume));
+  step_ = meta_int(ck, "ckpt.step", cfg_.resume);
+  std::map<std::string, Tensor> state;
+  for (const TensorRecord& t : ck.extra)
+    if (t.name.rfind("optim.", 0) == 0) {
+      Tensor v(t.shape);
+      std::vector<float> f = t.to_f32(cfg_.resume);
+      std::copy(f.begin(), f.end(), v.data.begin());
+      state[t.name.substr(6)] = std::move(v);
+    }
+  opt_.load_state(state, step_, cfg_.resume);
+  model_.params = std::move(ck.params);
+  if (cfg_.act_bits > 0) store_act_ranges(model_, load_act_ranges(ck));
+  qat_.bn_folded = read_qat_state(ck.meta, cfg_.resume).bn_folded;
+  write_qat_state(model_.meta, qat_);
+  if (observer_) observer_->on_resume(start_epoch_, cfg_.resume);
+}
+
+void Run::start() {
+  check_config(model_, info_, cfg_);
+  set_num_threads(cfg_.threads);
   // Recorded in the model, so every Net on it (training, evaluation, calibration) computes
   // with the quantized weights and activations, and quantize keeps their codes. With int8
   // activations and float weights the weights still get the int8 grid (255 levels per
   // channel, exactly what quantize produces): QAT should see the device's weights too.
-  QatState qat;
-  qat.weight_levels = cfg.weight_levels ? cfg.weight_levels : (cfg.act_bits ? 255 : 0);
-  qat.act_bits = cfg.act_bits;
-  write_qat_state(model.meta, qat);
-  if (cfg.act_bits == 0) store_act_ranges(model, {});  // a warm start from a QAT model drops its ranges
-
-  Optimizer opt(model, cfg.optim);
-  int start_epoch = 0;
-  int64_t step = 0;
-  if (!cfg.resume.empty()) {
-    Model ck = load_model(cfg.resume);
-    if (!(ck.spec() == model.spec()))
-      throw Error(ErrorCode::format, "checkpoint was trained with a different architecture", cfg.resume);
-    auto it = ck.meta.find("ckpt.optimizer");
-    if (it != ck.meta.end() && it->second != optim_name(cfg.optim.kind))
-      throw Error(ErrorCode::usage, "checkpoint was trained with optimizer " + it->second, cfg.resume);
-    start_epoch = int(meta_int(ck, "ckpt.epoch", cfg.resume));
-    step = meta_int(ck, "ckpt.step", cfg.resume);
-    std::map<std::string, Tensor> state;
-    for (const TensorRecord& t : ck.extra)
-      if (t.name.rfind("optim.", 0) == 0) {
-        Tensor v(t.shape);
-        std::vector<float> f = t.to_f32(cfg.resume);
-        std::copy(f.begin(), f.end(), v.data.begin());
-        state[t.name.substr(6)] = std::move(v);
-      }
-    opt.load_state(state, step, cfg.resume);
-    model.params = std::move(ck.params);
-    if (cfg.act_bits > 0) store_act_ranges(model, load_act_ranges(ck));
-    qat.bn_folded = read_qat_state(ck.meta, cfg.resume).bn_folded;
-    write_qat_state(model.meta, qat);
-    if (observer) observer->on_resume(start_epoch, cfg.resume);
-  }
+  qat_.weight_levels = cfg_.weight_levels ? cfg_.weight_levels : (cfg_.act_bits ? 255 : 0);
+  qat_.act_bits = cfg_.act_bits;
+  write_qat_state(model_.meta, qat_);
+  if (cfg_.act_bits == 0) store_act_ranges(model_, {});  // a warm start from a QAT model drops its ranges
+  if (!cfg_.resume.empty()) resume();
 
   LoaderOptions lo;
-  lo.batch = cfg.batch;
+  lo.batch = cfg_.batch;
   lo.shuffle = true;
   lo.drop_last = true;  // constant batch: stable BN statistics, one primitive set
-  if (cfg.augment) lo.augment = Augment::for_dataset(info);
-  lo.mean = info.mean;
-  lo.std = info.std;
-  lo.seed = cfg.seed;
-  lo.threads = cfg.loader_threads;
-  BatchLoader loader(data.train, lo);
-  const int64_t per_epoch = loader.batches_per_epoch();
-  if (per_epoch < 1) throw Error(ErrorCode::usage, "the training set is smaller than one batch", info.source);
-  const int64_t total_steps = per_epoch * cfg.epochs;
-  const int64_t warmup = int64_t(std::llround(cfg.warmup_epochs * double(per_epoch)));
-
-  std::ofstream metrics;
-  if (!cfg.metrics.empty()) {
-    metrics.open(cfg.metrics, start_epoch > 0 ? std::ios::app : std::ios::trunc);
-    if (!metrics) throw Error(ErrorCode::io, "cannot write the metrics log", cfg.metrics);
+  if (cfg_.augment) lo.augment = Augment::for_dataset(info_);
+  lo.mean = info_.mean;
+  lo.std = info_.std;
+  lo.seed = cfg_.seed;
+  lo.threads = cfg_.loader_threads;
+  lo.shards = comm_.size();
+  lo.shard = comm_.rank();
+  loader_ = std::make_unique<BatchLoader>(data_.train, lo);
+  per_epoch_ = loader_->batches_per_epoch();
+  if (per_epoch_ < 1)
+    throw Error(ErrorCode::usage,
+                comm_.size() > 1 ? "the training set is smaller than one global batch (per-rank batch x ranks)"
+                                 : "the training set is smaller than one batch",
+                info_.source);
+  total_steps_ = per_epoch_ * cfg_.epochs;
+  warmup_ = int64_t(std::llround(cfg_.warmup_epochs * double(per_epoch_)));
+  if (!cfg_.metrics.empty() && comm_.rank() == 0) {
+    metrics_.open(cfg_.metrics, start_epoch_ > 0 ? std::ios::app : std::ios::trunc);
+    if (!metrics_) throw Error(ErrorCode::io, "cannot write the metrics log", cfg_.metrics);
   }
+}
 
+LossResult Run::train_step(Net& net, const RunCtx& ctx, Batch& b) {
+  if (!loader_->next(b)) throw Error(ErrorCode::internal, "the data loader ended an epoch early");
+  const Tensor& z = net.forward(b.images, ctx);
+  const LossResult r = softmax_cross_entropy(z, b.labels, cfg_.label_smoothing, &dlogits_);
+  if (!std::isfinite(r.loss))
+    throw Error(ErrorCode::numeric,
+                "training diverged (loss " + fmt(r.loss) + " at step " + std::to_string(step_) + "); try a lower --lr");
+  net.backward(dlogits_, ctx);
+  return r;
+}
+
+EpochStats Run::train_epoch(int epoch) {
+  // BN folding starts at its epoch; the flag stays on the model so evaluations and later
+  // stages compute as the last epochs trained.
+  if (cfg_.fold_bn_after >= 0 && epoch >= cfg_.fold_bn_after && !qat_.bn_folded) {
+    qat_.bn_folded = true;
+    write_qat_state(model_.meta, qat_);
+  }
+  Net net(model_);
+  net.set_act_range_momentum(cfg_.act_range_momentum);
+  std::optional<GradientReducer> reducer;
+  if (comm_.size() > 1) reducer.emplace(net, comm_, cfg_.bucket_bytes);
+  RunCtx ctx;
+  ctx.training = true;
+  ctx.temperature = float(gate_temperature(epoch, cfg_.epochs, cfg_.t_start, cfg_.t_end));
+  ctx.seed = cfg_.seed;
+  ctx.sync_bn = cfg_.sync_bn ? &comm_ : nullptr;
+  ctx.first_sample = int64_t(comm_.rank()) * cfg_.batch;
+  ctx.bn_momentum = bn_momentum(cfg_, per_epoch_);
+  loader_->start_epoch(epoch);
+  const auto t0 = Clock::now();
+  double sums[3] = {0, 0, 0};  // loss * images, correct, images
+  double lr = cfg_.lr;
+  Batch b;
+  for (int64_t k = 0; k < per_epoch_; ++k) {
+    if (cfg_.max_steps >= 0 && step_ >= cfg_.max_steps) break;
+    ctx.step = uint64_t(step_);
+    lr = cosine_lr(cfg_.lr, step_, total_steps_, warmup_, cfg_.lr_final_ratio);
+    LossResult r;
+    if (reducer) reducer->begin_step();
+    // Every rank's step, then the gradient sums every rank takes part in, then the agreement:
+    // a failure on one rank stops all of them before the optimizer moves.
+    collective_check(comm_, [&] { r = train_step(net, ctx, b); }, [&] { if (reducer) reducer->finish(); });
+    opt_.step(model_, net.grads(), lr);
+    ++step_;
+    sums[0] += r.loss * b.n();
+    sums[1] += double(r.correct);
+    sums[2] += b.n();
+    if (observer_) {
+      BatchProgress p;
+      p.epoch = epoch;
+      p.epochs = cfg_.epochs;
+      p.batch = k + 1;
+      p.batches = per_epoch_;
+      p.loss = sums[0] / sums[2];  // rank 0's shard while the epoch runs
+      p.accuracy = sums[1] / sums[2];
+      const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      p.images_per_s = sums[2] * comm_.size() / std::max(s, 1e-9);
+      p.eta_s = s / double(k + 1) * double(per_epoch_ - k - 1);
+      observer_->on_batch(p);
+    }
+  }
+  if (net.quantizes_activations()) store_act_ranges(model_, net.act_ranges());
+  comm_.allreduce_sum(sums, 3);
+  EpochStats st;
+  st.epoch = epoch;
+  st.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  st.loss = sums[2] > 0 ? sums[0] / sums[2] : 0;
+  st.accuracy = sums[2] > 0 ? sums[1] / sums[2] : 0;
+  st.images_per_s = sums[2] / std::max(st.seconds, 1e-9);
+  st.lr = lr;
+  st.temperature = ctx.temperature;
+  return st;
+}
+
+void Run::end_epoch(EpochStats& st, bool last_epoch) {
+  if (comm_.size() > 1) {
+    if (!cfg_.sync_bn) average_bn_statistics(model_, comm_);
+    if (cfg_.act_bits) average_act_ranges(model_, comm_);
+    check_same_parameters(model_, comm_);
+  }
+  // The checkpoint keeps the running statistics of training, so a resumed run continues
+  // exactly; the final model gets recalibrated ones before its evaluation.
+  if (!cfg_.checkpoint.empty())
+    collective_check(comm_, [&] {
+      if (comm_.rank() == 0) write_checkpoint(model_, opt_, st.epoch + 1, step_, cfg_, cfg_.checkpoint);
+    });
+  if (last_epoch) finish_bn();
+  if (last_epoch || (cfg_.eval_every > 0 && (st.epoch + 1) % cfg_.eval_every == 0)) {
+    // The last epoch is evaluated as the model will be used (T = 1); earlier ones at the
+    // temperature they trained with.
+    const float t_eval = last_epoch ? 1.f : st.temperature;
+    const EvalResult e = last_epoch ? evaluate(model_, data_.test, info_.mean, info_.std, 256, false, t_eval, &comm_)
+                                    : evaluate_refreshed(t_eval);
+    st.test_top1 = e.top1;
+    st.test_top5 = e.top5;
+    st.test_loss = e.loss;
+  }
+  if (metrics_) write_metrics(st);
+  if (observer_) observer_->on_epoch(st);
+}
+
+// The end-of-training BN statistics: recalibrated, unless asked to decide on the evaluation
+// (validation) split and the running ones score better there. Why decide: on a small data set
+// the network's features on training images it has fit differ from those on unseen images, and
+// exact statistics of the former can score below the running ones.
+void Run::finish_bn() {
+  const bool folded = read_qat_state(model_.meta).bn_folded;
+  if (!cfg_.bn_choose_on_eval || folded || cfg_.bn_recalibration <= 0) {
+    finish_batchnorm(model_, data_.train, info_, cfg_);
+    if (!folded) model_.meta["train.bn_statistics"] = cfg_.bn_recalibration > 0 ? "recalibrated" : "running";
+    return;
+  }
+  const std::map<std::string, Tensor> running = model_.params;
+  auto top1 = [&] { return evaluate(model_, data_.test, info_.mean, info_.std, 256, false, 1.f, &comm_).top1; };
+  const double kept = top1();
+  finish_batchnorm(model_, data_.train, info_, cfg_);
+  const double recal = top1();
+  const bool recalibrate = recal >= kept;
+  if (!recalibrate) model_.params = running;
+  model_.meta["train.bn_statistics"] = std::string(recalibrate ? "recalibrated" : "running") +
+                                       " (validation top-1: recalibrated " + fmt(recal) + ", running " + fmt(kept) + ")";
+}
+
+// An evaluation during training: of a copy whose BN statistics are exact for the current
+// weights (folded BN keeps its frozen ones). The training model and its running statistics,
+// which the checkpoint holds, are untouched.
+EvalResult Run::evaluate_refreshed(float temperature) {
+  Model snapshot = model_;
+  if (!read_qat_state(snapshot.meta).bn_folded) {
+    const int batch = int(std::min<int64_t>(cfg_.batch, info_.size));
+    const int batches = int(std::min<int64_t>(kEvalRefreshBatches, per_epoch_ * comm_.size()));
+    recalibrate_batchnorm(snapshot, data_.train, info_.mean, info_.std, batch, batches, cfg_.seed, &comm_,
+                          temperature);
+  }
+  return evaluate(snapshot, data_.test, info_.mean, info_.std, 256, false, temperature, &comm_);
+}
+
+void Run::write_metrics(const EpochStats& st) {
+  metrics_ << "{\"epoch\":" << st.epoch + 1 << ",\"step\":" << step_ << ",\"loss\":" << fmt(st.loss)
+           << ",\"accuracy\":" << fmt(st.accuracy) << ",\"lr\":" << fmt(st.lr)
+           << ",\"temperature\":" << fmt(st.temperature) << ",\"seconds\":" << fmt(st.seconds, 4)
+           << ",\"images_per_s\":" << fmt(st.images_per_s, 5);
+  // A quantization-aware run says so on every line (flynet report marks its epochs).
+  if (cfg_.weight_levels) metrics_ << ",\"weight_levels\":" << cfg_.weight_levels;
+  if (cfg_.act_bits) metrics_ << ",\"act_bits\":" << cfg_.act_bits;
+  if (st.test_top1 >= 0)
+    metrics_ << ",\"test_top1\":" << fmt(st.test_top1) << ",\"test_top5\":" << fmt(st.test_top5)
+             << ",\"test_loss\":" << fmt(st.test_loss);
+  metrics_ << "}\n";
+  metrics_.flush();
+}
+
+TrainResult Run::run() {
   TrainResult result;
   const auto t_run = Clock::now();
-  Tensor dlogits;
   EpochStats last;
-  for (int epoch = start_epoch; epoch < cfg.epochs; ++epoch) {
-    if (cfg.max_steps >= 0 && step >= cfg.max_steps) break;
-    // BN folding starts at its epoch; the flag stays on the model so evaluations and later
-    // stages compute as the last epochs trained.
-    if (cfg.fold_bn_after >= 0 && epoch >= cfg.fold_bn_after && !qat.bn_folded) {
-      qat.bn_folded = true;
-      write_qat_state(model.meta, qat);
-    }
-    Net net(model);
-    net.set_act_range_momentum(cfg.act_range_momentum);
-    RunCtx ctx;
-    ctx.training = true;
-    ctx.temperature = float(gate_temperature(epoch, cfg.epochs, cfg.t_start, cfg.t_end));
-    ctx.seed = cfg.seed;
-    loader.start_epoch(epoch);
-    const auto t0 = Clock::now();
-    double loss_sum = 0, lr = cfg.lr;
-    int64_t correct = 0, seen = 0, b_idx = 0;
-    Batch b;
-    while (loader.next(b)) {
-      if (cfg.max_steps >= 0 && step >= cfg.max_steps) break;
-      ctx.step = uint64_t(step);
-      lr = cosine_lr(cfg.lr, step, total_steps, warmup, cfg.lr_final_ratio);
-      const Tensor& z = net.forward(b.images, ctx);
-      const LossResult lr_ = softmax_cross_entropy(z, b.labels, cfg.label_smoothing, &dlogits);
-      if (!std::isfinite(lr_.loss))
-        throw Error(ErrorCode::numeric, "training diverged (loss " + fmt(lr_.loss) + " at step " + std::to_string(step) +
-                                            "); try a lower --lr");
-      net.backward(dlogits, ctx);
-      opt.step(model, net.grads(), lr);
-      ++step;
-      ++b_idx;
-      loss_sum += lr_.loss * b.n();
-      correct += lr_.correct;
-      seen += b.n();
-      if (observer) {
-        BatchProgress p;
-        p.epoch = epoch;
-        p.epochs = cfg.epochs;
-        p.batch = b_idx;
-        p.batches = per_epoch;
-        p.loss = loss_sum / double(seen);
-        p.accuracy = double(correct) / double(seen);
-        const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-        p.images_per_s = double(seen) / std::max(s, 1e-9);
-        p.eta_s = s / double(b_idx) * double(per_epoch - b_idx);
-        observer->on_batch(p);
-      }
-    }
-    if (net.quantizes_activations()) store_act_ranges(model, net.act_ranges());
-    EpochStats st;
-    st.epoch = epoch;
-    st.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    st.loss = seen ? loss_sum / double(seen) : 0;
-    st.accuracy = seen ? double(correct) / double(seen) : 0;
-    st.images_per_s = double(seen) / std::max(st.seconds, 1e-9);
-    st.lr = lr;
-    st.temperature = ctx.temperature;
-    const bool last_epoch = epoch == cfg.epochs - 1 || (cfg.max_steps >= 0 && step >= cfg.max_steps);
-    // The checkpoint keeps the running statistics of training, so a resumed run continues
-    // exactly; the final model gets recalibrated ones before its evaluation.
-    if (!cfg.checkpoint.empty()) write_checkpoint(model, opt, epoch + 1, step, cfg, cfg.checkpoint);
-    if (last_epoch) finish_batchnorm(model, data.train, info, cfg);
-    if (last_epoch || (cfg.eval_every > 0 && (epoch + 1) % cfg.eval_every == 0)) {
-      // The last epoch is evaluated as the model will be used (T = 1); earlier ones at the
-      // temperature they trained with.
-      const float t_eval = last_epoch ? 1.f : ctx.temperature;
-      const EvalResult e = evaluate(model, data.test, info.mean, info.std, 256, false, t_eval);
-      st.test_top1 = e.top1;
-      st.test_top5 = e.top5;
-      st.test_loss = e.loss;
-    }
-    if (metrics) {
-      metrics << "{\"epoch\":" << epoch + 1 << ",\"step\":" << step << ",\"loss\":" << fmt(st.loss)
-              << ",\"accuracy\":" << fmt(st.accuracy) << ",\"lr\":" << fmt(st.lr)
-              << ",\"temperature\":" << fmt(st.temperature) << ",\"seconds\":" << fmt(st.seconds, 4)
-              << ",\"images_per_s\":" << fmt(st.images_per_s, 5);
-      // A quantization-aware run says so on every line (flynet report marks its epochs).
-      if (cfg.weight_levels) metrics << ",\"weight_levels\":" << cfg.weight_levels;
-      if (cfg.act_bits) metrics << ",\"act_bits\":" << cfg.act_bits;
-      if (st.test_top1 >= 0)
-        metrics << ",\"test_top1\":" << fmt(st.test_top1) << ",\"test_top5\":" << fmt(st.test_top5)
-                << ",\"test_loss\":" << fmt(st.test_loss);
-      metrics << "}\n";
-      metrics.flush();
-    }
-    if (observer) observer->on_epoch(st);
+  for (int epoch = start_epoch_; epoch < cfg_.epochs; ++epoch) {
+    if (cfg_.max_steps >= 0 && step_ >= cfg_.max_steps) break;
+    EpochStats st = train_epoch(epoch);
+    const bool last_epoch = epoch == cfg_.epochs - 1 || (cfg_.max_steps >= 0 && step_ >= cfg_.max_steps);
+    end_epoch(st, last_epoch);
     last = st;
     result.epochs = epoch + 1;
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - t_run).count();
-  result.steps = step;
+  result.steps = step_;
   if (last.test_top1 < 0) {  // resumed a finished run, or stopped by max_steps before evaluating
-    if (result.epochs == 0) finish_batchnorm(model, data.train, info, cfg);
-    const EvalResult e = evaluate(model, data.test, info.mean, info.std);
+    if (result.epochs == 0) finish_bn();
+    const EvalResult e = evaluate(model_, data_.test, info_.mean, info_.std, 256, false, 1.f, &comm_);
     last.test_top1 = e.top1;
     last.test_top5 = e.top5;
   }
   result.test_top1 = last.test_top1;
   result.test_top5 = last.test_top5;
+  return result;
+}
 
+}  // namespace
+
+TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg, TrainObserver* observer) {
+  check_training_memory(model.spec(), cfg.batch);
+  std::unique_ptr<Communicator> one;
+  if (!cfg.comm) one = single_process_communicator();
+  Communicator& comm = cfg.comm ? *cfg.comm : *one;
+  Run run(model, data, cfg, comm, observer);
+  // A failure while setting up on one rank (its data set, its checkpoint) reaches all of them
+  // before the first collective of training.
+  collective_check(comm, [&] { run.start(); });
+  if (!cfg.checkpoint.empty())
+    comm.set_termination_notice("flynet train: error: the MPI job was ended from outside (a rank died or was killed); "
+                                "the last checkpoint is intact (" + cfg.checkpoint + ")");
+  const TrainResult result = run.run();
+
+  const DatasetInfo& info = data.train->info();
   model.meta["train.test_top1"] = fmt(result.test_top1, 6);
   model.meta["train.test_top5"] = fmt(result.test_top5, 6);
   model.meta["train.epochs"] = std::to_string(cfg.epochs);
@@ -357,7 +530,9 @@ TrainResult train(Model& model, const DatasetPair& data, const TrainConfig& cfg,
   model.meta["train.options"] = describe(cfg);
   model.meta["train.dataset"] = info.source;
   model.meta["train.gate_temperature"] = "1";
-  write_input_normalisation(model.meta, InputNormalisation{info.mean, info.std}, spec.in_c);
+  model.meta["train.ranks"] = std::to_string(comm.size());
+  model.meta["train.global_batch"] = std::to_string(int64_t(cfg.batch) * comm.size());
+  write_input_normalisation(model.meta, InputNormalisation{info.mean, info.std}, model.spec().in_c);
   return result;
 }
 

@@ -121,6 +121,11 @@ struct LoaderOptions {
   std::vector<float> std;
   uint64_t seed = 1;        ///< shuffling and augmentation; epoch e uses a stream derived from (seed, e)
   int threads = 1;          ///< TBB threads for decode/augment (a task_arena of this size)
+  /// Data-parallel ranks: the epoch's order is cut into batches, and this loader yields the
+  /// global batches shard, shard + shards, shard + 2 shards, ... so the shards are disjoint
+  /// and together are what one loader would give. With drop_last every shard gets the same
+  /// count, floor(size / (batch * shards)); positions (and so augmentations) are the global ones.
+  int shards = 1, shard = 0;
 };
 
 struct Batch {

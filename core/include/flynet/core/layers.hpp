@@ -22,6 +22,8 @@
 
 namespace flynet {
 
+class Communicator;  // comm.hpp
+
 /// Per-call settings shared by all layers of one pass.
 struct RunCtx {
   bool training = false;     ///< batch statistics + running-stat update in BN, dropout active
@@ -34,6 +36,12 @@ struct RunCtx {
   /// BN uses (and keeps) its running statistics even in training mode: QAT's folded BN, whose
   /// scale is baked into the quantized weights, must not move under them.
   bool bn_frozen = false;
+  /// Synchronised BN of data-parallel training: the batch statistics (and the gradient sums of
+  /// the backward) are summed over the ranks of this communicator, so BN sees the global batch.
+  Communicator* sync_bn = nullptr;
+  /// Index of this pass's first sample in the global batch (data-parallel rank offset): dropout
+  /// masks follow the global element index, so N ranks draw what one process would.
+  int64_t first_sample = 0;
 };
 
 using TensorPtrs = std::vector<Tensor*>;

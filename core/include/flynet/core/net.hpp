@@ -13,6 +13,8 @@
 //    effective weight is used as the gradient of the float weight (straight-through).
 //  - output_hook: called with every node's output right after it is computed (calibration
 //    ranges); it may modify the tensor in place.
+//  - grad_hook: called in backward right after a node's parameter gradients are final, so
+//    data-parallel training can start summing them over the ranks while the rest runs.
 // A model with QAT state (qat.hpp: weight levels, int8 activations, folded BN) installs it
 // itself, so every Net on that model computes what training computed.
 #ifndef FLYNET_CORE_NET_HPP_
@@ -43,6 +45,8 @@ class Net {
   using OutputHook = std::function<void(const Node& node, int index, Tensor& out)>;
   void set_weight_transform(WeightTransform f) { weight_transform_ = std::move(f); }
   void set_output_hook(OutputHook f) { output_hook_ = std::move(f); }
+  using GradHook = std::function<void(int node)>;
+  void set_grad_hook(GradHook f) { grad_hook_ = std::move(f); }
 
   /// `images` is [N, H, W, C] normalised; returns the logits [N, 1, 1, classes].
   const Tensor& forward(const Tensor& images, const RunCtx& ctx);
@@ -75,6 +79,7 @@ class Net {
   std::vector<Tensor> scratch_;
   WeightTransform weight_transform_;
   OutputHook output_hook_;
+  GradHook grad_hook_;
 
   void quantize_output(int node, const RunCtx& ctx);
   std::vector<ActPoint> act_points_;

@@ -23,6 +23,13 @@
 
 namespace flynet {
 
+class Communicator;  // comm.hpp
+
+/// Batches of un-augmented training images whose exact BN statistics the per-epoch evaluations
+/// use (fewer when an epoch has fewer): the running statistics trail the weights, by far when an
+/// epoch has few steps, and the numbers printed during training must describe the weights.
+constexpr int kEvalRefreshBatches = 20;
+
 struct TrainConfig {
   int epochs = 20;
   int batch = 128;
@@ -36,9 +43,19 @@ struct TrainConfig {
   uint64_t seed = 1;             ///< shuffling, augmentation, dropout (init seed is the model's)
   int threads = 0;               ///< compute threads (OpenMP, oneDNN); 0 = default
   int loader_threads = 1;        ///< TBB threads decoding/augmenting batches
-  int eval_every = 1;            ///< test accuracy every N epochs (0: only at the end)
+  int eval_every = 1;            ///< test accuracy every N epochs (0: only at the end), measured on
+                                 ///< a copy of the model whose BN statistics are refreshed
+                                 ///< first (kEvalRefreshBatches un-augmented training batches)
   int bn_recalibration = 100;    ///< batches of un-augmented training images whose exact BN
                                  ///< statistics replace the running ones at the end (0: keep)
+  /// Decide the end-of-training BN statistics on data.test (train_model sets it when data.test
+  /// is a validation split): the recalibrated ones are kept only if their top-1 there is at
+  /// least that of the running ones. Recorded in model.meta["train.bn_statistics"].
+  bool bn_choose_on_eval = false;
+  /// Momentum of the BN running statistics; < 0: adaptive, max(0.01, 4 / steps per epoch) up
+  /// to 0.5, so the running average spans at most a quarter of an epoch and the per-epoch
+  /// evaluations see statistics of the current weights even when an epoch has few steps.
+  double bn_momentum = -1;
   std::string checkpoint;        ///< written after every epoch (atomic); empty: none
   std::string metrics;           ///< JSON-lines log, one object per epoch (appended); empty: none
   std::string resume;            ///< checkpoint to continue from; empty: start fresh
@@ -51,6 +68,14 @@ struct TrainConfig {
   int fold_bn_after = -1;        ///< >= 0: from this epoch on BN statistics are frozen and folded
                                  ///< into the conv before weight quantization (qat.hpp)
   float act_range_momentum = 0.01f;  ///< EMA weight of each batch's activation range
+  /// Data parallel (comm.hpp): the ranks of the job, not owned; nullptr: one process. Each rank
+  /// trains on its shard of every global batch of batch x ranks images (batch is per rank),
+  /// gradients are averaged over the ranks, and rank 0 alone writes the checkpoint and metrics
+  /// and calls the observer.
+  Communicator* comm = nullptr;
+  bool sync_bn = false;           ///< BN batch statistics over all ranks (default: each rank its own)
+  int64_t bucket_bytes = 1 << 20; ///< gradients summed in buckets of this size during backward
+                                  ///< (<= 0: one sum after backward)
 };
 
 /// What an observer sees while training.
@@ -102,9 +127,11 @@ struct EvalResult {
 /// Inference (eval-mode BN, no dropout) over a dataset in order, normalised with `mean`/`std`
 /// per channel. `temperature` is the softmax gating temperature: 1 for a finished model; the
 /// trainer's per-epoch evaluations use the epoch's value so they measure the network trained.
+/// With `comm`, each rank evaluates its shard of the batches and every rank gets the totals
+/// (no logits kept).
 EvalResult evaluate(Model& model, std::shared_ptr<const Dataset> data, const std::vector<float>& mean,
                     const std::vector<float>& std, int batch = 256, bool keep_logits = false,
-                    float temperature = 1.f);
+                    float temperature = 1.f, Communicator* comm = nullptr);
 
 struct Throughput {
   double train_images_per_s = 0;  ///< forward + loss + backward + optimizer step
@@ -127,8 +154,12 @@ Throughput measure_throughput(const ArchSpec& spec, int batch, int steps, int th
 /// `batches` batches of un-augmented training images, in training-mode forward passes at T = 1.
 /// Why: torchvision's BN momentum 0.01 averages over the last ~100 steps of changing weights,
 /// which lags behind the final weights in short runs (and badly in tiny ones).
+/// With `comm`, each rank takes its shard of the batches and the ranks' statistics are averaged.
+/// `temperature`: the softmax gating temperature of the passes (the per-epoch evaluations
+/// refresh the statistics at their epoch's).
 void recalibrate_batchnorm(Model& model, std::shared_ptr<const Dataset> data, const std::vector<float>& mean,
-                           const std::vector<float>& std, int batch, int batches, uint64_t seed);
+                           const std::vector<float>& std, int batch, int batches, uint64_t seed,
+                           Communicator* comm = nullptr, float temperature = 1.f);
 
 }  // namespace flynet
 
