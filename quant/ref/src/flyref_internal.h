@@ -188,6 +188,7 @@ typedef struct fr_unpacker {
     int32_t bits;
     int32_t fast_end;     /* elements below it are read a word at a time (never past the stream) */
     int32_t vec_end;      /* ... and, on MVE, sixteen at a time */
+    int32_t bytes;        /* the stream's length, ceil(count * bits / 8) */
     uint16_t pair[256];   /* bits <= 4: pair[a | b << bits] = table[a] | table[b] << 8 */
 } fr_unpacker;
 

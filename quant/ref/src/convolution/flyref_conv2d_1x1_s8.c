@@ -360,56 +360,85 @@ FR_1X1_COLS_FN(3)
 FR_1X1_COLS_FN(4)
 
 /*
- * The weights of the MVE paths come from the int8 rows, or straight from their PACKED codes
- * (fr_conv2d_1x1_s8_packed: K a multiple of 8, so every row starts on a byte): sixteen codes
- * unpacked into a vector by fr_mve_codes16 where the int8 path loads sixteen bytes, into the same
- * stack blocks, so the same weights meet the same inputs. A row whose vector reads would pass the
- * stream (past the unpacker's vec_end; the last row or two of a tensor) is read from a copy of its
- * bytes, zero padded.
+ * The weights of the MVE path for depths past FR_1X1_MVE_COLS_K come from the int8 rows, or
+ * straight from their PACKED codes (fr_conv2d_1x1_s8_packed: K a multiple of 8, so every row
+ * starts on a byte): sixteen codes unpacked into a vector by fr_mve_codes16 where the int8 path
+ * loads sixteen bytes, into the same stack block, so the same weights meet the same inputs. A row whose vector reads would pass the
+ * stream (past the unpacker's vec_end: rows within about 24 codes of the tensor's end) is read
+ * from a zero-padded copy of the stream's last FR_1X1_MVE_TAIL bytes, which holds every such row
+ * (each ends in the stream and is at most FR_1X1_MVE_K / 2 bytes long).
  */
+#define FR_1X1_MVE_TAIL (FR_1X1_MVE_K / 2 + 64)
+
 typedef struct fr_1x1_src {
-    const int8_t *filter;   /* the int8 rows, or 0: */
     const fr_unpacker *u;   /* the PACKED rows, the call's first row0 rows of the stream */
-    int32_t row0;
-    fr_mve_codes codes;
-    uint8_t tail[FR_1X1_MVE_K / 2 + 16];
+    int32_t row0, tail_from; /* tail_from: the stream byte tail[0] copies, -1 before the copy */
+    uint8_t tail[FR_1X1_MVE_TAIL + 16];
 } fr_1x1_src;
 
-/* Row oc (k weights) of the call: its int8 weights (*w) or its packed codes (*p). */
-static void fr_1x1_mve_row(fr_1x1_src *s, int32_t oc, int32_t k, const int8_t **w, const uint8_t **p)
+/* Where row oc (k codes) of the call starts in the stream, or in the tail copy. */
+static const uint8_t *fr_1x1_mve_codes_at(fr_1x1_src *s, int32_t oc, int32_t k)
 {
     const fr_unpacker *u = s->u;
-    int32_t first, bytes;
-    if (s->filter != 0) {
-        *w = s->filter + (int64_t)oc * k;
-        return;
-    }
-    first = (s->row0 + oc) * k;
-    bytes = k / 8 * u->bits;
-    *w = 0;
-    *p = u->stream + (size_t)(first / 8) * (size_t)u->bits;
+    const int32_t first = (s->row0 + oc) * k, at = first / 8 * u->bits;
     /* the last vector of the row starts at element first + 16 * ((k - 1) / 16) */
-    if (first + 16 * ((k - 1) / 16) + 16 > u->vec_end) {
+    if (first + 16 * ((k - 1) / 16) + 16 <= u->vec_end) return u->stream + at;
+    if (s->tail_from < 0) {
+        s->tail_from = fr_max(0, u->bytes - FR_1X1_MVE_TAIL);
         memset(s->tail, 0, sizeof s->tail);
-        memcpy(s->tail, *p, (size_t)bytes);
-        *p = s->tail;
+        memcpy(s->tail, u->stream + s->tail_from, (size_t)(u->bytes - s->tail_from));
+    }
+    return s->tail + (at - s->tail_from);
+}
+
+/* Where rows oc0 .. oc0 + n - 1 of the call start (consecutive in the stream): rows[r]. */
+static void fr_1x1_mve_codes_rows(fr_1x1_src *s, int32_t oc0, int32_t n, int32_t k, const uint8_t **rows)
+{
+    const fr_unpacker *u = s->u;
+    const int32_t first = (s->row0 + oc0) * k, rb = k / 8 * u->bits;
+    int32_t r;
+    if (first + (n - 1) * k + 16 * ((k - 1) / 16) + 16 <= u->vec_end) {
+        /* the last row is inside vec_end, so every row is */
+        const uint8_t *p = u->stream + first / 8 * u->bits;
+        for (r = 0; r < n; ++r, p += rb) rows[r] = p;
+    } else {
+        for (r = 0; r < n; ++r) rows[r] = fr_1x1_mve_codes_at(s, oc0 + r, k);
     }
 }
 
-/* Weights [j, j + 16) of a row from fr_1x1_mve_row, lanes from k on zero. */
-FR_INLINE int8x16_t fr_1x1_mve_w16(const fr_1x1_src *s, const int8_t *w, const uint8_t *p, int32_t j, int32_t k)
+/* n rows of k codes (k % 8 == 0) from p[0 .. n-1] into dst, row r at dst + r * rstep and its
+ * vector j at + j * vstep, lanes from k on zero; sums[r] = the sum of row r's weights. Out of line
+ * with its constants as locals: they stay in vector registers. */
+static FR_CONV_NOINLINE void fr_1x1_mve_unpack(const fr_unpacker *u, const uint8_t *const *p, int32_t n, int32_t k,
+                                               int8_t *dst, int32_t rstep, int32_t vstep, int32_t *sums)
 {
-    const mve_pred16_t pr = vctp8q((uint32_t)(k - j));
-    if (w != 0) return vldrbq_z_s8(w + j, pr);
-    return vpselq_s8(fr_mve_codes16(&s->codes, p + (j / 8) * s->codes.bits), vdupq_n_s8(0), pr);
+    const int32_t nv = (k + 15) / 16, step = 2 * u->bits;
+    const mve_pred16_t last = vctp8q((uint32_t)(k - 16 * (nv - 1)));
+    fr_mve_codes c;
+    int32_t r, j;
+    fr_mve_codes_init(&c, u);
+    for (r = 0; r < n; ++r) {
+        const uint8_t *q = p[r];
+        int8_t *d = dst + r * rstep;
+        int32_t sum = 0;
+        int8x16_t v;
+        for (j = 1; j < nv; ++j, q += step, d += vstep) {
+            v = fr_mve_codes16(&c, q);
+            sum = vaddvaq_s8(sum, v);
+            vstrbq_s8(d, v);
+        }
+        v = vpselq_s8(fr_mve_codes16(&c, q), vdupq_n_s8(0), last);
+        sums[r] = vaddvaq_s8(sum, v);
+        vstrbq_s8(d, v);
+    }
 }
 
 /* Channels per batch of prepared kernels and constants (stack: about 1.9 KB). */
 #define FR_1X1_MVE_COLS_N 16
 
-static void fr_1x1_mve_cols(const flyref_conv_params *params, const flyref_quant_params *quant,
+FR_INLINE void fr_1x1_mve_cols(const flyref_conv_params *params, const flyref_quant_params *quant,
                             const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
-                            fr_1x1_src *src, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
+                            const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
                             int32_t mode, int32_t groups, int32_t per_group, int32_t out_stride, int32_t stream,
                             int64_t step_x, int64_t row_x, int64_t image_x)
 {
@@ -440,12 +469,9 @@ static void fr_1x1_mve_cols(const flyref_conv_params *params, const flyref_quant
             const int32_t n = fr_min(FR_1X1_MVE_COLS_N, (g + 1) * per_group - oc0);
             for (i = 0; i < n; ++i) {
                 const int32_t oc = oc0 + i, qi = quant->count != 1 ? oc : 0;
-                const int8_t *w;
-                const uint8_t *pw;
                 int32_t sum = 0;
-                fr_1x1_mve_row(src, oc, kc, &w, &pw);
                 for (j = 0; j < 16 * nv; j += 16) {
-                    const int8x16_t v = fr_1x1_mve_w16(src, w, pw, j, kc);
+                    const int8x16_t v = vldrbq_z_s8(filter + (int64_t)oc * kc + j, vctp8q((uint32_t)(kc - j)));
                     sum = vaddvaq_s8(sum, v);
                     vstrbq_s8(wk + i * 16 * nv + j, v);
                 }
@@ -483,6 +509,8 @@ static void fr_1x1_mve(const flyref_conv_params *params, const flyref_quant_para
 {
     fr_1x1_mblk k;
     fr_1x1_src src;
+    const uint8_t *rows[4];
+    int32_t sums[4];
     const int32_t kc = filter_dims->c, out_c = out_stride, in_c = input_dims->c;
     const int32_t oh = output_dims->h, ow = output_dims->w;
     /* int64: a stride is only bounded when it is used ((ow - 1) * stride_w < W) */
@@ -492,12 +520,11 @@ static void fr_1x1_mve(const flyref_conv_params *params, const flyref_quant_para
     /* the rows of the map follow each other in memory (stride 1): one stream of pixels */
     const int32_t stream = row_x == ow * step_x && image_x == oh * row_x;
     int32_t g, oc0, j, i, b, oy;
-    src.filter = filter;
     src.u = pk;
     src.row0 = row0;
-    if (pk != 0) fr_mve_codes_init(&src.codes, pk);
+    src.tail_from = -1;
     if (kc <= FR_1X1_MVE_COLS_K) {
-        fr_1x1_mve_cols(params, quant, input_dims, input, filter_dims, &src, bias, output_dims, output, mode, groups,
+        fr_1x1_mve_cols(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
                         per_group, out_stride, stream, step_x, row_x, image_x);
         return;
     }
@@ -506,24 +533,29 @@ static void fr_1x1_mve(const flyref_conv_params *params, const flyref_quant_para
     for (g = 0; g < groups; ++g) {
         for (oc0 = g * per_group; oc0 < (g + 1) * per_group; oc0 += 4) {
             k.nb = fr_min(4, (g + 1) * per_group - oc0);
+            if (pk != 0) {
+                /* lanes past nb repeat row 0 */
+                fr_1x1_mve_codes_rows(&src, oc0, k.nb, kc, rows);
+                for (j = k.nb; j < 4; ++j) rows[j] = rows[0];
+                fr_1x1_mve_unpack(pk, rows, 4, kc, k.wb, 16, 64, sums);
+            }
             for (j = 0; j < 4; ++j) {
                 /* lanes past nb repeat row 0 */
                 const int32_t c = oc0 + (j < k.nb ? j : 0);
-                const int8_t *w;
-                const uint8_t *pw;
+                const int8_t *w = pk == 0 ? filter + (int64_t)c * kc : 0;
                 int8_t *d = k.wb + j * 16;
                 int32_t sum = 0;
-                fr_1x1_mve_row(&src, c, kc, &w, &pw);
-                for (i = 0; i < k.chunks; ++i, d += 64) {
-                    const int8x16_t v = w != 0 ? vldrbq_s8(w + 16 * i) : fr_mve_codes16(&src.codes, pw + 2 * i * pk->bits);
+                for (i = 0; i < k.chunks && pk == 0; ++i, w += 16, d += 64) {
+                    const int8x16_t v = vldrbq_s8(w);
                     sum = vaddvaq_s8(sum, v);
                     vstrbq_s8(d, v);
                 }
-                if (k.rem != 0) {
-                    const int8x16_t v = fr_1x1_mve_w16(&src, w, pw, 16 * i, kc);
+                if (k.rem != 0 && pk == 0) {
+                    const int8x16_t v = vldrbq_z_s8(w, vctp8q((uint32_t)k.rem));
                     sum = vaddvaq_s8(sum, v);
                     vstrbq_s8(d, v);
                 }
+                if (pk != 0) sum = sums[j];
                 k.b[j] = fr_add(bias ? bias[c] : 0, fr_mul(params->input_offset, sum));
             }
             fr_mve_out4_init(&k.ep, quant, oc0, k.nb, mode, params->output_offset, params->activation.min,
@@ -634,11 +666,15 @@ static int32_t fr_1x1_dsp_widen(uint64_t *d, const int8_t *w, int32_t k, int32_t
  * int16 pair with one load, already doubled when `twice`. Same weights in the same lanes as
  * fr_1x1_dsp_widen on the decoded row, so the same integers.
  */
+#define FR_1X1_DSP_TAIL ((FR_1X1_DSP_K + 40) * 3 / 8)
+
 typedef struct fr_1x1_packed {
     const fr_unpacker *u;
     int32_t row0;       /* the call's first filter row in the stream */
     int32_t twice;      /* what quad holds: -1 nothing yet, else the values doubled or not */
+    int32_t tail_from;  /* the stream byte tail[0] copies, -1 before the copy */
     uint32_t quad[512]; /* 2^(3B) words, B <= 3 */
+    uint8_t tail[FR_1X1_DSP_TAIL + 4];
 } fr_1x1_packed;
 
 /* quad for `twice`: per code c, the eight pairs [t[a], t[c]] stored for every middle code x. */
@@ -712,25 +748,27 @@ FR_1X1_DSP_UNPACK(3)
 
 /* The block's four lanes (rows c[0..3] of the call, K = k codes, k % 8 == 0) widened from their
  * codes, as fr_1x1_dsp_widen does from int8 rows; sums[j] = the sum of row j's weights. A row
- * whose last word read would pass the stream (u->fast_end) is read from a copy of its bytes: only
- * the tensor's last row can be one (its last group is the stream's), so one copy serves every lane
- * that repeats it. */
+ * whose last word read would pass the stream (past u->fast_end, which lies at most 31 codes
+ * before the stream's end) is read from a zero-padded copy of the stream's last FR_1X1_DSP_TAIL
+ * bytes, which holds every such row whole. */
 static void fr_1x1_dsp_widen_packed(uint64_t *d, fr_1x1_packed *pk, const int32_t *c, int32_t k, int32_t twice,
                                     int32_t *sums)
 {
-    uint8_t tail[FR_1X1_DSP_K * 3 / 8 + 4];
     const fr_unpacker *u = pk->u;
     const int32_t b = u->bits;
     const uint8_t *p[4];
     int32_t j;
     if (pk->twice != twice) fr_1x1_quad(pk, twice);
     for (j = 0; j < 4; ++j) {
-        const int32_t first = (pk->row0 + c[j]) * k;
-        p[j] = u->stream + (size_t)(first / 8) * (size_t)b;
+        const int32_t first = (pk->row0 + c[j]) * k, at = first / 8 * b;
+        p[j] = u->stream + at;
         if (first + k > u->fast_end) {
-            memset(tail, 0, sizeof tail);
-            memcpy(tail, p[j], (size_t)(k / 8 * b));
-            p[j] = tail;
+            if (pk->tail_from < 0) {
+                pk->tail_from = fr_max(0, u->bytes - FR_1X1_DSP_TAIL);
+                memset(pk->tail, 0, sizeof pk->tail);
+                memcpy(pk->tail, u->stream + pk->tail_from, (size_t)(u->bytes - pk->tail_from));
+            }
+            p[j] = pk->tail + (at - pk->tail_from);
         }
     }
     switch (b) {
@@ -1050,10 +1088,22 @@ static flyref_status fr_1x1_args(const flyref_conv_params *params, const flyref_
     return FLYREF_OK;
 }
 
+/* The path fr_conv2d_1x1_s8_packed compiled (flyref_target_paths): unpacking into the MVE or DSP
+ * staging, or none (portable: the interpreter decodes the weights). */
+#if FR_CONV_MVE
+const char fr_path_conv2d_1x1_packed_s8[] = "mve";
+#elif FR_CONV_DSP
+const char fr_path_conv2d_1x1_packed_s8[] = "dsp";
+#else
+const char fr_path_conv2d_1x1_packed_s8[] = "portable";
+#endif
+
 int fr_conv2d_1x1_packed_ok(int32_t kc, int32_t bits)
 {
 #if FR_CONV_MVE
-    return kc % 8 == 0 && kc <= FR_1X1_MVE_K && bits >= 1 && bits <= 4;
+    /* depths up to FR_1X1_MVE_COLS_K hold their kernels in vector registers for the whole map: a
+     * decode pass (fr_unpack's vector runs) into the region costs less there than unpacking rows */
+    return kc % 8 == 0 && kc > FR_1X1_MVE_COLS_K && kc <= FR_1X1_MVE_K && bits >= 1 && bits <= 4;
 #elif FR_CONV_DSP
     return kc % 8 == 0 && kc <= FR_1X1_DSP_K && bits >= 1 && bits <= 3;
 #else
@@ -1083,6 +1133,7 @@ flyref_status fr_conv2d_1x1_s8_packed(const flyref_conv_params *params, const fl
         pk.u = filter;
         pk.row0 = row0;
         pk.twice = -1;
+        pk.tail_from = -1;
         fr_1x1_dsp(params, quant, input_dims, input, filter_dims, 0, &pk, bias, output_dims, output,
                    fr_mode(params->rounding), groups, per_group, out_stride);
     }

@@ -10,6 +10,14 @@
 #define FR_CONV_MVE FLYREF_ARM_MVE
 #define FR_CONV_DSP (FLYREF_ARM_DSP && !FLYREF_ARM_MVE)
 
+/* Kept out of line: inlined into a kernel's loops, the compiler spills the row pointers or vector
+ * constants to make room for the caller's values; on its own the loop keeps them in registers. */
+#if defined(__GNUC__)
+#define FR_CONV_NOINLINE __attribute__((noinline, unused))
+#else
+#define FR_CONV_NOINLINE
+#endif
+
 static inline flyref_status fr_conv_check(const flyref_conv_params *p, const flyref_quant_params *q,
                                           const flyref_dims *in_d, const void *in,
                                           const flyref_dims *f_d, const void *f,
@@ -269,14 +277,6 @@ static inline void fr_dsp_widen(const int8_t *x, int32_t k, int32_t offset, uint
         xw[i / 2 + 1] = ((uint32_t)(uint16_t)t[1]) | ((uint32_t)(uint16_t)t[3] << 16);
     }
 }
-
-/* Kept out of line: inlined into a kernel's loops, the compiler spills the row pointers to make
- * room for the caller's values; on its own the loop fits the 14 registers. */
-#if defined(__GNUC__)
-#define FR_CONV_NOINLINE __attribute__((noinline, unused))
-#else
-#define FR_CONV_NOINLINE
-#endif
 
 /* One group of four values (xa = [v0,v2], xb = [v1,v3]) into acc against the word v of four
  * weights. */
