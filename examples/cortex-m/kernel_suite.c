@@ -1182,6 +1182,151 @@ static void interpreter(family *f, int32_t it)
 }
 static const suite_family k_interpreter = {"interpreter", 50, 0u, interpreter};
 
+/* ------------------------------------------------------------------ packed weights through the interpreter */
+
+/*
+ * 1x1 convs whose weights are PACKED (1..4-bit codes into a random code table), run through the
+ * interpreter, which on the DSP and MVE boards unpacks the codes straight into the kernels' weight
+ * staging (fr_conv2d_1x1_s8_packed) and elsewhere decodes them block by block: depths that are
+ * multiples of 8 (the direct path) and not, deep enough for the MVE path (> 64) and not, more
+ * weights than one 8 KB block (several calls at row offsets), rows at the stream's end, strides,
+ * batches, zero points, clamps, both roundings, per-tensor and per-channel constants, no bias.
+ * Each case is checked on the board against the int8 kernel on the same weights decoded by the
+ * naive bit loop below, and its outputs go into the hash. Draws from its own seed.
+ */
+static uint8_t s_pk[256 + 10240];          /* code table, then the stream */
+static int32_t s_pq[3 * 1024];             /* bias, multipliers, shifts */
+static uint32_t s_parena[(4096 + 4096 + 8192 + 12288 + 64) / 4]; /* x, y, the decode region */
+
+/* Element k of a stream of bits-bit indices, LSB first, one bit at a time. */
+static int32_t naive_code(const uint8_t *stream, int32_t bits, int32_t k)
+{
+    int32_t b, v = 0;
+    for (b = 0; b < bits; ++b) {
+        const int32_t at = k * bits + b;
+        v |= ((stream[at / 8] >> (at % 8)) & 1) << b;
+    }
+    return v;
+}
+
+static void packed_conv(family *f, int32_t it)
+{
+    static flynet_conv2d_params r;
+    static flyref_tensor t[6];
+    static flyref_node node;
+    const int32_t bits = 1 + it % 4;
+    const int32_t per_tensor = rnd() % 4u == 0, has_bias = rnd() % 5u != 0;
+    flyref_graph g;
+    flyref_conv_params p;
+    flyref_quant_params q;
+    flyref_context ctx;
+    flyref_dims in, fd, od;
+    size_t need = 0;
+    int32_t kc, oc, i, nq, stream_bytes;
+    uint8_t *arena = (uint8_t *)s_parena;
+    switch (rnd() % 4u) {
+    case 0: kc = rint_in(1, 40); break;            /* any depth: the decode path where k % 8 != 0 */
+    case 1: kc = 8 * rint_in(9, 64); break;        /* past 64: the MVE staging path too */
+    default: kc = 8 * rint_in(1, 12); break;
+    }
+    oc = rint_in(1, 48);
+    if (rnd() % 3u == 0) oc = rint_in(8192 / kc + 1, 20000 / kc + 1); /* several 8 KB blocks */
+    while (oc * kc > 20000 || oc > 1024) oc = (oc + 1) / 2;
+    /* one draw per statement: the order of a call's arguments is unspecified */
+    in = dims(rint_in(1, 2), 1, 1, kc);
+    in.h = rint_in(1, 6);
+    in.w = rint_in(1, 6);
+    while (count(&in) > 4096) {
+        if (in.h > 1) in.h = (in.h + 1) / 2;
+        else if (in.w > 1) in.w = (in.w + 1) / 2;
+        else in.n = 1;
+    }
+    r.stride_h = rint_in(1, 2);
+    r.stride_w = rint_in(1, 2);
+    r.pad_h = r.pad_w = 0;
+    r.dilation_h = r.dilation_w = 1;
+    p.activation = full_range();
+    if (rnd() & 1u) any_clamp(&p.activation);
+    r.act_min = p.activation.min;
+    r.act_max = p.activation.max;
+    r.rounding = rounding();
+    od = dims(in.n, (in.h - 1) / r.stride_h + 1, (in.w - 1) / r.stride_w + 1, oc);
+    while (count(&od) > 4096) oc = (oc + 1) / 2, od.c = oc;
+    fd = dims(oc, 1, 1, kc);
+    /* the code table (sometimes with -128) and the stream, exactly ceil(count * bits / 8) bytes */
+    fill_s8((int8_t *)s_pk, 1 << bits, (rnd() & 1u) ? -128 : -127, 127);
+    stream_bytes = (oc * kc * bits + 7) / 8;
+    for (i = 0; i < stream_bytes; ++i) s_pk[256 + i] = (uint8_t)rnd();
+    for (i = 0; i < oc * kc; ++i) s_cw[i] = (int8_t)s_pk[naive_code(s_pk + 256, bits, i)];
+    memmove(s_pk + (1 << bits), s_pk + 256, (size_t)stream_bytes);
+    nq = per_tensor ? 1 : oc;
+    for (i = 0; i < oc; ++i) {
+        const int32_t any = rnd() % 8u == 0, hi = rnd() % 8u == 0 ? 1 : -2;
+        s_pq[i] = rint_in(-70000, 70000);
+        draw_requant(&s_pq[1024 + i], &s_pq[2048 + i], any, -12, hi);
+    }
+    /* the graph: x -> conv -> y, x and y in the arena, the decode region planned after them */
+    memset(t, 0, sizeof t);
+    t[0].dims = in;
+    t[0].type = FLYNET_TYPE_INT8;
+    t[0].zero_point = zero_point();
+    t[0].arena_offset = 0;
+    t[1].dims = fd;
+    t[1].type = FLYNET_TYPE_INT8;
+    t[1].data = s_pk;
+    t[1].storage = FLYNET_STORAGE_PACKED;
+    t[1].bits = bits;
+    t[2].dims = dims(1, 1, 1, oc);
+    t[3].dims = t[4].dims = dims(1, 1, 1, nq);
+    for (i = 2; i < 5; ++i) {
+        t[i].type = FLYNET_TYPE_INT32;
+        t[i].storage = FLYNET_STORAGE_RAW;
+        t[i].data = s_pq + 1024 * (i - 2);
+    }
+    t[5].dims = od;
+    t[5].type = FLYNET_TYPE_INT8;
+    t[5].zero_point = zero_point();
+    t[5].arena_offset = 4096;
+    node.op = FLYNET_OP_CONV2D;
+    node.num_inputs = 5;
+    node.num_outputs = 1;
+    node.inputs[0] = 0;
+    node.inputs[1] = 1;
+    node.inputs[2] = has_bias ? 2 : -1;
+    node.inputs[3] = 3;
+    node.inputs[4] = 4;
+    node.outputs[0] = 5;
+    node.params = &r;
+    g.tensors = t;
+    g.num_tensors = 6;
+    g.nodes = &node;
+    g.num_nodes = 1;
+    fill_s8((int8_t *)arena, count(&in), -128, 127);
+    fam_status(f, flyref_plan_scratch(&g, &need));
+    if (need > sizeof s_parena) {
+        f->fails++;
+        return;
+    }
+    fam_status(f, flyref_graph_prepare(&g, sizeof s_parena));
+    fam_status(f, flyref_graph_invoke(&g, arena, sizeof s_parena));
+    /* the int8 kernel on the decoded weights, into g_y */
+    p.stride_h = r.stride_h;
+    p.stride_w = r.stride_w;
+    p.pad_h = p.pad_w = 0;
+    p.dilation_h = p.dilation_w = 1;
+    p.input_offset = -t[0].zero_point;
+    p.output_offset = t[5].zero_point;
+    p.rounding = r.rounding;
+    q = quant_of(s_pq + 1024, s_pq + 2048, nq);
+    ctx.buf = g_scratch;
+    ctx.size = 0;
+    fam_status(f, flyref_conv2d_wrapper_s8(&ctx, &p, &q, &in, (const int8_t *)arena, &fd, s_cw, has_bias ? s_pq : 0,
+                                           &od, s_cy));
+    if (memcmp(s_cy, arena + 4096, (size_t)count(&od)) != 0) f->fails++;
+    fam_bytes(f, arena + 4096, count(&od));
+}
+static const suite_family k_packed_conv = {"packed_conv", 160, 0x9E3779B9u, packed_conv};
+
 /* ------------------------------------------------------------------ CMSIS-NN vectors on target */
 
 static int8_t g_out[16384];
@@ -1321,7 +1466,7 @@ int flyref_kernel_suite_run(suite_puts_fn out)
     static const suite_family *const families[] = {
         &k_fixed_point, &k_param_derivation, &k_conv, &k_depthwise, &k_depthwise_paths, &k_fully_connected,
         &k_conv_fc_fast, &k_elementwise, &k_pooling, &k_activations, &k_data_movement, &k_vaeca, &k_interpreter,
-        &k_elementwise_fast, &k_activation_fast, &k_vaeca_fast, &k_vaeca_saturated, &k_vaeca_edges};
+        &k_elementwise_fast, &k_activation_fast, &k_vaeca_fast, &k_vaeca_saturated, &k_vaeca_edges, &k_packed_conv};
     int fails = 0;
     size_t i;
     g_state = 0x12345678u;

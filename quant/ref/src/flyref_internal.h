@@ -188,6 +188,7 @@ typedef struct fr_unpacker {
     int32_t bits;
     int32_t fast_end;     /* elements below it are read a word at a time (never past the stream) */
     int32_t vec_end;      /* ... and, on MVE, sixteen at a time */
+    int32_t bytes;        /* the stream's length, ceil(count * bits / 8) */
     uint16_t pair[256];   /* bits <= 4: pair[a | b << bits] = table[a] | table[b] << 8 */
 } fr_unpacker;
 
@@ -228,6 +229,20 @@ flyref_status fr_depthwise_conv2d_s8_strided(const flyref_conv_params *params, i
                                              const int8_t *input, int32_t in_stride, const flyref_dims *filter_dims,
                                              const int8_t *filter, const int32_t *bias,
                                              const flyref_dims *output_dims, int8_t *output, int32_t out_stride);
+
+/* 1x1 convolution whose filter rows stay PACKED: as fr_conv2d_1x1_s8_strided with filter rows
+ * [row0, row0 + filter_dims->n) of the unpacker's [C_OUT, K] stream, unpacked straight into the
+ * target path's weight staging (flyref_conv2d_1x1_s8.c). Only where fr_conv2d_1x1_packed_ok(K,
+ * bits) (a DSP or MVE build, K % 8 == 0, K and bits within the path's limits); elsewhere
+ * FLYREF_NO_IMPL and nothing written. fr_conv2d_reads_packed: a whole conv call that takes it. */
+int fr_conv2d_1x1_packed_ok(int32_t kc, int32_t bits);
+int fr_conv2d_reads_packed(const flyref_conv_params *params, const flyref_dims *input_dims,
+                           const flyref_dims *filter_dims, const flyref_dims *output_dims, int32_t bits);
+flyref_status fr_conv2d_1x1_s8_packed(const flyref_conv_params *params, const flyref_quant_params *quant,
+                                      const flyref_dims *input_dims, const int8_t *input,
+                                      const flyref_dims *filter_dims, const fr_unpacker *filter, int32_t row0,
+                                      const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
+                                      int32_t out_stride);
 
 /* Fully connected s8 whose weights stay PACKED (flyref_fully_connected_packed_s8.c): as
  * flyref_fully_connected_s8 with the filter rows read from the unpacker of its [C_OUT, K] weights. */

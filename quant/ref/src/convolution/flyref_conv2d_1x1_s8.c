@@ -162,6 +162,8 @@ FR_AVX2 static void fr_1x1_avx2(const flyref_conv_params *params, const flyref_q
 #endif
 
 #if FR_CONV_MVE
+#include <string.h>
+
 #include "flyref_conv_mve.h"
 
 const char fr_path_conv2d_1x1_s8[] = "mve";
@@ -357,10 +359,84 @@ FR_1X1_COLS_FN(2)
 FR_1X1_COLS_FN(3)
 FR_1X1_COLS_FN(4)
 
+/*
+ * The weights of the MVE path for depths past FR_1X1_MVE_COLS_K come from the int8 rows, or
+ * straight from their PACKED codes (fr_conv2d_1x1_s8_packed: K a multiple of 8, so every row
+ * starts on a byte): sixteen codes unpacked into a vector by fr_mve_codes16 where the int8 path
+ * loads sixteen bytes, into the same stack block, so the same weights meet the same inputs. A row whose vector reads would pass the
+ * stream (past the unpacker's vec_end: rows within about 24 codes of the tensor's end) is read
+ * from a zero-padded copy of the stream's last FR_1X1_MVE_TAIL bytes, which holds every such row
+ * (each ends in the stream and is at most FR_1X1_MVE_K / 2 bytes long).
+ */
+#define FR_1X1_MVE_TAIL (FR_1X1_MVE_K / 2 + 64)
+
+typedef struct fr_1x1_src {
+    const fr_unpacker *u;   /* the PACKED rows, the call's first row0 rows of the stream */
+    int32_t row0, tail_from; /* tail_from: the stream byte tail[0] copies, -1 before the copy */
+    uint8_t tail[FR_1X1_MVE_TAIL + 16];
+} fr_1x1_src;
+
+/* Where row oc (k codes) of the call starts in the stream, or in the tail copy. */
+static const uint8_t *fr_1x1_mve_codes_at(fr_1x1_src *s, int32_t oc, int32_t k)
+{
+    const fr_unpacker *u = s->u;
+    const int32_t first = (s->row0 + oc) * k, at = first / 8 * u->bits;
+    /* the last vector of the row starts at element first + 16 * ((k - 1) / 16) */
+    if (first + 16 * ((k - 1) / 16) + 16 <= u->vec_end) return u->stream + at;
+    if (s->tail_from < 0) {
+        s->tail_from = fr_max(0, u->bytes - FR_1X1_MVE_TAIL);
+        memset(s->tail, 0, sizeof s->tail);
+        memcpy(s->tail, u->stream + s->tail_from, (size_t)(u->bytes - s->tail_from));
+    }
+    return s->tail + (at - s->tail_from);
+}
+
+/* Where rows oc0 .. oc0 + n - 1 of the call start (consecutive in the stream): rows[r]. */
+static void fr_1x1_mve_codes_rows(fr_1x1_src *s, int32_t oc0, int32_t n, int32_t k, const uint8_t **rows)
+{
+    const fr_unpacker *u = s->u;
+    const int32_t first = (s->row0 + oc0) * k, rb = k / 8 * u->bits;
+    int32_t r;
+    if (first + (n - 1) * k + 16 * ((k - 1) / 16) + 16 <= u->vec_end) {
+        /* the last row is inside vec_end, so every row is */
+        const uint8_t *p = u->stream + first / 8 * u->bits;
+        for (r = 0; r < n; ++r, p += rb) rows[r] = p;
+    } else {
+        for (r = 0; r < n; ++r) rows[r] = fr_1x1_mve_codes_at(s, oc0 + r, k);
+    }
+}
+
+/* n rows of k codes (k % 8 == 0) from p[0 .. n-1] into dst, row r at dst + r * rstep and its
+ * vector j at + j * vstep, lanes from k on zero; sums[r] = the sum of row r's weights. Out of line
+ * with its constants as locals: they stay in vector registers. */
+static FR_CONV_NOINLINE void fr_1x1_mve_unpack(const fr_unpacker *u, const uint8_t *const *p, int32_t n, int32_t k,
+                                               int8_t *dst, int32_t rstep, int32_t vstep, int32_t *sums)
+{
+    const int32_t nv = (k + 15) / 16, step = 2 * u->bits;
+    const mve_pred16_t last = vctp8q((uint32_t)(k - 16 * (nv - 1)));
+    fr_mve_codes c;
+    int32_t r, j;
+    fr_mve_codes_init(&c, u);
+    for (r = 0; r < n; ++r) {
+        const uint8_t *q = p[r];
+        int8_t *d = dst + r * rstep;
+        int32_t sum = 0;
+        int8x16_t v;
+        for (j = 1; j < nv; ++j, q += step, d += vstep) {
+            v = fr_mve_codes16(&c, q);
+            sum = vaddvaq_s8(sum, v);
+            vstrbq_s8(d, v);
+        }
+        v = vpselq_s8(fr_mve_codes16(&c, q), vdupq_n_s8(0), last);
+        sums[r] = vaddvaq_s8(sum, v);
+        vstrbq_s8(d, v);
+    }
+}
+
 /* Channels per batch of prepared kernels and constants (stack: about 1.9 KB). */
 #define FR_1X1_MVE_COLS_N 16
 
-static void fr_1x1_mve_cols(const flyref_conv_params *params, const flyref_quant_params *quant,
+FR_INLINE void fr_1x1_mve_cols(const flyref_conv_params *params, const flyref_quant_params *quant,
                             const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
                             const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
                             int32_t mode, int32_t groups, int32_t per_group, int32_t out_stride, int32_t stream,
@@ -424,12 +500,17 @@ static void fr_1x1_mve_cols(const flyref_conv_params *params, const flyref_quant
     }
 }
 
+/* filter: the int8 rows, or 0 with pk their PACKED codes from row row0 on. */
 static void fr_1x1_mve(const flyref_conv_params *params, const flyref_quant_params *quant,
                        const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
-                       const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
-                       int32_t mode, int32_t groups, int32_t per_group, int32_t out_stride)
+                       const int8_t *filter, const fr_unpacker *pk, int32_t row0, const int32_t *bias,
+                       const flyref_dims *output_dims, int8_t *output, int32_t mode, int32_t groups,
+                       int32_t per_group, int32_t out_stride)
 {
     fr_1x1_mblk k;
+    fr_1x1_src src;
+    const uint8_t *rows[4];
+    int32_t sums[4];
     const int32_t kc = filter_dims->c, out_c = out_stride, in_c = input_dims->c;
     const int32_t oh = output_dims->h, ow = output_dims->w;
     /* int64: a stride is only bounded when it is used ((ow - 1) * stride_w < W) */
@@ -439,6 +520,9 @@ static void fr_1x1_mve(const flyref_conv_params *params, const flyref_quant_para
     /* the rows of the map follow each other in memory (stride 1): one stream of pixels */
     const int32_t stream = row_x == ow * step_x && image_x == oh * row_x;
     int32_t g, oc0, j, i, b, oy;
+    src.u = pk;
+    src.row0 = row0;
+    src.tail_from = -1;
     if (kc <= FR_1X1_MVE_COLS_K) {
         fr_1x1_mve_cols(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
                         per_group, out_stride, stream, step_x, row_x, image_x);
@@ -449,22 +533,29 @@ static void fr_1x1_mve(const flyref_conv_params *params, const flyref_quant_para
     for (g = 0; g < groups; ++g) {
         for (oc0 = g * per_group; oc0 < (g + 1) * per_group; oc0 += 4) {
             k.nb = fr_min(4, (g + 1) * per_group - oc0);
+            if (pk != 0) {
+                /* lanes past nb repeat row 0 */
+                fr_1x1_mve_codes_rows(&src, oc0, k.nb, kc, rows);
+                for (j = k.nb; j < 4; ++j) rows[j] = rows[0];
+                fr_1x1_mve_unpack(pk, rows, 4, kc, k.wb, 16, 64, sums);
+            }
             for (j = 0; j < 4; ++j) {
                 /* lanes past nb repeat row 0 */
                 const int32_t c = oc0 + (j < k.nb ? j : 0);
-                const int8_t *w = filter + (int64_t)c * kc;
+                const int8_t *w = pk == 0 ? filter + (int64_t)c * kc : 0;
                 int8_t *d = k.wb + j * 16;
                 int32_t sum = 0;
-                for (i = 0; i < k.chunks; ++i, w += 16, d += 64) {
+                for (i = 0; i < k.chunks && pk == 0; ++i, w += 16, d += 64) {
                     const int8x16_t v = vldrbq_s8(w);
                     sum = vaddvaq_s8(sum, v);
                     vstrbq_s8(d, v);
                 }
-                if (k.rem != 0) {
+                if (k.rem != 0 && pk == 0) {
                     const int8x16_t v = vldrbq_z_s8(w, vctp8q((uint32_t)k.rem));
                     sum = vaddvaq_s8(sum, v);
                     vstrbq_s8(d, v);
                 }
+                if (pk != 0) sum = sums[j];
                 k.b[j] = fr_add(bias ? bias[c] : 0, fr_mul(params->input_offset, sum));
             }
             fr_mve_out4_init(&k.ep, quant, oc0, k.nb, mode, params->output_offset, params->activation.min,
@@ -563,6 +654,130 @@ static int32_t fr_1x1_dsp_widen(uint64_t *d, const int8_t *w, int32_t k, int32_t
         *d = (uint64_t)wa | ((uint64_t)wb << 32);
     }
     return sum;
+}
+
+/*
+ * The same widening straight from PACKED codes (fr_conv2d_1x1_s8_packed), with no int8 copy of the
+ * weights in between. A row of K (a multiple of 8) codes of B <= 3 bits starts on a byte, and each
+ * eight codes k0..k7 are B bytes of the stream, read as one word v. The pair [w0, w2] of the
+ * SXTB16 order is the first and last code of the 3B-bit field at bit 0 of v (k0 k1 k2), [w1, w3]
+ * of the field at bit B, [w4, w6] at 4B and [w5, w7] at 5B: a table of 2^(3B) words,
+ * quad[a | x << B | c << 2B] = [t[a], t[c]] (the middle code x ignored), turns each field into its
+ * int16 pair with one load, already doubled when `twice`. Same weights in the same lanes as
+ * fr_1x1_dsp_widen on the decoded row, so the same integers.
+ */
+#define FR_1X1_DSP_TAIL ((FR_1X1_DSP_K + 40) * 3 / 8)
+
+typedef struct fr_1x1_packed {
+    const fr_unpacker *u;
+    int32_t row0;       /* the call's first filter row in the stream */
+    int32_t twice;      /* what quad holds: -1 nothing yet, else the values doubled or not */
+    int32_t tail_from;  /* the stream byte tail[0] copies, -1 before the copy */
+    uint32_t quad[512]; /* 2^(3B) words, B <= 3 */
+    uint8_t tail[FR_1X1_DSP_TAIL + 4];
+} fr_1x1_packed;
+
+/* quad for `twice`: per code c, the eight pairs [t[a], t[c]] stored for every middle code x. */
+static void fr_1x1_quad(fr_1x1_packed *pk, int32_t twice)
+{
+    const int32_t b = pk->u->bits, n = 1 << b;
+    uint32_t lo[8], *q = pk->quad;
+    int32_t a, c, x;
+    for (a = 0; a < n; ++a) lo[a] = (uint32_t)((int32_t)pk->u->table[a] * (twice ? 2 : 1)) & 0xFFFFu;
+    for (c = 0; c < n; ++c) {
+        const uint32_t hi = lo[c] << 16;
+        if (b == 3) {
+            const uint32_t e0 = lo[0] | hi, e1 = lo[1] | hi, e2 = lo[2] | hi, e3 = lo[3] | hi;
+            const uint32_t e4 = lo[4] | hi, e5 = lo[5] | hi, e6 = lo[6] | hi, e7 = lo[7] | hi;
+            for (x = 0; x < 8; ++x, q += 8) {
+                q[0] = e0;
+                q[1] = e1;
+                q[2] = e2;
+                q[3] = e3;
+                q[4] = e4;
+                q[5] = e5;
+                q[6] = e6;
+                q[7] = e7;
+            }
+        } else {
+            for (x = 0; x < n; ++x, q += n) {
+                for (a = 0; a < n; ++a) q[a] = lo[a] | hi;
+            }
+        }
+    }
+    pk->twice = twice;
+}
+
+/* The four lanes of a block (rows at p[0..3], groups runs of eight codes each) into d
+ * (fr_1x1_dsp_widen's layout: lane j at d + j); sums[j] = the sum of lane j's pairs (its weights,
+ * doubled when the table is). B at compile time: fixed shifts. */
+static inline void fr_1x1_dsp_unpack(uint64_t *d, const uint32_t *quad, const uint8_t *const *p, int32_t groups,
+                                     int32_t *sums, const int B)
+{
+    const uint32_t m = (1u << (3 * B)) - 1u, ones = 0x00010001u;
+    int32_t j;
+    for (j = 0; j < 4; ++j) {
+        const uint8_t *r = p[j], *const end = r + (size_t)groups * B;
+        uint64_t *dj = d + j;
+        int32_t sum = 0;
+        for (; r != end; r += B, dj += 8) {
+            uint32_t v, w0, w1, w2, w3;
+            memcpy(&v, r, 4);
+            w0 = quad[v & m];
+            w1 = quad[(v >> B) & m];
+            w2 = quad[(v >> (4 * B)) & m];
+            w3 = quad[(v >> (5 * B)) & m];
+            sum = __smlad(w0, ones, __smlad(w1, ones, sum));
+            sum = __smlad(w2, ones, __smlad(w3, ones, sum));
+            dj[0] = (uint64_t)w0 | ((uint64_t)w1 << 32);
+            dj[4] = (uint64_t)w2 | ((uint64_t)w3 << 32);
+        }
+        sums[j] = sum;
+    }
+}
+
+#define FR_1X1_DSP_UNPACK(B)                                                                                  \
+    static FR_CONV_NOINLINE void fr_1x1_dsp_unpack_##B(uint64_t *d, const uint32_t *quad, const uint8_t *const *p, \
+                                                       int32_t groups, int32_t *sums)                         \
+    {                                                                                                          \
+        fr_1x1_dsp_unpack(d, quad, p, groups, sums, B);                                                        \
+    }
+FR_1X1_DSP_UNPACK(1)
+FR_1X1_DSP_UNPACK(2)
+FR_1X1_DSP_UNPACK(3)
+
+/* The block's four lanes (rows c[0..3] of the call, K = k codes, k % 8 == 0) widened from their
+ * codes, as fr_1x1_dsp_widen does from int8 rows; sums[j] = the sum of row j's weights. A row
+ * whose last word read would pass the stream (past u->fast_end, which lies at most 31 codes
+ * before the stream's end) is read from a zero-padded copy of the stream's last FR_1X1_DSP_TAIL
+ * bytes, which holds every such row whole. */
+static void fr_1x1_dsp_widen_packed(uint64_t *d, fr_1x1_packed *pk, const int32_t *c, int32_t k, int32_t twice,
+                                    int32_t *sums)
+{
+    const fr_unpacker *u = pk->u;
+    const int32_t b = u->bits;
+    const uint8_t *p[4];
+    int32_t j;
+    if (pk->twice != twice) fr_1x1_quad(pk, twice);
+    for (j = 0; j < 4; ++j) {
+        const int32_t first = (pk->row0 + c[j]) * k, at = first / 8 * b;
+        p[j] = u->stream + at;
+        if (first + k > u->fast_end) {
+            if (pk->tail_from < 0) {
+                pk->tail_from = fr_max(0, u->bytes - FR_1X1_DSP_TAIL);
+                memset(pk->tail, 0, sizeof pk->tail);
+                memcpy(pk->tail, u->stream + pk->tail_from, (size_t)(u->bytes - pk->tail_from));
+            }
+            p[j] = pk->tail + (at - pk->tail_from);
+        }
+    }
+    switch (b) {
+    case 1: fr_1x1_dsp_unpack_1(d, pk->quad, p, k / 8, sums); break;
+    case 2: fr_1x1_dsp_unpack_2(d, pk->quad, p, k / 8, sums); break;
+    default: fr_1x1_dsp_unpack_3(d, pk->quad, p, k / 8, sums); break;
+    }
+    /* doubled weights: the sum of the weights is half their sum (exact: every term is even) */
+    for (j = 0; j < 4 && twice; ++j) sums[j] /= 2;
 }
 
 /* a0..a3 += the block's four widened channels at wp_ against the inputs x_ .. xe_ (a positive
@@ -788,10 +1003,11 @@ static void fr_1x1_dsp_run(const fr_1x1_blk *blk, const int8_t *src, int8_t *dst
     }
 }
 
+/* filter: the int8 rows, or 0 with pk their PACKED codes. */
 static void fr_1x1_dsp(const flyref_conv_params *params, const flyref_quant_params *quant,
                        const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
-                       const int8_t *filter, const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
-                       int32_t mode, int32_t groups, int32_t per_group, int32_t out_stride)
+                       const int8_t *filter, fr_1x1_packed *pk, const int32_t *bias, const flyref_dims *output_dims,
+                       int8_t *output, int32_t mode, int32_t groups, int32_t per_group, int32_t out_stride)
 {
     fr_1x1_blk blk;
     const int32_t kc = filter_dims->c, kq = kc / 4, out_c = out_stride, in_c = input_dims->c;
@@ -809,7 +1025,7 @@ static void fr_1x1_dsp(const flyref_conv_params *params, const flyref_quant_para
     blk.rest = blk.odd || blk.kr;
     for (g = 0; g < groups; ++g) {
         for (oc0 = g * per_group; oc0 < (g + 1) * per_group; oc0 += 4) {
-            int32_t j, twice;
+            int32_t j, twice, rows[4], sums[4];
             blk.nb = fr_min(4, (g + 1) * per_group - oc0);
             fr_dsp_out4_init(&blk.ep, quant, bias, oc0, blk.nb, kc, mode, params->output_offset,
                              params->activation.min, params->activation.max);
@@ -818,10 +1034,14 @@ static void fr_1x1_dsp(const flyref_conv_params *params, const flyref_quant_para
             twice = blk.ep.kind != 0;
             for (j = 0; j < 4; ++j) {
                 /* lanes past nb repeat row 0 */
-                const int32_t c = oc0 + (j < blk.nb ? j : 0);
+                rows[j] = oc0 + (j < blk.nb ? j : 0);
+                if (!pk) sums[j] = fr_1x1_dsp_widen(blk.wt + j, filter + (int64_t)rows[j] * kc, kc, twice);
+            }
+            if (pk) fr_1x1_dsp_widen_packed(blk.wt, pk, rows, kc, twice, sums);
+            for (j = 0; j < 4; ++j) {
+                const int32_t c = rows[j];
                 /* |sum(w)| <= 512 * 128, so input_offset * sum(w) fits int32 */
-                const int32_t sum = fr_1x1_dsp_widen(blk.wt + j, filter + (int64_t)c * kc, kc, twice);
-                const int32_t bj = fr_add(bias ? bias[c] : 0, params->input_offset * sum);
+                const int32_t bj = fr_add(bias ? bias[c] : 0, params->input_offset * sums[j]);
                 /* doubled modulo 2^32 like the sums: d = 2 acc exactly, since |acc| < 2^30 */
                 blk.b4[j] = twice ? fr_add(bj, bj) : bj;
             }
@@ -843,17 +1063,17 @@ static void fr_1x1_dsp(const flyref_conv_params *params, const flyref_quant_para
 const char fr_path_conv2d_1x1_s8[] = "portable";
 #endif
 
-flyref_status fr_conv2d_1x1_s8_strided(const flyref_conv_params *params, const flyref_quant_params *quant,
-                                       const flyref_dims *input_dims, const int8_t *input,
-                                       const flyref_dims *filter_dims, const int8_t *filter, const int32_t *bias,
-                                       const flyref_dims *output_dims, int8_t *output, int32_t out_stride)
+/* The checks of a 1x1 call (filter: the weights in whatever form), its groups and the output stride. */
+static flyref_status fr_1x1_args(const flyref_conv_params *params, const flyref_quant_params *quant,
+                                 const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
+                                 const void *filter, const flyref_dims *output_dims, int8_t *output,
+                                 int32_t *out_stride, int32_t *groups, int32_t *per_group)
 {
-    int32_t groups, per_group, kc, mode, b, oy, ox;
-    flyref_status s = fr_conv_check(params, quant, input_dims, input, filter_dims, filter, output_dims,
-                                    output, filter_dims ? filter_dims->n : 0);
+    const flyref_status s = fr_conv_check(params, quant, input_dims, input, filter_dims, filter, output_dims, output,
+                                          filter_dims ? filter_dims->n : 0);
     if (s != FLYREF_OK) return s;
-    if (out_stride == 0) out_stride = output_dims->c;
-    if (out_stride < output_dims->c) return FLYREF_ARG_ERROR;
+    if (*out_stride == 0) *out_stride = output_dims->c;
+    if (*out_stride < output_dims->c) return FLYREF_ARG_ERROR;
     if (filter_dims->h != 1 || filter_dims->w != 1 || params->pad_h != 0 || params->pad_w != 0) {
         return FLYREF_ARG_ERROR;
     }
@@ -861,11 +1081,78 @@ flyref_status fr_conv2d_1x1_s8_strided(const flyref_conv_params *params, const f
         (int64_t)(output_dims->w - 1) * params->stride_w >= input_dims->w) {
         return FLYREF_SHAPE_ERROR;
     }
+    if (input_dims->c % filter_dims->c != 0) return FLYREF_SHAPE_ERROR;
+    *groups = input_dims->c / filter_dims->c;
+    if (filter_dims->n % *groups != 0) return FLYREF_SHAPE_ERROR;
+    *per_group = filter_dims->n / *groups;
+    return FLYREF_OK;
+}
+
+/* The path fr_conv2d_1x1_s8_packed compiled (flyref_target_paths): unpacking into the MVE or DSP
+ * staging, or none (portable: the interpreter decodes the weights). */
+#if FR_CONV_MVE
+const char fr_path_conv2d_1x1_packed_s8[] = "mve";
+#elif FR_CONV_DSP
+const char fr_path_conv2d_1x1_packed_s8[] = "dsp";
+#else
+const char fr_path_conv2d_1x1_packed_s8[] = "portable";
+#endif
+
+int fr_conv2d_1x1_packed_ok(int32_t kc, int32_t bits)
+{
+#if FR_CONV_MVE
+    /* depths up to FR_1X1_MVE_COLS_K hold their kernels in vector registers for the whole map: a
+     * decode pass (fr_unpack's vector runs) into the region costs less there than unpacking rows */
+    return kc % 8 == 0 && kc > FR_1X1_MVE_COLS_K && kc <= FR_1X1_MVE_K && bits >= 1 && bits <= 4;
+#elif FR_CONV_DSP
+    return kc % 8 == 0 && kc <= FR_1X1_DSP_K && bits >= 1 && bits <= 3;
+#else
+    (void)kc;
+    (void)bits;
+    return 0;
+#endif
+}
+
+flyref_status fr_conv2d_1x1_s8_packed(const flyref_conv_params *params, const flyref_quant_params *quant,
+                                      const flyref_dims *input_dims, const int8_t *input,
+                                      const flyref_dims *filter_dims, const fr_unpacker *filter, int32_t row0,
+                                      const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
+                                      int32_t out_stride)
+{
+    int32_t groups, per_group;
+    flyref_status s = fr_1x1_args(params, quant, input_dims, input, filter_dims, filter, output_dims, output,
+                                  &out_stride, &groups, &per_group);
+    if (s != FLYREF_OK) return s;
+    if (!fr_conv2d_1x1_packed_ok(filter_dims->c, filter->bits) || row0 < 0) return FLYREF_NO_IMPL;
+#if FR_CONV_MVE
+    fr_1x1_mve(params, quant, input_dims, input, filter_dims, 0, filter, row0, bias, output_dims, output,
+               fr_mode(params->rounding), groups, per_group, out_stride);
+#elif FR_CONV_DSP
+    {
+        fr_1x1_packed pk;
+        pk.u = filter;
+        pk.row0 = row0;
+        pk.twice = -1;
+        pk.tail_from = -1;
+        fr_1x1_dsp(params, quant, input_dims, input, filter_dims, 0, &pk, bias, output_dims, output,
+                   fr_mode(params->rounding), groups, per_group, out_stride);
+    }
+#else
+    (void)bias;
+#endif
+    return FLYREF_OK;
+}
+
+flyref_status fr_conv2d_1x1_s8_strided(const flyref_conv_params *params, const flyref_quant_params *quant,
+                                       const flyref_dims *input_dims, const int8_t *input,
+                                       const flyref_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                                       const flyref_dims *output_dims, int8_t *output, int32_t out_stride)
+{
+    int32_t groups, per_group, kc, mode, b, oy, ox;
+    flyref_status s = fr_1x1_args(params, quant, input_dims, input, filter_dims, filter, output_dims, output,
+                                  &out_stride, &groups, &per_group);
+    if (s != FLYREF_OK) return s;
     kc = filter_dims->c;
-    if (input_dims->c % kc != 0) return FLYREF_SHAPE_ERROR;
-    groups = input_dims->c / kc;
-    if (filter_dims->n % groups != 0) return FLYREF_SHAPE_ERROR;
-    per_group = filter_dims->n / groups;
     mode = fr_mode(params->rounding);
 
 #if FLYREF_AVX2
@@ -877,13 +1164,13 @@ flyref_status fr_conv2d_1x1_s8_strided(const flyref_conv_params *params, const f
 #endif
 #if FR_CONV_MVE
     if (kc <= FR_1X1_MVE_K) {
-        fr_1x1_mve(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
-                   per_group, out_stride);
+        fr_1x1_mve(params, quant, input_dims, input, filter_dims, filter, 0, 0, bias, output_dims, output, mode,
+                   groups, per_group, out_stride);
         return FLYREF_OK;
     }
 #elif FR_CONV_DSP
     if (kc <= FR_1X1_DSP_K) {
-        fr_1x1_dsp(params, quant, input_dims, input, filter_dims, filter, bias, output_dims, output, mode, groups,
+        fr_1x1_dsp(params, quant, input_dims, input, filter_dims, filter, 0, bias, output_dims, output, mode, groups,
                    per_group, out_stride);
         return FLYREF_OK;
     }

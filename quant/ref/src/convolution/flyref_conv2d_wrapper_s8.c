@@ -18,6 +18,13 @@ int32_t flyref_conv2d_wrapper_s8_buffer_size(const flyref_conv_params *params,
     return flyref_conv2d_s8_buffer_size(input_dims, filter_dims);
 }
 
+int fr_conv2d_reads_packed(const flyref_conv_params *params, const flyref_dims *input_dims,
+                           const flyref_dims *filter_dims, const flyref_dims *output_dims, int32_t bits)
+{
+    return is_1x1(params, input_dims, filter_dims, output_dims) && fr_dims_ok(output_dims) &&
+           fr_conv2d_1x1_packed_ok(filter_dims->c, bits);
+}
+
 flyref_status fr_conv2d_wrapper_s8_strided(const flyref_context *ctx, const flyref_conv_params *params,
                                            const flyref_quant_params *quant, const flyref_dims *input_dims,
                                            const int8_t *input, const flyref_dims *filter_dims, const int8_t *filter,

@@ -10,6 +10,14 @@
 #define FR_CONV_MVE FLYREF_ARM_MVE
 #define FR_CONV_DSP (FLYREF_ARM_DSP && !FLYREF_ARM_MVE)
 
+/* Kept out of line: inlined into a kernel's loops, the compiler spills the row pointers or vector
+ * constants to make room for the caller's values; on its own the loop keeps them in registers. */
+#if defined(__GNUC__)
+#define FR_CONV_NOINLINE __attribute__((noinline, unused))
+#else
+#define FR_CONV_NOINLINE
+#endif
+
 static inline flyref_status fr_conv_check(const flyref_conv_params *p, const flyref_quant_params *q,
                                           const flyref_dims *in_d, const void *in,
                                           const flyref_dims *f_d, const void *f,
@@ -270,14 +278,6 @@ static inline void fr_dsp_widen(const int8_t *x, int32_t k, int32_t offset, uint
     }
 }
 
-/* Kept out of line: inlined into a kernel's loops, the compiler spills the row pointers to make
- * room for the caller's values; on its own the loop fits the 14 registers. */
-#if defined(__GNUC__)
-#define FR_CONV_NOINLINE __attribute__((noinline, unused))
-#else
-#define FR_CONV_NOINLINE
-#endif
-
 /* One group of four values (xa = [v0,v2], xb = [v1,v3]) into acc against the word v of four
  * weights. */
 #define FR_DSP_MAC4(acc, v, xa, xb)                                                                           \
@@ -518,6 +518,40 @@ static inline void fr_mve_dot4(const int8_t *x, const int8_t *w, int32_t stride,
         sums[2] += s2;
         sums[3] += s3;
     }
+}
+
+/*
+ * Sixteen PACKED codes of b (1..4) bits from a byte boundary of the stream, as their int8 values
+ * (flyref_unpack.c's vector runs): lane i gathers the byte holding the start of its field, at
+ * (i * b) / 8, and the byte after, shifts them into place ((b0 >> s) | (b1 << (8 - s)),
+ * s = (i * b) % 8; a byte shifted by 8 is 0), masks the index and gathers its value from the code
+ * table. Reads 2b + 1 bytes from p (so the caller keeps that inside the stream: fr_unpacker's
+ * vec_end).
+ */
+typedef struct fr_mve_codes {
+    uint8x16_t offs, offs1, mask;
+    int8x16_t right, left;
+    const int8_t *table;
+    int32_t bits;
+} fr_mve_codes;
+
+static inline void fr_mve_codes_init(fr_mve_codes *c, const fr_unpacker *u)
+{
+    const uint8x16_t pos = vmulq_n_u8(vidupq_n_u8(0, 1), (uint8_t)u->bits);
+    const int8x16_t sh = vreinterpretq_s8_u8(vandq_u8(pos, vdupq_n_u8(7)));
+    c->offs = vshrq_n_u8(pos, 3);
+    c->offs1 = vaddq_n_u8(c->offs, 1);
+    c->mask = vdupq_n_u8((uint8_t)((1u << u->bits) - 1u));
+    c->right = vnegq_s8(sh);
+    c->left = vsubq_s8(vdupq_n_s8(8), sh);
+    c->table = u->table;
+    c->bits = u->bits;
+}
+
+static inline int8x16_t fr_mve_codes16(const fr_mve_codes *c, const uint8_t *p)
+{
+    const uint8x16_t b0 = vldrbq_gather_offset_u8(p, c->offs), b1 = vldrbq_gather_offset_u8(p, c->offs1);
+    return vldrbq_gather_offset_s8(c->table, vandq_u8(vorrq_u8(vshlq_u8(b0, c->right), vshlq_u8(b1, c->left)), c->mask));
 }
 
 /* The sum of k int8 weights. */

@@ -76,18 +76,11 @@ static void fr_fcp_mve_dot2(const fr_unpacker *w, const uint8_t *p, const uint8_
                             int32_t *acc, int32_t *sums)
 {
     const uint32_t b = (uint32_t)w->bits;
-    const uint8x16_t pos = vmulq_n_u8(vidupq_n_u8(0, 1), (uint8_t)b);
-    const uint8x16_t offs = vshrq_n_u8(pos, 3), offs1 = vaddq_n_u8(offs, 1);
-    const int8x16_t sh = vreinterpretq_s8_u8(vandq_u8(pos, vdupq_n_u8(7)));
-    const int8x16_t right = vnegq_s8(sh), left = vsubq_s8(vdupq_n_s8(8), sh);
-    const uint8x16_t mask = vdupq_n_u8((uint8_t)((1u << b) - 1u));
-    const int8_t *const table = w->table;
+    fr_mve_codes c;
     int32_t a0 = acc[0], a1 = acc[1], s0 = 0, s1 = 0, i;
+    fr_mve_codes_init(&c, w);
 /* The weights of sixteen elements whose stream starts at r. */
-#define FR_FCP_W16(r)                                                                                         \
-    vldrbq_gather_offset_s8(table, vandq_u8(vorrq_u8(vshlq_u8(vldrbq_gather_offset_u8((r), offs), right),    \
-                                                     vshlq_u8(vldrbq_gather_offset_u8((r), offs1), left)),   \
-                                            mask))
+#define FR_FCP_W16(r) fr_mve_codes16(&c, (r))
     for (i = 0; i + 16 <= k; i += 16, p += 2 * b, q += 2 * b) {
         const int8x16_t xv = vldrbq_s8(x + i), v = FR_FCP_W16(p), u = FR_FCP_W16(q);
         a0 = vmladavaq_s8(a0, xv, v);

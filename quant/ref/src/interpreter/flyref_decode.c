@@ -249,6 +249,7 @@ void fr_decode_block(const flyref_graph *g, const flyref_node *n, uint8_t *arena
         const flyref_tensor *t = j < n->num_inputs ? fr_tensor(g, n->inputs[j]) : 0;
         x[j] = 0;
         if (t == 0) continue; /* an absent bias */
+        if (j == 1 && u == 0) continue; /* weights the kernel reads packed */
         if (j == 1) {
             int8_t *dst = (int8_t *)fr_decode_dest(g, n, arena, 1);
             if (n->op == FLYNET_OP_DEPTHWISE_CONV2D) {

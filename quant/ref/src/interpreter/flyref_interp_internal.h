@@ -68,7 +68,8 @@ int fr_blocked(const flyref_graph *g, const flyref_node *n, fr_blocks *b);
 /** Decodes units [u0, u0 + nu) of blocked node n (weights through u, the node's unpacker, and its
  *  per-channel encoded inputs) into their slots, and sets x[1..4] to what the kernel call on
  *  those channels reads: weights, bias (0 if absent), multipliers, shifts; a per-tensor (count
- *  1) input is the node's whole one. */
+ *  1) input is the node's whole one. u = 0: the weights are left packed (x[1] = 0), for a
+ *  kernel that reads them as stored (fr_conv2d_1x1_s8_packed). */
 void fr_decode_block(const flyref_graph *g, const flyref_node *n, uint8_t *arena, const fr_blocks *b,
                      const fr_unpacker *u, int32_t u0, int32_t nu, const void *x[5]);
 

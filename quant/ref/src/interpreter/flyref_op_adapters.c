@@ -139,16 +139,16 @@ typedef struct fr_block {
     flyref_quant_params q;
 } fr_block;
 
-/* The next block of a blocked node's eval: decodes it (fr_decode_block) into blk; 0 past the last.
- * Start with blk->u0 = blk->nu = 0. */
-static int next_block(const fr_args *a, const fr_blocks *bl, const fr_unpacker *u, fr_block *blk)
+/* The next block of a blocked node's eval: decodes it (fr_decode_block; the weights too unless
+ * `packed`) into blk; 0 past the last. Start with blk->u0 = blk->nu = 0. */
+static int next_block(const fr_args *a, const fr_blocks *bl, const fr_unpacker *u, int packed, fr_block *blk)
 {
     blk->u0 += blk->nu;
     if (blk->u0 >= bl->units) return 0;
     blk->nu = fr_min(bl->per_block, bl->units - blk->u0);
     blk->c0 = blk->u0 * bl->ch_per_unit;
     blk->nc = blk->nu * bl->ch_per_unit;
-    fr_decode_block(a->g, a->n, a->arena, bl, u, blk->u0, blk->nu, blk->x);
+    fr_decode_block(a->g, a->n, a->arena, bl, packed ? 0 : u, blk->u0, blk->nu, blk->x);
     blk->q.multiplier = blk->x[3];
     blk->q.shift = blk->x[4];
     blk->q.count = count_of(a->in[3]) == 1 ? 1 : blk->nc;
@@ -158,7 +158,9 @@ static int next_block(const fr_args *a, const fr_blocks *bl, const fr_unpacker *
 /* The blocked conv or depthwise (fr_blocked), kept out of line: the int8 path's frame then does not
  * carry the unpacker (stack use on the target). Each block is one kernel call on its channels,
  * writing them straight into the output (the strided kernels of flyref_internal.h): a conv's
- * block is its filter rows; a depthwise's is input channels [u0, u0 + nu) and their heads. */
+ * block is its filter rows; a depthwise's is input channels [u0, u0 + nu) and their heads. A 1x1
+ * conv whose target path unpacks PACKED rows itself (fr_conv2d_reads_packed: DSP, MVE) gets them
+ * as stored, with no decode into the region. */
 static FR_OUT_OF_LINE flyref_status blocked_eval(const fr_args *a, const fr_blocks *bl, const flyref_conv_params *p,
                                                  const flyref_context *ctx)
 {
@@ -166,12 +168,17 @@ static FR_OUT_OF_LINE flyref_status blocked_eval(const fr_args *a, const fr_bloc
     fr_unpacker u;
     fr_block blk;
     flyref_dims xd = a->in[0]->dims, wd = a->in[1]->dims, od = a->out[0]->dims;
+    const int direct = a->n->op == FLYNET_OP_CONV2D && fr_conv2d_reads_packed(p, &xd, &wd, &od, a->in[1]->bits);
     fr_unpacker_of(&u, a->in[1]);
     blk.u0 = blk.nu = 0;
-    while (next_block(a, bl, &u, &blk)) {
+    while (next_block(a, bl, &u, direct, &blk)) {
         flyref_status st;
         od.c = blk.nc;
-        if (a->n->op == FLYNET_OP_DEPTHWISE_CONV2D) {
+        if (direct) {
+            wd.n = blk.nc;
+            st = fr_conv2d_1x1_s8_packed(p, &blk.q, &xd, a->x[0], &wd, &u, blk.c0, blk.x[2], &od, a->y[0] + blk.c0,
+                                         bl->c_out);
+        } else if (a->n->op == FLYNET_OP_DEPTHWISE_CONV2D) {
             xd.c = blk.nu;
             wd.c = blk.nc;
             st = fr_depthwise_conv2d_s8_strided(p, ch_mult, &blk.q, &xd, (const int8_t *)a->x[0] + blk.u0, in_c, &wd,

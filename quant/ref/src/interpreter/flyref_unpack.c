@@ -64,6 +64,7 @@ void fr_unpacker_init(fr_unpacker *u, const uint8_t *stream, int32_t bits, const
     u->bits = bits;
     u->fast_end = 0;
     u->vec_end = 0;
+    u->bytes = (int32_t)(((int64_t)count * bits + 7) / 8);
     if (bits <= 4) {
         const uint32_t mask = (1u << bits) - 1u, n = 1u << (2 * bits);
         /* group g (elements [8 g, 8 g + 8)) reads bytes [g * bits, g * bits + 4) */

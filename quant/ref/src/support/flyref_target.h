@@ -42,6 +42,7 @@
 extern const char fr_path_depthwise_conv2d_s8[];
 extern const char fr_path_conv2d_s8[];
 extern const char fr_path_conv2d_1x1_s8[];
+extern const char fr_path_conv2d_1x1_packed_s8[];
 extern const char fr_path_fully_connected_s8[];
 extern const char fr_path_fully_connected_packed_s8[];
 extern const char fr_path_mul_s8[];

@@ -18,6 +18,7 @@ const char *flyref_target_isa(void) { return FR_TARGET_PATH; }
 static const flyref_target_path g_paths[] = {
     {"conv2d_s8", fr_path_conv2d_s8},
     {"conv2d_1x1_s8", fr_path_conv2d_1x1_s8},
+    {"conv2d_1x1_packed_s8", fr_path_conv2d_1x1_packed_s8},
     {"fully_connected_s8", fr_path_fully_connected_s8},
     {"fully_connected_packed_s8", fr_path_fully_connected_packed_s8},
     {"mul_s8", fr_path_mul_s8},
