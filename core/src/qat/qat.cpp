@@ -12,7 +12,7 @@ namespace {
 
 bool feeds_only_relu(const Graph& g, int i) {
   const auto u = g.users(i);
-  return u.size() == 1 && g.nodes[size_t(u[0])].op == OpKind::activation && g.nodes[size_t(u[0])].act == Act::relu;
+  return u.size() == 1 && is_clamp_activation(g.nodes[size_t(u[0])]);
 }
 
 const std::string kPrefix = "qat.", kSuffix = ".range";

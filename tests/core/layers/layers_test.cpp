@@ -219,17 +219,18 @@ double ref_act(Act a, double x) {
     case Act::hswish: return x * std::min(std::max(x + 3, 0.0), 6.0) / 6;
     case Act::hsigmoid: return std::min(std::max(x + 3, 0.0), 6.0) / 6;
     case Act::sigmoid: return 1 / (1 + std::exp(-x));
+    case Act::relu6: return std::min(std::max(x, 0.0), 6.0);
   }
   return 0;
 }
 
 TEST(Activation, ForwardAndGradients) {
-  for (Act a : {Act::relu, Act::hswish, Act::hsigmoid, Act::sigmoid}) {
+  for (Act a : {Act::relu, Act::hswish, Act::hsigmoid, Act::sigmoid, Act::relu6}) {
     std::mt19937 rng(11);
-    Tensor x = random_tensor({2, 3, 3, 4}, rng, -5.f, 5.f);
-    // keep the finite differences away from the kinks at 0 and +-3
+    Tensor x = random_tensor({2, 3, 3, 4}, rng, -5.f, 8.f);
+    // keep the finite differences away from the kinks at 0, +-3 and 6
     for (float& v : x.data)
-      for (float kink : {-3.f, 0.f, 3.f})
+      for (float kink : {-3.f, 0.f, 3.f, 6.f})
         if (std::fabs(v - kink) < 0.05f) v = kink + 0.1f;
     LayerCase c{act_node(a), {x}, {}, {}};
     auto l = make_layer(c.node);
