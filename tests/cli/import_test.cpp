@@ -87,6 +87,31 @@ TEST_F(Import, MobileNetV2DeploysBitIdenticalOnQemu) { deploy("mobilenetv2_035",
 TEST_F(Import, MobileNetV3SmallDeploysBitIdenticalOnQemu) {
   deploy("mobilenetv3_small", 32, 32, 3, 10, " --mean 0.5 --std 0.25");
 }
+// The per-op models: dilation, rectangular kernels, unequal strides, grouped and multiplier-2
+// depthwise convs, sigmoid, ReLU6, h-swish; MatMul + Add after a ReduceMean.
+TEST_F(Import, ConvGeometryModelDeploysBitIdenticalOnQemu) { deploy("ops_conv", 12, 10, 3, 5, ""); }
+TEST_F(Import, MatMulModelDeploysBitIdenticalOnQemu) { deploy("ops_matmul", 9, 9, 2, 4, ""); }
+
+// An imported network trains in flynet: fine-tuning with 8 weight levels, int8 activations and
+// BN folded (QAT), then quantized on its own grid; int8 follows the fake-quant network.
+TEST_F(Import, ImportedModelTrainsWithQuantizationAwareness) {
+  const std::string d = data(49, 10, 1, 12);
+  Result r = run("import " + kModels + "/dscnn.onnx --out " + p("ds.h5"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("train --data " + d + " --init " + p("ds.h5") + " --epochs 2 --lr 0.01 --warmup 0 --batch 8 --threads 1 "
+          "--weight-levels 8 --act-bits 8 --fold-bn-after 1 --out " + p("ds.qat.h5") +
+          " --quiet --checkpoint none --metrics none");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("calibrate " + p("ds.qat.h5") + " --data " + d + " --samples 32 --out " + p("ds.qat.cal.h5"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("quantize " + p("ds.qat.cal.h5") + " --out " + p("ds.qat.q.h5") + " --data " + d +
+          " --samples 0 --json " + p("ds.qat.json"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto q = nlohmann::json::parse(slurp(p("ds.qat.json")));
+  EXPECT_GE(q["agreement"]["int8_float"].get<double>(), 0.75) << q.dump();
+  r = run("export " + p("ds.qat.q.h5") + " --out " + p("ds.qat.fly"));
+  ASSERT_EQ(r.code, 0) << r.err;
+}
 
 // Each bad file: one line naming the file, its exit code, and no output file.
 TEST_F(Import, BadFilesGetOneLineAndNoOutput) {
