@@ -47,6 +47,9 @@ LayerCount count_node(const Graph& g, const Node& n) {
     case OpKind::global_avg_pool:
       extra = g.nodes[size_t(n.inputs[0])].out.numel();
       break;
+    case OpKind::max_pool:  // one comparison per window tap
+      extra = out_elems * conv_geom(n).kh * conv_geom(n).kw;
+      break;
     case OpKind::input:
     case OpKind::dropout:
       break;

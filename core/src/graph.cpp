@@ -22,6 +22,7 @@ std::string_view op_name(OpKind op) {
     case OpKind::linear: return "linear";
     case OpKind::scale_channels: return "scale_channels";
     case OpKind::dropout: return "dropout";
+    case OpKind::max_pool: return "max_pool";
   }
   return "?";
 }

@@ -20,7 +20,7 @@ const std::map<std::string, OpKind>& op_names() {
       {"batchnorm", OpKind::batchnorm}, {"activation", OpKind::activation},
       {"add", OpKind::add},         {"global_avg_pool", OpKind::global_avg_pool},
       {"linear", OpKind::linear},   {"scale_channels", OpKind::scale_channels},
-      {"dropout", OpKind::dropout}};
+      {"dropout", OpKind::dropout}, {"max_pool", OpKind::max_pool}};
   return m;
 }
 
@@ -85,7 +85,7 @@ Shape infer_shape(const Graph& g, const Node& n) {
   static const std::map<OpKind, size_t> arity = {
       {OpKind::input, 0},  {OpKind::conv2d, 1},          {OpKind::batchnorm, 1}, {OpKind::activation, 1},
       {OpKind::add, 2},    {OpKind::global_avg_pool, 1}, {OpKind::linear, 1},    {OpKind::scale_channels, 2},
-      {OpKind::dropout, 1}};
+      {OpKind::dropout, 1}, {OpKind::max_pool, 1}};
   const auto a = arity.find(n.op);
   if (a == arity.end()) bad(n, "op " + std::string(op_name(n.op)) + " is not one an imported graph holds");
   if (n.inputs.size() != a->second) bad(n, "wrong number of inputs");
@@ -101,6 +101,12 @@ Shape infer_shape(const Graph& g, const Node& n) {
       if (!(in_shape(g, n, 0) == in_shape(g, n, 1))) bad(n, "adds inputs of different shapes");
       return in_shape(g, n, 0);
     case OpKind::global_avg_pool: return {1, 1, in_shape(g, n, 0).c};
+    case OpKind::max_pool: {
+      Node as_conv = n;  // a depthwise window: the conv's checks and output size
+      as_conv.cin = as_conv.cout = as_conv.groups = in_shape(g, n, 0).c;
+      if (n.dilation != 1) bad(n, "a dilated max pool");
+      return conv_shape(g, as_conv);
+    }
     case OpKind::linear: {
       const Shape& s = in_shape(g, n, 0);
       if (s.h != 1 || s.w != 1 || s.c != n.cin) bad(n, "needs a 1x1x" + std::to_string(n.cin) + " input");
@@ -122,14 +128,17 @@ std::string graph_to_text(const Graph& g) {
     o << n.name << ' ' << op_name(n.op) << " in=";
     for (size_t k = 0; k < n.inputs.size(); ++k) o << (k ? "," : "") << n.inputs[k];
     o << " out=" << shape_text(n.out);
+    const ConvGeom c = conv_geom(n);
     switch (n.op) {
-      case OpKind::conv2d: {
-        const ConvGeom c = conv_geom(n);
+      case OpKind::conv2d:
         o << " cin=" << n.cin << " cout=" << n.cout << " k=" << c.kh << 'x' << c.kw << " s=" << c.sh << 'x' << c.sw
           << " p=" << c.pt << ',' << c.pl << ',' << c.pb << ',' << c.pr << " d=" << c.dil << " g=" << n.groups
           << " bias=" << int(n.bias);
         break;
-      }
+      case OpKind::max_pool:
+        o << " k=" << c.kh << 'x' << c.kw << " s=" << c.sh << 'x' << c.sw << " p=" << c.pt << ',' << c.pl << ','
+          << c.pb << ',' << c.pr;
+        break;
       case OpKind::linear: o << " cin=" << n.cin << " cout=" << n.cout << " bias=" << int(n.bias); break;
       case OpKind::batchnorm: o << " cout=" << n.cout << " eps=" << n.bn_eps << " mom=" << n.bn_momentum; break;
       case OpKind::activation: o << " act=" << act_name(n.act); break;

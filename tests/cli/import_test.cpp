@@ -91,6 +91,7 @@ TEST_F(Import, MobileNetV3SmallDeploysBitIdenticalOnQemu) {
 // depthwise convs, sigmoid, ReLU6, h-swish; MatMul + Add after a ReduceMean.
 TEST_F(Import, ConvGeometryModelDeploysBitIdenticalOnQemu) { deploy("ops_conv", 12, 10, 3, 5, ""); }
 TEST_F(Import, MatMulModelDeploysBitIdenticalOnQemu) { deploy("ops_matmul", 9, 9, 2, 4, ""); }
+TEST_F(Import, MaxPoolModelDeploysBitIdenticalOnQemu) { deploy("ops_pool", 15, 13, 3, 6, ""); }
 
 // An imported network trains in flynet: fine-tuning with 8 weight levels, int8 activations and
 // BN folded (QAT), then quantized on its own grid; int8 follows the fake-quant network.

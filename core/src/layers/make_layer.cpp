@@ -23,6 +23,7 @@ std::unique_ptr<Layer> make_layer(const Node& n) {
     case OpKind::linear: return make_linear(n);
     case OpKind::scale_channels: return make_scale_channels(n);
     case OpKind::dropout: return make_dropout(n);
+    case OpKind::max_pool: return make_max_pool(n);
     case OpKind::input: break;
   }
   throw Error(ErrorCode::unsupported, "no layer implementation for op " + std::string(op_name(n.op)) + " (" + n.name + ")");

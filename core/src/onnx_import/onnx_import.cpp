@@ -245,6 +245,7 @@ class Importer {
     if (op == "Identity") return set_out(n, node_in(n, 0));
     if (op == "Dropout") return map_dropout(n);
     if (op == "Pad") return map_pad(n);
+    if (op == "MaxPool") return map_max_pool(n);
     if (op == "Transpose") return map_transpose(n);
     refuse(n, "unsupported ONNX op " + op);
   }
@@ -260,10 +261,6 @@ class Importer {
     const Const& w = weight(n, 1, "weight");
     if (w.dims.size() != 4) refuse(n, "Conv that is not 2-D");
     const auto dil = attr_ints(n, "dilations");
-    const auto st = attr_ints(n, "strides");
-    auto pads = attr_ints(n, "pads");
-    const auto* ap = attr(n, "auto_pad");
-    const std::string auto_pad = ap ? ap->s() : "NOTSET";
     if (!dil.empty() && (dil.size() != 2 || dil[0] != dil[1])) refuse(n, "Conv with different dilations per axis");
     Node c;
     c.op = OpKind::conv2d;
@@ -273,26 +270,31 @@ class Importer {
     c.groups = int(attr_int(n, "group", 1));
     c.kernel = int(w.dims[2]);
     c.kernel_w = int(w.dims[3]);
-    c.stride = st.empty() ? 1 : int(st[0]);
-    c.stride_w = st.size() < 2 ? c.stride : int(st[1]);
     c.dilation = dil.empty() ? 1 : int(dil[0]);
-    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      pads = same_pads(shape(x), c, auto_pad == "SAME_LOWER");
-    } else if (auto_pad != "NOTSET" && auto_pad != "VALID") {
-      refuse(n, "Conv auto_pad " + auto_pad);
-    }
-    if (pads.empty() || auto_pad == "VALID") pads = {0, 0, 0, 0};
-    if (pads.size() != 4) refuse(n, "Conv pads that are not 2-D");
-    c.pad = int(pads[0]);
-    c.pad_w = int(pads[1]);
-    c.pad_b = int(pads[2]);
-    c.pad_r = int(pads[3]);
+    set_window(n, shape(x), c);
     c.bias = n.input_size() > 2 && !n.input(2).empty();
     if (c.groups < 1 || w.dims[1] * c.groups != c.cin) refuse(n, "Conv whose weight does not fit its input channels");
     const int i = push(n, c);
     param(i, ".weight", w.dims, w.f);
     if (c.bias) param(i, ".bias", {c.cout}, weight(n, 2, "bias").f);
     set_out(n, i);
+  }
+  // Strides and pads (explicit or auto_pad) of a Conv or MaxPool whose kernel and dilation are set.
+  void set_window(const onnx::NodeProto& n, const Shape& in, Node& c) const {
+    const auto st = attr_ints(n, "strides");
+    c.stride = st.empty() ? 1 : int(st[0]);
+    c.stride_w = st.size() < 2 ? c.stride : int(st[1]);
+    const auto* ap = attr(n, "auto_pad");
+    const std::string auto_pad = ap ? ap->s() : "NOTSET";
+    std::vector<int64_t> pads = attr_ints(n, "pads");
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") pads = same_pads(in, c, auto_pad == "SAME_LOWER");
+    else if (auto_pad != "NOTSET" && auto_pad != "VALID") refuse(n, n.op_type() + " auto_pad " + auto_pad);
+    if (pads.empty() || auto_pad == "VALID") pads = {0, 0, 0, 0};
+    if (pads.size() != 4) refuse(n, n.op_type() + " pads that are not 2-D");
+    c.pad = int(pads[0]);
+    c.pad_w = int(pads[1]);
+    c.pad_b = int(pads[2]);
+    c.pad_r = int(pads[3]);
   }
   static std::vector<int64_t> same_pads(const Shape& s, const Node& c, bool lower) {
     std::vector<int64_t> p(4);
@@ -486,6 +488,23 @@ class Importer {
     d.inputs = {x};
     d.drop = ratio;
     set_out(n, push(n, d));  // identity at inference; it drops again when the model is fine-tuned
+  }
+
+  void map_max_pool(const onnx::NodeProto& n) {
+    if (n.output_size() > 1 && !n.output(1).empty()) refuse(n, "MaxPool with its Indices output");
+    const int x = node_in(n, 0);
+    const auto k = attr_ints(n, "kernel_shape"), dil = attr_ints(n, "dilations");
+    if (k.size() != 2) refuse(n, "MaxPool that is not 2-D");
+    if (attr_int(n, "ceil_mode", 0) != 0) refuse(n, "MaxPool with ceil_mode");
+    if (std::any_of(dil.begin(), dil.end(), [](int64_t d) { return d != 1; })) refuse(n, "a dilated MaxPool");
+    Node m;
+    m.op = OpKind::max_pool;
+    m.inputs = {x};
+    m.cin = m.cout = shape(x).c;
+    m.kernel = int(k[0]);
+    m.kernel_w = int(k[1]);
+    set_window(n, shape(x), m);
+    set_out(n, push(n, m));
   }
 
   // Pad of nothing: what PyTorch writes before an AveragePool.

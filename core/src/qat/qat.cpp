@@ -47,6 +47,7 @@ std::vector<ActPoint> act_quant_points(const Graph& g) {
         }
         break;
       case OpKind::head_reduce:
+      case OpKind::max_pool:
       case OpKind::global_avg_pool: {
         // Max-out and average pooling run on their input's grid (one scale and zero point).
         if (n.op == OpKind::head_reduce && n.reduce == Reduce::sum_relu) break;

@@ -53,6 +53,7 @@ std::vector<EqualizePair> equalizable_pairs(const Graph& g) {
         case OpKind::batchnorm: pass = cur == int(a); break;  // A's own BN: folded into A
         case OpKind::activation: pass = n.act == Act::relu; break;
         case OpKind::dropout:
+        case OpKind::max_pool:  // commutes with a positive per-channel scale
         case OpKind::global_avg_pool: pass = true; break;
         case OpKind::head_reduce:
           pass = n.reduce != Reduce::funnel_maxout;

@@ -232,6 +232,7 @@ class Lowering {
       case OpKind::linear: return lower_linear(i);
       case OpKind::scale_channels: return lower_scale(i);
       case OpKind::dropout: value_[size_t(i)] = in(n, 0); return;
+      case OpKind::max_pool: return lower_max_pool(i);
     }
   }
   int32_t in(const Node& n, int k) const { return value_[size_t(n.inputs[size_t(k)])]; }
@@ -530,6 +531,16 @@ class Lowering {
     const Shape& s = g_.nodes[size_t(n.inputs[0])].out;
     const int32_t y = like_tensor(n.name, dims(n.out), x);
     op(n.name, FLYNET_OP_AVG_POOL2D, {x}, {y}, flynet_pool2d_params{s.h, s.w, 1, 1, 0, 0, -128, 127});
+    value_[size_t(i)] = y;
+  }
+
+  // A max of int8 codes is the max of the values on one grid: the output keeps the input's.
+  void lower_max_pool(int i) {
+    const Node& n = g_.nodes[size_t(i)];
+    const int32_t x = in(n, 0);
+    const ConvGeom c = conv_geom(n);
+    const int32_t y = like_tensor(n.name, dims(n.out), x);
+    op(n.name, FLYNET_OP_MAX_POOL2D, {x}, {y}, flynet_pool2d_params{c.kh, c.kw, c.sh, c.sw, c.pt, c.pl, -128, 127});
     value_[size_t(i)] = y;
   }
 

@@ -138,6 +138,33 @@ TEST(Conv2d, ImportedGeometryMatchesNaiveLoopWithGradients) {
   }
 }
 
+TEST(MaxPool, ForwardMatchesNaiveLoopWithGradients) {
+  std::mt19937 rng(22);
+  Node n = geom_conv_node(3, 3, 3);  // window 3x2, strides 2x1, pads 1,0,2,1
+  n.op = OpKind::max_pool;
+  n.dilation = 1;
+  n.params.clear();
+  LayerCase c{n, {random_tensor({2, 7, 6, 3}, rng)}, {}, {}};
+  auto l = make_layer(c.node);
+  const Tensor y = c.run(*l);
+  const ConvGeom g = conv_geom(n);
+  const int OH = g.out_h(7), OW = g.out_w(6);
+  ASSERT_EQ(y.shape, (std::vector<int64_t>{2, OH, OW, 3}));
+  for (int i = 0; i < 2; ++i)
+    for (int oh = 0; oh < OH; ++oh)
+      for (int ow = 0; ow < OW; ++ow)
+        for (int ch = 0; ch < 3; ++ch) {
+          float m = -1e30f;  // padded taps are not candidates
+          for (int kh = 0; kh < 3; ++kh)
+            for (int kw = 0; kw < 2; ++kw) {
+              const int ih = oh * 2 - 1 + kh, iw = ow - 0 + kw;
+              if (ih >= 0 && ih < 7 && iw >= 0 && iw < 6) m = std::max(m, c.x[0].data[size_t(((i * 7 + ih) * 6 + iw) * 3 + ch)]);
+            }
+          EXPECT_EQ(y.data[size_t(((i * OH + oh) * OW + ow) * 3 + ch)], m);
+        }
+  grad_check(c, 40, 1e-3, 2e-3);
+}
+
 TEST(Depthwise, MultiplierForwardMatchesNaiveLoop) {
   // MDW: groups = E, cout = h E, output channel c*h + j reads input c.
   std::mt19937 rng(4);

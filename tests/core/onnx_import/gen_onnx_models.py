@@ -195,6 +195,21 @@ class OpsMatMul(nn.Module):
         return torch.matmul(F.relu(self.conv(x)).mean(dim=(2, 3)), self.w) + self.b
 
 
+class OpsPool(nn.Module):
+    """MaxPool: overlapping padded windows, then a plain 2x2, before the global pool."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = conv_bn(3, 8, 3, 1)
+        self.b = conv_bn(8, 12, 3, 1)
+        self.fc = nn.Linear(12, 6)
+
+    def forward(self, x):
+        x = F.max_pool2d(self.a(x), 3, 2, 1)
+        x = F.max_pool2d(self.b(x), 2)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 def randomize_bn(model, gen):
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -233,6 +248,7 @@ def main():
         export(out, "dscnn", DSCNN(), (1, 49, 10), keep_bn=True),
         export(out, "ops_conv", OpsConv(), (3, 12, 10)),
         export(out, "ops_matmul", OpsMatMul(), (2, 9, 9)),
+        export(out, "ops_pool", OpsPool(), (3, 15, 13)),
     ]
     with open(os.path.join(out, "manifest.txt"), "w") as f:
         f.writelines(lines)

@@ -33,6 +33,8 @@ enum class OpKind {
   linear,          ///< fully connected on a 1 x 1 x C input
   scale_channels,  ///< input0 (H x W x C) times input1 (1 x 1 x C), the SE excitation
   dropout,         ///< identity at inference
+  max_pool,        ///< window max per channel (imported graphs): conv2d's geometry fields, no dilation;
+                   ///< padded taps are ignored, as in ONNX
 };
 std::string_view op_name(OpKind op);
 
