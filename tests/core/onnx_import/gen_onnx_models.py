@@ -7,7 +7,7 @@ For every model NAME it writes NAME.onnx (torch.onnx.export), NAME.in.bin (4 ran
 float32, NCHW as the ONNX input takes them) and NAME.out.bin (PyTorch's float32 outputs for
 them, [4, classes]), and one line "NAME C H W CLASSES" in OUT_DIR/manifest.txt. The weights and
 batch-norm statistics are random but fixed (seeded), so the BN nodes are not identities.
-Also writes the bad files the error tests read: truncated.onnx (half of a valid file),
+layout_nhwc.* is a model with an NHWC input (imported with --layout nhwc). Also writes the bad files the error tests read: truncated.onnx (half of a valid file),
 garbage.onnx (bytes that are not protobuf) and unsupported.onnx (an op flynet refuses).
 """
 import os
@@ -210,6 +210,21 @@ class OpsPool(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+class LayoutNhwc(nn.Module):
+    """An NHWC input, as TensorFlow exporters write it: the graph begins with a Transpose to NCHW.
+    (The permute pair in forward is folded away by torch's exporter itself.)"""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 3, 1, 1)
+        self.fc = nn.Linear(6, 4)
+
+    def forward(self, x):
+        y = F.relu(self.conv(x.permute(0, 3, 1, 2)))
+        y = y.permute(0, 2, 3, 1).permute(0, 3, 1, 2)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
+
+
 def randomize_bn(model, gen):
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -252,6 +267,7 @@ def main():
     ]
     with open(os.path.join(out, "manifest.txt"), "w") as f:
         f.writelines(lines)
+    export(out, "layout_nhwc", LayoutNhwc(), (10, 9, 3))  # NHWC: not in the NCHW manifest
     # Files the import must refuse, each with one line.
     good = open(os.path.join(out, "resnet8.onnx"), "rb").read()
     open(os.path.join(out, "truncated.onnx"), "wb").write(good[: len(good) // 2])

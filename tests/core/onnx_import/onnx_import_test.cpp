@@ -86,6 +86,29 @@ TEST(OnnxImport, FloatOutputsEqualPyTorchs) {
   }
 }
 
+TEST(OnnxImport, NhwcInputAndLayoutTransposesAreRemoved) {
+  ImportOptions o;
+  o.layout = InputLayout::nhwc;
+  Model m = import_onnx(kDir + "/layout_nhwc.onnx", o);
+  EXPECT_EQ(m.spec().in_h, 10);
+  EXPECT_EQ(m.spec().in_w, 9);
+  EXPECT_EQ(m.spec().in_c, 3);
+  // input, conv, relu, pool, linear: no node for the input's Transpose to NCHW
+  EXPECT_EQ(m.graph.nodes.size(), 5u);
+  const std::vector<float> in = floats(kDir + "/layout_nhwc.in.bin"), want = floats(kDir + "/layout_nhwc.out.bin");
+  Tensor x({4, 10, 9, 3});  // already NHWC
+  x.data.assign(in.begin(), in.end());
+  Net net(m);
+  EXPECT_LE(max_rel_err(net.forward(x, RunCtx{}), want, 4), 1e-4);
+  // Read as NCHW, the same file's first Transpose is not a layout change: refused.
+  try {
+    import_onnx(kDir + "/layout_nhwc.onnx", {});
+    ADD_FAILURE() << "an NCHW reading was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::unsupported) << e.what();
+  }
+}
+
 TEST(OnnxImport, ModelsKeepTheirOps) {
   auto count = [](const Model& m, OpKind op) {
     int k = 0;
