@@ -3,7 +3,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config
       libdnnl-dev ocl-icd-opencl-dev libtbb-dev libhdf5-dev libcli11-dev libgtest-dev nlohmann-json3-dev
-      zlib1g-dev libjpeg-dev libpng-dev
+      zlib1g-dev libjpeg-dev libpng-dev libprotobuf-dev libonnx-dev python3-torch
       libopenmpi-dev openmpi-bin
       dataset-fashion-mnist
       gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm

@@ -24,6 +24,7 @@ void setup_quantize(CLI::App& app);
 void setup_export(CLI::App& app);
 void setup_verify(CLI::App& app);
 void setup_report(CLI::App& app);
+void setup_import(CLI::App& app);
 
 /// The architecture options shared by `info` and `train`: --arch (an architecture or preset
 /// name) sets the base, every other option overrides one field of it (ArchRequest).

@@ -11,9 +11,12 @@ const char* const kProfilerConvention =
 
 std::string layer_detail(const Node& n) {
   switch (n.op) {
-    case OpKind::conv2d:
-      return std::to_string(n.kernel) + "x" + std::to_string(n.kernel) + " s" + std::to_string(n.stride) +
+    case OpKind::conv2d: {
+      const ConvGeom c = conv_geom(n);
+      return std::to_string(c.kh) + "x" + std::to_string(c.kw) + " s" + std::to_string(c.sh) +
+             (c.sw != c.sh ? "x" + std::to_string(c.sw) : "") + (c.dil > 1 ? " d" + std::to_string(c.dil) : "") +
              (n.groups > 1 ? " g" + std::to_string(n.groups) : "");
+    }
     case OpKind::dw_concat: return "3x3 s" + std::to_string(n.stride) + " x" + std::to_string(n.heads);
     case OpKind::activation: return std::string(act_name(n.act));
     case OpKind::va_eca:

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "flynet " FLYNET_VERSION);
   app.require_subcommand(1);
   app.fallthrough(false);
+  flynet::cli::setup_import(app);
   flynet::cli::setup_info(app);
   flynet::cli::setup_train(app);
   flynet::cli::setup_calibrate(app);

@@ -36,6 +36,7 @@ void ArchSpec::validate() const {
   if (!(width >= kMinWidth && width <= kMaxWidth)) bad("width multiplier must be in [0.25, 1.0]");
   if (arch == ArchKind::flynet && (heads < 1 || heads > kMaxHeads)) bad("heads" + range(1, kMaxHeads));
   if (arch == ArchKind::mobilenetv3_small && heads != 1) bad("mobilenetv3-small has no MDW heads (use --heads 1)");
+  if (arch == ArchKind::imported && graph.empty()) bad("an imported architecture needs its graph (flynet import)");
   if (in_h < kMinInputSide || in_w < kMinInputSide || in_h > kMaxInputSide || in_w > kMaxInputSide)
     bad("input height and width" + range(kMinInputSide, kMaxInputSide));
   if (in_c < 1 || in_c > kMaxInputChannels) bad("input channels" + range(1, kMaxInputChannels));
@@ -44,6 +45,11 @@ void ArchSpec::validate() const {
 }
 
 std::map<std::string, std::string> ArchSpec::to_map() const {
+  if (arch == ArchKind::imported)
+    return {{"arch", "imported"},
+            {"input", std::to_string(in_h) + "x" + std::to_string(in_w) + "x" + std::to_string(in_c)},
+            {"classes", std::to_string(classes)},
+            {"graph", graph}};
   std::ostringstream w;
   w.precision(17);
   w << width;
@@ -83,6 +89,14 @@ T number(const std::string& s, const std::string& key) {
 
 ArchSpec ArchSpec::from_map(const std::map<std::string, std::string>& kv) {
   ArchSpec s;
+  if (need(kv, "arch") == "imported") {
+    s.arch = ArchKind::imported;
+    parse_input_shape(need(kv, "input"), s.in_h, s.in_w, s.in_c);
+    s.classes = number<int>(need(kv, "classes"), "classes");
+    s.graph = need(kv, "graph");
+    s.validate();
+    return s;
+  }
   s.arch = parse_choice(kArchChoices, need(kv, "arch"), "architecture");
   s.width = number<double>(need(kv, "width"), "width");
   s.heads = number<int>(need(kv, "heads"), "heads");
@@ -100,6 +114,10 @@ ArchSpec ArchSpec::from_map(const std::map<std::string, std::string>& kv) {
 
 std::string ArchSpec::summary() const {
   std::ostringstream o;
+  if (arch == ArchKind::imported) {
+    o << "imported " << in_h << "x" << in_w << "x" << in_c << " c" << classes;
+    return o.str();
+  }
   o << choice_name(kArchChoices, arch) << " w" << width;
   if (arch == ArchKind::flynet)
     o << " h" << heads << " " << choice_name(kGateChoices, gate) << " " << choice_name(kReduceChoices, reduce);

@@ -17,10 +17,10 @@ LayerCount count_node(const Graph& g, const Node& n) {
   int64_t extra = 0;
   switch (n.op) {
     case OpKind::conv2d:
-      c.madds_strict = int64_t(n.cout) * (n.cin / n.groups) * n.kernel * n.kernel * out_hw;
+      c.madds_strict = int64_t(n.cout) * (n.cin / n.groups) * conv_geom(n).kh * conv_geom(n).kw * out_hw;
       break;
     case OpKind::dw_concat:
-      c.madds_strict = int64_t(n.cout) * n.kernel * n.kernel * out_hw;
+      c.madds_strict = int64_t(n.cout) * conv_geom(n).kh * conv_geom(n).kw * out_hw;
       break;
     case OpKind::linear:
       c.madds_strict = int64_t(n.cin) * n.cout;
@@ -46,6 +46,9 @@ LayerCount count_node(const Graph& g, const Node& n) {
       break;
     case OpKind::global_avg_pool:
       extra = g.nodes[size_t(n.inputs[0])].out.numel();
+      break;
+    case OpKind::max_pool:  // one comparison per window tap
+      extra = out_elems * conv_geom(n).kh * conv_geom(n).kw;
       break;
     case OpKind::input:
     case OpKind::dropout:

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "flynet/core/graph_text.hpp"
+
 #include "flynet/formats/error.hpp"
 
 namespace flynet {
@@ -20,6 +22,7 @@ std::string_view op_name(OpKind op) {
     case OpKind::linear: return "linear";
     case OpKind::scale_channels: return "scale_channels";
     case OpKind::dropout: return "dropout";
+    case OpKind::max_pool: return "max_pool";
   }
   return "?";
 }
@@ -30,6 +33,7 @@ std::string_view act_name(Act a) {
     case Act::hswish: return "hswish";
     case Act::hsigmoid: return "hsigmoid";
     case Act::sigmoid: return "sigmoid";
+    case Act::relu6: return "relu6";
   }
   return "?";
 }
@@ -46,6 +50,20 @@ std::string_view param_role_name(ParamRole r) {
     case ParamRole::eca_weight: return "eca_weight";
   }
   return "?";
+}
+
+ConvGeom conv_geom(const Node& n) {
+  ConvGeom g;
+  g.kh = n.kernel;
+  g.kw = n.kernel_w > 0 ? n.kernel_w : n.kernel;
+  g.sh = n.stride;
+  g.sw = n.stride_w > 0 ? n.stride_w : n.stride;
+  g.pt = n.pad;
+  g.pl = n.pad_w >= 0 ? n.pad_w : n.pad;
+  g.pb = n.pad_b >= 0 ? n.pad_b : g.pt;
+  g.pr = n.pad_r >= 0 ? n.pad_r : g.pl;
+  g.dil = n.dilation;
+  return g;
 }
 
 int64_t ParamDecl::numel() const {
@@ -265,6 +283,7 @@ int light_shortcut(Builder& b, const std::string& p, int x, int cout, int stride
 
 Graph build_graph(const ArchSpec& spec) {
   spec.validate();
+  if (spec.arch == ArchKind::imported) return graph_from_text(spec);
   const double w = spec.width;
   const bool small = spec.small_input();
   const bool fly = spec.arch == ArchKind::flynet;

@@ -31,7 +31,7 @@ TEST(Cli, VersionAndHelp) {
 TEST(Cli, NoSubcommandIsAUsageError) {
   Result r = flynet("");
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "flynet: error: a command is required (commands: info, train, calibrate, quantize, export, verify, report)\n");
+  EXPECT_EQ(r.err, "flynet: error: a command is required (commands: import, info, train, calibrate, quantize, export, verify, report)\n");
 }
 
 TEST(Cli, UnknownOptionIsOneLine) {

@@ -20,7 +20,7 @@ using flynet::test::Result;
 using flynet::test::run_flynet;
 using flynet::test::slurp;
 
-const char* const kCommands[] = {"info", "train", "calibrate", "quantize", "export", "verify", "report"};
+const char* const kCommands[] = {"info", "train", "calibrate", "quantize", "export", "verify", "report", "import"};
 
 // What each command needs besides the option under test; parsing refuses the value before it
 // looks at any file.
@@ -32,6 +32,7 @@ const std::map<std::string, std::string> kRequired = {
     {"export", "/nonexistent.q.h5 --out /nonexistent/m.fly"},
     {"verify", "/nonexistent.fly"},
     {"report", "/nonexistent"},
+    {"import", "/nonexistent.onnx --out /nonexistent/m.h5"},
 };
 
 std::vector<std::string> commands_of(const OptionBound& b) {
@@ -139,7 +140,7 @@ const std::set<std::string> kNotNumbers = {
     "--out", "--optimizer", "--no-nesterov", "--no-augment", "--checkpoint", "--metrics", "--resume", "--quiet",
     "--act-bits", "--init", "--method", "--rounding", "--per-tensor", "--no-sim", "--equalize", "--bias-correction",
     "--bias-correction-mode", "--c-array", "--name", "--host-info", "--float", "--dump", "--golden", "--target",
-    "--profile", "--source", "--html", "--title", "--sync-bn"};
+    "--profile", "--source", "--html", "--title", "--sync-bn", "--mean", "--std", "--layout"};
 
 TEST(OptionBounds, EveryOptionTakingANumberHasARow) {
   const std::regex declared(R"(^\s+(?:-\w,\s*)?(--[a-z][a-z0-9-]*))");

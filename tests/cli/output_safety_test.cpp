@@ -142,7 +142,7 @@ TEST_F(Outputs, ALaterRunRemovesTheTemporariesOfAKilledOne) {
 TEST(Commands, AnUnknownCommandIsNamedAndTheCommandsListed) {
   const Result r = run_flynet("bogus");
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "flynet: error: unknown command 'bogus' (commands: info, train, calibrate, quantize, export, verify, report)\n");
+  EXPECT_EQ(r.err, "flynet: error: unknown command 'bogus' (commands: import, info, train, calibrate, quantize, export, verify, report)\n");
 }
 
 // Every exit code flynet can return is listed in man/flynet.1, out of memory included.

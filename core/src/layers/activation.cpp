@@ -1,4 +1,4 @@
-// Element-wise activations relu, h-swish, h-sigmoid, sigmoid with their derivatives.
+// Element-wise activations relu, relu6, h-swish, h-sigmoid, sigmoid with their derivatives.
 // Hand-written rather than oneDNN eltwise: they are memory-bound single loops that the
 // compiler vectorises, and the backward reads the forward input directly without a second
 // primitive and memory descriptors per shape.
@@ -24,6 +24,9 @@ FLYNET_SIMD void act_fwd(Act a, const float* __restrict x, float* __restrict y, 
     case Act::sigmoid:
       for (int64_t i = 0; i < n; ++i) y[i] = 1.f / (1.f + std::exp(-x[i]));
       break;
+    case Act::relu6:
+      for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(x[i], 0.f), 6.f);
+      break;
   }
 }
 
@@ -44,6 +47,9 @@ FLYNET_SIMD void act_bwd(Act a, const float* __restrict x, const float* __restri
       break;
     case Act::sigmoid:
       for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * (1.f - y[i]);
+      break;
+    case Act::relu6:
+      for (int64_t i = 0; i < n; ++i) dx[i] = (x[i] > 0.f && x[i] < 6.f) ? dy[i] : 0.f;
       break;
   }
 }

@@ -5,6 +5,7 @@
 // use format_tag::any so oneDNN picks its blocked jit layout, and the small OIHW user weights
 // are reordered into it once per pass (and the weight gradient back). Primitives are created
 // once per batch size and cached: forward_training for training, forward_inference otherwise.
+#include <algorithm>
 #include <map>
 
 #include "flynet/formats/error.hpp"
@@ -57,35 +58,38 @@ class Conv2dLayer final : public Layer {
     if (in.shape[3] != n.cin) throw Error(ErrorCode::shape, "conv input channels do not match: " + n.name);
     Prims pr;
     const int64_t H = in.shape[1], W = in.shape[2];
-    const int64_t OH = (H + 2 * n.pad - n.kernel) / n.stride + 1, OW = (W + 2 * n.pad - n.kernel) / n.stride + 1;
+    const ConvGeom c = conv_geom(n);
+    const int64_t OH = c.out_h(int(H)), OW = c.out_w(int(W));
     pr.src_md = memory::desc({N, n.cin, H, W}, dt::f32, tag::nhwc);
     pr.dst_md = memory::desc({N, n.cout, OH, OW}, dt::f32, tag::nhwc);
-    memory::dims wdims, kdims{n.kernel, n.kernel};
+    memory::dims wdims;
     if (n.groups == 1) {
-      wdims = {n.cout, n.cin, n.kernel, n.kernel};
+      wdims = {n.cout, n.cin, c.kh, c.kw};
       pr.user_w_md = memory::desc(wdims, dt::f32, tag::oihw);
     } else {
-      wdims = {n.groups, n.cout / n.groups, n.cin / n.groups, n.kernel, n.kernel};
+      wdims = {n.groups, n.cout / n.groups, n.cin / n.groups, c.kh, c.kw};
       pr.user_w_md = memory::desc(wdims, dt::f32, tag::goihw);
     }
     memory::desc any_w(wdims, dt::f32, tag::any);
     pr.bias_md = n.bias ? memory::desc({n.cout}, dt::f32, tag::x) : memory::desc();
-    const memory::dims strides{n.stride, n.stride}, pad{n.pad, n.pad};
-    // The right padding makes (H + pl + pr - k) / s + 1 == OH exactly.
-    const memory::dims pad_r{(OH - 1) * n.stride + n.kernel - H - n.pad, (OW - 1) * n.stride + n.kernel - W - n.pad};
+    const memory::dims strides{c.sh, c.sw}, pad{c.pt, c.pl}, dil{c.dil - 1, c.dil - 1};
+    // The right padding the last window reaches, so (H + pl + pr - span) / s + 1 == OH (rows a
+    // stride skips at the end need none).
+    const memory::dims pad_r{std::max<int64_t>(0, (OH - 1) * c.sh + c.dil * (c.kh - 1) + 1 - H - c.pt),
+                             std::max<int64_t>(0, (OW - 1) * c.sw + c.dil * (c.kw - 1) + 1 - W - c.pl)};
     auto fdesc = [&](dnnl::prop_kind pk) {
       return n.bias ? dnnl::convolution_forward::desc(pk, dnnl::algorithm::convolution_direct, pr.src_md, any_w,
-                                                      pr.bias_md, pr.dst_md, strides, pad, pad_r)
+                                                      pr.bias_md, pr.dst_md, strides, dil, pad, pad_r)
                     : dnnl::convolution_forward::desc(pk, dnnl::algorithm::convolution_direct, pr.src_md, any_w,
-                                                      pr.dst_md, strides, pad, pad_r);
+                                                      pr.dst_md, strides, dil, pad, pad_r);
     };
     auto bw_desc = n.bias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, pr.src_md,
-                                                                     any_w, pr.bias_md, pr.dst_md, strides, pad, pad_r)
+                                                                     any_w, pr.bias_md, pr.dst_md, strides, dil, pad, pad_r)
                           : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, pr.src_md,
-                                                                     any_w, pr.dst_md, strides, pad, pad_r);
+                                                                     any_w, pr.dst_md, strides, dil, pad, pad_r);
     pr.create(fdesc,
               dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, pr.src_md, any_w, pr.dst_md,
-                                                    strides, pad, pad_r),
+                                                    strides, dil, pad, pad_r),
               bw_desc);
     return cache_.emplace(N, std::move(pr)).first->second;
   }

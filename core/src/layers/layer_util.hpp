@@ -57,6 +57,7 @@ std::unique_ptr<Layer> make_global_avg_pool(const Node& n);
 std::unique_ptr<Layer> make_linear(const Node& n);
 std::unique_ptr<Layer> make_scale_channels(const Node& n);
 std::unique_ptr<Layer> make_dropout(const Node& n);
+std::unique_ptr<Layer> make_max_pool(const Node& n);
 
 }  // namespace flynet::layers
 

@@ -9,7 +9,9 @@ std::unique_ptr<Layer> make_layer(const Node& n) {
   switch (n.op) {
     case OpKind::conv2d:
       // groups == cin: depthwise, with depth multiplier cout / cin for the MDW heads.
-      if (n.groups > 1 && n.groups == n.cin) return make_depthwise(n);
+      // Imported ones with a bias (BN folded by the exporter) or a non-square, dilated or
+      // asymmetric geometry run on oneDNN's grouped conv: the hand-written kernel has neither.
+      if (n.groups > 1 && n.groups == n.cin && !n.bias && conv_geom(n).square()) return make_depthwise(n);
       return make_conv2d(n);
     case OpKind::dw_concat: return make_dw_concat(n);
     case OpKind::batchnorm: return make_batchnorm(n);
@@ -21,6 +23,7 @@ std::unique_ptr<Layer> make_layer(const Node& n) {
     case OpKind::linear: return make_linear(n);
     case OpKind::scale_channels: return make_scale_channels(n);
     case OpKind::dropout: return make_dropout(n);
+    case OpKind::max_pool: return make_max_pool(n);
     case OpKind::input: break;
   }
   throw Error(ErrorCode::unsupported, "no layer implementation for op " + std::string(op_name(n.op)) + " (" + n.name + ")");

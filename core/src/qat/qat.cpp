@@ -12,7 +12,7 @@ namespace {
 
 bool feeds_only_relu(const Graph& g, int i) {
   const auto u = g.users(i);
-  return u.size() == 1 && g.nodes[size_t(u[0])].op == OpKind::activation && g.nodes[size_t(u[0])].act == Act::relu;
+  return u.size() == 1 && is_clamp_activation(g.nodes[size_t(u[0])]);
 }
 
 const std::string kPrefix = "qat.", kSuffix = ".range";
@@ -47,6 +47,7 @@ std::vector<ActPoint> act_quant_points(const Graph& g) {
         }
         break;
       case OpKind::head_reduce:
+      case OpKind::max_pool:
       case OpKind::global_avg_pool: {
         // Max-out and average pooling run on their input's grid (one scale and zero point).
         if (n.op == OpKind::head_reduce && n.reduce == Reduce::sum_relu) break;

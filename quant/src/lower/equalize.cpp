@@ -28,7 +28,7 @@ void for_input_channel(const Node& b, int c, F&& f) {
     return;
   }
   const int ci = b.cin / b.groups, co = b.cout / b.groups, g = c / ci, l = c % ci;
-  const int64_t kk = int64_t(b.kernel) * b.kernel;
+  const int64_t kk = int64_t(conv_geom(b).kh) * conv_geom(b).kw;
   for (int o = g * co; o < (g + 1) * co; ++o)
     for (int64_t t = 0; t < kk; ++t) f((int64_t(o) * ci + l) * kk + t);
 }
@@ -53,6 +53,7 @@ std::vector<EqualizePair> equalizable_pairs(const Graph& g) {
         case OpKind::batchnorm: pass = cur == int(a); break;  // A's own BN: folded into A
         case OpKind::activation: pass = n.act == Act::relu; break;
         case OpKind::dropout:
+        case OpKind::max_pool:  // commutes with a positive per-channel scale
         case OpKind::global_avg_pool: pass = true; break;
         case OpKind::head_reduce:
           pass = n.reduce != Reduce::funnel_maxout;

@@ -136,18 +136,19 @@ class Lowering {
     out_.ops.push_back(std::move(o));
   }
 
-  // The ReLU that is the sole consumer of node i, to fuse as a clamp; -1 if none.
+  // The ReLU or ReLU6 that is the sole consumer of node i, to fuse as a clamp; -1 if none.
   int fusable_relu(int i) const {
     const auto u = g_.users(i);
-    if (u.size() == 1 && g_.nodes[size_t(u[0])].op == OpKind::activation && g_.nodes[size_t(u[0])].act == Act::relu)
-      return u[0];
+    if (u.size() == 1 && is_clamp_activation(g_.nodes[size_t(u[0])])) return u[0];
     return -1;
   }
+  static int32_t clamp_code(const Node& act) { return act.act == Act::relu6 ? FLYNET_ACT_RELU6 : FLYNET_ACT_RELU; }
   void clamp_of(int fused_act, int32_t out, int32_t& lo, int32_t& hi) {
     lo = -128;
     hi = 127;
     if (fused_act >= 0)
-      check(flyref_activation_range(FLYNET_ACT_RELU, float(T(out).scale), T(out).zero_point, &lo, &hi),
+      check(flyref_activation_range(clamp_code(g_.nodes[size_t(fused_act)]), float(T(out).scale), T(out).zero_point,
+                                    &lo, &hi),
             g_.nodes[size_t(fused_act)].name);
   }
 
@@ -232,6 +233,7 @@ class Lowering {
       case OpKind::linear: return lower_linear(i);
       case OpKind::scale_channels: return lower_scale(i);
       case OpKind::dropout: value_[size_t(i)] = in(n, 0); return;
+      case OpKind::max_pool: return lower_max_pool(i);
     }
   }
   int32_t in(const Node& n, int k) const { return value_[size_t(n.inputs[size_t(k)])]; }
@@ -267,11 +269,14 @@ class Lowering {
     if (relu >= 0) out_node = g_.nodes[size_t(relu)].name;
     const QuantWeights q = quantize_weights(m_.param(n.name + ".weight"), f.scale, f.weight, true);
     const int32_t x = in(n, 0);
-    const int K = n.kernel;
+    const ConvGeom geom = conv_geom(n);
+    const int K = n.kernel, KH = geom.kh, KW = geom.kw;
     flynet_conv2d_params p{};
-    p.stride_h = p.stride_w = n.stride;
-    p.pad_h = p.pad_w = n.pad;
-    p.dilation_h = p.dilation_w = 1;
+    p.stride_h = geom.sh;
+    p.stride_w = geom.sw;
+    p.pad_h = geom.pt;  // the end pads follow from the output size
+    p.pad_w = geom.pl;
+    p.dilation_h = p.dilation_w = geom.dil;
     p.rounding = o_.rounding;
 
     if (n.op == OpKind::dw_concat) {
@@ -308,21 +313,21 @@ class Lowering {
     int32_t bt, mt, st;
     bias_and_multipliers(n.name, T(x).scale, q.scales, f.bias, T(y).scale, bt, mt, st);
     if (n.groups == n.cin && n.cout % n.cin == 0) {
-      // Depthwise with multiplier cout/cin (the MDW heads): weights [1, K, K, C_OUT].
-      std::vector<int8_t> w(size_t(K * K * n.cout));
+      // Depthwise with multiplier cout/cin (the MDW heads): weights [1, KH, KW, C_OUT].
+      std::vector<int8_t> w(size_t(KH * KW * n.cout));
       for (int o = 0; o < n.cout; ++o)
-        for (int t = 0; t < K * K; ++t) w[size_t(t * n.cout + o)] = int8_t(q.codes[size_t(o * K * K + t)]);
-      const int32_t wt = const_i8(n.name + ".weight", {1, K, K, n.cout}, w, q.scales, q.levels);
+        for (int t = 0; t < KH * KW; ++t) w[size_t(t * n.cout + o)] = int8_t(q.codes[size_t(o * KH * KW + t)]);
+      const int32_t wt = const_i8(n.name + ".weight", {1, KH, KW, n.cout}, w, q.scales, q.levels);
       op(n.name, FLYNET_OP_DEPTHWISE_CONV2D, {x, wt, bt, mt, st}, {y}, p);
     } else {
       // OIHW -> [C_OUT, KH, KW, C_IN / groups].
       const int ci = n.cin / n.groups;
-      std::vector<int8_t> w(size_t(n.cout * K * K * ci));
+      std::vector<int8_t> w(size_t(n.cout * KH * KW * ci));
       for (int o = 0; o < n.cout; ++o)
         for (int c = 0; c < ci; ++c)
-          for (int t = 0; t < K * K; ++t)
-            w[size_t((o * K * K + t) * ci + c)] = int8_t(q.codes[size_t((o * ci + c) * K * K + t)]);
-      const int32_t wt = const_i8(n.name + ".weight", {n.cout, K, K, ci}, w, q.scales, q.levels);
+          for (int t = 0; t < KH * KW; ++t)
+            w[size_t((o * KH * KW + t) * ci + c)] = int8_t(q.codes[size_t((o * ci + c) * KH * KW + t)]);
+      const int32_t wt = const_i8(n.name + ".weight", {n.cout, KH, KW, ci}, w, q.scales, q.levels);
       op(n.name, FLYNET_OP_CONV2D, {x, wt, bt, mt, st}, {y}, p);
     }
     finish(i, b, relu, y);
@@ -363,10 +368,11 @@ class Lowering {
         value_[size_t(i)] = y;
         return;
       }
-      case Act::relu: {
+      case Act::relu:
+      case Act::relu6: {
         // A ReLU not fused into its producer: requantize with the ReLU clamp.
         const int32_t y = act_tensor(n.name, n.out, range(n.name));
-        requantize(n.name, x, y, FLYNET_ACT_RELU);
+        requantize(n.name, x, y, clamp_code(n));
         value_[size_t(i)] = y;
         return;
       }
@@ -526,6 +532,16 @@ class Lowering {
     const Shape& s = g_.nodes[size_t(n.inputs[0])].out;
     const int32_t y = like_tensor(n.name, dims(n.out), x);
     op(n.name, FLYNET_OP_AVG_POOL2D, {x}, {y}, flynet_pool2d_params{s.h, s.w, 1, 1, 0, 0, -128, 127});
+    value_[size_t(i)] = y;
+  }
+
+  // A max of int8 codes is the max of the values on one grid: the output keeps the input's.
+  void lower_max_pool(int i) {
+    const Node& n = g_.nodes[size_t(i)];
+    const int32_t x = in(n, 0);
+    const ConvGeom c = conv_geom(n);
+    const int32_t y = like_tensor(n.name, dims(n.out), x);
+    op(n.name, FLYNET_OP_MAX_POOL2D, {x}, {y}, flynet_pool2d_params{c.kh, c.kw, c.sh, c.sw, c.pt, c.pl, -128, 127});
     value_[size_t(i)] = y;
   }
 

@@ -85,6 +85,86 @@ TEST(Conv2d, GradientsMatchFiniteDifferences) {
   }
 }
 
+// An imported conv's geometry: rectangular kernel, unequal strides, asymmetric pads, dilation.
+Node geom_conv_node(int cin, int cout, int groups) {
+  Node n = conv_node(cin, cout, 3, 2, groups, true);
+  n.kernel_w = 2;
+  n.stride_w = 1;
+  n.pad = 1;
+  n.pad_w = 0;
+  n.pad_b = 2;
+  n.pad_r = 1;
+  n.dilation = 2;
+  n.params[0].shape = {cout, cin / groups, 3, 2};
+  return n;
+}
+
+// Naive conv straight from the definition, any geometry.
+Tensor naive_conv_geom(const Tensor& x, const Tensor& w, const Tensor& b, const Node& n) {
+  const ConvGeom g = conv_geom(n);
+  const int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3];
+  const int OH = g.out_h(int(H)), OW = g.out_w(int(W)), ci = n.cin / n.groups, co = n.cout / n.groups;
+  Tensor y({N, OH, OW, n.cout});
+  for (int64_t i = 0; i < N; ++i)
+    for (int oh = 0; oh < OH; ++oh)
+      for (int ow = 0; ow < OW; ++ow)
+        for (int o = 0; o < n.cout; ++o) {
+          double acc = b.data[size_t(o)];
+          for (int c = 0; c < ci; ++c)
+            for (int kh = 0; kh < g.kh; ++kh)
+              for (int kw = 0; kw < g.kw; ++kw) {
+                const int ih = oh * g.sh - g.pt + kh * g.dil, iw = ow * g.sw - g.pl + kw * g.dil;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                acc += double(x.data[size_t(((i * H + ih) * W + iw) * C + (o / co) * ci + c)]) *
+                       w.data[size_t(((o * ci + c) * g.kh + kh) * g.kw + kw)];
+              }
+          y.data[size_t(((i * OH + oh) * OW + ow) * n.cout + o)] = float(acc);
+        }
+  return y;
+}
+
+TEST(Conv2d, ImportedGeometryMatchesNaiveLoopWithGradients) {
+  std::mt19937 rng(21);
+  for (int groups : {1, 2, 4}) {  // dense, grouped, depthwise with a bias
+    const Node n = geom_conv_node(4, 8, groups);
+    LayerCase c{n, {random_tensor({2, 7, 6, 4}, rng)}, {random_tensor({8, 4 / groups, 3, 2}, rng),
+                                                       random_tensor({8}, rng)}, {}};
+    auto l = make_layer(c.node);
+    const Tensor y = c.run(*l);
+    EXPECT_EQ(y.shape, (std::vector<int64_t>{2, conv_geom(n).out_h(7), conv_geom(n).out_w(6), 8}));
+    expect_close(y, naive_conv_geom(c.x[0], c.p[0], c.p[1], n), 1e-5, "imported conv");
+    c.ctx.training = true;
+    grad_check(c, 40, 1e-2, 2e-3);
+  }
+}
+
+TEST(MaxPool, ForwardMatchesNaiveLoopWithGradients) {
+  std::mt19937 rng(22);
+  Node n = geom_conv_node(3, 3, 3);  // window 3x2, strides 2x1, pads 1,0,2,1
+  n.op = OpKind::max_pool;
+  n.dilation = 1;
+  n.params.clear();
+  LayerCase c{n, {random_tensor({2, 7, 6, 3}, rng)}, {}, {}};
+  auto l = make_layer(c.node);
+  const Tensor y = c.run(*l);
+  const ConvGeom g = conv_geom(n);
+  const int OH = g.out_h(7), OW = g.out_w(6);
+  ASSERT_EQ(y.shape, (std::vector<int64_t>{2, OH, OW, 3}));
+  for (int i = 0; i < 2; ++i)
+    for (int oh = 0; oh < OH; ++oh)
+      for (int ow = 0; ow < OW; ++ow)
+        for (int ch = 0; ch < 3; ++ch) {
+          float m = -1e30f;  // padded taps are not candidates
+          for (int kh = 0; kh < 3; ++kh)
+            for (int kw = 0; kw < 2; ++kw) {
+              const int ih = oh * 2 - 1 + kh, iw = ow - 0 + kw;
+              if (ih >= 0 && ih < 7 && iw >= 0 && iw < 6) m = std::max(m, c.x[0].data[size_t(((i * 7 + ih) * 6 + iw) * 3 + ch)]);
+            }
+          EXPECT_EQ(y.data[size_t(((i * OH + oh) * OW + ow) * 3 + ch)], m);
+        }
+  grad_check(c, 40, 1e-3, 2e-3);
+}
+
 TEST(Depthwise, MultiplierForwardMatchesNaiveLoop) {
   // MDW: groups = E, cout = h E, output channel c*h + j reads input c.
   std::mt19937 rng(4);
@@ -219,17 +299,18 @@ double ref_act(Act a, double x) {
     case Act::hswish: return x * std::min(std::max(x + 3, 0.0), 6.0) / 6;
     case Act::hsigmoid: return std::min(std::max(x + 3, 0.0), 6.0) / 6;
     case Act::sigmoid: return 1 / (1 + std::exp(-x));
+    case Act::relu6: return std::min(std::max(x, 0.0), 6.0);
   }
   return 0;
 }
 
 TEST(Activation, ForwardAndGradients) {
-  for (Act a : {Act::relu, Act::hswish, Act::hsigmoid, Act::sigmoid}) {
+  for (Act a : {Act::relu, Act::hswish, Act::hsigmoid, Act::sigmoid, Act::relu6}) {
     std::mt19937 rng(11);
-    Tensor x = random_tensor({2, 3, 3, 4}, rng, -5.f, 5.f);
-    // keep the finite differences away from the kinks at 0 and +-3
+    Tensor x = random_tensor({2, 3, 3, 4}, rng, -5.f, 8.f);
+    // keep the finite differences away from the kinks at 0, +-3 and 6
     for (float& v : x.data)
-      for (float kink : {-3.f, 0.f, 3.f})
+      for (float kink : {-3.f, 0.f, 3.f, 6.f})
         if (std::fabs(v - kink) < 0.05f) v = kink + 0.1f;
     LayerCase c{act_node(a), {x}, {}, {}};
     auto l = make_layer(c.node);

@@ -13,7 +13,9 @@
 
 namespace flynet {
 
-enum class ArchKind { flynet, mobilenetv3_small };
+/// `imported`: a graph from flynet import, stored node by node in ArchSpec::graph (graph_text.hpp);
+/// not an --arch choice (nothing to build it from).
+enum class ArchKind { flynet, mobilenetv3_small, imported };
 enum class Gate { sigmoid, softmax, none };                // VA-ECA multiplexer (3.3)
 enum class Reduce { maxout, funnel_maxout, sum_relu };      // mixer over heads (3.4)
 enum class Residual { none, mnv3, conv3x3, dw_pw, mdw_concat };  // dense light residuals (3.6)
@@ -93,6 +95,7 @@ struct ArchSpec {
   int in_h = 28, in_w = 28, in_c = 1;
   int classes = 10;
   double dropout = 0.2;    ///< before the classifier, training only
+  std::string graph;       ///< arch imported: the graph's text (graph_text.hpp); empty otherwise
 
   /// Throws Error{usage} naming the first out-of-range field.
   void validate() const;

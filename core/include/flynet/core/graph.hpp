@@ -25,7 +25,7 @@ enum class OpKind {
   conv2d,          ///< kxk conv, pad (k-1)/2, groups; grouped output o belongs to group o / (cout/groups)
   dw_concat,       ///< MDW-Concat shortcut: ceil(cout/cin) 3x3 depthwise heads, output o reads input o % cin
   batchnorm,       ///< per-channel affine with running statistics
-  activation,      ///< relu | hswish | hsigmoid | sigmoid, elementwise
+  activation,      ///< relu | hswish | hsigmoid | sigmoid | relu6, elementwise
   va_eca,          ///< VA-ECA: (mean, std) per head-channel -> 1-D conv over channels -> gate * Z
   head_reduce,     ///< max-out | funnel max-out | sum+relu over the h heads of each channel
   add,             ///< elementwise sum of two inputs of the same shape (residual)
@@ -33,10 +33,12 @@ enum class OpKind {
   linear,          ///< fully connected on a 1 x 1 x C input
   scale_channels,  ///< input0 (H x W x C) times input1 (1 x 1 x C), the SE excitation
   dropout,         ///< identity at inference
+  max_pool,        ///< window max per channel (imported graphs): conv2d's geometry fields, no dilation;
+                   ///< padded taps are ignored, as in ONNX
 };
 std::string_view op_name(OpKind op);
 
-enum class Act { relu, hswish, hsigmoid, sigmoid };
+enum class Act { relu, hswish, hsigmoid, sigmoid, relu6 };
 
 /// VA-ECA's descriptor: sigma = sqrt(var + eps) per head map (design 3.3). Training, calibration,
 /// the int8 lowering and the fake-quant simulation all use this one value.
@@ -84,7 +86,13 @@ struct Node {
 
   // Attributes; each op reads only its own.
   int cin = 0, cout = 0;     ///< conv2d, dw_concat, linear, batchnorm (cout = channels)
-  int kernel = 1, stride = 1, pad = 0, groups = 1;  ///< conv2d, dw_concat (k 3)
+  int kernel = 1, stride = 1, pad = 0, groups = 1;  ///< conv2d, dw_concat (k 3); height (and width when square)
+  // conv2d geometry of imported graphs (flynet import): the width-wise kernel, stride and left
+  // pad, the bottom and right pads, and the dilation. The defaults say "as the height" /
+  // "symmetric" / "none", which every built FlyNet conv is; conv_geom() resolves them.
+  int kernel_w = 0, stride_w = 0;  ///< 0: kernel / stride
+  int pad_w = -1, pad_b = -1, pad_r = -1;  ///< -1: pad
+  int dilation = 1;          ///< both axes
   bool bias = false;         ///< conv2d, linear
   Act act = Act::relu;       ///< activation
   int heads = 1;             ///< va_eca, head_reduce: h; channels of the input = h * E, index c*h + j
@@ -96,6 +104,21 @@ struct Node {
   double bn_momentum = 0.01; ///< batchnorm: running = (1 - m) * running + m * batch
   double drop = 0.0;         ///< dropout probability
 };
+
+/// A ReLU or ReLU6: int8 kernels apply it as the output clamp of the layer that feeds it.
+inline bool is_clamp_activation(const Node& n) {
+  return n.op == OpKind::activation && (n.act == Act::relu || n.act == Act::relu6);
+}
+
+/// A conv2d's resolved geometry: kernel, stride, pads (begin and end) and dilation per axis.
+struct ConvGeom {
+  int kh = 1, kw = 1, sh = 1, sw = 1, pt = 0, pl = 0, pb = 0, pr = 0, dil = 1;
+  /// Square, one stride, symmetric pads, no dilation: what the hand-written depthwise kernel runs.
+  bool square() const { return kh == kw && sh == sw && pt == pl && pt == pb && pt == pr && dil == 1; }
+  int out_h(int h) const { return (h + pt + pb - dil * (kh - 1) - 1) / sh + 1; }
+  int out_w(int w) const { return (w + pl + pr - dil * (kw - 1) - 1) / sw + 1; }
+};
+ConvGeom conv_geom(const Node& n);
 
 struct Graph {
   ArchSpec spec;

@@ -1,0 +1,626 @@
+// ONNX -> flynet Graph. Each ONNX value (a tensor name) maps to the flynet node that computes it;
+// ops that compute nothing on a 1x1xC or NHWC tensor (Identity, Flatten and Reshape of a pooled
+// vector, a Transpose pair that only converts the layout) map their output to their input's
+// node. Weights come from initializers and Constant nodes. After the walk, only the nodes the
+// output depends on are kept, and the graph is stored as text and rebuilt through build_graph,
+// so an imported model loads exactly as a saved one does.
+#include "flynet/core/onnx_import.hpp"
+
+#include <onnx/checker.h>
+#include <onnx/defs/tensor_proto_util.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "flynet/core/graph_text.hpp"
+#include "flynet/core/model_state.hpp"
+#include "flynet/formats/error.hpp"
+
+namespace flynet {
+
+namespace {
+
+constexpr int kMinOpset = 11, kMaxOpset = 17;
+
+// An initializer or Constant: its dims and values (floats for weights, integers for shapes).
+struct Const {
+  std::vector<int64_t> dims;
+  std::vector<float> f;
+  std::vector<int64_t> i;
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : dims) n *= d;
+    return n;
+  }
+};
+
+// What an ONNX tensor name is in the flynet graph.
+struct Value {
+  int node = -1;
+  bool nhwc_view = false;  // the NHWC-ordered view of the node's output (a layout Transpose)
+};
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+class Importer {
+ public:
+  Importer(onnx::ModelProto& m, std::string path, const ImportOptions& o) : m_(m), path_(std::move(path)), opt_(o) {}
+
+  Model run() {
+    check_opset();
+    collect_initializers();
+    add_input();
+    for (const onnx::NodeProto& n : m_.graph().node()) map_node(n);
+    return finish();
+  }
+
+ private:
+  // ---- errors ---------------------------------------------------------------------------
+  [[noreturn]] void refuse(const onnx::NodeProto& n, const std::string& why) const {
+    throw Error(ErrorCode::unsupported,
+                why + " (node '" + n.name() + "', opset " + std::to_string(opset_) + ")", path_);
+  }
+  [[noreturn]] void bad_file(const std::string& why) const { throw Error(ErrorCode::format, why, path_); }
+
+  void check_opset() {
+    for (const auto& o : m_.opset_import())
+      if (o.domain().empty() || o.domain() == "ai.onnx") opset_ = int(o.version());
+    if (opset_ < kMinOpset || opset_ > kMaxOpset)
+      throw Error(ErrorCode::unsupported,
+                  "ONNX opset " + std::to_string(opset_) + " (flynet imports opsets " + std::to_string(kMinOpset) +
+                      " to " + std::to_string(kMaxOpset) + ")",
+                  path_);
+  }
+
+  // ---- constants ------------------------------------------------------------------------
+  Const to_const(const onnx::TensorProto& t) const {
+    if (t.data_location() == onnx::TensorProto::EXTERNAL)
+      throw Error(ErrorCode::unsupported, "tensor '" + t.name() + "' keeps its data in an external file", path_);
+    Const c;
+    c.dims.assign(t.dims().begin(), t.dims().end());
+    switch (t.data_type()) {
+      case onnx::TensorProto::FLOAT: c.f = onnx::ParseData<float>(&t); break;
+      case onnx::TensorProto::DOUBLE: {
+        const auto d = onnx::ParseData<double>(&t);
+        c.f.assign(d.begin(), d.end());
+        break;
+      }
+      case onnx::TensorProto::INT64: c.i = onnx::ParseData<int64_t>(&t); break;
+      case onnx::TensorProto::INT32: {
+        const auto d = onnx::ParseData<int32_t>(&t);
+        c.i.assign(d.begin(), d.end());
+        break;
+      }
+      default:
+        throw Error(ErrorCode::unsupported,
+                    "tensor '" + t.name() + "' of ONNX element type " + std::to_string(t.data_type()) +
+                        " (flynet imports float and integer tensors)",
+                    path_);
+    }
+    if (int64_t(c.f.size() + c.i.size()) != c.numel()) bad_file("tensor '" + t.name() + "' holds the wrong number of values");
+    return c;
+  }
+
+  void collect_initializers() {
+    for (const onnx::TensorProto& t : m_.graph().initializer()) consts_[t.name()] = to_const(t);
+  }
+
+  const Const* constant(const std::string& name) const {
+    auto it = consts_.find(name);
+    return it == consts_.end() ? nullptr : &it->second;
+  }
+  const Const& weight(const onnx::NodeProto& n, int k, const char* what) const {
+    if (n.input_size() <= k || n.input(k).empty()) refuse(n, std::string(n.op_type()) + " without its " + what);
+    const Const* c = constant(n.input(k));
+    if (!c || c->f.empty()) refuse(n, std::string(n.op_type()) + " whose " + what + " is computed, not a constant");
+    return *c;
+  }
+
+  // ---- attributes -----------------------------------------------------------------------
+  static const onnx::AttributeProto* attr(const onnx::NodeProto& n, const char* name) {
+    for (const auto& a : n.attribute())
+      if (a.name() == name) return &a;
+    return nullptr;
+  }
+  static int64_t attr_int(const onnx::NodeProto& n, const char* name, int64_t dflt) {
+    const auto* a = attr(n, name);
+    return a ? a->i() : dflt;
+  }
+  static float attr_float(const onnx::NodeProto& n, const char* name, float dflt) {
+    const auto* a = attr(n, name);
+    return a ? a->f() : dflt;
+  }
+  static std::vector<int64_t> attr_ints(const onnx::NodeProto& n, const char* name) {
+    const auto* a = attr(n, name);
+    return a ? std::vector<int64_t>(a->ints().begin(), a->ints().end()) : std::vector<int64_t>{};
+  }
+
+  // ---- values and nodes -----------------------------------------------------------------
+  Value value(const onnx::NodeProto& n, int k) const {
+    if (n.input_size() <= k) refuse(n, n.op_type() + " with too few inputs");
+    auto it = values_.find(n.input(k));
+    if (it == values_.end()) {
+      if (constant(n.input(k))) refuse(n, n.op_type() + " of a constant tensor '" + n.input(k) + "'");
+      bad_file("node '" + n.name() + "' reads '" + n.input(k) + "', which no earlier node computes");
+    }
+    return it->second;
+  }
+  // The node computing input k, in flynet's layout (not a pending layout Transpose).
+  int node_in(const onnx::NodeProto& n, int k) const {
+    const Value v = value(n, k);
+    if (v.nhwc_view) refuse(n, n.op_type() + " of a transposed tensor (only a Transpose pair that undoes the layout is removed)");
+    return v.node;
+  }
+  const Shape& shape(int node) const { return g_.nodes[size_t(node)].out; }
+
+  // PyTorch's scoped names "/blocks/blocks.0/a/a.0/Conv" as "blocks.0.a.0.Conv": a scope that the
+  // next one repeats is dropped, characters outside [A-Za-z0-9_.-] become '_'.
+  std::string unique_name(const onnx::NodeProto& n) {
+    std::vector<std::string> parts;
+    std::string part;
+    std::istringstream scopes(n.name());
+    while (std::getline(scopes, part, '/'))
+      if (!part.empty()) {
+        if (!parts.empty() && part.rfind(parts.back() + ".", 0) == 0) parts.pop_back();
+        parts.push_back(part);
+      }
+    std::string s;
+    for (const std::string& p : parts) s += (s.empty() ? "" : ".") + p;
+    for (char& ch : s)
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-' && ch != '.') ch = '_';
+    if (s.empty()) s = n.op_type() + "_" + std::to_string(g_.nodes.size());
+    std::string u = s;
+    for (int k = 2; taken_.count(u); ++k) u = s + "_" + std::to_string(k);
+    taken_.insert(u);
+    return u;
+  }
+
+  int push(const onnx::NodeProto& src, Node n) {
+    n.name = unique_name(src);
+    try {
+      n.out = infer_shape(g_, n);
+    } catch (const Error& e) {
+      refuse(src, src.op_type() + ": " + e.what());
+    }
+    declare_params(n);
+    g_.nodes.push_back(std::move(n));
+    return int(g_.nodes.size()) - 1;
+  }
+  void set_out(const onnx::NodeProto& n, int node, bool view = false) {
+    if (n.output_size() < 1) bad_file("node '" + n.name() + "' has no output");
+    values_[n.output(0)] = Value{node, view};
+  }
+  void param(int node, const std::string& suffix, std::vector<int64_t> shape, std::vector<float> v) {
+    Tensor t(std::move(shape));
+    if (int64_t(v.size()) != t.numel())
+      throw Error(ErrorCode::internal, "parameter " + g_.nodes[size_t(node)].name + suffix + " has the wrong size");
+    t.data.assign(v.begin(), v.end());
+    params_[g_.nodes[size_t(node)].name + suffix] = std::move(t);
+  }
+
+  void add_input() {
+    const onnx::ValueInfoProto* in = nullptr;
+    for (const auto& v : m_.graph().input())
+      if (!constant(v.name())) {
+        if (in) throw Error(ErrorCode::unsupported, "a model with more than one input (flynet models take one image)", path_);
+        in = &v;
+      }
+    if (!in) bad_file("the graph has no input");
+    const auto& dims = in->type().tensor_type().shape().dim();
+    std::vector<int64_t> d;
+    for (const auto& x : dims) d.push_back(x.has_dim_value() ? x.dim_value() : 1);  // a symbolic batch
+    if (d.size() != 4 || d[0] != 1 || std::any_of(d.begin(), d.end(), [](int64_t x) { return x < 1; }))
+      throw Error(ErrorCode::unsupported, "input '" + in->name() + "' is not one image of known size [N, C, H, W]", path_);
+    Node n;
+    n.name = "input";
+    n.op = OpKind::input;
+    const bool nhwc = opt_.layout == InputLayout::nhwc;
+    n.out = nhwc ? Shape{int(d[1]), int(d[2]), int(d[3])} : Shape{int(d[2]), int(d[3]), int(d[1])};
+    taken_.insert(n.name);
+    g_.nodes.push_back(n);
+    values_[in->name()] = Value{0, nhwc};
+  }
+
+  // ---- ops ------------------------------------------------------------------------------
+  void map_node(const onnx::NodeProto& n) {
+    if (!n.domain().empty() && n.domain() != "ai.onnx") refuse(n, "op '" + n.domain() + "." + n.op_type() + "'");
+    const std::string& op = n.op_type();
+    if (op == "Constant") return map_constant(n);
+    if (op == "Conv") return map_conv(n);
+    if (op == "BatchNormalization") return map_bn(n);
+    if (op == "Relu" || op == "Sigmoid" || op == "HardSwish" || op == "HardSigmoid" || op == "Clip")
+      return map_activation(n);
+    if (op == "Add") return map_add(n);
+    if (op == "Mul") return map_mul(n);
+    if (op == "GlobalAveragePool" || op == "ReduceMean" || op == "AveragePool") return map_pool(n);
+    if (op == "Flatten" || op == "Reshape" || op == "Squeeze") return map_flatten(n);
+    if (op == "Gemm" || op == "MatMul") return map_linear(n);
+    if (op == "Identity") return set_out(n, node_in(n, 0));
+    if (op == "Dropout") return map_dropout(n);
+    if (op == "Pad") return map_pad(n);
+    if (op == "MaxPool") return map_max_pool(n);
+    if (op == "Transpose") return map_transpose(n);
+    refuse(n, "unsupported ONNX op " + op);
+  }
+
+  void map_constant(const onnx::NodeProto& n) {
+    const auto* a = attr(n, "value");
+    if (!a || !a->has_t()) refuse(n, "Constant other than a tensor value");
+    consts_[n.output(0)] = to_const(a->t());
+  }
+
+  void map_conv(const onnx::NodeProto& n) {
+    const int x = node_in(n, 0);
+    const Const& w = weight(n, 1, "weight");
+    if (w.dims.size() != 4) refuse(n, "Conv that is not 2-D");
+    const auto dil = attr_ints(n, "dilations");
+    if (!dil.empty() && (dil.size() != 2 || dil[0] != dil[1])) refuse(n, "Conv with different dilations per axis");
+    Node c;
+    c.op = OpKind::conv2d;
+    c.inputs = {x};
+    c.cin = shape(x).c;
+    c.cout = int(w.dims[0]);
+    c.groups = int(attr_int(n, "group", 1));
+    c.kernel = int(w.dims[2]);
+    c.kernel_w = int(w.dims[3]);
+    c.dilation = dil.empty() ? 1 : int(dil[0]);
+    set_window(n, shape(x), c);
+    c.bias = n.input_size() > 2 && !n.input(2).empty();
+    if (c.groups < 1 || w.dims[1] * c.groups != c.cin) refuse(n, "Conv whose weight does not fit its input channels");
+    const int i = push(n, c);
+    param(i, ".weight", w.dims, w.f);
+    if (c.bias) param(i, ".bias", {c.cout}, weight(n, 2, "bias").f);
+    set_out(n, i);
+  }
+  // Strides and pads (explicit or auto_pad) of a Conv or MaxPool whose kernel and dilation are set.
+  void set_window(const onnx::NodeProto& n, const Shape& in, Node& c) const {
+    const auto st = attr_ints(n, "strides");
+    c.stride = st.empty() ? 1 : int(st[0]);
+    c.stride_w = st.size() < 2 ? c.stride : int(st[1]);
+    const auto* ap = attr(n, "auto_pad");
+    const std::string auto_pad = ap ? ap->s() : "NOTSET";
+    std::vector<int64_t> pads = attr_ints(n, "pads");
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") pads = same_pads(in, c, auto_pad == "SAME_LOWER");
+    else if (auto_pad != "NOTSET" && auto_pad != "VALID") refuse(n, n.op_type() + " auto_pad " + auto_pad);
+    if (pads.empty() || auto_pad == "VALID") pads = {0, 0, 0, 0};
+    if (pads.size() != 4) refuse(n, n.op_type() + " pads that are not 2-D");
+    c.pad = int(pads[0]);
+    c.pad_w = int(pads[1]);
+    c.pad_b = int(pads[2]);
+    c.pad_r = int(pads[3]);
+  }
+  static std::vector<int64_t> same_pads(const Shape& s, const Node& c, bool lower) {
+    std::vector<int64_t> p(4);
+    auto axis = [&](int in, int k, int stride, int64_t& begin, int64_t& end) {
+      const int out = (in + stride - 1) / stride;
+      const int total = std::max(0, (out - 1) * stride + c.dilation * (k - 1) + 1 - in);
+      begin = lower ? (total + 1) / 2 : total / 2;
+      end = total - begin;
+    };
+    axis(s.h, c.kernel, c.stride, p[0], p[2]);
+    axis(s.w, c.kernel_w, c.stride_w, p[1], p[3]);
+    return p;
+  }
+
+  void map_bn(const onnx::NodeProto& n) {
+    if (n.output_size() > 1) refuse(n, "BatchNormalization in training mode");
+    const int x = node_in(n, 0);
+    Node b;
+    b.op = OpKind::batchnorm;
+    b.inputs = {x};
+    b.cin = b.cout = shape(x).c;
+    b.bn_eps = attr_float(n, "epsilon", 1e-5f);
+    b.bn_momentum = 1.0 - attr_float(n, "momentum", 0.9f);  // ONNX weighs the running value by momentum
+    const int i = push(n, b);
+    const char* names[] = {".gamma", ".beta", ".running_mean", ".running_var"};
+    const char* what[] = {"scale", "bias", "mean", "variance"};
+    for (int k = 0; k < 4; ++k) {
+      const Const& c = weight(n, k + 1, what[k]);
+      if (c.numel() != b.cout) refuse(n, std::string("BatchNormalization ") + what[k] + " of the wrong size");
+      param(i, names[k], {b.cout}, c.f);
+    }
+    set_out(n, i);
+  }
+
+  void map_activation(const onnx::NodeProto& n) {
+    const std::string& op = n.op_type();
+    Node a;
+    a.op = OpKind::activation;
+    a.inputs = {node_in(n, 0)};
+    if (op == "Relu") a.act = Act::relu;
+    else if (op == "Sigmoid") a.act = Act::sigmoid;
+    else if (op == "HardSwish") a.act = Act::hswish;
+    else if (op == "HardSigmoid") {
+      // flynet's h-sigmoid is relu6(x + 3) / 6: ONNX alpha 1/6, beta 1/2 (PyTorch's Hardsigmoid).
+      const float alpha = attr_float(n, "alpha", 0.2f), beta = attr_float(n, "beta", 0.5f);
+      if (std::fabs(alpha - 1.f / 6.f) > 1e-6f || beta != 0.5f)
+        refuse(n, "HardSigmoid with alpha " + std::to_string(alpha) + ", beta " + std::to_string(beta) +
+                      " (flynet's is alpha 1/6, beta 0.5)");
+      a.act = Act::hsigmoid;
+    } else {
+      a.act = clip_kind(n);
+    }
+    set_out(n, push(n, a));
+  }
+  Act clip_kind(const onnx::NodeProto& n) const {
+    auto bound = [&](int k, float dflt) {
+      if (n.input_size() <= k || n.input(k).empty()) return dflt;
+      const Const* c = constant(n.input(k));
+      if (!c || c->f.size() != 1) refuse(n, "Clip with a computed bound");
+      return c->f[0];
+    };
+    const float lo = bound(1, -INFINITY), hi = bound(2, INFINITY);
+    if (lo == 0.f && hi == 6.f) return Act::relu6;
+    if (lo == 0.f && std::isinf(hi)) return Act::relu;
+    refuse(n, "Clip to [" + std::to_string(lo) + ", " + std::to_string(hi) + "] (flynet has ReLU and ReLU6)");
+  }
+
+  void map_add(const onnx::NodeProto& n) {
+    // MatMul + Add of a bias vector (exporters that do not write Gemm): the linear's bias.
+    for (int k = 0; k < 2; ++k)
+      if (const Const* c = constant(n.input(k))) {
+        const int l = node_in(n, 1 - k);
+        Node& lin = g_.nodes[size_t(l)];
+        if (lin.op != OpKind::linear || c->numel() != lin.cout || linear_bias_set_.count(l))
+          refuse(n, "Add of a constant other than a MatMul's bias");
+        params_[lin.name + ".bias"].data.assign(c->f.begin(), c->f.end());
+        linear_bias_set_.insert(l);
+        return set_out(n, l);
+      }
+    Node a;
+    a.op = OpKind::add;
+    a.inputs = {node_in(n, 0), node_in(n, 1)};
+    if (!(shape(a.inputs[0]) == shape(a.inputs[1]))) refuse(n, "Add of tensors of different shapes (no broadcasting)");
+    set_out(n, push(n, a));
+  }
+
+  void map_mul(const onnx::NodeProto& n) {
+    int x = node_in(n, 0), s = node_in(n, 1);
+    // x * HardSigmoid(x): h-swish as exporters before opset 14 write it.
+    for (int k = 0; k < 2; ++k) {
+      const Node& h = g_.nodes[size_t(k ? x : s)];
+      const int other = k ? s : x;
+      if (h.op == OpKind::activation && h.act == Act::hsigmoid && h.inputs[0] == other) {
+        Node a;
+        a.op = OpKind::activation;
+        a.act = Act::hswish;
+        a.inputs = {other};
+        return set_out(n, push(n, a));
+      }
+    }
+    // Squeeze-and-excitation: a map times a per-channel 1x1 gate, in either order.
+    if (shape(x).h == 1 && shape(x).w == 1 && !(shape(s).h == 1 && shape(s).w == 1)) std::swap(x, s);
+    if (!(shape(s).h == 1 && shape(s).w == 1 && shape(s).c == shape(x).c))
+      refuse(n, "Mul other than a map times a per-channel gate (squeeze-and-excitation)");
+    Node m;
+    m.op = OpKind::scale_channels;
+    m.inputs = {x, s};
+    set_out(n, push(n, m));
+  }
+
+  void map_pool(const onnx::NodeProto& n) {
+    const int x = node_in(n, 0);
+    const Shape& s = shape(x);
+    const std::string& op = n.op_type();
+    if (op == "ReduceMean") {
+      auto axes = attr_ints(n, "axes");
+      if (n.input_size() > 1 && !n.input(1).empty()) {  // opset 18 form; harmless to accept
+        const Const* c = constant(n.input(1));
+        if (!c) refuse(n, "ReduceMean with computed axes");
+        axes = c->i;
+      }
+      for (int64_t& a : axes) a = a < 0 ? a + 4 : a;
+      std::sort(axes.begin(), axes.end());
+      if (axes != std::vector<int64_t>{2, 3}) refuse(n, "ReduceMean over axes other than H and W");
+    } else if (op == "AveragePool") {
+      const auto k = attr_ints(n, "kernel_shape"), p = attr_ints(n, "pads");
+      const bool padded = std::any_of(p.begin(), p.end(), [](int64_t v) { return v != 0; });
+      if (k.size() != 2 || k[0] != s.h || k[1] != s.w || padded)
+        refuse(n, "AveragePool other than one window over the whole map (a global average pool)");
+    }
+    Node g;
+    g.op = OpKind::global_avg_pool;
+    g.inputs = {x};
+    set_out(n, push(n, g));
+  }
+
+  void map_flatten(const onnx::NodeProto& n) {
+    const int x = node_in(n, 0);
+    if (n.op_type() == "Flatten" && attr_int(n, "axis", 1) != 1) refuse(n, "Flatten other than from axis 1");
+    if (n.op_type() == "Reshape") {
+      const Const* c = n.input_size() > 1 ? constant(n.input(1)) : nullptr;
+      if (!c || c->i.size() != 2) refuse(n, "Reshape other than to [N, features]");
+    }
+    if (shape(x).h != 1 || shape(x).w != 1)
+      refuse(n, n.op_type() + " of a " + std::to_string(shape(x).h) + "x" + std::to_string(shape(x).w) +
+                    " map (flynet flattens only pooled 1x1 maps before the classifier)");
+    set_out(n, x);
+  }
+
+  void map_linear(const onnx::NodeProto& n) {
+    const int x = node_in(n, 0);
+    const Const& w = weight(n, 1, "weight");
+    if (w.dims.size() != 2) refuse(n, n.op_type() + " with a weight that is not a matrix");
+    const bool gemm = n.op_type() == "Gemm";
+    if (gemm && (attr_int(n, "transA", 0) != 0 || attr_float(n, "alpha", 1.f) != 1.f || attr_float(n, "beta", 1.f) != 1.f))
+      refuse(n, "Gemm with transA, alpha or beta");
+    const bool trans = gemm && attr_int(n, "transB", 0) != 0;  // [out, in] as flynet stores it
+    const int64_t out = trans ? w.dims[0] : w.dims[1], in = trans ? w.dims[1] : w.dims[0];
+    Node l;
+    l.op = OpKind::linear;
+    l.inputs = {x};
+    l.cin = int(in);
+    l.cout = int(out);
+    l.bias = true;  // the int8 fully-connected kernel always has one; zero when the file has none
+    const int i = push(n, l);
+    std::vector<float> wt(size_t(in * out));
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t k = 0; k < in; ++k) wt[size_t(o * in + k)] = trans ? w.f[size_t(o * in + k)] : w.f[size_t(k * out + o)];
+    param(i, ".weight", {out, in}, std::move(wt));
+    std::vector<float> b(size_t(out), 0.f);
+    if (gemm && n.input_size() > 2 && !n.input(2).empty()) {
+      const Const& c = weight(n, 2, "bias");
+      if (c.numel() != out) refuse(n, "Gemm bias that is not one per output");
+      b = c.f;
+      linear_bias_set_.insert(i);
+    }
+    param(i, ".bias", {out}, std::move(b));
+    set_out(n, i);
+  }
+
+  void map_dropout(const onnx::NodeProto& n) {
+    const int x = node_in(n, 0);
+    float ratio = attr_float(n, "ratio", 0.5f);
+    if (n.input_size() > 1 && !n.input(1).empty()) {
+      const Const* c = constant(n.input(1));
+      if (!c || c->f.size() != 1) refuse(n, "Dropout with a computed ratio");
+      ratio = c->f[0];
+    }
+    Node d;
+    d.op = OpKind::dropout;
+    d.inputs = {x};
+    d.drop = ratio;
+    set_out(n, push(n, d));  // identity at inference; it drops again when the model is fine-tuned
+  }
+
+  void map_max_pool(const onnx::NodeProto& n) {
+    if (n.output_size() > 1 && !n.output(1).empty()) refuse(n, "MaxPool with its Indices output");
+    const int x = node_in(n, 0);
+    const auto k = attr_ints(n, "kernel_shape"), dil = attr_ints(n, "dilations");
+    if (k.size() != 2) refuse(n, "MaxPool that is not 2-D");
+    if (attr_int(n, "ceil_mode", 0) != 0) refuse(n, "MaxPool with ceil_mode");
+    if (std::any_of(dil.begin(), dil.end(), [](int64_t d) { return d != 1; })) refuse(n, "a dilated MaxPool");
+    Node m;
+    m.op = OpKind::max_pool;
+    m.inputs = {x};
+    m.cin = m.cout = shape(x).c;
+    m.kernel = int(k[0]);
+    m.kernel_w = int(k[1]);
+    set_window(n, shape(x), m);
+    set_out(n, push(n, m));
+  }
+
+  // Pad of nothing: what PyTorch writes before an AveragePool.
+  void map_pad(const onnx::NodeProto& n) {
+    const int x = node_in(n, 0);
+    const Const* p = n.input_size() > 1 ? constant(n.input(1)) : nullptr;
+    const auto* mode = attr(n, "mode");
+    if (!p || (mode && mode->s() != "constant") ||
+        std::any_of(p->i.begin(), p->i.end(), [](int64_t v) { return v != 0; }))
+      refuse(n, "Pad other than of zero width (pads belong in the Conv's pads)");
+    set_out(n, x);
+  }
+
+  void map_transpose(const onnx::NodeProto& n) {
+    const Value v = value(n, 0);
+    const auto perm = attr_ints(n, "perm");
+    const std::vector<int64_t> to_nhwc{0, 2, 3, 1}, to_nchw{0, 3, 1, 2};
+    if (!v.nhwc_view && perm == to_nhwc) return set_out(n, v.node, true);
+    if (v.nhwc_view && perm == to_nchw) return set_out(n, v.node, false);
+    refuse(n, "Transpose other than a layout change that a second Transpose undoes");
+  }
+
+  // ---- the result -----------------------------------------------------------------------
+  Model finish() {
+    if (m_.graph().output_size() != 1) throw Error(ErrorCode::unsupported, "a model with more than one output", path_);
+    auto it = values_.find(m_.graph().output(0).name());
+    if (it == values_.end() || it->second.nhwc_view) bad_file("the graph output is not computed from the input");
+    const int out = it->second.node;
+    if (shape(out).h != 1 || shape(out).w != 1)
+      throw Error(ErrorCode::unsupported, "the output is a map, not class scores (flynet models classify)", path_);
+    Graph g = reachable(out);
+    ArchSpec spec;
+    spec.arch = ArchKind::imported;
+    spec.in_h = g.nodes[0].out.h;
+    spec.in_w = g.nodes[0].out.w;
+    spec.in_c = g.nodes[0].out.c;
+    spec.classes = g.output().out.c;
+    spec.graph = graph_to_text(g);
+    Model m;
+    try {
+      m.graph = build_graph(spec);  // the stored text must rebuild this very graph
+    } catch (const Error& e) {
+      throw Error(ErrorCode::unsupported, e.what(), path_);
+    }
+    for (const ParamDecl& p : m.graph.all_params()) m.params.emplace(p.name, params_.at(p.name));
+    m.meta["import.source"] = path_.substr(path_.find_last_of('/') + 1);
+    m.meta["import.opset"] = std::to_string(opset_);
+    if (!m_.producer_name().empty()) m.meta["import.producer"] = m_.producer_name() + " " + m_.producer_version();
+    write_input_normalisation(m.meta, normalisation(), spec.in_c);
+    return m;
+  }
+
+  // The nodes `out` depends on, in their order, inputs renumbered.
+  Graph reachable(int out) const {
+    std::vector<bool> keep(g_.nodes.size(), false);
+    keep[size_t(out)] = keep[0] = true;
+    for (int i = out; i > 0; --i)
+      if (keep[size_t(i)])
+        for (int k : g_.nodes[size_t(i)].inputs) keep[size_t(k)] = true;
+    Graph g;
+    std::vector<int> index(g_.nodes.size(), -1);
+    for (size_t i = 0; i <= size_t(out); ++i) {
+      if (!keep[i]) continue;
+      Node n = g_.nodes[i];
+      for (int& k : n.inputs) k = index[size_t(k)];
+      index[i] = int(g.nodes.size());
+      g.nodes.push_back(std::move(n));
+    }
+    return g;
+  }
+
+  InputNormalisation normalisation() const {
+    InputNormalisation n{opt_.mean, opt_.std};
+    if (!n.mean.empty() || !n.std.empty()) return n;
+    Meta props;
+    for (const auto& p : m_.metadata_props()) props[p.key()] = p.value();
+    Meta meta;
+    if (props.count("flynet.mean")) meta["data.mean"] = props["flynet.mean"];
+    if (props.count("flynet.std")) meta["data.std"] = props["flynet.std"];
+    return read_input_normalisation(meta, g_.nodes[0].out.c, path_);
+  }
+
+  onnx::ModelProto& m_;
+  std::string path_;
+  ImportOptions opt_;
+  int opset_ = 0;
+  std::map<std::string, Const> consts_;
+  std::map<std::string, Value> values_;
+  std::map<std::string, Tensor> params_;
+  std::set<std::string> taken_;
+  std::set<int> linear_bias_set_;
+  Graph g_;
+};
+
+onnx::ModelProto read_model(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(ErrorCode::io, "cannot open the ONNX file", path);
+  std::ostringstream bytes;
+  bytes << f.rdbuf();
+  onnx::ModelProto m;
+  if (!m.ParseFromString(bytes.str()) || !m.has_graph())
+    throw Error(ErrorCode::format, "not an ONNX model (the protobuf does not parse)", path);
+  try {
+    onnx::checker::check_model(m);
+    onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), onnx::ShapeInferenceOptions(true, 1));
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::format, "the ONNX checker rejects the model: " + first_line(e.what()), path);
+  }
+  return m;
+}
+
+}  // namespace
+
+Model import_onnx(const std::string& path, const ImportOptions& opt) {
+  onnx::ModelProto m = read_model(path);
+  return Importer(m, path, opt).run();
+}
+
+}  // namespace flynet

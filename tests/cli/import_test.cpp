@@ -1,0 +1,149 @@
+// flynet import as a user runs it, on the PyTorch-written fixtures (tests/core/onnx_import/
+// gen_onnx_models.py): each proof model goes import -> calibrate -> quantize -> export -> verify
+// on the host and on qemu-m4 (bit-identical), and bad files get one line, their exit code and
+// no output file.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "flynet/core/data.hpp"
+#include "run_flynet.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+using flynet::test::Result;
+using flynet::test::slurp;
+
+const std::string kModels = FLYNET_ONNX_MODELS;
+
+class Import : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("flynet_import_test_" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static Result run(const std::string& args) { return flynet::test::run_flynet(args); }
+  static std::string p(const std::string& name) { return (dir_ / name).string(); }
+
+  // Random images of the model's input size and random labels: calibration and verify need
+  // only images; agreement is not the point of these models (random weights).
+  static std::string data(int h, int w, int c, int classes) {
+    const std::string path = p("data" + std::to_string(h) + "x" + std::to_string(w) + "x" + std::to_string(c) + ".h5");
+    if (fs::exists(path)) return path;
+    auto make = [&](int n, uint32_t seed) {
+      flynet::DatasetArrays a;
+      a.h = h;
+      a.w = w;
+      a.c = c;
+      std::mt19937 rng(seed);
+      std::uniform_int_distribution<int> px(0, 255), label(0, classes - 1);
+      for (int64_t i = 0; i < int64_t(n) * h * w * c; ++i) a.images.push_back(uint8_t(px(rng)));
+      for (int i = 0; i < n; ++i) a.labels.push_back(label(rng));
+      return a;
+    };
+    flynet::write_h5_dataset(path, make(32, 1), make(8, 2));
+    return path;
+  }
+  static bool have_qemu() {
+    return std::system("command -v arm-none-eabi-gcc > /dev/null && command -v qemu-system-arm > /dev/null") == 0;
+  }
+
+  // import -> calibrate -> quantize -> export -> verify on the host and qemu-m4.
+  static void deploy(const std::string& name, int h, int w, int c, int classes, const std::string& norm) {
+    const std::string d = data(h, w, c, classes);
+    Result r = run("import " + kModels + "/" + name + ".onnx --out " + p(name + ".h5") + norm);
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = run("calibrate " + p(name + ".h5") + " --data " + d + " --samples 32 --out " + p(name + ".cal.h5"));
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = run("quantize " + p(name + ".cal.h5") + " --out " + p(name + ".q.h5"));
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = run("export " + p(name + ".q.h5") + " --out " + p(name + ".fly"));
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = run("verify " + p(name + ".fly") + " --data " + d + " --float " + p(name + ".h5") + " --samples 8");
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+    if (!have_qemu()) GTEST_SKIP() << "arm-none-eabi-gcc or qemu-system-arm missing";
+    r = run("verify " + p(name + ".fly") + " --data " + d + " --float " + p(name + ".h5") +
+            " --samples 2 --sim-samples 0 --target qemu-m4 --json " + p(name + ".json"));
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+    const auto j = nlohmann::json::parse(slurp(p(name + ".json")));
+    EXPECT_EQ(j["target"]["identical"], 2) << r.out;
+  }
+
+  static fs::path dir_;
+};
+fs::path Import::dir_;
+
+TEST_F(Import, ResNet8DeploysBitIdenticalOnQemu) { deploy("resnet8", 32, 32, 3, 10, " --mean 0.5 --std 0.25"); }
+TEST_F(Import, DsCnnDeploysBitIdenticalOnQemu) { deploy("dscnn", 49, 10, 1, 12, ""); }
+TEST_F(Import, MobileNetV2DeploysBitIdenticalOnQemu) { deploy("mobilenetv2_035", 32, 32, 3, 10, " --mean 0.5 --std 0.25"); }
+TEST_F(Import, MobileNetV3SmallDeploysBitIdenticalOnQemu) {
+  deploy("mobilenetv3_small", 32, 32, 3, 10, " --mean 0.5 --std 0.25");
+}
+// The per-op models: dilation, rectangular kernels, unequal strides, grouped and multiplier-2
+// depthwise convs, sigmoid, ReLU6, h-swish; MatMul + Add after a ReduceMean.
+TEST_F(Import, ConvGeometryModelDeploysBitIdenticalOnQemu) { deploy("ops_conv", 12, 10, 3, 5, ""); }
+TEST_F(Import, MatMulModelDeploysBitIdenticalOnQemu) { deploy("ops_matmul", 9, 9, 2, 4, ""); }
+TEST_F(Import, MaxPoolModelDeploysBitIdenticalOnQemu) { deploy("ops_pool", 15, 13, 3, 6, ""); }
+
+// An imported network trains in flynet: fine-tuning with 8 weight levels, int8 activations and
+// BN folded (QAT), then quantized on its own grid; int8 follows the fake-quant network.
+TEST_F(Import, ImportedModelTrainsWithQuantizationAwareness) {
+  const std::string d = data(49, 10, 1, 12);
+  Result r = run("import " + kModels + "/dscnn.onnx --out " + p("ds.h5"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("train --data " + d + " --init " + p("ds.h5") + " --epochs 2 --lr 0.01 --warmup 0 --batch 8 --threads 1 "
+          "--weight-levels 8 --act-bits 8 --fold-bn-after 1 --out " + p("ds.qat.h5") +
+          " --quiet --checkpoint none --metrics none");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("calibrate " + p("ds.qat.h5") + " --data " + d + " --samples 32 --out " + p("ds.qat.cal.h5"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("quantize " + p("ds.qat.cal.h5") + " --out " + p("ds.qat.q.h5") + " --data " + d +
+          " --samples 0 --json " + p("ds.qat.json"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto q = nlohmann::json::parse(slurp(p("ds.qat.json")));
+  EXPECT_GE(q["agreement"]["int8_float"].get<double>(), 0.75) << q.dump();
+  r = run("export " + p("ds.qat.q.h5") + " --out " + p("ds.qat.fly"));
+  ASSERT_EQ(r.code, 0) << r.err;
+}
+
+// Each bad file: one line naming the file, its exit code, and no output file.
+TEST_F(Import, BadFilesGetOneLineAndNoOutput) {
+  struct Case {
+    std::string file, err;
+    int code;
+  };
+  const std::vector<Case> cases = {
+      {"garbage.onnx", "not an ONNX model (the protobuf does not parse)", 4},
+      {"unsupported.onnx", "unsupported ONNX op Resize (node '/1/Resize', opset 13)", 6},
+      {"absent.onnx", "cannot open the ONNX file", 3},
+  };
+  for (const Case& c : cases) {
+    const std::string out = p("bad.h5");
+    const Result r = run("import " + kModels + "/" + c.file + " --out " + out);
+    EXPECT_EQ(r.code, c.code) << c.file;
+    EXPECT_EQ(r.err, "flynet import: error: " + c.err + " (" + kModels + "/" + c.file + ")\n");
+    EXPECT_FALSE(fs::exists(out)) << c.file;
+  }
+  const Result r = run("import " + kModels + "/truncated.onnx --out " + p("bad.h5"));
+  EXPECT_EQ(r.code, 4);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("flynet import: error: ", 0), 0u) << r.err;
+  EXPECT_FALSE(fs::exists(p("bad.h5")));
+}
+
+TEST_F(Import, NormalisationNeedsBothMeanAndStd) {
+  const Result r = run("import " + kModels + "/resnet8.onnx --out " + p("n.h5") + " --mean 0.5");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(fs::exists(p("n.h5")));
+}
+
+}  // namespace

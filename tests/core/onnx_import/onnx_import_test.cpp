@@ -1,0 +1,193 @@
+// flynet import against PyTorch: every generated model's float outputs equal PyTorch's on random
+// inputs (max |flynet - torch| / max |torch| <= 1e-4 per image), the imported graph survives
+// save/load unchanged, and bad files are refused with Error codes naming the file.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "flynet/core/graph_text.hpp"
+#include "flynet/core/model_state.hpp"
+#include "flynet/core/net.hpp"
+#include "flynet/core/onnx_import.hpp"
+#include "flynet/formats/error.hpp"
+
+namespace flynet {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kDir = FLYNET_ONNX_MODELS;
+
+struct Fixture {
+  std::string name;
+  int c = 0, h = 0, w = 0, classes = 0;
+};
+
+std::vector<Fixture> manifest() {
+  std::ifstream f(kDir + "/manifest.txt");
+  std::vector<Fixture> v;
+  Fixture x;
+  while (f >> x.name >> x.c >> x.h >> x.w >> x.classes) v.push_back(x);
+  return v;
+}
+
+std::vector<float> floats(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::vector<float> v;
+  float x;
+  while (f.read(reinterpret_cast<char*>(&x), sizeof x)) v.push_back(x);
+  return v;
+}
+
+// PyTorch's NCHW images as flynet's NHWC batch.
+Tensor nhwc_images(const Fixture& fx, const std::vector<float>& nchw) {
+  const int64_t n = int64_t(nchw.size()) / (fx.c * fx.h * fx.w);
+  Tensor t({n, fx.h, fx.w, fx.c});
+  for (int64_t i = 0; i < n; ++i)
+    for (int c = 0; c < fx.c; ++c)
+      for (int y = 0; y < fx.h; ++y)
+        for (int x = 0; x < fx.w; ++x)
+          t.data[size_t(((i * fx.h + y) * fx.w + x) * fx.c + c)] = nchw[size_t(((i * fx.c + c) * fx.h + y) * fx.w + x)];
+  return t;
+}
+
+double max_rel_err(const Tensor& got, const std::vector<float>& want, int classes) {
+  double worst = 0;
+  for (size_t i = 0; i < want.size() / size_t(classes); ++i) {
+    double d = 0, m = 0;
+    for (int k = 0; k < classes; ++k) {
+      const size_t j = i * size_t(classes) + size_t(k);
+      d = std::max(d, std::fabs(double(got.data[j]) - double(want[j])));
+      m = std::max(m, std::fabs(double(want[j])));
+    }
+    worst = std::max(worst, d / m);
+  }
+  return worst;
+}
+
+TEST(OnnxImport, FloatOutputsEqualPyTorchs) {
+  const auto models = manifest();
+  ASSERT_GE(models.size(), 7u) << "no fixtures in " << kDir << " (gen_onnx_models.py)";
+  for (const Fixture& fx : models) {
+    SCOPED_TRACE(fx.name);
+    Model m = import_onnx(kDir + "/" + fx.name + ".onnx", {});
+    EXPECT_EQ(m.spec().arch, ArchKind::imported);
+    EXPECT_EQ(m.spec().in_h, fx.h);
+    EXPECT_EQ(m.spec().in_w, fx.w);
+    EXPECT_EQ(m.spec().in_c, fx.c);
+    EXPECT_EQ(m.spec().classes, fx.classes);
+    const std::vector<float> want = floats(kDir + "/" + fx.name + ".out.bin");
+    Net net(m);
+    const Tensor& y = net.forward(nhwc_images(fx, floats(kDir + "/" + fx.name + ".in.bin")), RunCtx{});
+    ASSERT_EQ(y.numel(), int64_t(want.size()));
+    EXPECT_LE(max_rel_err(y, want, fx.classes), 1e-4);
+  }
+}
+
+TEST(OnnxImport, NhwcInputAndLayoutTransposesAreRemoved) {
+  ImportOptions o;
+  o.layout = InputLayout::nhwc;
+  Model m = import_onnx(kDir + "/layout_nhwc.onnx", o);
+  EXPECT_EQ(m.spec().in_h, 10);
+  EXPECT_EQ(m.spec().in_w, 9);
+  EXPECT_EQ(m.spec().in_c, 3);
+  // input, conv, relu, pool, linear: no node for the input's Transpose to NCHW
+  EXPECT_EQ(m.graph.nodes.size(), 5u);
+  const std::vector<float> in = floats(kDir + "/layout_nhwc.in.bin"), want = floats(kDir + "/layout_nhwc.out.bin");
+  Tensor x({4, 10, 9, 3});  // already NHWC
+  x.data.assign(in.begin(), in.end());
+  Net net(m);
+  EXPECT_LE(max_rel_err(net.forward(x, RunCtx{}), want, 4), 1e-4);
+  // Read as NCHW, the same file's first Transpose is not a layout change: refused.
+  try {
+    import_onnx(kDir + "/layout_nhwc.onnx", {});
+    ADD_FAILURE() << "an NCHW reading was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::unsupported) << e.what();
+  }
+}
+
+TEST(OnnxImport, ModelsKeepTheirOps) {
+  auto count = [](const Model& m, OpKind op) {
+    int k = 0;
+    for (const Node& n : m.graph.nodes) k += n.op == op;
+    return k;
+  };
+  const Model v3 = import_onnx(kDir + "/mobilenetv3_small.onnx", {});
+  EXPECT_EQ(count(v3, OpKind::batchnorm), 34);     // exported with its BN nodes
+  EXPECT_EQ(count(v3, OpKind::scale_channels), 9); // the SE gates
+  int hswish = 0;
+  for (const Node& n : v3.graph.nodes) hswish += n.op == OpKind::activation && n.act == Act::hswish;
+  EXPECT_EQ(hswish, 19);  // x * HardSigmoid(x) of opset 13 became h-swish
+  const Model ds = import_onnx(kDir + "/dscnn.onnx", {});
+  const Node& first = ds.graph.nodes[1];
+  EXPECT_EQ(first.op, OpKind::conv2d);
+  EXPECT_EQ(conv_geom(first).kh, 10);
+  EXPECT_EQ(conv_geom(first).kw, 4);
+  const Model v2 = import_onnx(kDir + "/mobilenetv2_035.onnx", {});
+  int relu6 = 0;
+  for (const Node& n : v2.graph.nodes) relu6 += n.op == OpKind::activation && n.act == Act::relu6;
+  EXPECT_EQ(relu6, 35);
+}
+
+TEST(OnnxImport, SavedModelLoadsToTheSameGraphAndParameters) {
+  ImportOptions o;
+  o.mean = {0.25f, 0.5f, 0.75f};
+  o.std = {0.5f};
+  const Model m = import_onnx(kDir + "/resnet8.onnx", o);
+  const std::string path = (fs::temp_directory_path() / "onnx_import_roundtrip.h5").string();
+  save_model(m, path);
+  const Model back = load_model(path);
+  fs::remove(path);
+  EXPECT_EQ(graph_to_text(back.graph), graph_to_text(m.graph));
+  EXPECT_EQ(back.params.size(), m.params.size());
+  for (const auto& [name, t] : m.params) EXPECT_EQ(back.param(name).data, t.data) << name;
+  const InputNormalisation n = read_input_normalisation(back);
+  EXPECT_EQ(n.mean, o.mean);
+  EXPECT_EQ(n.std, o.std);
+  EXPECT_EQ(back.meta.at("import.opset"), "13");
+}
+
+Error import_error(const std::string& file) {
+  try {
+    import_onnx(file, {});
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << file << " was imported";
+  return Error(ErrorCode::internal, "");
+}
+
+TEST(OnnxImport, BadFilesAreRefusedWithTheirReason) {
+  Error e = import_error(kDir + "/garbage.onnx");
+  EXPECT_EQ(e.code(), ErrorCode::format);
+  EXPECT_STREQ(e.what(), "not an ONNX model (the protobuf does not parse)");
+  e = import_error(kDir + "/truncated.onnx");
+  EXPECT_EQ(e.code(), ErrorCode::format);
+  e = import_error(kDir + "/unsupported.onnx");
+  EXPECT_EQ(e.code(), ErrorCode::unsupported);
+  EXPECT_NE(std::string(e.what()).find("unsupported ONNX op Resize (node '/1/Resize', opset 13)"), std::string::npos)
+      << e.what();
+  e = import_error(kDir + "/absent.onnx");
+  EXPECT_EQ(e.code(), ErrorCode::io);
+}
+
+TEST(OnnxImport, TamperedGraphTextIsRefusedWhenLoaded) {
+  const Model m = import_onnx(kDir + "/ops_conv.onnx", {});
+  ArchSpec s = m.spec();
+  const size_t at = s.graph.find("k=3x5");
+  ASSERT_NE(at, std::string::npos) << s.graph;
+  s.graph.replace(at, 5, "k=3x4");
+  try {
+    build_graph(s);
+    ADD_FAILURE() << "a conv whose output no longer fits was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::format);
+    EXPECT_NE(std::string(e.what()).find("output"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace flynet
