@@ -139,13 +139,16 @@ TEST(H5Dataset, TruncatedFile) {
   TempDir dir;
   write_h5_dataset(dir / "t.h5", pattern(50, 8, 8, 3, 0, std::vector<int32_t>(50, 1)), pattern(5, 8, 8, 3, 0, std::vector<int32_t>(5, 0)));
   std::vector<uint8_t> b = read_bytes(dir / "t.h5");
+  const size_t full = b.size();
   b.resize(b.size() / 2);
   write_bytes(dir / "t.h5", b);
   try {
     open_dataset(dir / "t.h5");
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("cannot read HDF5 dataset: ", 0), 0u) << e.what();
+    // libhdf5's own words for the cut, after flynet's: the real and the stored end of file.
+    EXPECT_EQ(std::string(e.what()), "cannot open the file: truncated file: eof = " + std::to_string(b.size()) +
+                                         ", sblock->base_addr = 0, stored_eof = " + std::to_string(full));
     EXPECT_EQ(e.file(), dir / "t.h5");
   }
 }
