@@ -235,7 +235,8 @@ Dataset open_dataset(hid_t parent, const std::string& name, int max_rank, size_t
   d.dims.assign(dims.begin(), dims.end());
   d.elements = 1;
   for (uint64_t x : d.dims) d.elements = limits::mul_sat(d.elements, x);
-  limits::check("'" + obj + "'", limits::mul_sat(d.elements, mem_size), byte_limit, "bytes", w.file);
+  const uint64_t per = mem_size ? mem_size : d.type_size;
+  limits::check("'" + obj + "'", limits::mul_sat(d.elements, per), byte_limit, "bytes", w.file);
   const uint64_t stored = limits::mul_sat(d.elements, d.type_size);
   Handle plist(checked(H5Dget_create_plist(d.id.get()), w, "cannot read the layout of '" + obj + "'"));
   const H5D_layout_t layout = H5Pget_layout(plist.get());

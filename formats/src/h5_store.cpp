@@ -75,8 +75,8 @@ DType dtype_of(const h5::Dataset& d, const std::string& obj, const std::string& 
 TensorRecord read_tensor(hid_t tensors, const std::string& name, uint64_t file_bytes, const std::string& path) {
   const h5::Where w{path, "/tensors"};
   const std::string obj = "/tensors/" + name;
-  // The widest element (8 bytes) bounds the buffer before the type is known to be valid.
-  const h5::Dataset d = h5::open_dataset(tensors, name, kMaxRank, 8, limits::kModelTensorBytes, file_bytes, w);
+  // Bounded at the stored element size, which is the size read into once the type is accepted.
+  const h5::Dataset d = h5::open_dataset(tensors, name, kMaxRank, 0, limits::kModelTensorBytes, file_bytes, w);
   TensorRecord t;
   t.name = name;
   t.dtype = dtype_of(d, obj, path);

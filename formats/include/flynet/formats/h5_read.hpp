@@ -90,7 +90,7 @@ struct Dataset {
 };
 
 /// Opens a dataset, requires a simple extent of rank <= max_rank, and checks elements x
-/// `mem_size` <= `byte_limit` and that a contiguous or unfiltered layout lies inside the file.
+/// `mem_size` (0: the stored element size) <= `byte_limit` and that a contiguous or unfiltered layout lies inside the file.
 Dataset open_dataset(hid_t parent, const std::string& name, int max_rank, size_t mem_size, uint64_t byte_limit,
                      uint64_t file_bytes, const Where& w);
 /// Reads all of `d` converted to `mem_type` into `dst` (elements x H5Tget_size(mem_type) bytes).
