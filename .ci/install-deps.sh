@@ -5,7 +5,8 @@ PKGS=(build-essential cmake pkg-config
       libdnnl-dev ocl-icd-opencl-dev libtbb-dev libhdf5-dev libcli11-dev libgtest-dev nlohmann-json3-dev
       zlib1g-dev libjpeg-dev libpng-dev
       dataset-fashion-mnist
-      gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+      gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+      clang-14 libclang-rt-14-dev libomp-14-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
