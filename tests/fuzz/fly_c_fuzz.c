@@ -14,11 +14,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     flyref_graph g;
     uint64_t *model, *tables;
     /* The reader requires 4-byte alignment for RAW constants read in place: copy as the host does. */
-    model = (uint64_t *)malloc(size / 8 + 1 > 0 ? (size / 8 + 1) * 8 : 8);
+    model = (uint64_t *)malloc((size / 8 + 1) * 8);
     if (model == 0) return 0;
     if (size > 0) memcpy(model, data, size);
     if (flyref_model_info_get((const uint8_t *)model, size, &info) == FLYREF_OK && info.table_bytes < (1u << 24)) {
-        tables = (uint64_t *)malloc(info.table_bytes / 8 + 1 > 0 ? (info.table_bytes / 8 + 1) * 8 : 8);
+        tables = (uint64_t *)malloc((info.table_bytes / 8 + 1) * 8);
         if (tables != 0) {
             (void)flyref_model_load((const uint8_t *)model, size, tables, info.table_bytes, &g);
             free(tables);

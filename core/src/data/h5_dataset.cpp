@@ -3,6 +3,7 @@
 // `class_names` (string array) and `flip_ok` (integer).
 #include <H5Cpp.h>
 
+#include <algorithm>
 #include <climits>
 
 #include "flynet/formats/h5_read.hpp"
@@ -122,13 +123,18 @@ void write_h5_dataset(const std::string& path, const DatasetArrays& train, const
     write_split(f, "train", train, path);
     write_split(f, "test", test, path);
     if (!class_names.empty()) {
-      H5::StrType t(H5::PredType::C_S1, H5T_VARIABLE);
+      // Fixed-length strings (the longest name's size, NUL-padded): read without the child
+      // process that variable-length ones need (h5::read_variable_strings).
+      size_t len = 1;
+      for (const std::string& s : class_names) len = std::max(len, s.size());
+      H5::StrType t(H5::PredType::C_S1, len);
+      t.setStrpad(H5T_STR_NULLPAD);
       t.setCset(H5T_CSET_UTF8);
+      std::vector<char> buf(len * class_names.size(), '\0');
+      for (size_t i = 0; i < class_names.size(); ++i) class_names[i].copy(buf.data() + i * len, len);
       const hsize_t n = class_names.size();
-      std::vector<const char*> p;
-      for (const std::string& s : class_names) p.push_back(s.c_str());
       H5::Attribute a = f.openGroup("/").createAttribute("class_names", t, H5::DataSpace(1, &n));
-      a.write(t, p.data());
+      a.write(t, buf.data());
     }
   } catch (const H5::Exception& e) {
     throw Error(ErrorCode::io, "cannot write HDF5 dataset: " + e.getDetailMsg(), path);
