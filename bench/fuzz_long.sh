@@ -23,8 +23,11 @@ for t in "${targets[@]}"; do
   mkdir -p "$out/$t"
   log=$out/$t.log
   start=$(date +%s)
-  ASAN_OPTIONS=detect_leaks=1 "$bin/${t}_fuzz" -runs="$runs" -max_total_time="${FUZZ_SECONDS:-7200}" \
-    -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 -artifact_prefix="$out/$t-" \
+  # The memory options of tests/fuzz/CMakeLists.txt (FLYNET_FUZZ_FLAGS, FLYNET_FUZZ_ENV), which say why.
+  ASAN_OPTIONS=allocator_may_return_null=1:hard_rss_limit_mb=2048:detect_leaks=1 \
+  LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp \
+    "$bin/${t}_fuzz" -runs="$runs" -max_total_time="${FUZZ_SECONDS:-7200}" \
+    -rss_limit_mb=0 -timeout=20 -print_final_stats=1 -artifact_prefix="$out/$t-" \
     "$out/$t" "tests/fuzz/corpus/$t" > "$log" 2>&1
   rc=$?
   secs=$(( $(date +%s) - start ))

@@ -1,11 +1,13 @@
 #include "flynet/formats/h5_read.hpp"
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -264,105 +266,138 @@ void read_dataset(const Dataset& d, hid_t mem_type, void* dst, const Where& w) {
 namespace flynet::h5 {
 namespace {
 
-bool write_all(int fd, const void* p, size_t n) {
-  const char* c = static_cast<const char*>(p);
+bool write_all(int fd, const char* p, size_t n) {
   while (n > 0) {
-    const ssize_t r = write(fd, c, n);
+    const ssize_t r = write(fd, p, n);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return false;
-    c += r;
+    p += r;
     n -= size_t(r);
   }
   return true;
 }
 
-// The child's half of read_variable_strings: C calls only, exit status 0 when every string was
-// sent as a 4-byte length and its bytes; 2 when libhdf5 refuses; 3 when a size is over a limit.
-int send_variable_strings(const std::string& path, const std::string& object, const std::string& name,
-                          uint64_t count_limit, int fd) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
-  if (f.get() < 0) return 2;
-  Handle o(H5Oopen(f.get(), object.c_str(), H5P_DEFAULT));
-  Handle a(o.get() < 0 ? -1 : H5Aopen(o.get(), name.c_str(), H5P_DEFAULT));
-  Handle t(a.get() < 0 ? -1 : H5Aget_type(a.get()));
-  Handle s(a.get() < 0 ? -1 : H5Aget_space(a.get()));
-  if (t.get() < 0 || s.get() < 0 || H5Tis_variable_str(t.get()) <= 0) return 2;
-  const int64_t n = points(s.get());
-  if (n < 0) return 2;
-  if (uint64_t(n) > count_limit) return 3;
-  // The file's own string type as the memory type: same size and character set, no conversion.
-  const Handle& mem = t;
-  std::vector<char*> p(size_t(n), nullptr);
-  if (n > 0 && H5Aread(a.get(), mem.get(), p.data()) < 0) return 2;
-  int rc = 0;
-  for (char* str : p) {
-    const size_t len = str ? strnlen(str, limits::kModelStringBytes + 1) : 0;
-    if (len > limits::kModelStringBytes) rc = 3;
-    const uint32_t len32 = uint32_t(len);
-    if (rc == 0 && !(write_all(fd, &len32, 4) && write_all(fd, str, len))) rc = 2;
-  }
-  H5Dvlen_reclaim(mem.get(), s.get(), H5P_DEFAULT, p.data());
-  return rc;
-}
-
-std::string read_pipe(int fd, size_t limit) {
+std::string read_all(int fd) {
   std::string out;
-  char buf[4096];
+  std::vector<char> buf(size_t(1) << 20);
   for (;;) {
-    const ssize_t r = read(fd, buf, sizeof buf);
+    const ssize_t r = read(fd, buf.data(), buf.size());
     if (r < 0 && errno == EINTR) continue;
-    if (r <= 0 || out.size() > limit) break;
-    out.append(buf, size_t(r));
+    if (r <= 0) break;
+    out.append(buf.data(), size_t(r));
   }
   return out;
 }
 
-std::vector<std::string> parse_strings(const std::string& bytes) {
-  std::vector<std::string> out;
-  for (size_t at = 0; at + 4 <= bytes.size();) {
-    uint32_t len = 0;
-    std::memcpy(&len, bytes.data() + at, 4);
-    at += 4;
-    if (len > bytes.size() - at) break;
-    out.emplace_back(bytes.data() + at, len);
-    at += len;
+// The child's end: 'R' and the result, or 'E', the error's code, message and file.
+[[noreturn]] void child(const std::function<std::string()>& work, int fd) {
+  // A crash must end this child quietly: no sanitizer or fuzzer handler reports it, nothing
+  // reaches the terminal but the parent's one line.
+  for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) std::signal(sig, SIG_DFL);
+  const int null = open("/dev/null", O_WRONLY);
+  if (null >= 0) dup2(null, STDERR_FILENO);
+  ByteWriter out;
+  try {
+    const std::string r = work();
+    out.u64('R');
+    out.str(r);
+  } catch (const Error& e) {
+    out.u64('E');
+    out.u64(uint64_t(e.code()));
+    out.str(e.what());
+    out.str(e.file());
+  } catch (const std::bad_alloc&) {
+    _exit(3);
   }
-  return out;
+  const std::string b = out.take();
+  _exit(write_all(fd, b.data(), b.size()) ? 0 : 2);
 }
 
 }  // namespace
 
-std::vector<std::string> read_variable_strings(const std::string& object, const std::string& name,
-                                               uint64_t count_limit, const Where& w) {
-  const std::string what = "variable-length string attribute '" + name + "' of " + object;
+void ByteWriter::u64(uint64_t v) { b_.append(reinterpret_cast<const char*>(&v), 8); }
+
+void ByteWriter::str(std::string_view s) {
+  u64(s.size());
+  b_.append(s);
+}
+
+uint64_t ByteReader::u64() {
+  if (b_.size() - at_ < 8) throw Error(ErrorCode::internal, "the HDF5 reader's result is cut short", file_);
+  uint64_t v = 0;
+  std::memcpy(&v, b_.data() + at_, 8);
+  at_ += 8;
+  return v;
+}
+
+std::string ByteReader::str() {
+  const uint64_t n = u64();
+  if (n > b_.size() - at_) throw Error(ErrorCode::internal, "the HDF5 reader's result is cut short", file_);
+  std::string s(b_.substr(at_, size_t(n)));
+  at_ += size_t(n);
+  return s;
+}
+
+std::string run_isolated(const std::function<std::string()>& work, const std::string& file) {
   int fds[2];
-  if (pipe(fds) != 0) throw Error(ErrorCode::io, "cannot create a pipe to read " + what, w.file);
+  if (pipe(fds) != 0) throw Error(ErrorCode::io, "cannot create a pipe for the HDF5 reader", file);
+  std::fflush(nullptr);  // the child must not write the parent's buffered output again
   const pid_t pid = fork();
   if (pid < 0) {
     close(fds[0]);
     close(fds[1]);
-    throw Error(ErrorCode::io, "cannot start the process that reads " + what, w.file);
+    throw Error(ErrorCode::io, "cannot start the HDF5 reader process", file);
   }
   if (pid == 0) {
-    // A crash must end this child quietly: no sanitizer or fuzzer handler reports it.
-    for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) std::signal(sig, SIG_DFL);
     close(fds[0]);
-    _exit(send_variable_strings(w.file, object, name, count_limit, fds[1]));
+    child(work, fds[1]);
   }
   close(fds[1]);
-  const std::string bytes = read_pipe(fds[0], count_limit * (4 + limits::kModelStringBytes));
+  const std::string bytes = read_all(fds[0]);
   close(fds[0]);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFSIGNALED(status))
-    bad(w, what + " is damaged (its reader stopped with signal " + std::to_string(WTERMSIG(status)) + ")");
-  if (!WIFEXITED(status) || WEXITSTATUS(status) == 2) bad(w, "cannot read " + what);
-  if (WEXITSTATUS(status) != 0)
-    bad(w, what + " is over the limit of " + std::to_string(count_limit) + " strings of " +
-               std::to_string(limits::kModelStringBytes) + " bytes");
-  return parse_strings(bytes);
+    throw Error(ErrorCode::format,
+                "damaged HDF5 file: libhdf5 stopped with signal " + std::to_string(WTERMSIG(status)) +
+                    " while reading it",
+                file);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+    throw Error(ErrorCode::format, "damaged HDF5 file: reading it ran out of memory", file);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || bytes.size() < 8)
+    throw Error(ErrorCode::format, "damaged HDF5 file: libhdf5 failed while reading it", file);
+  ByteReader in(bytes, file);
+  if (in.u64() == 'R') return in.str();
+  const auto code = ErrorCode(in.u64());
+  std::string what = in.str();
+  std::string where = in.str();
+  throw Error(code, what, where);
+}
+
+std::vector<std::string> read_variable_strings(hid_t obj, const std::string& name, uint64_t count_limit,
+                                               const Where& w) {
+  Handle a = attribute(obj, name, w);
+  Handle t = type_of(a, name, w);
+  Handle s(checked(H5Aget_space(a.get()), w, "cannot read the extent of attribute '" + name + "'"));
+  if (H5Tis_variable_str(t.get()) <= 0) bad(w, "attribute '" + name + "' of " + w.object + " is not a string");
+  const int64_t n = points(s.get());
+  if (n < 0) bad(w, "attribute '" + name + "' of " + w.object + " has no valid extent");
+  limits::check("attribute '" + name + "' of " + w.object, uint64_t(n), count_limit, "strings", w.file);
+  // The file's own string type as the memory type: same character set, no conversion.
+  std::vector<char*> p(size_t(n), nullptr);
+  if (n > 0 && H5Aread(a.get(), t.get(), p.data()) < 0) fail(w, "cannot read attribute '" + name + "'");
+  std::vector<std::string> out;
+  bool over = false;
+  for (char* str : p) {
+    const size_t len = str ? strnlen(str, limits::kModelStringBytes + 1) : 0;
+    over = over || len > limits::kModelStringBytes;
+    out.emplace_back(str ? str : "", std::min<size_t>(len, limits::kModelStringBytes));
+  }
+  H5Dvlen_reclaim(t.get(), s.get(), H5P_DEFAULT, p.data());
+  if (over) limits::exceeded("attribute '" + name + "' of " + w.object, limits::kModelStringBytes + 1,
+                             limits::kModelStringBytes, "bytes", w.file);
+  return out;
 }
 
 }  // namespace flynet::h5

@@ -41,11 +41,11 @@ void write_string_attr(H5::H5Object& obj, const std::string& key, const std::str
   a.write(type, padded.data());
 }
 
-// One string attribute of either version; version 1's go through the isolated reader.
+// One string attribute of either version.
 std::string read_string_attr(hid_t obj, const std::string& key, const h5::Where& w, bool legacy) {
   if (!legacy || !h5::is_variable_string(obj, key, w))
     return h5::read_fixed_string(obj, key, limits::kModelStringBytes, w);
-  const std::vector<std::string> v = h5::read_variable_strings(w.object, key, 1, w);
+  const std::vector<std::string> v = h5::read_variable_strings(obj, key, 1, w);
   if (v.size() != 1) throw Error(ErrorCode::format, "attribute '" + key + "' of " + w.object + " is not one string", w.file);
   return v[0];
 }
@@ -119,7 +119,10 @@ void save_model_h5(const ModelRecord& model, const std::string& path) {
   });
 }
 
-ModelRecord load_model_h5(const std::string& path) {
+namespace {
+
+// The model as the file holds it; runs inside h5::run_isolated.
+ModelRecord read_model(const std::string& path) {
   const h5::Handle f = h5::open_file(path);
   const h5::Where root{path, "/"};
   const uint64_t file_bytes = h5::file_size(f.get(), root);
@@ -144,6 +147,52 @@ ModelRecord load_model_h5(const std::string& path) {
   for (const std::string& name : h5::link_names(tensors.get(), limits::kModelTensors, {path, "/tensors"}))
     m.tensors.push_back(read_tensor(tensors.get(), name, file_bytes, path));
   return m;
+}
+
+std::string encode(const ModelRecord& m) {
+  h5::ByteWriter w;
+  for (const auto* kv : {&m.arch, &m.meta}) {
+    w.u64(kv->size());
+    for (const auto& [k, v] : *kv) {
+      w.str(k);
+      w.str(v);
+    }
+  }
+  w.u64(m.tensors.size());
+  for (const TensorRecord& t : m.tensors) {
+    w.str(t.name);
+    w.u64(uint64_t(t.dtype));
+    w.u64(t.shape.size());
+    for (int64_t d : t.shape) w.u64(uint64_t(d));
+    w.str(std::string_view(reinterpret_cast<const char*>(t.data.data()), t.data.size()));
+  }
+  return w.take();
+}
+
+ModelRecord decode(const std::string& bytes, const std::string& path) {
+  h5::ByteReader r(bytes, path);
+  ModelRecord m;
+  for (auto* kv : {&m.arch, &m.meta})
+    for (uint64_t n = r.u64(); n > 0; --n) {
+      std::string k = r.str();
+      (*kv)[k] = r.str();
+    }
+  for (uint64_t n = r.u64(); n > 0; --n) {
+    TensorRecord t;
+    t.name = r.str();
+    t.dtype = DType(r.u64());
+    for (uint64_t k = r.u64(); k > 0; --k) t.shape.push_back(int64_t(r.u64()));
+    const std::string data = r.str();
+    t.data.assign(data.begin(), data.end());
+    m.tensors.push_back(std::move(t));
+  }
+  return m;
+}
+
+}  // namespace
+
+ModelRecord load_model_h5(const std::string& path) {
+  return decode(h5::run_isolated([&] { return encode(read_model(path)); }, path), path);
 }
 
 }  // namespace flynet

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 
 #include "flynet/formats/h5_read.hpp"
 #include "flynet/formats/limits.hpp"
@@ -71,27 +72,68 @@ DatasetArrays read_split(hid_t f, const std::string& split, uint64_t file_bytes,
   return a;
 }
 
-// Class names: fixed-length strings, or variable-length ones (h5py's default), which are read
-// in a child process (see h5::read_variable_strings).
+// Class names: fixed-length strings, or variable-length ones (h5py's default).
 std::vector<std::string> read_names(hid_t f, const std::string& path) {
   const h5::Where w{path, "/"};
   if (H5Aexists(f, "class_names") <= 0) return {};
   if (h5::is_variable_string(f, "class_names", w))
-    return h5::read_variable_strings("/", "class_names", kMaxClassNames, w);
+    return h5::read_variable_strings(f, "class_names", kMaxClassNames, w);
   return h5::read_fixed_strings(f, "class_names", kMaxClassNames, w);
+}
+
+// The data set as the file holds it: runs inside h5::run_isolated.
+struct H5Contents {
+  DatasetArrays split[2];
+  std::vector<std::string> names;
+  bool flip_ok = true;
+};
+
+H5Contents read_contents(const std::string& path) {
+  const h5::Handle f = h5::open_file(path);
+  const uint64_t file_bytes = h5::file_size(f.get(), {path, "/"});
+  H5Contents c;
+  c.split[0] = read_split(f.get(), "train", file_bytes, path);
+  c.split[1] = read_split(f.get(), "test", file_bytes, path);
+  c.names = read_names(f.get(), path);
+  if (H5Aexists(f.get(), "flip_ok") > 0) c.flip_ok = h5::read_int(f.get(), "flip_ok", {path, "/"}) != 0;
+  return c;
+}
+
+std::string encode(const H5Contents& c) {
+  h5::ByteWriter w;
+  for (const DatasetArrays& a : c.split) {
+    for (int d : {a.h, a.w, a.c}) w.u64(uint64_t(d));
+    w.str(std::string_view(reinterpret_cast<const char*>(a.images.data()), a.images.size()));
+    w.str(std::string_view(reinterpret_cast<const char*>(a.labels.data()), a.labels.size() * 4));
+  }
+  w.u64(c.names.size());
+  for (const std::string& n : c.names) w.str(n);
+  w.u64(c.flip_ok);
+  return w.take();
+}
+
+H5Contents decode(const std::string& bytes, const std::string& path) {
+  h5::ByteReader r(bytes, path);
+  H5Contents c;
+  for (DatasetArrays& a : c.split) {
+    a.h = int(r.u64());
+    a.w = int(r.u64());
+    a.c = int(r.u64());
+    const std::string px = r.str(), lb = r.str();
+    a.images.assign(px.begin(), px.end());
+    a.labels.resize(lb.size() / 4);
+    std::memcpy(a.labels.data(), lb.data(), a.labels.size() * 4);
+  }
+  for (uint64_t n = r.u64(); n > 0; --n) c.names.push_back(r.str());
+  c.flip_ok = r.u64() != 0;
+  return c;
 }
 
 }  // namespace
 
 DatasetPair open_h5_file(const std::string& path) {
-  const h5::Handle f = h5::open_file(path);
-  const uint64_t file_bytes = h5::file_size(f.get(), {path, "/"});
-  DatasetArrays train = read_split(f.get(), "train", file_bytes, path);
-  DatasetArrays test = read_split(f.get(), "test", file_bytes, path);
-  std::vector<std::string> names = read_names(f.get(), path);
-  bool flip_ok = true;
-  if (H5Aexists(f.get(), "flip_ok") > 0) flip_ok = h5::read_int(f.get(), "flip_ok", {path, "/"}) != 0;
-  return make_pair(std::move(train), std::move(test), path, std::move(names), flip_ok, path, path);
+  H5Contents c = decode(h5::run_isolated([&] { return encode(read_contents(path)); }, path), path);
+  return make_pair(std::move(c.split[0]), std::move(c.split[1]), path, std::move(c.names), c.flip_ok, path, path);
 }
 
 }  // namespace data_detail

@@ -12,10 +12,44 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace flynet::h5 {
+
+/// Runs `work` (which reads an HDF5 file) in a child process and returns the bytes it returns.
+/// libhdf5 1.10 has memory errors on damaged files that no check before a call can rule out
+/// (fuzzing found a heap overflow decoding attribute messages, in H5Aexists); in the child such
+/// an error ends only the child and becomes Error{format} "damaged HDF5 file: ..." naming
+/// `file`. An Error thrown by `work` is rethrown here as it was. Output the parent has buffered
+/// is flushed first; the child's stderr goes to /dev/null.
+std::string run_isolated(const std::function<std::string()>& work, const std::string& file);
+
+/// Length-prefixed little fields, for a result that crosses from run_isolated's child.
+class ByteWriter {
+ public:
+  void u64(uint64_t v);
+  void str(std::string_view s);
+  std::string take() { return std::move(b_); }
+
+ private:
+  std::string b_;
+};
+
+class ByteReader {
+ public:
+  ByteReader(std::string_view b, std::string file) : b_(b), file_(std::move(file)) {}
+  uint64_t u64();
+  std::string str();
+  bool done() const { return at_ == b_.size(); }
+
+ private:
+  std::string_view b_;
+  size_t at_ = 0;
+  std::string file_;
+};
 
 /// An open HDF5 identifier, closed with the matching H5*close when it goes out of scope.
 class Handle {
@@ -66,11 +100,10 @@ std::vector<std::string> attribute_names(hid_t obj, uint64_t limit, const Where&
 /// The attribute's type is a variable-length string (flynet model version 1).
 bool is_variable_string(hid_t obj, const std::string& name, const Where& w);
 /// The strings of a variable-length string attribute (models of version 1, data sets written by
-/// h5py), read in a child process: libhdf5 follows their pointers into the global heap without
-/// checking it, so a damaged heap can crash the reader. A crash ends only the child and becomes
-/// Error{format} naming the attribute. At most `count_limit` strings of kModelStringBytes each.
-std::vector<std::string> read_variable_strings(const std::string& object, const std::string& name,
-                                               uint64_t count_limit, const Where& w);
+/// h5py): at most `count_limit` strings of kModelStringBytes each. libhdf5 follows their
+/// pointers into the global heap without checking it: call it inside run_isolated only.
+std::vector<std::string> read_variable_strings(hid_t obj, const std::string& name, uint64_t count_limit,
+                                               const Where& w);
 /// A scalar fixed-length string attribute of at most `limit` bytes (NULs at the end dropped).
 std::string read_fixed_string(hid_t obj, const std::string& name, uint64_t limit, const Where& w);
 /// Fixed-length strings of a one-dimensional attribute with at most `count_limit` entries.
