@@ -82,6 +82,8 @@ std::string error_within_memory(F&& f, uint64_t mib) {
 #if !defined(__SANITIZE_ADDRESS__) && !FLYNET_TEST_HAS_ASAN
     const rlimit lim{mib << 20, mib << 20};
     setrlimit(RLIMIT_AS, &lim);
+#else
+    (void)mib;
 #endif
     std::string msg = "no error";
     try {
