@@ -7,7 +7,7 @@ PKGS=(build-essential cmake pkg-config
       libopenmpi-dev openmpi-bin
       dataset-fashion-mnist
       gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
-      chromium)
+      chromium clang-14 libclang-rt-14-dev libomp-14-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "flynet/formats/error.hpp"
+#include "flynet/formats/limits.hpp"
 #include "flynet_format.h"
 
 namespace flynet {
@@ -632,7 +633,10 @@ FlyModel read_fly(std::string_view bytes, const std::string& file) {
       if (d < 1) throw bad(w + " has a zero dimension");
     if (t.type != FLYNET_TYPE_INT8 && t.type != FLYNET_TYPE_INT32) throw bad(w + " has an unknown type");
     if (t.type == FLYNET_TYPE_INT32 && t.zero_point != 0) throw bad(w + " is int32 with a zero point");
-    if (uint64_t(t.numel()) * (t.type == FLYNET_TYPE_INT32 ? 4 : 1) > 0x7FFFFFFFu) throw bad(w + " is larger than 2 GB");
+    // Four 16-bit dimensions reach 2^64 - 2^50: the product is taken unsigned, before numel().
+    uint64_t n = t.type == FLYNET_TYPE_INT32 ? 4 : 1;
+    for (int32_t d : t.dims) n = limits::mul_sat(n, uint64_t(d));
+    if (n > 0x7FFFFFFFu) throw bad(w + " is larger than 2 GB");
     const bool ok = (s.storage == FLYNET_STORAGE_ARENA || s.storage == FLYNET_STORAGE_RAW)
                         ? s.bits == 0
                     : s.storage == FLYNET_STORAGE_PACKED

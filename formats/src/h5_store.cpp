@@ -2,17 +2,21 @@
 
 #include <H5Cpp.h>
 
-#include <filesystem>
+#include <algorithm>
 
 #include "flynet/formats/atomic_file.hpp"
 #include "flynet/formats/error.hpp"
+#include "flynet/formats/h5_read.hpp"
+#include "flynet/formats/limits.hpp"
 
 namespace flynet {
 
 namespace {
 
 constexpr const char* kFormatName = "flynet-model";
-constexpr int kFormatVersion = 1;
+// Version 1 wrote variable-length strings; it is still read (see read_string_attr).
+constexpr int kFormatVersion = 2;
+constexpr int kMaxRank = 8;
 
 H5::PredType h5_type(DType t) {
   switch (t) {
@@ -25,43 +29,61 @@ H5::PredType h5_type(DType t) {
   return H5::PredType::NATIVE_FLOAT;
 }
 
+// Version 2 stores fixed-length strings: they live inside the attribute's own record, where
+// libhdf5 checks their size, unlike version 1's variable-length strings in the global heap.
 void write_string_attr(H5::H5Object& obj, const std::string& key, const std::string& value) {
-  H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
+  H5::StrType type(H5::PredType::C_S1, std::max<size_t>(1, value.size()));
+  type.setStrpad(H5T_STR_NULLPAD);
   type.setCset(H5T_CSET_UTF8);
   H5::Attribute a = obj.createAttribute(key, type, H5::DataSpace(H5S_SCALAR));
-  a.write(type, value);
+  std::string padded = value;
+  padded.resize(type.getSize(), '\0');
+  a.write(type, padded.data());
 }
 
-std::string read_string_attr(const H5::Attribute& a) {
-  std::string v;
-  a.read(a.getStrType(), v);
-  return v;
+// One string attribute of either version.
+std::string read_string_attr(hid_t obj, const std::string& key, const h5::Where& w, bool legacy) {
+  if (!legacy || !h5::is_variable_string(obj, key, w))
+    return h5::read_fixed_string(obj, key, limits::kModelStringBytes, w);
+  const std::vector<std::string> v = h5::read_variable_strings(obj, key, 1, w);
+  if (v.size() != 1) throw Error(ErrorCode::format, "attribute '" + key + "' of " + w.object + " is not one string", w.file);
+  return v[0];
 }
 
-std::map<std::string, std::string> read_string_attrs(const H5::Group& g) {
+std::map<std::string, std::string> read_string_attrs(hid_t file, const std::string& group, const std::string& path,
+                                                     bool legacy) {
+  const h5::Where w{path, group};
+  const h5::Handle g = h5::open_group(file, group.substr(1), {path, "/"});
   std::map<std::string, std::string> kv;
-  const int n = g.getNumAttrs();
-  for (int i = 0; i < n; ++i) {
-    H5::Attribute a = g.openAttribute(static_cast<unsigned>(i));
-    kv[a.getName()] = read_string_attr(a);
-  }
+  for (const std::string& key : h5::attribute_names(g.get(), limits::kModelAttributes, w))
+    kv[key] = read_string_attr(g.get(), key, w, legacy);
   return kv;
 }
 
-DType dtype_of(const H5::DataSet& ds, const std::string& name) {
-  const H5T_class_t cls = ds.getTypeClass();
-  if (cls == H5T_FLOAT) {
-    if (ds.getFloatType().getSize() == 4) return DType::f32;
-  } else if (cls == H5T_INTEGER) {
-    H5::IntType it = ds.getIntType();
-    const bool is_signed = it.getSign() != H5T_SGN_NONE;
-    switch (it.getSize()) {
-      case 1: return is_signed ? DType::i8 : DType::u8;
-      case 4: if (is_signed) return DType::i32; break;
-      case 8: if (is_signed) return DType::i64; break;
+DType dtype_of(const h5::Dataset& d, const std::string& obj, const std::string& path) {
+  if (d.type_class == H5T_FLOAT && d.type_size == 4) return DType::f32;
+  if (d.type_class == H5T_INTEGER) {
+    switch (d.type_size) {
+      case 1: return d.is_signed ? DType::i8 : DType::u8;
+      case 4: if (d.is_signed) return DType::i32; break;
+      case 8: if (d.is_signed) return DType::i64; break;
     }
   }
-  throw Error(ErrorCode::format, "tensor '" + name + "' has an unsupported element type");
+  throw Error(ErrorCode::format, "'" + obj + "' has an unsupported element type", path);
+}
+
+TensorRecord read_tensor(hid_t tensors, const std::string& name, uint64_t file_bytes, const std::string& path) {
+  const h5::Where w{path, "/tensors"};
+  const std::string obj = "/tensors/" + name;
+  // Bounded at the stored element size, which is the size read into once the type is accepted.
+  const h5::Dataset d = h5::open_dataset(tensors, name, kMaxRank, 0, limits::kModelTensorBytes, file_bytes, w);
+  TensorRecord t;
+  t.name = name;
+  t.dtype = dtype_of(d, obj, path);
+  t.shape.assign(d.dims.begin(), d.dims.end());
+  t.data.resize(size_t(d.elements) * dtype_size(t.dtype));
+  h5::read_dataset(d, h5_type(t.dtype).getId(), t.data.data(), {path, obj});
+  return t;
 }
 
 }  // namespace
@@ -97,47 +119,80 @@ void save_model_h5(const ModelRecord& model, const std::string& path) {
   });
 }
 
-ModelRecord load_model_h5(const std::string& path) {
-  if (!std::filesystem::exists(path)) throw Error(ErrorCode::io, "no such file", path);
-  H5::Exception::dontPrint();
-  if (!H5::H5File::isHdf5(path)) throw Error(ErrorCode::format, "not an HDF5 file", path);
-  ModelRecord m;
-  std::string where = "/";
-  try {
-    H5::H5File f(path, H5F_ACC_RDONLY);
-    H5::Group root = f.openGroup("/");
-    if (!root.attrExists("format") || read_string_attr(root.openAttribute("format")) != kFormatName)
+namespace {
+
+// The model as the file holds it; runs inside h5::run_isolated.
+ModelRecord read_model(const std::string& path) {
+  const h5::Handle f = h5::open_file(path);
+  const h5::Where root{path, "/"};
+  const uint64_t file_bytes = h5::file_size(f.get(), root);
+  auto root_attr = [&](const char* key, bool legacy) {
+    if (!H5Aexists(f.get(), key)) {
+      H5Eclear2(H5E_DEFAULT);
       throw Error(ErrorCode::format, "not a flynet model (no format=\"flynet-model\" attribute)", path);
-    const std::string version = read_string_attr(root.openAttribute("version"));
-    if (version != std::to_string(kFormatVersion))
-      throw Error(ErrorCode::format, "unsupported flynet model version " + version + " (this build reads " +
-                                         std::to_string(kFormatVersion) + ")", path);
-    where = "/arch";
-    m.arch = read_string_attrs(f.openGroup("/arch"));
-    where = "/meta";
-    m.meta = read_string_attrs(f.openGroup("/meta"));
-    where = "/tensors";
-    H5::Group tensors = f.openGroup("/tensors");
-    const hsize_t n = tensors.getNumObjs();
-    for (hsize_t i = 0; i < n; ++i) {
-      TensorRecord t;
-      t.name = tensors.getObjnameByIdx(i);
-      where = "/tensors/" + t.name;
-      H5::DataSet ds = tensors.openDataSet(t.name);
-      t.dtype = dtype_of(ds, t.name);
-      H5::DataSpace space = ds.getSpace();
-      const int rank = space.getSimpleExtentNdims();
-      std::vector<hsize_t> dims(size_t(std::max(rank, 0)));
-      if (rank > 0) space.getSimpleExtentDims(dims.data());
-      t.shape.assign(dims.begin(), dims.end());
-      t.data.resize(size_t(t.numel()) * dtype_size(t.dtype));
-      if (!t.data.empty()) ds.read(t.data.data(), h5_type(t.dtype));
-      m.tensors.push_back(std::move(t));
     }
-  } catch (const H5::Exception& e) {
-    throw Error(ErrorCode::format, "damaged flynet model at " + where + ": " + e.getDetailMsg(), path);
+    return read_string_attr(f.get(), key, root, legacy);
+  };
+  const bool legacy = H5Aexists(f.get(), "version") > 0 && h5::is_variable_string(f.get(), "version", root);
+  if (root_attr("format", legacy) != kFormatName)
+    throw Error(ErrorCode::format, "not a flynet model (no format=\"flynet-model\" attribute)", path);
+  const std::string version = root_attr("version", legacy);
+  if (version != (legacy ? "1" : std::to_string(kFormatVersion)))
+    throw Error(ErrorCode::format, "unsupported flynet model version " + version.substr(0, 32) +
+                                       " (this build reads 1 and " + std::to_string(kFormatVersion) + ")", path);
+  ModelRecord m;
+  m.arch = read_string_attrs(f.get(), "/arch", path, legacy);
+  m.meta = read_string_attrs(f.get(), "/meta", path, legacy);
+  const h5::Handle tensors = h5::open_group(f.get(), "tensors", root);
+  for (const std::string& name : h5::link_names(tensors.get(), limits::kModelTensors, {path, "/tensors"}))
+    m.tensors.push_back(read_tensor(tensors.get(), name, file_bytes, path));
+  return m;
+}
+
+std::string encode(const ModelRecord& m) {
+  h5::ByteWriter w;
+  for (const auto* kv : {&m.arch, &m.meta}) {
+    w.u64(kv->size());
+    for (const auto& [k, v] : *kv) {
+      w.str(k);
+      w.str(v);
+    }
+  }
+  w.u64(m.tensors.size());
+  for (const TensorRecord& t : m.tensors) {
+    w.str(t.name);
+    w.u64(uint64_t(t.dtype));
+    w.u64(t.shape.size());
+    for (int64_t d : t.shape) w.u64(uint64_t(d));
+    w.str(std::string_view(reinterpret_cast<const char*>(t.data.data()), t.data.size()));
+  }
+  return w.take();
+}
+
+ModelRecord decode(const std::string& bytes, const std::string& path) {
+  h5::ByteReader r(bytes, path);
+  ModelRecord m;
+  for (auto* kv : {&m.arch, &m.meta})
+    for (uint64_t n = r.u64(); n > 0; --n) {
+      std::string k = r.str();
+      (*kv)[k] = r.str();
+    }
+  for (uint64_t n = r.u64(); n > 0; --n) {
+    TensorRecord t;
+    t.name = r.str();
+    t.dtype = DType(r.u64());
+    for (uint64_t k = r.u64(); k > 0; --k) t.shape.push_back(int64_t(r.u64()));
+    const std::string data = r.str();
+    t.data.assign(data.begin(), data.end());
+    m.tensors.push_back(std::move(t));
   }
   return m;
+}
+
+}  // namespace
+
+ModelRecord load_model_h5(const std::string& path) {
+  return decode(h5::run_isolated([&] { return encode(read_model(path)); }, path), path);
 }
 
 }  // namespace flynet

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "flynet/formats/error.hpp"
+#include "flynet/formats/limits.hpp"
 
 namespace flynet {
 
@@ -145,6 +146,8 @@ IntGraph int_graph_from_record(const ModelRecord& r, const std::string& file) {
     if (t.type != 1 && t.type != 2) throw Error(ErrorCode::format, "int8 graph: tensor '" + t.name + "' has an unknown type", file);
     for (int32_t d : t.dims)
       if (d < 1) throw Error(ErrorCode::format, "int8 graph: tensor '" + t.name + "' has a non-positive dimension", file);
+    limits::check("int8 graph: tensor '" + t.name + "'", limits::mul_sat(uint64_t(t.numel()), t.type == 2 ? 4 : 1),
+                  limits::kModelTensorBytes, "bytes", file);
     const int32_t nbytes = info[i * 8 + 7];
     if (nbytes) {
       const TensorRecord* c = r.find("const." + std::to_string(i));

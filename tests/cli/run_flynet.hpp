@@ -27,13 +27,13 @@ inline std::string slurp(const std::string& p) {
   return s.str();
 }
 
-/// `flynet <args>`; the capture files are named after the running test, since ctest runs
-/// tests in parallel.
-inline Result run_flynet(const std::string& args) {
+/// `flynet <args>`, after the shell commands of `prefix` (e.g. "ulimit -v 1048576; "); the
+/// capture files are named after the running test, since ctest runs tests in parallel.
+inline Result run_flynet(const std::string& args, const std::string& prefix = "") {
   const auto dir = std::filesystem::temp_directory_path();
   const std::string tag = std::string("flynet_cli_") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
   const std::string out = (dir / (tag + ".out")).string(), err = (dir / (tag + ".err")).string();
-  const int st = std::system((std::string(FLYNET_BIN) + " " + args + " >" + out + " 2>" + err).c_str());
+  const int st = std::system((prefix + std::string(FLYNET_BIN) + " " + args + " >" + out + " 2>" + err).c_str());
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out), slurp(err)};
 }
 

@@ -132,7 +132,7 @@ TEST(QatState, EveryInvalidValueIsRefusedNamingKeyValueAndFile) {
   };
   for (const auto& [meta, message] : cases) {
     SCOPED_TRACE(message);
-    expect_error([&] { read_qat_state(meta, "m.h5"); }, ErrorCode::format, message);
+    expect_error([&, &meta = meta] { read_qat_state(meta, "m.h5"); }, ErrorCode::format, message);
   }
 }
 
@@ -197,7 +197,7 @@ TEST(InputNormalisation, EveryInvalidValueIsRefusedNamingKeyValueAndFile) {
   };
   for (const auto& [meta, message] : cases) {
     SCOPED_TRACE(message);
-    expect_error([&] { read_input_normalisation(meta, 2, "m.h5"); }, ErrorCode::format, message);
+    expect_error([&, &meta = meta] { read_input_normalisation(meta, 2, "m.h5"); }, ErrorCode::format, message);
   }
 }
 
@@ -280,7 +280,7 @@ TEST(CalibrationState, EveryInvalidValueIsRefusedNamingKeyValueAndFile) {
   };
   for (const auto& [meta, message] : cases) {
     SCOPED_TRACE(message);
-    expect_error([&] { read_calibration_state(meta, "m.h5"); }, ErrorCode::format, message);
+    expect_error([&, &meta = meta] { read_calibration_state(meta, "m.h5"); }, ErrorCode::format, message);
   }
 }
 

@@ -423,6 +423,10 @@ TEST(FlyFile, ReaderMessagesNameTheFileAndTheProblem) {
   b[138] = 7;  // t0 storage
   refresh_crcs(b);
   EXPECT_EQ(message_of(b), "corrupt .fly file: tensor 0 (record at 0x80) has an invalid storage 7/0 (m.fly)");
+  b = good;
+  for (size_t k = 128; k < 136; ++k) b[k] = char(0xff);  // t0 is 65535^4: 2^64 - 2^50 elements
+  refresh_crcs(b);
+  EXPECT_EQ(message_of(b), "corrupt .fly file: tensor 0 (record at 0x80) is larger than 2 GB (m.fly)");
   // Trailing bytes (a larger flash region) are ignored.
   EXPECT_TRUE(read_fly(good + std::string(13, '\x5a')).graph == tiny_graph());
 }

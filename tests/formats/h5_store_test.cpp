@@ -1,5 +1,6 @@
 #include "flynet/formats/h5_store.hpp"
 
+#include <H5Cpp.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -105,6 +106,103 @@ TEST(H5Store, FailedWriteLeavesNoFile) {
   EXPECT_FALSE(std::filesystem::exists(path));
   for (const auto& e : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
     EXPECT_EQ(e.path().filename().string().find("flynet_h5_test_bad.h5.tmp"), std::string::npos);
+}
+
+TEST(H5Store, DirectoryIsAnIoError) {
+  const std::string dir = temp_path("dir.h5");
+  std::filesystem::create_directories(dir);
+  try {
+    load_model_h5(dir);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.message(), "not a regular file (" + dir + ")");
+    EXPECT_EQ(e.code(), ErrorCode::io);
+  }
+  std::filesystem::remove(dir);
+}
+
+// A version 1 file as flynet wrote it before: variable-length string attributes.
+void write_version1(const ModelRecord& m, const std::string& path) {
+  H5::H5File f(path, H5F_ACC_TRUNC);
+  H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
+  type.setCset(H5T_CSET_UTF8);
+  auto put = [&](H5::H5Object& o, const std::string& k, const std::string& v) {
+    o.createAttribute(k, type, H5::DataSpace(H5S_SCALAR)).write(type, v);
+  };
+  H5::Group root = f.openGroup("/");
+  put(root, "format", "flynet-model");
+  put(root, "version", "1");
+  H5::Group arch = f.createGroup("/arch"), meta = f.createGroup("/meta"), tensors = f.createGroup("/tensors");
+  for (const auto& [k, v] : m.arch) put(arch, k, v);
+  for (const auto& [k, v] : m.meta) put(meta, k, v);
+  const TensorRecord& t = m.tensors[0];  // f32 {2, 3}
+  const hsize_t d[2] = {2, 3};
+  tensors.createDataSet(t.name, H5::PredType::NATIVE_FLOAT, H5::DataSpace(2, d))
+      .write(t.data.data(), H5::PredType::NATIVE_FLOAT);
+}
+
+TEST(H5Store, Version1FilesStillRead) {
+  const std::string path = temp_path("v1.h5");
+  ModelRecord m = sample();
+  m.tensors.resize(1);
+  write_version1(m, path);
+  EXPECT_EQ(load_model_h5(path), m);
+  // Its strings live in the global heap ("GCOL"): a damaged heap is an error, never a crash.
+  std::string bytes = read_file_bytes(path);
+  const size_t at = bytes.find("GCOL");
+  ASSERT_NE(at, std::string::npos);
+  for (size_t k = at + 8; k < at + 24; ++k) bytes[k] = char(0xff);  // the collection size
+  write_bytes_atomically(path, bytes);
+  try {
+    load_model_h5(path);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::format);
+    EXPECT_EQ(e.file(), path);
+  }
+  std::filesystem::remove(path);
+}
+
+// A model whose one tensor is declared `dims` of `type` but never written.
+void write_declared(const std::string& path, std::vector<hsize_t> dims, const H5::PredType& type) {
+  ModelRecord m;
+  save_model_h5(m, path);
+  H5::H5File f(path, H5F_ACC_RDWR);
+  f.openGroup("/tensors").createDataSet("big", type, H5::DataSpace(int(dims.size()), dims.data()));
+}
+
+TEST(H5Store, DeclaredTensorSizesAreBoundedBeforeReading) {
+  const std::string path = temp_path("big.h5");
+  auto message = [&] {
+    try {
+      load_model_h5(path);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::format);
+      return e.message();
+    }
+    return std::string("no error");
+  };
+  write_declared(path, {hsize_t(1) << 31}, H5::PredType::NATIVE_FLOAT);  // 2^31 floats: 8 GiB
+  EXPECT_EQ(message(), "'/tensors/big' declares 8589934592 bytes, above the limit of 1073741824 (" + path + ")");
+  write_declared(path, {hsize_t(1) << 33}, H5::PredType::NATIVE_UINT8);  // 2^33 bytes
+  EXPECT_EQ(message(), "'/tensors/big' declares 8589934592 bytes, above the limit of 1073741824 (" + path + ")");
+  write_declared(path, {1 << 14, 1 << 14}, H5::PredType::NATIVE_FLOAT);  // 1 GiB: the limit, not in the file
+  EXPECT_EQ(message(), "'/tensors/big' declares 1073741824 bytes that are not inside the file (" +
+                           std::to_string(std::filesystem::file_size(path)) + " bytes) (" + path + ")");
+  std::filesystem::remove(path);
+}
+
+TEST(H5Store, WritesVersion2WithFixedLengthStrings) {
+  const std::string path = temp_path("v2.h5");
+  save_model_h5(sample(), path);
+  H5::H5File f(path, H5F_ACC_RDONLY);
+  H5::Attribute v = f.openGroup("/").openAttribute("version");
+  EXPECT_FALSE(v.getStrType().isVariableStr());
+  std::string s;
+  v.read(v.getStrType(), s);
+  EXPECT_EQ(s, "2");
+  EXPECT_FALSE(f.openGroup("/meta").openAttribute("note").getStrType().isVariableStr());
+  std::filesystem::remove(path);
 }
 
 }  // namespace

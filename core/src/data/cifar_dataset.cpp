@@ -10,6 +10,7 @@
 
 #include "data_internal.hpp"
 #include "flynet/formats/error.hpp"
+#include "flynet/formats/limits.hpp"
 
 namespace flynet::data_detail {
 namespace {
@@ -22,6 +23,11 @@ constexpr size_t kPixels = 3 * kSide * kSide;
 void append_batch(const std::string& path, int label_bytes, int classes, DatasetArrays& a) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error(ErrorCode::io, "cannot open CIFAR batch", path);
+  // The split holds the file's pixels: bound the whole split before reading the file.
+  std::error_code ec;
+  const uint64_t size = fs::file_size(path, ec);
+  if (ec) throw Error(ErrorCode::io, "cannot read the size of CIFAR batch", path);
+  limits::check("CIFAR split with this batch", a.images.size() + size, limits::kDatasetBytes, "bytes", path);
   std::vector<uint8_t> raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   const size_t rec = size_t(label_bytes) + kPixels;
   if (raw.empty() || raw.size() % rec != 0)

@@ -13,6 +13,7 @@
 
 #include "data_internal.hpp"
 #include "flynet/formats/error.hpp"
+#include "flynet/formats/limits.hpp"
 
 namespace flynet::data_detail {
 namespace {
@@ -62,15 +63,25 @@ std::string hex32(uint32_t v) {
   return b;
 }
 
-void read_payload(GzFile& f, const std::string& path, uint8_t* dst, size_t n, const char* what) {
-  const size_t got = f.read(dst, n);
-  if (got != n)
-    throw Error(ErrorCode::format,
-                "truncated idx file: expected " + std::to_string(n) + " bytes of " + what + ", got " + std::to_string(got),
-                path);
+// n bytes of payload, then the end of the data. The buffer grows with the bytes actually read,
+// so a header that overstates its count fails as truncated without allocating what it claims.
+std::vector<uint8_t> read_payload(GzFile& f, const std::string& path, uint64_t n, const char* what) {
+  constexpr size_t kChunk = size_t(1) << 26;
+  std::vector<uint8_t> out;
+  while (out.size() < n) {
+    const size_t at = out.size(), chunk = size_t(std::min<uint64_t>(n - at, kChunk));
+    out.resize(at + chunk);
+    const size_t got = f.read(out.data() + at, chunk);
+    if (got != chunk)
+      throw Error(ErrorCode::format,
+                  "truncated idx file: expected " + std::to_string(n) + " bytes of " + what + ", got " +
+                      std::to_string(at + got),
+                  path);
+  }
   uint8_t extra = 0;
   if (f.read(&extra, 1) != 0)
     throw Error(ErrorCode::format, std::string("idx file has data after its ") + what, path);
+  return out;
 }
 
 DatasetArrays read_idx_images(const std::string& path) {
@@ -85,19 +96,23 @@ DatasetArrays read_idx_images(const std::string& path) {
   if (got < 16)
     throw Error(ErrorCode::format, "truncated idx file: expected 16 header bytes, got " + std::to_string(got), path);
   const uint32_t n = be32(hdr + 4), h = be32(hdr + 8), w = be32(hdr + 12);
-  if (h == 0 || w == 0 || h > 65535 || w > 65535)
-    throw Error(ErrorCode::format, "bad idx image size " + std::to_string(h) + "x" + std::to_string(w), path);
+  if (h == 0 || w == 0 || h > limits::kImageSide || w > limits::kImageSide)
+    throw Error(ErrorCode::format,
+                "bad idx image size " + std::to_string(h) + "x" + std::to_string(w) + " (1.." +
+                    std::to_string(limits::kImageSide) + " per side)",
+                path);
+  limits::check("idx image header", uint64_t(n) * h * w, limits::kDatasetBytes, "pixel bytes", path);
   DatasetArrays a;
   a.h = int(h);
   a.w = int(w);
   a.c = 1;
-  a.images.resize(size_t(n) * h * w);
-  read_payload(f, path, a.images.data(), a.images.size(), "pixels");
+  a.images = read_payload(f, path, uint64_t(n) * h * w, "pixels");
   a.labels.resize(n);  // filled by the caller from the label file
   return a;
 }
 
-std::vector<int32_t> read_idx_labels(const std::string& path) {
+// The labels of `images` images: a header that declares another count fails before any read.
+std::vector<int32_t> read_idx_labels(const std::string& path, size_t images) {
   GzFile f(path);
   uint8_t hdr[8];
   const size_t got = f.read(hdr, 8);
@@ -109,8 +124,10 @@ std::vector<int32_t> read_idx_labels(const std::string& path) {
   if (got < 8)
     throw Error(ErrorCode::format, "truncated idx file: expected 8 header bytes, got " + std::to_string(got), path);
   const uint32_t n = be32(hdr + 4);
-  std::vector<uint8_t> raw(n);
-  read_payload(f, path, raw.data(), raw.size(), "labels");
+  if (n != images)
+    throw Error(ErrorCode::format,
+                "idx label count " + std::to_string(n) + " does not match image count " + std::to_string(images), path);
+  const std::vector<uint8_t> raw = read_payload(f, path, n, "labels");
   return std::vector<int32_t>(raw.begin(), raw.end());
 }
 
@@ -175,13 +192,7 @@ DatasetPair open_idx_dir(const std::string& dir) {
   for (int split = 0; split < 2; ++split) {
     DatasetArrays& a = split ? test : train;
     const std::string& lp = path[split ? kTestLabels : kTrainLabels];
-    std::vector<int32_t> labels = read_idx_labels(lp);
-    if (labels.size() != a.labels.size())
-      throw Error(ErrorCode::format,
-                  "idx label count " + std::to_string(labels.size()) + " does not match image count " +
-                      std::to_string(a.labels.size()),
-                  lp);
-    a.labels = std::move(labels);
+    a.labels = read_idx_labels(lp, a.labels.size());
   }
 
   std::vector<std::string> names = read_names_file((fs::path(dir) / "class_names.txt").string());

@@ -20,6 +20,7 @@
 
 #include "data_internal.hpp"
 #include "flynet/formats/error.hpp"
+#include "flynet/formats/limits.hpp"
 
 namespace flynet::data_detail {
 namespace {
@@ -30,6 +31,16 @@ struct Image {
   int h = 0, w = 0, c = 0;
   std::vector<uint8_t> px;  // HWC
 };
+
+// Declared image sizes are checked before the decoder allocates a row.
+void check_declared(uint64_t w, uint64_t h, uint64_t c, const std::string& path) {
+  if (w > limits::kImageSide || h > limits::kImageSide)
+    throw Error(ErrorCode::format,
+                "image header declares " + std::to_string(w) + "x" + std::to_string(h) + " pixels, above the limit of " +
+                    std::to_string(limits::kImageSide) + " per side",
+                path);
+  limits::check("image header", w * h * c, limits::kImageBytes, "bytes", path);
+}
 
 std::vector<uint8_t> read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -77,6 +88,14 @@ bool jpeg_decode(JpegState& s, const std::vector<uint8_t>& file, Image& out, con
   s.cinfo.client_data = &s;
   jpeg_mem_src(&s.cinfo, file.data(), static_cast<unsigned long>(file.size()));
   jpeg_read_header(&s.cinfo, TRUE);
+  out.w = int(std::min<JDIMENSION>(s.cinfo.image_width, INT32_MAX));
+  out.h = int(std::min<JDIMENSION>(s.cinfo.image_height, INT32_MAX));
+  out.c = s.cinfo.num_components;
+  if (uint64_t(out.w) > limits::kImageSide || uint64_t(out.h) > limits::kImageSide ||
+      uint64_t(out.w) * uint64_t(out.h) * uint64_t(std::max(out.c, 0)) > limits::kImageBytes) {
+    jpeg_destroy_decompress(&s.cinfo);
+    return true;  // decode_jpeg reports the declared size
+  }
   if (s.cinfo.num_components == 1) {
     s.cinfo.out_color_space = JCS_GRAYSCALE;
   } else if (s.cinfo.num_components == 3) {
@@ -106,6 +125,7 @@ Image decode_jpeg(const std::vector<uint8_t>& file, const std::string& path) {
   const char* unsupported = nullptr;
   if (!jpeg_decode(s, file, img, unsupported))
     throw Error(ErrorCode::format, std::string("corrupt JPEG file: ") + s.msg, path);
+  check_declared(uint64_t(img.w), uint64_t(img.h), uint64_t(img.c), path);
   if (unsupported) throw Error(ErrorCode::unsupported, unsupported, path);
   return img;
 }
@@ -138,7 +158,12 @@ void png_read_cb(png_structp png, png_bytep dst, png_size_t n) {
 
 bool png_decode(png_structp png, png_infop info, Image& out, std::vector<png_bytep>& rows) {
   if (setjmp(png_jmpbuf(png))) return false;
-  png_read_info(png, info);
+  png_read_info(png, info);  // libpng itself refuses more than 1,000,000 pixels per side
+  out.w = int(png_get_image_width(png, info));
+  out.h = int(png_get_image_height(png, info));
+  if (uint64_t(out.w) > limits::kImageSide || uint64_t(out.h) > limits::kImageSide ||
+      uint64_t(out.w) * uint64_t(out.h) * 3 > limits::kImageBytes)
+    return true;  // decode_png reports the declared size
   const int type = png_get_color_type(png, info);
   const int depth = png_get_bit_depth(png, info);
   if (depth == 16) png_set_strip_16(png);
@@ -146,6 +171,7 @@ bool png_decode(png_structp png, png_infop info, Image& out, std::vector<png_byt
   if (type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
   if (type & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);  // dataset images: alpha is dropped
   png_read_update_info(png, info);
+  out.px.clear();
   out.h = int(png_get_image_height(png, info));
   out.w = int(png_get_image_width(png, info));
   out.c = int(png_get_channels(png, info));
@@ -176,6 +202,7 @@ Image decode_png(const std::vector<uint8_t>& file, const std::string& path) {
   const bool ok = png_decode(png, info, img, rows);
   png_destroy_read_struct(&png, &info, nullptr);
   if (!ok) throw Error(ErrorCode::format, std::string("corrupt PNG file: ") + s.msg, path);
+  if (img.px.empty()) check_declared(uint64_t(img.w), uint64_t(img.h), 3, path);
   return img;
 }
 
@@ -253,6 +280,9 @@ DatasetPair open_image_folder(const std::string& dir) {
 
   const Image first = decode_any(files[0]);
   const size_t px = first.px.size();
+  limits::check("image folder split (" + std::to_string(files.size()) + " images like this one)",
+                limits::mul_sat(px, std::max<uint64_t>(uint64_t(n_train), files.size() - size_t(n_train))),
+                limits::kDatasetBytes, "bytes", files[0]);
   DatasetArrays tr, te;
   tr.h = te.h = first.h;
   tr.w = te.w = first.w;

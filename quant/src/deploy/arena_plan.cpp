@@ -69,7 +69,9 @@ ArenaPlan plan_arena(const std::vector<ArenaBuffer>& bufs, uint64_t align) {
     std::vector<size_t> order(bufs.size());
     std::iota(order.begin(), order.end(), size_t(0));
     // Stable with the index as the final key: plans are reproducible run to run.
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return less(bufs[a], bufs[b]); });
+    // A named copy of the binding: clang 14 (the sanitizer build) cannot capture a binding.
+    const auto& by = less;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return by(bufs[a], bufs[b]); });
     uint64_t arena = 0;
     std::vector<uint64_t> off = place(bufs, order, align, arena);
     if (arena < best.arena_size) {

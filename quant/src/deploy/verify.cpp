@@ -18,6 +18,7 @@
 #include "flynet/core/trainer.hpp"
 #include "flynet/formats/atomic_file.hpp"
 #include "flynet/formats/error.hpp"
+#include "flynet/formats/limits.hpp"
 #include "flynet/quant/fly_runner.hpp"
 #include "flynet/quant/quantize.hpp"
 
@@ -264,6 +265,8 @@ VerifyReport verify_model(const VerifyOptions& o, const VerifyHooks& hooks) {
 
   const std::string bytes = read_file_bytes(o.model);
   const FlyModel fm = read_fly(bytes, o.model);
+  // Each worker thread allocates an arena of the planned size: refuse a hostile plan up front.
+  limits::check(limits::kFlyArenaField, fm.plan.arena_size, limits::kFlyArenaBytes, "arena bytes", o.model);
   const IntGraph& g = fm.graph;
   if (o.data.empty()) throw Error(ErrorCode::usage, "--data is required");
   if (o.profile && o.target.empty()) throw Error(ErrorCode::usage, "--profile needs --target");

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "flynet/formats/error.hpp"
+#include "flynet/formats/limits.hpp"
 
 namespace flynet {
 
@@ -20,7 +21,15 @@ FlyRunner::FlyRunner(std::string_view bytes, const std::string& file) : file_(fi
   if (st != FLYREF_OK)
     throw Error(ErrorCode::format, std::string("the .fly reader rejects the model: ") + flyref_status_text(st), file_);
   arena_bytes_ = info_.arena_size;
-  arena_.assign(arena_bytes_ / 8 + 1, 0);
+}
+
+uint8_t* FlyRunner::arena() {
+  // Allocated at the first run, not when loading: `flynet info` only reads the plan.
+  if (arena_.empty()) {
+    limits::check(limits::kFlyArenaField, arena_bytes_, limits::kFlyArenaBytes, "arena bytes", file_);
+    arena_.assign(arena_bytes_ / 8 + 1, 0);
+  }
+  return reinterpret_cast<uint8_t*>(arena_.data());
 }
 
 void FlyRunner::check(flyref_status st, int32_t node) const {
@@ -30,14 +39,14 @@ void FlyRunner::check(flyref_status st, int32_t node) const {
 }
 
 void FlyRunner::run(const int8_t* input, int8_t* output) {
-  uint8_t* a = reinterpret_cast<uint8_t*>(arena_.data());
+  uint8_t* a = arena();
   std::memcpy(a + graph_.tensors[info_.input].arena_offset, input, input_bytes());
   check(flyref_graph_invoke(&graph_, a, arena_bytes_), -1);
   std::memcpy(output, a + graph_.tensors[info_.output].arena_offset, output_bytes());
 }
 
 void FlyRunner::run(const int8_t* input, int8_t* output, const std::function<void(int32_t)>& after) {
-  uint8_t* a = reinterpret_cast<uint8_t*>(arena_.data());
+  uint8_t* a = arena();
   std::memcpy(a + graph_.tensors[info_.input].arena_offset, input, input_bytes());
   for (int32_t k = 0; k < graph_.num_nodes; ++k) {
     check(flyref_graph_invoke_range(&graph_, a, arena_bytes_, k, k + 1), k);

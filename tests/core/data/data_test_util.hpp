@@ -2,6 +2,10 @@
 #ifndef FLYNET_TESTS_CORE_DATA_DATA_TEST_UTIL_HPP_
 #define FLYNET_TESTS_CORE_DATA_DATA_TEST_UTIL_HPP_
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,6 +18,15 @@
 
 #include "flynet/core/data.hpp"
 #include "flynet/formats/error.hpp"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FLYNET_TEST_HAS_ASAN 1
+#endif
+#endif
+#ifndef FLYNET_TEST_HAS_ASAN
+#define FLYNET_TEST_HAS_ASAN 0
+#endif
 
 namespace flynet::test {
 
@@ -53,6 +66,44 @@ inline void put_be32(std::vector<uint8_t>& b, uint32_t v) {
   b.push_back(uint8_t(v >> 16));
   b.push_back(uint8_t(v >> 8));
   b.push_back(uint8_t(v));
+}
+
+/// Runs f in a child process whose address space is limited to `mib` MiB and returns the
+/// message of the flynet::Error it throws ("no error" if none, "out of memory" or "crashed"
+/// otherwise). Sanitizer builds reserve terabytes of shadow memory, so there the child runs
+/// without the limit (the message is still checked). f must not start threads.
+template <class F>
+std::string error_within_memory(F&& f, uint64_t mib) {
+  int fds[2];
+  if (pipe(fds) != 0) return "no pipe";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+#if !defined(__SANITIZE_ADDRESS__) && !FLYNET_TEST_HAS_ASAN
+    const rlimit lim{mib << 20, mib << 20};
+    setrlimit(RLIMIT_AS, &lim);
+#else
+    (void)mib;
+#endif
+    std::string msg = "no error";
+    try {
+      f();
+    } catch (const Error& e) {
+      msg = e.message();
+    } catch (const std::bad_alloc&) {
+      msg = "out of memory";
+    }
+    if (write(fds[1], msg.data(), msg.size()) < 0) _exit(2);
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string msg;
+  char buf[512];
+  for (ssize_t r; (r = read(fds[0], buf, sizeof buf)) > 0;) msg.append(buf, size_t(r));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? msg : "crashed";
 }
 
 /// Runs f and expects a flynet::Error with exactly this code, message and file.

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "flynet/formats/limits.hpp"
 #include "flynet/formats/model_record.hpp"
 
 namespace flynet {
@@ -27,7 +28,12 @@ struct IntTensor {
   std::vector<uint8_t> data;              ///< constant bytes, little-endian; empty for activations
 
   bool constant() const { return !data.empty(); }
-  int64_t numel() const { return int64_t(dims[0]) * dims[1] * dims[2] * dims[3]; }
+  /// Saturates at INT64_MAX (four int32 dimensions from a file can exceed int64).
+  int64_t numel() const {
+    uint64_t n = 1;
+    for (int32_t d : dims) n = limits::mul_sat(n, uint64_t(d < 0 ? 0 : d));
+    return n > uint64_t(INT64_MAX) ? INT64_MAX : int64_t(n);
+  }
   size_t bytes() const { return size_t(numel()) * (type == 2 ? 4 : 1); }
   bool operator==(const IntTensor&) const = default;
 };

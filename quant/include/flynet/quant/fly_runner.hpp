@@ -35,6 +35,7 @@ class FlyRunner {
   FlyRunner& operator=(FlyRunner&&) noexcept = default;
 
   /// One inference: `input` holds the input tensor's codes, `output` receives the output's.
+  /// The first run allocates the arena; a plan above limits::kFlyArenaBytes throws Error{format}.
   void run(const int8_t* input, int8_t* output);
   /// The same, calling after(k) once node k has run; tensor() then shows node k's outputs (and
   /// every tensor still live in the plan). Throws Error{unsupported} naming the node on failure.
@@ -53,6 +54,7 @@ class FlyRunner {
 
  private:
   void check(flyref_status st, int32_t node) const;
+  uint8_t* arena();
 
   std::string file_;
   std::vector<uint64_t> bytes_;   // the file, 8-byte aligned
