@@ -183,10 +183,12 @@ std::string render_report(const std::vector<ReportSource>& sources, const Report
       {"Quantization and verify", report::accuracy_section}, {"Memory", report::memory_section},
       {"Target", report::target_section}, {"The model", report::model_section}};
   std::string nav = "<nav>", body;
-  for (const auto& [title, draw] : sections) {
-    // The sections guard each file's part; this catches what falls between them.
+  for (const auto& section : sections) {
+    // The sections guard each file's part; this catches what falls between them. (No structured
+    // binding: clang 14 cannot capture one in the lambda.)
+    const SectionFn draw = section.second;
     report::Section s;
-    notes.guard(title, "its inputs", [&] { s = draw(in, notes); });
+    notes.guard(section.first, "its inputs", [&] { s = draw(in, notes); });
     if (s.html.empty()) continue;
     nav += "<a href=\"#" + s.id + "\">" + chart::escape(s.title) + "</a>";
     body += "<section id=\"" + s.id + "\">\n<h2>" + chart::escape(s.title) + "</h2>\n" + s.html + "</section>\n";
