@@ -145,40 +145,43 @@ bool has_link(hid_t group, const std::string& name) {
   return r > 0;
 }
 
+namespace {
+
+// The names of an object's `count` members or attributes, read by index with `get_name`
+// (H5Lget_name_by_idx or H5Aget_name_by_idx): each length is checked before its buffer exists.
+template <typename GetName>
+std::vector<std::string> names_by_index(hsize_t count, const char* what, GetName get_name, const Where& w) {
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < count; ++i) {
+    const std::string which = std::string(what) + " " + std::to_string(i);
+    const ssize_t n = get_name(i, nullptr, 0);
+    if (n < 0) fail(w, "cannot read the name of " + which);
+    limits::check("name of " + which + " of " + w.object, uint64_t(n), limits::kNameBytes, "bytes", w.file);
+    std::vector<char> buf(size_t(n) + 1);
+    if (get_name(i, buf.data(), buf.size()) < 0) fail(w, "cannot read the name of " + which);
+    names.emplace_back(buf.data());
+  }
+  return names;
+}
+
+}  // namespace
+
 std::vector<std::string> link_names(hid_t group, uint64_t limit, const Where& w) {
   H5G_info_t gi{};
   if (H5Gget_info(group, &gi) < 0) fail(w, "cannot list the group");
   limits::check("group " + w.object, gi.nlinks, limit, "members", w.file);
-  std::vector<std::string> names;
-  for (hsize_t i = 0; i < gi.nlinks; ++i) {
-    const ssize_t n = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-    if (n < 0) fail(w, "cannot read the name of member " + std::to_string(i));
-    limits::check("name of member " + std::to_string(i) + " of " + w.object, uint64_t(n), limits::kNameBytes,
-                  "bytes", w.file);
-    std::vector<char> buf(size_t(n) + 1);
-    if (H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, buf.data(), buf.size(), H5P_DEFAULT) < 0)
-      fail(w, "cannot read the name of member " + std::to_string(i));
-    names.emplace_back(buf.data());
-  }
-  return names;
+  return names_by_index(gi.nlinks, "member", [&](hsize_t i, char* buf, size_t size) {
+    return H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, buf, size, H5P_DEFAULT);
+  }, w);
 }
 
 std::vector<std::string> attribute_names(hid_t obj, uint64_t limit, const Where& w) {
   H5O_info_t oi{};
   if (H5Oget_info2(obj, &oi, H5O_INFO_NUM_ATTRS) < 0) fail(w, "cannot count the attributes");
   limits::check("attribute count of " + w.object, oi.num_attrs, limit, "attributes", w.file);
-  std::vector<std::string> names;
-  for (hsize_t i = 0; i < oi.num_attrs; ++i) {
-    const ssize_t n = H5Aget_name_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-    if (n < 0) fail(w, "cannot read the name of attribute " + std::to_string(i));
-    limits::check("name of attribute " + std::to_string(i) + " of " + w.object, uint64_t(n), limits::kNameBytes,
-                  "bytes", w.file);
-    std::vector<char> buf(size_t(n) + 1);
-    if (H5Aget_name_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, i, buf.data(), buf.size(), H5P_DEFAULT) < 0)
-      fail(w, "cannot read the name of attribute " + std::to_string(i));
-    names.emplace_back(buf.data());
-  }
-  return names;
+  return names_by_index(oi.num_attrs, "attribute", [&](hsize_t i, char* buf, size_t size) {
+    return H5Aget_name_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, i, buf, size, H5P_DEFAULT);
+  }, w);
 }
 
 bool is_variable_string(hid_t obj, const std::string& name, const Where& w) {

@@ -11,15 +11,6 @@
 #include "option_bounds.hpp"
 #include "run_flynet.hpp"
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FLYNET_TEST_HAS_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) && !defined(FLYNET_TEST_HAS_ASAN)
-#define FLYNET_TEST_HAS_ASAN 1
-#endif
-
 namespace {
 
 using flynet::cli::kOptionBounds;

@@ -2,6 +2,17 @@
 #ifndef FLYNET_TESTS_CLI_RUN_FLYNET_HPP_
 #define FLYNET_TESTS_CLI_RUN_FLYNET_HPP_
 
+// FLYNET_TEST_HAS_ASAN: the binary under test is built with AddressSanitizer (clang names it
+// with __has_feature, gcc with __SANITIZE_ADDRESS__), whose shadow memory rules out `ulimit -v`.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FLYNET_TEST_HAS_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(FLYNET_TEST_HAS_ASAN)
+#define FLYNET_TEST_HAS_ASAN 1
+#endif
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
