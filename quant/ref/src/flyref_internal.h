@@ -234,15 +234,26 @@ flyref_status fr_depthwise_conv2d_s8_strided(const flyref_conv_params *params, i
  * [row0, row0 + filter_dims->n) of the unpacker's [C_OUT, K] stream, unpacked straight into the
  * target path's weight staging (flyref_conv2d_1x1_s8.c). Only where fr_conv2d_1x1_packed_ok(K,
  * bits) (a DSP or MVE build, K % 8 == 0, K and bits within the path's limits); elsewhere
- * FLYREF_NO_IMPL and nothing written. fr_conv2d_reads_packed: a whole conv call that takes it. */
+ * FLYREF_NO_IMPL and nothing written. fr_conv2d_reads_packed: a whole conv call that takes it.
+ * ws: the path's code tables, in at least fr_conv2d_1x1_packed_ws(K) bytes of 4-aligned workspace
+ * (the interpreter lends the node's weight slot, which the path leaves unused; 0 bytes: none
+ * needed, ws may be 0), kept across the calls of one node: start each node with built = 0 and
+ * tail_from = -1. */
+typedef struct fr_1x1_ws {
+    uint8_t *mem;
+    int32_t bytes;
+    int32_t built;     /* which tables mem holds (the path's state) */
+    int32_t tail_from; /* the stream byte its tail copy starts at, -1 before the copy */
+} fr_1x1_ws;
 int fr_conv2d_1x1_packed_ok(int32_t kc, int32_t bits);
+int32_t fr_conv2d_1x1_packed_ws(int32_t kc);
 int fr_conv2d_reads_packed(const flyref_conv_params *params, const flyref_dims *input_dims,
                            const flyref_dims *filter_dims, const flyref_dims *output_dims, int32_t bits);
 flyref_status fr_conv2d_1x1_s8_packed(const flyref_conv_params *params, const flyref_quant_params *quant,
                                       const flyref_dims *input_dims, const int8_t *input,
                                       const flyref_dims *filter_dims, const fr_unpacker *filter, int32_t row0,
                                       const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
-                                      int32_t out_stride);
+                                      int32_t out_stride, fr_1x1_ws *ws);
 
 /* Fully connected s8 whose weights stay PACKED (flyref_fully_connected_packed_s8.c): as
  * flyref_fully_connected_s8 with the filter rows read from the unpacker of its [C_OUT, K] weights. */

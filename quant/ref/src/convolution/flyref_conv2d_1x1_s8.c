@@ -671,18 +671,38 @@ static int32_t fr_1x1_dsp_widen(uint64_t *d, const int8_t *w, int32_t k, int32_t
 typedef struct fr_1x1_packed {
     const fr_unpacker *u;
     int32_t row0;       /* the call's first filter row in the stream */
-    int32_t twice;      /* what quad holds: -1 nothing yet, else the values doubled or not */
-    int32_t tail_from;  /* the stream byte tail[0] copies, -1 before the copy */
-    uint32_t quad[512]; /* 2^(3B) words, B <= 3 */
-    uint8_t tail[FR_1X1_DSP_TAIL + 4];
+    fr_1x1_ws *ws;      /* the node's tables, kept across its calls */
+    const uint32_t *quad[2]; /* the table of each form while it is in ws, else 0 */
+    uint8_t *tail;      /* the tail copy, after the tables */
 } fr_1x1_packed;
+#define FR_1X1_QUAD_BYTES (512 * 4)
+#define FR_1X1_WS_MIN (FR_1X1_QUAD_BYTES + FR_1X1_DSP_TAIL + 4)
 
-/* quad for `twice`: per code c, the eight pairs [t[a], t[c]] stored for every middle code x. */
-static void fr_1x1_quad(fr_1x1_packed *pk, int32_t twice)
+/* Depths whose widened block leaves room for the tables in the block itself (512 - K words of 8
+ * bytes >= FR_1X1_WS_MIN): no workspace needed. */
+#define FR_1X1_SPARE_K 224
+
+/* pk's tables in ws. */
+static void fr_1x1_packed_at(fr_1x1_packed *pk, fr_1x1_ws *ws)
 {
-    const int32_t b = pk->u->bits, n = 1 << b;
-    uint32_t lo[8], *q = pk->quad;
+    pk->ws = ws;
+    pk->quad[0] = pk->quad[1] = 0;
+    pk->tail = ws->mem + ws->bytes - (FR_1X1_DSP_TAIL + 4);
+}
+
+/* The quad table for `twice` (built into the workspace the first time; with room for two, each
+ * variant once per node, else rebuilt when the blocks' form changes): per code c, the eight pairs
+ * [t[a], t[c]] stored for every middle code x. */
+static FR_CONV_NOINLINE const uint32_t *fr_1x1_quad(fr_1x1_packed *pk, int32_t twice)
+{
+    fr_1x1_ws *ws = pk->ws;
+    const int32_t b = pk->u->bits, n = 1 << b, two = ws->bytes >= 2 * FR_1X1_QUAD_BYTES + FR_1X1_DSP_TAIL + 4;
+    const int32_t bit = 1 << twice;
+    uint32_t lo[8], *const quad = (uint32_t *)(void *)(ws->mem + (two ? twice * FR_1X1_QUAD_BYTES : 0)), *q = quad;
     int32_t a, c, x;
+    pk->quad[twice] = quad;
+    if (!two) pk->quad[1 - twice] = 0; /* one slot: the other form is overwritten */
+    if (two ? (ws->built & bit) != 0 : ws->built == bit) return quad;
     for (a = 0; a < n; ++a) lo[a] = (uint32_t)((int32_t)pk->u->table[a] * (twice ? 2 : 1)) & 0xFFFFu;
     for (c = 0; c < n; ++c) {
         const uint32_t hi = lo[c] << 16;
@@ -705,7 +725,8 @@ static void fr_1x1_quad(fr_1x1_packed *pk, int32_t twice)
             }
         }
     }
-    pk->twice = twice;
+    ws->built = two ? ws->built | bit : bit;
+    return quad;
 }
 
 /* The four lanes of a block (rows at p[0..3], groups runs of eight codes each) into d
@@ -755,26 +776,28 @@ static void fr_1x1_dsp_widen_packed(uint64_t *d, fr_1x1_packed *pk, const int32_
                                     int32_t *sums)
 {
     const fr_unpacker *u = pk->u;
+    fr_1x1_ws *ws = pk->ws;
     const int32_t b = u->bits;
+    const uint32_t *const quad = pk->quad[twice] ? pk->quad[twice] : fr_1x1_quad(pk, twice);
+    uint8_t *const tail = pk->tail;
     const uint8_t *p[4];
     int32_t j;
-    if (pk->twice != twice) fr_1x1_quad(pk, twice);
     for (j = 0; j < 4; ++j) {
         const int32_t first = (pk->row0 + c[j]) * k, at = first / 8 * b;
         p[j] = u->stream + at;
         if (first + k > u->fast_end) {
-            if (pk->tail_from < 0) {
-                pk->tail_from = fr_max(0, u->bytes - FR_1X1_DSP_TAIL);
-                memset(pk->tail, 0, sizeof pk->tail);
-                memcpy(pk->tail, u->stream + pk->tail_from, (size_t)(u->bytes - pk->tail_from));
+            if (ws->tail_from < 0) {
+                ws->tail_from = fr_max(0, u->bytes - FR_1X1_DSP_TAIL);
+                memset(tail, 0, FR_1X1_DSP_TAIL + 4);
+                memcpy(tail, u->stream + ws->tail_from, (size_t)(u->bytes - ws->tail_from));
             }
-            p[j] = pk->tail + (at - pk->tail_from);
+            p[j] = tail + (at - ws->tail_from);
         }
     }
     switch (b) {
-    case 1: fr_1x1_dsp_unpack_1(d, pk->quad, p, k / 8, sums); break;
-    case 2: fr_1x1_dsp_unpack_2(d, pk->quad, p, k / 8, sums); break;
-    default: fr_1x1_dsp_unpack_3(d, pk->quad, p, k / 8, sums); break;
+    case 1: fr_1x1_dsp_unpack_1(d, quad, p, k / 8, sums); break;
+    case 2: fr_1x1_dsp_unpack_2(d, quad, p, k / 8, sums); break;
+    default: fr_1x1_dsp_unpack_3(d, quad, p, k / 8, sums); break;
     }
     /* doubled weights: the sum of the weights is half their sum (exact: every term is even) */
     for (j = 0; j < 4 && twice; ++j) sums[j] /= 2;
@@ -1003,8 +1026,12 @@ static void fr_1x1_dsp_run(const fr_1x1_blk *blk, const int8_t *src, int8_t *dst
     }
 }
 
-/* filter: the int8 rows, or 0 with pk their PACKED codes. */
-static void fr_1x1_dsp(const flyref_conv_params *params, const flyref_quant_params *quant,
+/* filter: the int8 rows, or 0 with pk their PACKED codes. Inlined into each caller, so each copy
+ * keeps only its own weight path (one call per 4-channel block saved on the packed one). */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void fr_1x1_dsp(const flyref_conv_params *params, const flyref_quant_params *quant,
                        const flyref_dims *input_dims, const int8_t *input, const flyref_dims *filter_dims,
                        const int8_t *filter, fr_1x1_packed *pk, const int32_t *bias, const flyref_dims *output_dims,
                        int8_t *output, int32_t mode, int32_t groups, int32_t per_group, int32_t out_stride)
@@ -1019,10 +1046,19 @@ static void fr_1x1_dsp(const flyref_conv_params *params, const flyref_quant_para
     /* the rows of the map follow each other in memory (stride 1): one stream of pixels */
     const int32_t stream = row_x == ow * step_x && image_x == oh * row_x;
     int32_t g, oc0, b, oy;
+    fr_1x1_ws spare;
     blk.pairs = kq / 2;
     blk.odd = kq & 1;
     blk.kr = kc % 4;
     blk.rest = blk.odd || blk.kr;
+    if (pk && pk->ws == 0) {
+        /* K <= FR_1X1_SPARE_K: the widened block leaves room for the tables behind its K words */
+        spare.mem = (uint8_t *)(void *)(blk.wt + kc);
+        spare.bytes = (int32_t)sizeof blk.wt - 8 * kc;
+        spare.built = 0;
+        spare.tail_from = -1;
+        fr_1x1_packed_at(pk, &spare);
+    }
     for (g = 0; g < groups; ++g) {
         for (oc0 = g * per_group; oc0 < (g + 1) * per_group; oc0 += 4) {
             int32_t j, twice, rows[4], sums[4];
@@ -1113,11 +1149,21 @@ int fr_conv2d_1x1_packed_ok(int32_t kc, int32_t bits)
 #endif
 }
 
+int32_t fr_conv2d_1x1_packed_ws(int32_t kc)
+{
+#if FR_CONV_DSP && !FR_CONV_MVE
+    return kc > FR_1X1_SPARE_K ? FR_1X1_WS_MIN : 0;
+#else
+    (void)kc;
+    return 0;
+#endif
+}
+
 flyref_status fr_conv2d_1x1_s8_packed(const flyref_conv_params *params, const flyref_quant_params *quant,
                                       const flyref_dims *input_dims, const int8_t *input,
                                       const flyref_dims *filter_dims, const fr_unpacker *filter, int32_t row0,
                                       const int32_t *bias, const flyref_dims *output_dims, int8_t *output,
-                                      int32_t out_stride)
+                                      int32_t out_stride, fr_1x1_ws *ws)
 {
     int32_t groups, per_group;
     flyref_status s = fr_1x1_args(params, quant, input_dims, input, filter_dims, filter, output_dims, output,
@@ -1125,20 +1171,29 @@ flyref_status fr_conv2d_1x1_s8_packed(const flyref_conv_params *params, const fl
     if (s != FLYREF_OK) return s;
     if (!fr_conv2d_1x1_packed_ok(filter_dims->c, filter->bits) || row0 < 0) return FLYREF_NO_IMPL;
 #if FR_CONV_MVE
+    (void)ws;
     fr_1x1_mve(params, quant, input_dims, input, filter_dims, 0, filter, row0, bias, output_dims, output,
                fr_mode(params->rounding), groups, per_group, out_stride);
 #elif FR_CONV_DSP
     {
+        /* the tables (2 KB each for 3 bits) live in the widened block's spare room or in the
+         * caller's workspace, not in a frame of their own on the stack */
         fr_1x1_packed pk;
         pk.u = filter;
         pk.row0 = row0;
-        pk.twice = -1;
-        pk.tail_from = -1;
+        pk.ws = 0;
+        if (filter_dims->c > FR_1X1_SPARE_K) {
+            if (ws == 0 || ws->mem == 0 || ((uintptr_t)ws->mem & 3u) != 0 || ws->bytes < FR_1X1_WS_MIN) {
+                return FLYREF_ARG_ERROR;
+            }
+            fr_1x1_packed_at(&pk, ws);
+        }
         fr_1x1_dsp(params, quant, input_dims, input, filter_dims, 0, &pk, bias, output_dims, output,
                    fr_mode(params->rounding), groups, per_group, out_stride);
     }
 #else
     (void)bias;
+    (void)ws;
 #endif
     return FLYREF_OK;
 }

@@ -155,30 +155,78 @@ static int next_block(const fr_args *a, const fr_blocks *bl, const fr_unpacker *
     return 1;
 }
 
+/* Bytes of a weight slot an unpacker takes (16-aligned). */
+#define FR_UNPACKER_SLOT ((int32_t)((sizeof(fr_unpacker) + 15) & ~(size_t)15))
+
+/* The blocks of a 1x1 conv whose target path unpacks PACKED rows itself (fr_conv2d_reads_packed:
+ * DSP, MVE): each block gets them as stored, with no decode; ws holds the path's tables. */
+static flyref_status run_1x1_packed(const fr_args *a, const fr_blocks *bl, const flyref_conv_params *p,
+                                    const fr_unpacker *u, fr_1x1_ws *ws)
+{
+    fr_block blk;
+    flyref_dims xd = a->in[0]->dims, wd = a->in[1]->dims, od = a->out[0]->dims;
+    blk.u0 = blk.nu = 0;
+    while (next_block(a, bl, u, 1, &blk)) {
+        flyref_status st;
+        od.c = blk.nc;
+        wd.n = blk.nc;
+        st = fr_conv2d_1x1_s8_packed(p, &blk.q, &xd, a->x[0], &wd, u, blk.c0, blk.x[2], &od, a->y[0] + blk.c0,
+                                     bl->c_out, ws);
+        if (st != FLYREF_OK) return st;
+    }
+    return FLYREF_OK;
+}
+
+/* The unpacker, and the path's tables that do not fit its own stack block (deep rows), go to the
+ * node's weight slot, which nothing else uses then (stack use). */
+static FR_OUT_OF_LINE flyref_status blocked_1x1_packed(const fr_args *a, const fr_blocks *bl,
+                                                       const flyref_conv_params *p)
+{
+    uint8_t *const slot = fr_decode_dest(a->g, a->n, a->arena, 1);
+    fr_unpacker *const u = (fr_unpacker *)(void *)slot;
+    fr_1x1_ws ws;
+    fr_unpacker_of(u, a->in[1]);
+    ws.mem = slot + FR_UNPACKER_SLOT;
+    ws.bytes = bl->per_block * bl->unit_bytes - FR_UNPACKER_SLOT;
+    ws.built = 0;
+    ws.tail_from = -1;
+    return run_1x1_packed(a, bl, p, u, &ws);
+}
+
+/* 1 when the weight slot (4-aligned in the arena) holds the unpacker and the 1x1 path's tables; a
+ * node with fewer weights (a few hundred) decodes them, which costs about as much. */
+static int fr_1x1_ws_fits(const fr_args *a, const fr_blocks *bl)
+{
+    return (int64_t)bl->per_block * bl->unit_bytes >= FR_UNPACKER_SLOT + fr_conv2d_1x1_packed_ws(a->in[1]->dims.c);
+}
+
+/* next_block with the weights decoded, its unpacker on the stack only while it decodes: the kernel
+ * call that follows then runs without it below (stack use on the target; building the unpacker
+ * costs a pass over 2^(2 bits) table pairs per block). */
+static FR_OUT_OF_LINE int next_block_decoded(const fr_args *a, const fr_blocks *bl, fr_block *blk)
+{
+    fr_unpacker u;
+    if (blk->u0 + blk->nu >= bl->units) return 0;
+    fr_unpacker_of(&u, a->in[1]);
+    return next_block(a, bl, &u, 0, blk);
+}
+
 /* The blocked conv or depthwise (fr_blocked), kept out of line: the int8 path's frame then does not
- * carry the unpacker (stack use on the target). Each block is one kernel call on its channels,
+ * carry its locals (stack use on the target). Each block is one kernel call on its channels,
  * writing them straight into the output (the strided kernels of flyref_internal.h): a conv's
- * block is its filter rows; a depthwise's is input channels [u0, u0 + nu) and their heads. A 1x1
- * conv whose target path unpacks PACKED rows itself (fr_conv2d_reads_packed: DSP, MVE) gets them
- * as stored, with no decode into the region. */
+ * block is its filter rows; a depthwise's is input channels [u0, u0 + nu) and their heads, each
+ * block's weights decoded into the node's weight slot just before its call. */
 static FR_OUT_OF_LINE flyref_status blocked_eval(const fr_args *a, const fr_blocks *bl, const flyref_conv_params *p,
                                                  const flyref_context *ctx)
 {
     const int32_t in_c = a->in[0]->dims.c, ch_mult = bl->ch_per_unit;
-    fr_unpacker u;
     fr_block blk;
     flyref_dims xd = a->in[0]->dims, wd = a->in[1]->dims, od = a->out[0]->dims;
-    const int direct = a->n->op == FLYNET_OP_CONV2D && fr_conv2d_reads_packed(p, &xd, &wd, &od, a->in[1]->bits);
-    fr_unpacker_of(&u, a->in[1]);
     blk.u0 = blk.nu = 0;
-    while (next_block(a, bl, &u, direct, &blk)) {
+    while (next_block_decoded(a, bl, &blk)) {
         flyref_status st;
         od.c = blk.nc;
-        if (direct) {
-            wd.n = blk.nc;
-            st = fr_conv2d_1x1_s8_packed(p, &blk.q, &xd, a->x[0], &wd, &u, blk.c0, blk.x[2], &od, a->y[0] + blk.c0,
-                                         bl->c_out);
-        } else if (a->n->op == FLYNET_OP_DEPTHWISE_CONV2D) {
+        if (a->n->op == FLYNET_OP_DEPTHWISE_CONV2D) {
             xd.c = blk.nu;
             wd.c = blk.nc;
             st = fr_depthwise_conv2d_s8_strided(p, ch_mult, &blk.q, &xd, (const int8_t *)a->x[0] + blk.u0, in_c, &wd,
@@ -202,7 +250,13 @@ static flyref_status conv_eval(const fr_args *a)
     conv_params(a, &p, &q);
     ctx.buf = a->n->scratch_size > 0 ? a->arena + a->n->scratch_offset : 0;
     ctx.size = (int32_t)a->n->scratch_size;
-    if (fr_blocked(a->g, a->n, &bl)) return blocked_eval(a, &bl, &p, &ctx);
+    if (fr_blocked(a->g, a->n, &bl)) {
+        if (fr_conv2d_reads_packed(&p, &a->in[0]->dims, &a->in[1]->dims, &a->out[0]->dims, a->in[1]->bits) &&
+            fr_1x1_ws_fits(a, &bl)) {
+            return blocked_1x1_packed(a, &bl, &p);
+        }
+        return blocked_eval(a, &bl, &p, &ctx);
+    }
     return flyref_conv2d_wrapper_s8(&ctx, &p, &q, &a->in[0]->dims, a->x[0], &a->in[1]->dims, a->x[1], a->x[2],
                                     &a->out[0]->dims, a->y[0]);
 }
