@@ -1209,20 +1209,105 @@ static int32_t naive_code(const uint8_t *stream, int32_t bits, int32_t k)
     return v;
 }
 
+/* count PACKED weights at s_pk: a random code table of 2^bits values (sometimes with -128), then a
+ * stream of exactly ceil(count * bits / 8) random bytes; s_cw gets their values by naive_code. */
+static void draw_packed(int32_t bits, int32_t count)
+{
+    const int32_t stream_bytes = (count * bits + 7) / 8;
+    int32_t i;
+    fill_s8((int8_t *)s_pk, 1 << bits, (rnd() & 1u) ? -128 : -127, 127);
+    for (i = 0; i < stream_bytes; ++i) s_pk[256 + i] = (uint8_t)rnd();
+    for (i = 0; i < count; ++i) s_cw[i] = (int8_t)s_pk[naive_code(s_pk + 256, bits, i)];
+    memmove(s_pk + (1 << bits), s_pk + 256, (size_t)stream_bytes);
+}
+
+/* Biases, multipliers and shifts of oc channels into s_pq (biases at 0, the others at 1024, 2048). */
+static void draw_channel_constants(int32_t oc, int32_t shift_lo)
+{
+    int32_t i;
+    for (i = 0; i < oc; ++i) {
+        const int32_t any = rnd() % 8u == 0, hi = rnd() % 8u == 0 ? 1 : -2;
+        s_pq[i] = rint_in(-70000, 70000);
+        draw_requant(&s_pq[1024 + i], &s_pq[2048 + i], any, shift_lo, hi);
+    }
+}
+
+/* One node x -> y of `op` (parameters `record`) through the interpreter: x (in, zero point zx) at
+ * arena offset 0, the PACKED weights s_pk (fd, bits), the bias (oc = od->c values, absent without
+ * has_bias) and nq multipliers and shifts from s_pq, y (od, zero point zy) at 4096 and the decode
+ * region planned after them. Hashes the statuses; 0 when the plan does not fit (a failed case). */
+static int run_packed_node(family *f, int32_t op, const void *record, const flyref_dims *in, int32_t zx,
+                           const flyref_dims *fd, int32_t bits, const flyref_dims *od, int32_t zy, int32_t nq,
+                           int32_t has_bias)
+{
+    static flyref_tensor t[6];
+    static flyref_node node;
+    flyref_graph g;
+    size_t need = 0;
+    int32_t i;
+    memset(t, 0, sizeof t);
+    t[0].dims = *in;
+    t[0].type = FLYNET_TYPE_INT8;
+    t[0].zero_point = zx;
+    t[0].arena_offset = 0;
+    t[1].dims = *fd;
+    t[1].type = FLYNET_TYPE_INT8;
+    t[1].data = s_pk;
+    t[1].storage = FLYNET_STORAGE_PACKED;
+    t[1].bits = bits;
+    t[2].dims = dims(1, 1, 1, od->c);
+    t[3].dims = t[4].dims = dims(1, 1, 1, nq);
+    for (i = 2; i < 5; ++i) {
+        t[i].type = FLYNET_TYPE_INT32;
+        t[i].storage = FLYNET_STORAGE_RAW;
+        t[i].data = s_pq + 1024 * (i - 2);
+    }
+    t[5].dims = *od;
+    t[5].type = FLYNET_TYPE_INT8;
+    t[5].zero_point = zy;
+    t[5].arena_offset = 4096;
+    node.op = op;
+    node.num_inputs = 5;
+    node.num_outputs = 1;
+    node.inputs[0] = 0;
+    node.inputs[1] = 1;
+    node.inputs[2] = has_bias ? 2 : -1;
+    node.inputs[3] = 3;
+    node.inputs[4] = 4;
+    node.outputs[0] = 5;
+    node.params = record;
+    g.tensors = t;
+    g.num_tensors = 6;
+    g.nodes = &node;
+    g.num_nodes = 1;
+    fam_status(f, flyref_plan_scratch(&g, &need));
+    if (need > sizeof s_parena) {
+        f->fails++;
+        return 0;
+    }
+    fam_status(f, flyref_graph_prepare(&g, sizeof s_parena));
+    fam_status(f, flyref_graph_invoke(&g, (uint8_t *)s_parena, sizeof s_parena));
+    return 1;
+}
+
+/* The interpreter's outputs (n bytes at 4096) against the reference's in s_cy, and into the hash. */
+static void check_packed(family *f, int32_t n)
+{
+    const uint8_t *y = (const uint8_t *)s_parena + 4096;
+    if (memcmp(s_cy, y, (size_t)n) != 0) f->fails++;
+    fam_bytes(f, y, n);
+}
+
 static void packed_conv(family *f, int32_t it)
 {
     static flynet_conv2d_params r;
-    static flyref_tensor t[6];
-    static flyref_node node;
     const int32_t bits = 1 + it % 4;
     const int32_t per_tensor = rnd() % 4u == 0, has_bias = rnd() % 5u != 0;
-    flyref_graph g;
     flyref_conv_params p;
     flyref_quant_params q;
     flyref_context ctx;
     flyref_dims in, fd, od;
-    size_t need = 0;
-    int32_t kc, oc, i, nq, stream_bytes;
+    int32_t kc, oc, nq;
     uint8_t *arena = (uint8_t *)s_parena;
     switch (rnd() % 4u) {
     case 0: kc = rint_in(1, 40); break;            /* any depth: the decode path where k % 8 != 0 */
@@ -1253,79 +1338,137 @@ static void packed_conv(family *f, int32_t it)
     od = dims(in.n, (in.h - 1) / r.stride_h + 1, (in.w - 1) / r.stride_w + 1, oc);
     while (count(&od) > 4096) oc = (oc + 1) / 2, od.c = oc;
     fd = dims(oc, 1, 1, kc);
-    /* the code table (sometimes with -128) and the stream, exactly ceil(count * bits / 8) bytes */
-    fill_s8((int8_t *)s_pk, 1 << bits, (rnd() & 1u) ? -128 : -127, 127);
-    stream_bytes = (oc * kc * bits + 7) / 8;
-    for (i = 0; i < stream_bytes; ++i) s_pk[256 + i] = (uint8_t)rnd();
-    for (i = 0; i < oc * kc; ++i) s_cw[i] = (int8_t)s_pk[naive_code(s_pk + 256, bits, i)];
-    memmove(s_pk + (1 << bits), s_pk + 256, (size_t)stream_bytes);
+    draw_packed(bits, oc * kc);
     nq = per_tensor ? 1 : oc;
-    for (i = 0; i < oc; ++i) {
-        const int32_t any = rnd() % 8u == 0, hi = rnd() % 8u == 0 ? 1 : -2;
-        s_pq[i] = rint_in(-70000, 70000);
-        draw_requant(&s_pq[1024 + i], &s_pq[2048 + i], any, -12, hi);
-    }
-    /* the graph: x -> conv -> y, x and y in the arena, the decode region planned after them */
-    memset(t, 0, sizeof t);
-    t[0].dims = in;
-    t[0].type = FLYNET_TYPE_INT8;
-    t[0].zero_point = zero_point();
-    t[0].arena_offset = 0;
-    t[1].dims = fd;
-    t[1].type = FLYNET_TYPE_INT8;
-    t[1].data = s_pk;
-    t[1].storage = FLYNET_STORAGE_PACKED;
-    t[1].bits = bits;
-    t[2].dims = dims(1, 1, 1, oc);
-    t[3].dims = t[4].dims = dims(1, 1, 1, nq);
-    for (i = 2; i < 5; ++i) {
-        t[i].type = FLYNET_TYPE_INT32;
-        t[i].storage = FLYNET_STORAGE_RAW;
-        t[i].data = s_pq + 1024 * (i - 2);
-    }
-    t[5].dims = od;
-    t[5].type = FLYNET_TYPE_INT8;
-    t[5].zero_point = zero_point();
-    t[5].arena_offset = 4096;
-    node.op = FLYNET_OP_CONV2D;
-    node.num_inputs = 5;
-    node.num_outputs = 1;
-    node.inputs[0] = 0;
-    node.inputs[1] = 1;
-    node.inputs[2] = has_bias ? 2 : -1;
-    node.inputs[3] = 3;
-    node.inputs[4] = 4;
-    node.outputs[0] = 5;
-    node.params = &r;
-    g.tensors = t;
-    g.num_tensors = 6;
-    g.nodes = &node;
-    g.num_nodes = 1;
+    draw_channel_constants(oc, -12);
+    p.input_offset = -zero_point();
+    p.output_offset = zero_point();
     fill_s8((int8_t *)arena, count(&in), -128, 127);
-    fam_status(f, flyref_plan_scratch(&g, &need));
-    if (need > sizeof s_parena) {
-        f->fails++;
+    if (!run_packed_node(f, FLYNET_OP_CONV2D, &r, &in, -p.input_offset, &fd, bits, &od, p.output_offset, nq,
+                         has_bias)) {
         return;
     }
-    fam_status(f, flyref_graph_prepare(&g, sizeof s_parena));
-    fam_status(f, flyref_graph_invoke(&g, arena, sizeof s_parena));
-    /* the int8 kernel on the decoded weights, into g_y */
+    /* the int8 kernel on the decoded weights, into s_cy */
     p.stride_h = r.stride_h;
     p.stride_w = r.stride_w;
     p.pad_h = p.pad_w = 0;
     p.dilation_h = p.dilation_w = 1;
-    p.input_offset = -t[0].zero_point;
-    p.output_offset = t[5].zero_point;
     p.rounding = r.rounding;
     q = quant_of(s_pq + 1024, s_pq + 2048, nq);
     ctx.buf = g_scratch;
     ctx.size = 0;
     fam_status(f, flyref_conv2d_wrapper_s8(&ctx, &p, &q, &in, (const int8_t *)arena, &fd, s_cw, has_bias ? s_pq : 0,
                                            &od, s_cy));
-    if (memcmp(s_cy, arena + 4096, (size_t)count(&od)) != 0) f->fails++;
-    fam_bytes(f, arena + 4096, count(&od));
+    check_packed(f, count(&od));
 }
 static const suite_family k_packed_conv = {"packed_conv", 160, 0x9E3779B9u, packed_conv};
+
+/*
+ * Depthwise convs and FC layers whose weights are PACKED, through the interpreter: the depthwise
+ * runs a block of input channels at a time, each block's weights decoded just before its kernel
+ * call (the DSP and MVE depthwise paths then run on them), the FC reads its codes in its inner
+ * loop (fr_fully_connected_packed_s8: DSP pair tables, MVE gathers). Multipliers 1..4, kernels
+ * 1x1 to 5x5, strides, padding, more input channels than one 8 KB block holds, FC depths that are
+ * multiples of 8 and not (the portable loop), rows at the stream's end, batches, weight zero
+ * points, both roundings, clamps, per-tensor constants, no bias. Each case is checked on the board
+ * against the int8 kernel on the weights decoded by naive_code. Draws from its own seed.
+ */
+static void packed_depthwise(family *f, int32_t has_bias, int32_t bits)
+{
+    static flynet_conv2d_params r;
+    const int32_t mult = rint_in(1, 4), kh = rint_in(1, 5), kw = rint_in(1, 5);
+    flyref_conv_params p;
+    flyref_quant_params q;
+    flyref_dims in, fd, od;
+    int32_t nq;
+    /* one draw per statement: the order of a call's arguments is unspecified */
+    in = dims(rint_in(1, 2), 1, 1, 1);
+    in.c = rint_in(1, 24);
+    if (rnd() % 3u == 0) in.c = rint_in(100, 1024 / mult); /* several 8 KB blocks (s_pq: 1024 channels) */
+    in.h = rint_in(1, 7);
+    in.w = rint_in(1, 7);
+    conv_geometry(&p, 2, 2, 1, 1);
+    p.dilation_h = p.dilation_w = 1;
+    p.activation = full_range();
+    if (rnd() & 1u) any_clamp(&p.activation);
+    p.rounding = rounding();
+    od = conv_out(&p, &in, kh, kw, in.c * mult, 0);
+    while (count(&in) > 4096 || count(&od) > 4096 || kh * kw * od.c > 20000) {
+        in.n = 1;
+        in.h = (in.h + 1) / 2;
+        in.w = (in.w + 1) / 2;
+        if (in.h == 1 && in.w == 1) in.c = (in.c + 1) / 2;
+        od = conv_out(&p, &in, kh, kw, in.c * mult, 0);
+    }
+    fd = dims(1, kh, kw, od.c);
+    r.stride_h = p.stride_h;
+    r.stride_w = p.stride_w;
+    r.pad_h = p.pad_h;
+    r.pad_w = p.pad_w;
+    r.dilation_h = r.dilation_w = 1;
+    r.act_min = p.activation.min;
+    r.act_max = p.activation.max;
+    r.rounding = p.rounding;
+    draw_packed(bits, count(&fd));
+    nq = rnd() % 4u == 0 ? 1 : od.c;
+    draw_channel_constants(od.c, -14);
+    fill_s8((int8_t *)s_parena, count(&in), -128, 127);
+    if (!run_packed_node(f, FLYNET_OP_DEPTHWISE_CONV2D, &r, &in, -p.input_offset, &fd, bits, &od, p.output_offset,
+                         nq, has_bias)) {
+        return;
+    }
+    q = quant_of(s_pq + 1024, s_pq + 2048, nq);
+    fam_status(f, flyref_depthwise_conv2d_s8(&p, mult, &q, &in, (const int8_t *)s_parena, &fd, s_cw,
+                                             has_bias ? s_pq : 0, &od, s_cy));
+    check_packed(f, count(&od));
+}
+
+static void packed_fc(family *f, int32_t has_bias, int32_t bits)
+{
+    static flynet_fully_connected_params r;
+    flyref_fc_params p;
+    flyref_quant_params q;
+    flyref_dims in, fd, od;
+    int32_t k, co, nq;
+    k = rnd() % 3u == 0 ? rint_in(1, 100) : 8 * rint_in(1, 80);
+    co = rint_in(1, 64);
+    while (co * k > 20000) co = (co + 1) / 2;
+    in = dims(rint_in(1, 3), 1, 1, k);
+    while (count(&in) > 4096) in.n--;
+    fd = dims(co, 1, 1, k);
+    od = dims(in.n, 1, 1, co);
+    fc_offsets(&p, 6u);
+    p.activation = full_range();
+    if (rnd() & 1u) any_clamp(&p.activation);
+    p.rounding = rounding();
+    r.filter_offset = p.filter_offset;
+    r.act_min = p.activation.min;
+    r.act_max = p.activation.max;
+    r.rounding = p.rounding;
+    draw_packed(bits, co * k);
+    nq = rnd() % 4u == 0 ? 1 : co;
+    draw_channel_constants(co, -14);
+    fill_s8((int8_t *)s_parena, count(&in), -128, 127);
+    if (!run_packed_node(f, FLYNET_OP_FULLY_CONNECTED, &r, &in, -p.input_offset, &fd, bits, &od, p.output_offset, nq,
+                         has_bias)) {
+        return;
+    }
+    q = quant_of(s_pq + 1024, s_pq + 2048, nq);
+    fam_status(f, flyref_fully_connected_s8(&p, &q, &in, (const int8_t *)s_parena, &fd, s_cw, has_bias ? s_pq : 0,
+                                            &od, s_cy));
+    check_packed(f, count(&od));
+}
+
+static void packed_dw_fc(family *f, int32_t it)
+{
+    const int32_t has_bias = rnd() % 5u != 0, bits = 1 + (it / 2) % 4;
+    if (it % 2 == 0) {
+        packed_depthwise(f, has_bias, bits);
+    } else {
+        packed_fc(f, has_bias, bits);
+    }
+}
+static const suite_family k_packed_dw_fc = {"packed_dw_fc", 200, 0x7F4A7C15u, packed_dw_fc};
 
 /* ------------------------------------------------------------------ CMSIS-NN vectors on target */
 
@@ -1466,7 +1609,8 @@ int flyref_kernel_suite_run(suite_puts_fn out)
     static const suite_family *const families[] = {
         &k_fixed_point, &k_param_derivation, &k_conv, &k_depthwise, &k_depthwise_paths, &k_fully_connected,
         &k_conv_fc_fast, &k_elementwise, &k_pooling, &k_activations, &k_data_movement, &k_vaeca, &k_interpreter,
-        &k_elementwise_fast, &k_activation_fast, &k_vaeca_fast, &k_vaeca_saturated, &k_vaeca_edges, &k_packed_conv};
+        &k_elementwise_fast, &k_activation_fast, &k_vaeca_fast, &k_vaeca_saturated, &k_vaeca_edges, &k_packed_conv,
+        &k_packed_dw_fc};
     int fails = 0;
     size_t i;
     g_state = 0x12345678u;
