@@ -677,6 +677,7 @@ typedef struct fr_1x1_packed {
 } fr_1x1_packed;
 #define FR_1X1_QUAD_BYTES (512 * 4)
 #define FR_1X1_WS_MIN (FR_1X1_QUAD_BYTES + FR_1X1_DSP_TAIL + 4)
+#define FR_1X1_WS_TWO (2 * FR_1X1_QUAD_BYTES + FR_1X1_DSP_TAIL + 4)
 
 /* Depths whose widened block leaves room for the tables in the block itself (512 - K words of 8
  * bytes >= FR_1X1_WS_MIN): no workspace needed. */
@@ -696,7 +697,7 @@ static void fr_1x1_packed_at(fr_1x1_packed *pk, fr_1x1_ws *ws)
 static FR_CONV_NOINLINE const uint32_t *fr_1x1_quad(fr_1x1_packed *pk, int32_t twice)
 {
     fr_1x1_ws *ws = pk->ws;
-    const int32_t b = pk->u->bits, n = 1 << b, two = ws->bytes >= 2 * FR_1X1_QUAD_BYTES + FR_1X1_DSP_TAIL + 4;
+    const int32_t b = pk->u->bits, n = 1 << b, two = ws->bytes >= FR_1X1_WS_TWO;
     const int32_t bit = 1 << twice;
     uint32_t lo[8], *const quad = (uint32_t *)(void *)(ws->mem + (two ? twice * FR_1X1_QUAD_BYTES : 0)), *q = quad;
     int32_t a, c, x;
@@ -1181,12 +1182,14 @@ flyref_status fr_conv2d_1x1_s8_packed(const flyref_conv_params *params, const fl
         fr_1x1_packed pk;
         pk.u = filter;
         pk.row0 = row0;
+        const int ws_ok = ws != 0 && ws->mem != 0 && ((uintptr_t)ws->mem & 3u) == 0;
         pk.ws = 0;
-        if (filter_dims->c > FR_1X1_SPARE_K) {
-            if (ws == 0 || ws->mem == 0 || ((uintptr_t)ws->mem & 3u) != 0 || ws->bytes < FR_1X1_WS_MIN) {
-                return FLYREF_ARG_ERROR;
-            }
+        /* the workspace when it holds both forms' tables (built once per node) or the block has
+         * no room for one */
+        if (ws_ok && (ws->bytes >= FR_1X1_WS_TWO || (filter_dims->c > FR_1X1_SPARE_K && ws->bytes >= FR_1X1_WS_MIN))) {
             fr_1x1_packed_at(&pk, ws);
+        } else if (filter_dims->c > FR_1X1_SPARE_K) {
+            return FLYREF_ARG_ERROR;
         }
         fr_1x1_dsp(params, quant, input_dims, input, filter_dims, 0, &pk, bias, output_dims, output,
                    fr_mode(params->rounding), groups, per_group, out_stride);
