@@ -181,7 +181,9 @@ static inline int fr_quant_ok(const flyref_quant_params *q, int32_t channels)
 uint32_t fr_packed_index(const uint8_t *p, int32_t bits, int32_t k);
 
 /** A PACKED stream ready to unpack: for 1 to 4 bits, the values of every two consecutive indices
- *  as one 16-bit pair (flyref_unpack.c says why). 520 bytes: an eval's stack, built once per node. */
+ *  as one 16-bit pair (flyref_unpack.c says why). About 540 bytes, so the interpreter keeps it off
+ *  the kernels' stack where it can: built per block while a block decodes, once per node in the
+ *  weight slot of a 1x1 node that reads codes, on the stack of a packed FC's eval. */
 typedef struct fr_unpacker {
     const uint8_t *stream;
     const int8_t *table;
