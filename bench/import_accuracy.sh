@@ -15,7 +15,7 @@
 # Nothing is chosen on the test split: the hyper-parameters are fixed here, calibration reads
 # the training split.
 #
-# ~35 minutes on 2 loaded cores. Env: FLYNET (binary, default build/cli/flynet), PYTHON (with
+# ~35 minutes on 2 loaded cores (run it under nice -n 10 on a shared machine). Env: FLYNET (binary, default build/cli/flynet), PYTHON (with
 # torch, default /usr/bin/python3: Debian's python3-torch), EPOCHS (default 4), QAT_EPOCHS
 # (default 1), CAL_SAMPLES (calibration images, default 500), THREADS (default 2).
 set -eu
@@ -58,7 +58,7 @@ to_fly() {
 }
 
 echo "== PyTorch: ResNet-8, $EPOCHS epochs"
-run nice -n 10 "$PYTHON" "$HERE/import_accuracy.py" "$DATA" "$OUT" --epochs "$EPOCHS" --threads "$THREADS"
+run "$PYTHON" "$HERE/import_accuracy.py" "$DATA" "$OUT" --epochs "$EPOCHS" --threads "$THREADS"
 mean=$(sed -n 's/^mean //p' "$OUT/pytorch.txt")
 std=$(sed -n 's/^std //p' "$OUT/pytorch.txt")
 pt=$(sed -n 's/^float_top1 //p' "$OUT/pytorch.txt")
