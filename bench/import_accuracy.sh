@@ -82,10 +82,12 @@ set -- $(top1_of "$OUT/resnet8.L8.fly")
 qat=$1 qat_float=$2
 
 bytes() { wc -c < "$1" | tr -d ' '; }
+row() { printf '%-52s %6s %%%s\n' "$1" "$2" "${3:+  $3}"; }
 echo
 echo "== ResNet-8, Fashion-MNIST, top-1 on the whole test split ($(($(date +%s) - start)) s in all)"
-echo "PyTorch float ($EPOCHS epochs):            $pt %"
-echo "flynet float, imported:                  $imported %"
-echo "flynet int8 (.fly, $(bytes "$OUT/resnet8.fly") bytes):       $int8 %  ($(awk -v a="$int8" -v b="$pt" 'BEGIN { printf "%+.2f", a - b }') pt vs PyTorch; target >= -0.5)"
-echo "flynet 8-level QAT, float activations ($QAT_EPOCHS epoch): $qat_float %"
-echo "flynet 8-level QAT int8 (3-bit weights, $(bytes "$OUT/resnet8.L8.fly") bytes): $qat %"
+row "PyTorch float ($EPOCHS epochs)" "$pt"
+row "flynet float, imported" "$imported"
+row "flynet int8, $(bytes "$OUT/resnet8.fly") bytes" "$int8" \
+  "$(awk -v a="$int8" -v b="$pt" 'BEGIN { printf "%+.2f pt vs PyTorch float (target: >= -0.50)", a - b }')"
+row "flynet 8-level QAT ($QAT_EPOCHS epoch), float activations" "$qat_float"
+row "flynet 8-level QAT int8, 3-bit weights, $(bytes "$OUT/resnet8.L8.fly") bytes" "$qat"
