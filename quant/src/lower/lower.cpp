@@ -1,11 +1,13 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "flyref.h"
 #include "flynet/core/fake_quant.hpp"
 #include "flynet/core/fold_bn.hpp"
 #include "flynet/core/model_state.hpp"
+#include "flynet/core/qdq.hpp"
 #include "flynet/formats/error.hpp"
 #include "flynet/quant/quantize.hpp"
 #include "flynet/quant/flyref_status_text.hpp"
@@ -32,7 +34,8 @@ std::vector<uint8_t> bytes_of(const std::vector<T>& v) {
 
 class Lowering {
  public:
-  Lowering(const Model& m, Calibration cal, const QuantizeOptions& o) : m_(m), g_(m.graph), cal_(std::move(cal)), o_(o) {}
+  Lowering(const Model& m, Calibration cal, const QuantizeOptions& o)
+      : m_(m), g_(m.graph), cal_(std::move(cal)), o_(o), qdq_(read_qdq(m)) {}
 
   IntGraph run() {
     unify_ranges();
@@ -46,14 +49,28 @@ class Lowering {
     out_.meta["quant.rounding"] = o_.rounding == FLYNET_ROUNDING_SINGLE ? "single" : "double";
     out_.meta["quant.weights"] = o_.per_tensor ? "per-tensor" : "per-channel";
     out_.meta["quant.calibration"] = cal_.state.method_name();
+    if (qdq_) out_.meta["quant.calibration"] = cal_.ranges.empty() ? "qdq" : cal_.state.method_name() + "+qdq";
     if (o_.weight_levels > 0) out_.meta["quant.weight_levels"] = std::to_string(o_.weight_levels);
     return std::move(out_);
   }
 
  private:
   // ---- ranges ---------------------------------------------------------------------------
+  // A QDQ model's grid (qdq.hpp) stands for a range where the calibration has none; act_tensor
+  // takes the grid itself.
+  const ActQuant* qdq_grid(const std::string& node) const {
+    if (!qdq_) return nullptr;
+    auto it = qdq_->acts.find(node);
+    return it == qdq_->acts.end() ? nullptr : &it->second;
+  }
   TensorRange& range(const std::string& key) {
     auto it = cal_.ranges.find(key);
+    if (it == cal_.ranges.end() && qdq_grid(key)) {
+      const ActQuant& q = *qdq_grid(key);
+      it = cal_.ranges.emplace(key, TensorRange{float(-128 - q.zero_point) * q.scale, float(127 - q.zero_point) * q.scale}).first;
+    }
+    if (it == cal_.ranges.end() && qdq_)
+      throw Error(ErrorCode::format, "no range for '" + key + "': the QDQ model does not quantize it; run flynet calibrate");
     if (it == cal_.ranges.end())
       throw Error(ErrorCode::format, "no calibration range for '" + key + "': run flynet calibrate first");
     return it->second;
@@ -79,7 +96,7 @@ class Lowering {
   static std::array<int32_t, 4> dims(const Shape& s) { return {1, s.h, s.w, s.c}; }
 
   int32_t act_tensor(const std::string& name, const Shape& s, const TensorRange& r) {
-    const ActQuant q = act_quant_params(r.min, r.max);
+    const ActQuant q = qdq_grid(name) ? *qdq_grid(name) : act_quant_params(r.min, r.max);
     IntTensor t;
     t.name = name;
     t.dims = dims(s);
@@ -195,6 +212,46 @@ class Lowering {
       }
     return q;
   }
+  // A QDQ model's weights: its int8 codes on its channel scales, exactly (no BN to fold in).
+  QuantWeights weights_of(const Node& n, const Tensor& raw, const std::vector<float>& s, const Tensor& folded) {
+    const QdqWeights* w = qdq_weights(n.name);
+    if (!w) return quantize_weights(raw, s, folded, true);
+    if (!s.empty())
+      throw Error(ErrorCode::unsupported, "QDQ conv '" + n.name + "' is followed by a batch norm: cannot fold it into int8 codes");
+    QuantWeights q;
+    q.codes = qdq_weight_codes(m_, n.name, *w);
+    q.scales.assign(w->scales.begin(), w->scales.end());
+    return q;
+  }
+  const QdqWeights* qdq_weights(const std::string& node) const {
+    if (!qdq_) return nullptr;
+    auto it = qdq_->weights.find(node);
+    return it == qdq_->weights.end() ? nullptr : &it->second;
+  }
+  // A QDQ model's int32 bias codes replace the rounded float bias; requantized (in double)
+  // only when their scale is not in_scale * w_scale[c].
+  void qdq_bias(const std::string& node, int32_t bias_t, double in_scale, const std::vector<double>& w_scale) {
+    const QdqWeights* w = qdq_weights(node);
+    if (!w || w->bias.empty()) return;
+    std::vector<int32_t> b(w->bias.size());
+    for (size_t c = 0; c < b.size(); ++c) {
+      const double have = w->bias_scale[w->bias_scale.size() == 1 ? 0 : c], want = in_scale * w_scale[c];
+      b[c] = std::fabs(have / want - 1) <= 1e-6
+                 ? w->bias[c]
+                 : int32_t(std::clamp(std::round(w->bias[c] * have / want), double(INT32_MIN), double(INT32_MAX)));
+    }
+    out_.tensors[size_t(bias_t)].data = bytes_of(b);
+  }
+  // A pooled or sigmoid output that a QDQ model puts on another grid than the kernel's: requantized onto it.
+  int32_t onto_qdq_grid(const Node& n, int32_t y) {
+    const ActQuant* q = qdq_grid(n.name);
+    if (!q || (double(q->scale) == T(y).scale && q->zero_point == T(y).zero_point)) return y;
+    out_.tensors[size_t(y)].name += ".kernel";
+    const int32_t z = act_tensor(n.name, n.out, range(n.name));
+    requantize(n.name + ".requantize", y, z, FLYNET_ACT_NONE);
+    return z;
+  }
+
   // Bias int32 at scale in_scale * w_scale[c], and the requantization multipliers.
   void bias_and_multipliers(const std::string& name, double in_scale, const std::vector<double>& w_scale,
                             const std::vector<float>& bias, double out_scale, int32_t& bias_t, int32_t& mult_t,
@@ -267,7 +324,7 @@ class Lowering {
     }
     const int relu = fusable_relu(b >= 0 ? b : i);
     if (relu >= 0) out_node = g_.nodes[size_t(relu)].name;
-    const QuantWeights q = quantize_weights(m_.param(n.name + ".weight"), f.scale, f.weight, true);
+    const QuantWeights q = weights_of(n, m_.param(n.name + ".weight"), f.scale, f.weight);
     const int32_t x = in(n, 0);
     const ConvGeom geom = conv_geom(n);
     const int K = n.kernel, KH = geom.kh, KW = geom.kw;
@@ -312,6 +369,7 @@ class Lowering {
     clamp_of(relu, y, p.act_min, p.act_max);
     int32_t bt, mt, st;
     bias_and_multipliers(n.name, T(x).scale, q.scales, f.bias, T(y).scale, bt, mt, st);
+    qdq_bias(n.name, bt, T(x).scale, q.scales);
     if (n.groups == n.cin && n.cout % n.cin == 0) {
       // Depthwise with multiplier cout/cin (the MDW heads): weights [1, KH, KW, C_OUT].
       std::vector<int8_t> w(size_t(KH * KW * n.cout));
@@ -365,7 +423,7 @@ class Lowering {
         check(flyref_logistic_prepare(float(s_in), &p), n.name);
         p.rounding = o_.rounding;
         op(n.name, FLYNET_OP_LOGISTIC, {x}, {y}, p);
-        value_[size_t(i)] = y;
+        value_[size_t(i)] = onto_qdq_grid(n, y);
         return;
       }
       case Act::relu:
@@ -532,7 +590,7 @@ class Lowering {
     const Shape& s = g_.nodes[size_t(n.inputs[0])].out;
     const int32_t y = like_tensor(n.name, dims(n.out), x);
     op(n.name, FLYNET_OP_AVG_POOL2D, {x}, {y}, flynet_pool2d_params{s.h, s.w, 1, 1, 0, 0, -128, 127});
-    value_[size_t(i)] = y;
+    value_[size_t(i)] = onto_qdq_grid(n, y);
   }
 
   // A max of int8 codes is the max of the values on one grid: the output keeps the input's.
@@ -542,7 +600,7 @@ class Lowering {
     const ConvGeom c = conv_geom(n);
     const int32_t y = like_tensor(n.name, dims(n.out), x);
     op(n.name, FLYNET_OP_MAX_POOL2D, {x}, {y}, flynet_pool2d_params{c.kh, c.kw, c.sh, c.sw, c.pt, c.pl, -128, 127});
-    value_[size_t(i)] = y;
+    value_[size_t(i)] = onto_qdq_grid(n, y);
   }
 
   void lower_linear(int i) {
@@ -552,12 +610,13 @@ class Lowering {
     const std::string out_node = relu >= 0 ? g_.nodes[size_t(relu)].name : n.name;
     const int32_t y = act_tensor(out_node, n.out, range(out_node));
     const Tensor& w = m_.param(n.name + ".weight");
-    const QuantWeights q = quantize_weights(w, {}, w, true);
+    const QuantWeights q = weights_of(n, w, {}, w);
     std::vector<int8_t> codes(q.codes.begin(), q.codes.end());
     const int32_t wt = const_i8(n.name + ".weight", {n.cout, 1, 1, n.cin}, codes, q.scales, q.levels);
     const std::vector<float> bias(m_.param(n.name + ".bias").data.begin(), m_.param(n.name + ".bias").data.end());
     int32_t bt, mt, st;
     bias_and_multipliers(n.name, T(x).scale, q.scales, bias, T(y).scale, bt, mt, st);
+    qdq_bias(n.name, bt, T(x).scale, q.scales);
     flynet_fully_connected_params p{};
     clamp_of(relu, y, p.act_min, p.act_max);
     p.rounding = o_.rounding;
@@ -579,6 +638,7 @@ class Lowering {
   QuantizeOptions o_;
   IntGraph out_;
   std::vector<int32_t> value_;  // float node -> int tensor holding its value
+  std::optional<QdqRecord> qdq_;  // a QDQ model's grids and int8 weights (flynet import)
 };
 
 }  // namespace
