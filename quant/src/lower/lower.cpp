@@ -35,7 +35,7 @@ std::vector<uint8_t> bytes_of(const std::vector<T>& v) {
 class Lowering {
  public:
   Lowering(const Model& m, Calibration cal, const QuantizeOptions& o)
-      : m_(m), g_(m.graph), cal_(std::move(cal)), o_(o), qdq_(read_qdq(m)) {}
+      : m_(m), g_(m.graph), cal_(std::move(cal)), o_(o), qdq_(read_qdq(m)), calibrated_(!cal_.ranges.empty()) {}
 
   IntGraph run() {
     unify_ranges();
@@ -49,7 +49,7 @@ class Lowering {
     out_.meta["quant.rounding"] = o_.rounding == FLYNET_ROUNDING_SINGLE ? "single" : "double";
     out_.meta["quant.weights"] = o_.per_tensor ? "per-tensor" : "per-channel";
     out_.meta["quant.calibration"] = cal_.state.method_name();
-    if (qdq_) out_.meta["quant.calibration"] = cal_.ranges.empty() ? "qdq" : cal_.state.method_name() + "+qdq";
+    if (qdq_) out_.meta["quant.calibration"] = calibrated_ ? cal_.state.method_name() + "+qdq" : "qdq";
     if (o_.weight_levels > 0) out_.meta["quant.weight_levels"] = std::to_string(o_.weight_levels);
     return std::move(out_);
   }
@@ -639,6 +639,7 @@ class Lowering {
   IntGraph out_;
   std::vector<int32_t> value_;  // float node -> int tensor holding its value
   std::optional<QdqRecord> qdq_;  // a QDQ model's grids and int8 weights (flynet import)
+  bool calibrated_;               // ranges from flynet calibrate (else only the QDQ grids)
 };
 
 }  // namespace
