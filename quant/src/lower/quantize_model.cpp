@@ -130,6 +130,7 @@ void describe_graph(const IntGraph& g, const IntRunner& runner, QuantizeReport& 
   r.arena_lower_bound = runner.plan().lower_bound;
   r.rounding = g.meta.at("quant.rounding");
   r.weights = g.meta.at("quant.weights");
+  r.calibration = g.meta.at("quant.calibration");
   r.input_scale = g.meta.at("input.scale");
   r.input_zero_point = g.meta.at("input.zero_point");
   for (const IntOp& op : g.ops) {
