@@ -121,7 +121,8 @@ TEST_F(Import, ImportedModelTrainsWithQuantizationAwareness) {
 // where the simulation rounds in float, so logits may differ by a few output steps; measured
 // on these fixtures, at most 2 steps and top-1 agreement >= 15/16.
 TEST_F(Import, QdqModelsQuantizeWithoutCalibrationAndFollowTheirSimulation) {
-  for (const auto& [name, h, w, c, k] : {std::tuple{"qdq_torch", 16, 16, 3, 10}, std::tuple{"qdq_ort", 10, 10, 2, 4}}) {
+  for (const auto& [name, h, w, c, k] : {std::tuple{"qdq_torch", 16, 16, 3, 10}, std::tuple{"qdq_qat", 12, 12, 3, 6},
+                                       std::tuple{"qdq_ort", 10, 10, 2, 4}}) {
     SCOPED_TRACE(name);
     const std::string d = data(h, w, c, k), m = p(std::string(name) + ".h5"), q = p(std::string(name) + ".q.h5"),
                       fly = p(std::string(name) + ".fly"), json = p(std::string(name) + ".json");

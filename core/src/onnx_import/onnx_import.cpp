@@ -234,6 +234,7 @@ class Importer {
     if (op == "Constant") return map_constant(n);
     if (op == "Conv") return map_conv(n);
     if (op == "BatchNormalization") return map_bn(n);
+    if (op == "Clip" && quantized_.count(n.input(0))) return map_code_clip(n);
     if (op == "Relu" || op == "Sigmoid" || op == "HardSwish" || op == "HardSigmoid" || op == "Clip")
       return map_activation(n);
     if (op == "Add") return map_add(n);
@@ -241,6 +242,7 @@ class Importer {
     if (op == "GlobalAveragePool" || op == "ReduceMean" || op == "AveragePool") return map_pool(n);
     if (op == "Flatten" || op == "Reshape" || op == "Squeeze") return map_flatten(n);
     if (op == "Gemm" || op == "MatMul") return map_linear(n);
+    if (op == "Identity" && constant(n.input(0))) return map_constant_alias(n);
     if (op == "Identity") return set_out(n, node_in(n, 0));
     if (op == "Dropout") return map_dropout(n);
     if (op == "Pad") return map_pad(n);
@@ -251,6 +253,11 @@ class Importer {
     refuse(n, "unsupported ONNX op " + op);
   }
 
+  // PyTorch's export passes shared scales and zero points through an Identity.
+  void map_constant_alias(const onnx::NodeProto& n) {
+    const Const c = *constant(n.input(0));
+    consts_[n.output(0)] = c;
+  }
   void map_constant(const onnx::NodeProto& n) {
     const auto* a = attr(n, "value");
     if (!a || !a->has_t()) refuse(n, "Constant other than a tensor value");
@@ -563,6 +570,18 @@ class Importer {
     qdq(n, [&] { return onnx_qdq::activation_grid(q); });
     quantized_[n.output(0)] = {v, q};
   }
+  // QuantizeLinear -> Clip -> DequantizeLinear: the codes of a reduced range (PyTorch's
+  // quant_min / quant_max narrower than the type's).
+  void map_code_clip(const onnx::NodeProto& n) {
+    auto bound = [&](int k) -> const Const* {
+      if (n.input_size() <= k || n.input(k).empty()) return nullptr;
+      if (!constant(n.input(k))) refuse(n, "Clip of quantized codes by a computed bound");
+      return constant(n.input(k));
+    };
+    const auto& [v, q] = quantized_.at(n.input(0));
+    const QParams clipped = qdq(n, [&] { return onnx_qdq::clip_codes(q, bound(1), bound(2)); });
+    quantized_[n.output(0)] = {v, clipped};
+  }
   void map_dequantize(const onnx::NodeProto& n) {
     if (n.input_size() < 1) refuse(n, "DequantizeLinear with too few inputs");
     if (const Const* c = constant(n.input(0))) {
@@ -579,8 +598,10 @@ class Importer {
       refuse(n, "DequantizeLinear whose scale or zero point differs from its QuantizeLinear's");
     const int node = it->second.first.node;
     const ActQuant grid = onnx_qdq::activation_grid(q);
+    const auto codes = onnx_qdq::activation_codes(it->second.second);
     auto [at, fresh] = act_grids_.emplace(node, grid);
-    if (!fresh && (at->second.scale != grid.scale || at->second.zero_point != grid.zero_point))
+    auto [c, fresh_codes] = act_codes_.emplace(node, codes);
+    if (!fresh && (at->second.scale != grid.scale || at->second.zero_point != grid.zero_point || c->second != codes))
       refuse(n, "a second quantization of '" + g_.nodes[size_t(node)].name + "' onto another grid");
     values_[n.output(0)] = it->second.first;
   }
@@ -607,6 +628,8 @@ class Importer {
   void write_qdq_record(Model& m) {
     QdqRecord r;
     for (const auto& [node, grid] : act_grids_) r.acts[g_.nodes[size_t(node)].name] = grid;
+    for (const auto& [node, codes] : act_codes_)
+      if (codes != std::pair<int32_t, int32_t>{-128, 127}) r.code_ranges[g_.nodes[size_t(node)].name] = {codes.first, codes.second};
     for (auto& [name, w] : qdq_.weights) {
       if (!m.params.count(name + ".weight")) continue;
       if (w.scales.empty())
@@ -619,9 +642,11 @@ class Importer {
                     "a BatchNormalization after the QDQ conv '" + m.graph.nodes[i].name +
                         "' (fold batch norm into the weights before quantizing)",
                     path_);
-    std::erase_if(r.acts, [&](const auto& a) {
+    auto dropped = [&](const auto& a) {
       return std::none_of(m.graph.nodes.begin(), m.graph.nodes.end(), [&](const Node& x) { return x.name == a.first; });
-    });
+    };
+    std::erase_if(r.acts, dropped);
+    std::erase_if(r.code_ranges, dropped);
     if (!r.acts.empty() || !r.weights.empty()) write_qdq(m, r);
   }
 
@@ -699,6 +724,7 @@ class Importer {
   std::map<std::string, std::pair<Value, QParams>> quantized_;   // QuantizeLinear outputs of activations
   std::map<std::string, std::pair<Const, QParams>> dequantized_;  // DequantizeLinear outputs of constants: codes
   std::map<int, ActQuant> act_grids_;                             // node -> its recorded int8 grid
+  std::map<int, std::pair<int32_t, int32_t>> act_codes_;          // node -> the int8 codes the grid keeps
   QdqRecord qdq_;                                                  // weight scales by node name
 };
 

@@ -107,6 +107,24 @@ ActQuant activation_grid(const QParams& q) {
   return ActQuant{q.scale[0], int32_t(q.zero[0] - (q.type == kUint8 ? 128 : 0))};
 }
 
+std::pair<int32_t, int32_t> activation_codes(const QParams& q) {
+  const int64_t shift = q.type == kUint8 ? 128 : 0;
+  const auto [lo, hi] = code_range(q.type);
+  return {int32_t(std::max(lo, q.lo) - shift), int32_t(std::min(hi, q.hi) - shift)};
+}
+
+QParams clip_codes(QParams q, const Const* lo, const Const* hi) {
+  auto bound = [&](const Const* c, int64_t& at, bool upper) {
+    if (!c) return;
+    if (c->i.size() != 1 || c->type != q.type) refuse("Clip of quantized codes by a bound that is not one code of their type");
+    at = upper ? std::min(at, c->i[0]) : std::max(at, c->i[0]);
+  };
+  bound(lo, q.lo, false);
+  bound(hi, q.hi, true);
+  if (q.lo > q.hi) refuse("Clip of quantized codes to an empty range");
+  return q;
+}
+
 bool same_params(const QParams& a, const QParams& b) {
   return a.scale == b.scale && a.zero == b.zero && a.type == b.type && (a.scale.size() == 1 || a.axis == b.axis);
 }

@@ -43,6 +43,7 @@ struct QParams {
   std::vector<int64_t> zero;  // as many as scale
   int64_t axis = 1;
   int type = 0;               // ONNX element type of the quantized side (int8, uint8, int32)
+  int64_t lo = INT64_MIN, hi = INT64_MAX;  // a Clip of the codes (PyTorch's reduced ranges)
 };
 
 // The parameters from the node's scale and zero point constants (zero == nullptr: absent,
@@ -55,8 +56,12 @@ Const quantize(const Const& x, const QParams& q);
 // DequantizeLinear of a constant of codes: (code - zero) * scale as floats.
 Const dequantize(const Const& codes, const QParams& q);
 
-// The int8 grid of a per-tensor activation quantization (a uint8 grid shifted by 128).
+// The int8 grid of a per-tensor activation quantization (a uint8 grid shifted by 128), and
+// the int8 codes it keeps.
 ActQuant activation_grid(const QParams& q);
+std::pair<int32_t, int32_t> activation_codes(const QParams& q);
+// A Clip of the codes of `q` to [lo, hi] (its bounds in the quantized type).
+QParams clip_codes(QParams q, const Const* lo, const Const* hi);
 bool same_params(const QParams& a, const QParams& b);
 
 // Scales per output channel of a weight quantized with `q`, whose output channels lie along

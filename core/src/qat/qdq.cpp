@@ -53,10 +53,13 @@ void read_entry(const TensorRecord& t, QdqRecord& r, const std::string& file) {
     }
     std::vector<float> v = t.to_f32(file);
     if (field == ".act") {
-      if (v.size() != 2 || v[1] != std::round(v[1]) || v[1] < -128.f || v[1] > 127.f)
-        throw Error(ErrorCode::format, "QDQ record '" + t.name + "' is not {scale, int8 zero point}", file);
+      auto is_code = [](float x) { return x == std::round(x) && x >= -128.f && x <= 127.f; };
+      if ((v.size() != 2 && v.size() != 4) || !std::all_of(v.begin() + 1, v.end(), is_code) ||
+          (v.size() == 4 && v[2] > v[3]))
+        throw Error(ErrorCode::format, "QDQ record '" + t.name + "' is not {scale, zero point[, lo, hi]} of int8", file);
       check_scales(t.name, {v[0]}, file);
       r.acts[node] = ActQuant{v[0], int32_t(v[1])};
+      if (v.size() == 4) r.code_ranges[node] = CodeRange{int32_t(v[2]), int32_t(v[3])};
     } else {
       check_scales(t.name, v, file);
       (field == ".wscale" ? r.weights[node].scales : r.weights[node].bias_scale) = std::move(v);
@@ -90,8 +93,10 @@ std::optional<QdqRecord> read_qdq(const Model& m, const std::string& file) {
 void write_qdq(Model& m, const QdqRecord& r) {
   std::erase_if(m.extra, [](const TensorRecord& t) { return t.name.rfind(kPrefix, 0) == 0; });
   for (const auto& [node, q] : r.acts) {
-    const float v[2] = {q.scale, float(q.zero_point)};
-    m.extra.push_back(TensorRecord::from_f32(kPrefix + node + ".act", {2}, v));
+    auto c = r.code_ranges.find(node);
+    const CodeRange range = c == r.code_ranges.end() ? CodeRange{} : c->second;
+    const float v[4] = {q.scale, float(q.zero_point), float(range.lo), float(range.hi)};
+    m.extra.push_back(TensorRecord::from_f32(kPrefix + node + ".act", {range.narrowed() ? 4 : 2}, v));
   }
   for (const auto& [node, w] : r.weights) {
     m.extra.push_back(TensorRecord::from_f32(kPrefix + node + ".wscale", {int64_t(w.scales.size())}, w.scales.data()));
@@ -122,26 +127,28 @@ std::vector<int32_t> qdq_weight_codes(const Model& m, const std::string& node, c
   return codes;
 }
 
-float qdq_round_trip(float x, const ActQuant& q) {
-  const float code = std::clamp(std::nearbyint(x / q.scale) + float(q.zero_point), -128.f, 127.f);
+float qdq_round_trip(float x, const ActQuant& q, const CodeRange& r) {
+  const float code = std::clamp(std::nearbyint(x / q.scale) + float(q.zero_point), float(r.lo), float(r.hi));
   return (code - float(q.zero_point)) * q.scale;
 }
 
 Tensor qdq_simulate(Model& m, const QdqRecord& r, const Tensor& images) {
   std::vector<const ActQuant*> at(m.graph.nodes.size(), nullptr);
+  std::vector<CodeRange> codes(m.graph.nodes.size());
   for (size_t i = 0; i < m.graph.nodes.size(); ++i) {
     auto it = r.acts.find(m.graph.nodes[i].name);
     if (it != r.acts.end()) at[i] = &it->second;
+    auto c = r.code_ranges.find(m.graph.nodes[i].name);
+    if (c != r.code_ranges.end()) codes[i] = c->second;
   }
-  auto round_trip = [](Tensor& t, const ActQuant& q) {
-    for (float& v : t.data) v = qdq_round_trip(v, q);
+  auto round_trip = [&](Tensor& t, size_t i) {
+    if (at[i])
+      for (float& v : t.data) v = qdq_round_trip(v, *at[i], codes[i]);
   };
   Tensor x = images;
-  if (at[0]) round_trip(x, *at[0]);
+  round_trip(x, 0);
   Net net(m);
-  net.set_output_hook([&](const Node&, int i, Tensor& out) {
-    if (at[size_t(i)]) round_trip(out, *at[size_t(i)]);
-  });
+  net.set_output_hook([&](const Node&, int i, Tensor& out) { round_trip(out, size_t(i)); });
   return net.forward(x, RunCtx{});
 }
 

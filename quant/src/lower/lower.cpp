@@ -2,6 +2,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <set>
 
 #include "flyref.h"
 #include "flynet/core/fake_quant.hpp"
@@ -42,6 +43,7 @@ class Lowering {
     value_.assign(g_.nodes.size(), -1);
     for (size_t i = 0; i < g_.nodes.size(); ++i)
       if (value_[i] < 0) lower(int(i));
+    check_code_ranges_applied();
     out_.output = value_.back();
     for (const auto& [k, v] : m_.meta) out_.meta.emplace(k, v);
     erase_calibration_state(out_.meta);  // the int8 graph records its calibration as quant.calibration
@@ -167,6 +169,24 @@ class Lowering {
       check(flyref_activation_range(clamp_code(g_.nodes[size_t(fused_act)]), float(T(out).scale), T(out).zero_point,
                                     &lo, &hi),
             g_.nodes[size_t(fused_act)].name);
+    narrow_codes(out, lo, hi);
+  }
+  // A QDQ model's reduced code range of tensor y (PyTorch's quant_min / quant_max) as the
+  // clamp of the op writing it.
+  void narrow_codes(int32_t y, int32_t& lo, int32_t& hi) {
+    if (!qdq_) return;
+    auto it = qdq_->code_ranges.find(T(y).name);
+    if (it == qdq_->code_ranges.end()) return;
+    lo = std::max(lo, it->second.lo);
+    hi = std::min(hi, it->second.hi);
+    narrowed_.insert(it->first);
+  }
+  void check_code_ranges_applied() const {
+    if (!qdq_) return;
+    for (const auto& [node, r] : qdq_->code_ranges)
+      if (!narrowed_.count(node) && std::any_of(g_.nodes.begin(), g_.nodes.end(), [&](const Node& x) { return x.name == node; }))
+        throw Error(ErrorCode::unsupported, "the QDQ model clips the codes of '" + node + "' to [" + std::to_string(r.lo) +
+                                                ", " + std::to_string(r.hi) + "], which its int8 kernel cannot");
   }
 
   // ---- weights --------------------------------------------------------------------------
@@ -307,6 +327,12 @@ class Lowering {
     value_[size_t(i)] = out_.input = act_tensor(n.name, n.out, r);
     out_.meta["input.scale"] = std::to_string(T(out_.input).scale);
     out_.meta["input.zero_point"] = std::to_string(T(out_.input).zero_point);
+    if (qdq_ && qdq_->code_ranges.count(n.name)) {
+      // A reduced code range of the input: an identity requantization clips the codes.
+      out_.tensors[size_t(out_.input)].name = n.name + ".codes";
+      value_[size_t(i)] = like_tensor(n.name, dims(n.out), out_.input);
+      requantize(n.name + ".clip", out_.input, value_[size_t(i)], FLYNET_ACT_NONE);
+    }
   }
 
   void lower_conv(int i) {
@@ -440,6 +466,7 @@ class Lowering {
     flynet_requantize_params p{};
     check(flyref_quantize_multiplier(T(x).scale / T(y).scale, o_.rounding, &p.multiplier, &p.shift), name);
     check(flyref_activation_range(act, float(T(y).scale), T(y).zero_point, &p.act_min, &p.act_max), name);
+    narrow_codes(y, p.act_min, p.act_max);
     p.rounding = o_.rounding;
     op(name, FLYNET_OP_REQUANTIZE, {x}, {y}, p);
   }
@@ -580,6 +607,7 @@ class Lowering {
     check(flyref_add_prepare(float(T(a).scale), float(T(b).scale), float(T(y).scale), o_.rounding, &p), n.name);
     p.act_min = -128;
     p.act_max = 127;
+    narrow_codes(y, p.act_min, p.act_max);
     op(n.name, FLYNET_OP_ADD, {a, b}, {y}, p);
     value_[size_t(i)] = y;
   }
@@ -640,6 +668,7 @@ class Lowering {
   std::vector<int32_t> value_;  // float node -> int tensor holding its value
   std::optional<QdqRecord> qdq_;  // a QDQ model's grids and int8 weights (flynet import)
   bool calibrated_;               // ranges from flynet calibrate (else only the QDQ grids)
+  std::set<std::string> narrowed_;  // nodes whose reduced code range an op's clamp applies
 };
 
 }  // namespace

@@ -12,6 +12,8 @@ its ONNX layout, OIHW or [out, in]); one line "NAME C H W CLASSES" in OUT_DIR/qd
 
   qdq_torch  a fake-quant PyTorch network (per-tensor uint8 activations, per-channel int8
              weights, float biases) exported by torch.onnx.export at opset 13
+  qdq_qat    torch.ao.quantization's eager QAT (fbgemm qconfig, reduced uint8 ranges), trained
+             a few steps and exported at opset 13
   qdq_ort    built with onnx.helper in ONNX Runtime's QDQ layout: int8 weight initializers
              with DequantizeLinear along axis 0, int32 biases at scale s_in * s_w, uint8
              activations with their own zero points, a pooled output on a new grid
@@ -118,6 +120,60 @@ def torch_fixture(out):
                       output_names=["logits"])
     write_io(out, "qdq_torch", x.numpy(), y.numpy(), net.codes())
     return "qdq_torch 3 16 16 10\n"
+
+
+# ---- torch.ao.quantization QAT, exported ----------------------------------------------------
+class QatNet(nn.Module):
+    """The eager-mode QAT flow: QuantStub, fused Conv+ReLU, a residual add (FloatFunctional),
+    global average pool, Linear; fbgemm's qconfig (per-channel int8 weights, uint8 activations
+    with reduce_range: codes 0..127, which the export writes as a Clip between QuantizeLinear
+    and DequantizeLinear)."""
+
+    def __init__(self):
+        super().__init__()
+        self.quant, self.dequant = torch.ao.quantization.QuantStub(), torch.ao.quantization.DeQuantStub()
+        self.c1, self.r1 = nn.Conv2d(3, 8, 3, 1, 1), nn.ReLU()
+        self.c2, self.r2 = nn.Conv2d(8, 8, 3, 1, 1), nn.ReLU()
+        self.skip = torch.ao.nn.quantized.FloatFunctional()
+        self.pool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(8, 6)
+
+    def forward(self, x):
+        x = self.quant(x)
+        y = self.r1(self.c1(x))
+        y = self.skip.add(y, self.r2(self.c2(y)))
+        return self.dequant(self.fc(torch.flatten(self.pool(y), 1)))
+
+
+def qat_fixture(out):
+    tq = torch.ao.quantization
+    torch.manual_seed(99)
+    net = QatNet().train()
+    net.qconfig = tq.get_default_qat_qconfig("fbgemm", version=0)  # version 1's fused observer does not export
+    tq.fuse_modules_qat(net, [["c1", "r1"], ["c2", "r2"]], inplace=True)
+    tq.prepare_qat(net, inplace=True)
+    opt = torch.optim.SGD(net.parameters(), lr=0.05)
+    gen = torch.Generator().manual_seed(5)
+    for _ in range(30):  # a few QAT steps on random targets: the observers and weights move
+        x = torch.rand(32, 3, 12, 12, generator=gen) * 4 - 2
+        loss = F.cross_entropy(net(x), torch.randint(0, 6, (32,), generator=gen))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    net.eval()
+    net.apply(tq.disable_observer)
+    x = torch.rand(N_IMAGES, 3, 12, 12, generator=gen) * 4 - 2
+    with torch.no_grad():
+        y = net(x)
+    torch.onnx.export(net, x[:1], os.path.join(out, "qdq_qat.onnx"), opset_version=13, input_names=["image"],
+                      output_names=["logits"])
+    codes = []
+    for layer in [net.c1, net.c2, net.fc]:
+        fq, w = layer.weight_fake_quant, layer.weight.detach()
+        shape = [-1] + [1] * (w.dim() - 1)
+        q = torch.round(w / fq.scale.view(shape)) + fq.zero_point.view(shape)
+        codes.append(torch.clamp(q, fq.quant_min, fq.quant_max).to(torch.int8).numpy().ravel())
+    write_io(out, "qdq_qat", x.numpy(), y.numpy(), np.concatenate(codes))
+    return "qdq_qat 3 12 12 6\n"
 
 
 def write_io(out, name, x, y, codes):
@@ -267,7 +323,7 @@ def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(1)
-    lines = [torch_fixture(out), ort_fixture(out)]
+    lines = [torch_fixture(out), qat_fixture(out), ort_fixture(out)]
     with open(os.path.join(out, "qdq_manifest.txt"), "w") as f:
         f.writelines(lines)
     bad_fixture(out, "qdq_bad_per_channel_act", act_scale=np.array([0.02, 0.03, 0.04], np.float32))

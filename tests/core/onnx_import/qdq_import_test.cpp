@@ -36,7 +36,7 @@ std::vector<Imported> imported() {
     if (!q) ADD_FAILURE() << fx.name << ": no QDQ record";
     v.push_back({fx, std::move(m), q.value_or(QdqRecord{})});
   }
-  if (v.size() != 2u) ADD_FAILURE() << "no QDQ fixtures in " << kDir << " (gen_qdq_models.py)";
+  if (v.size() != 3u) ADD_FAILURE() << "no QDQ fixtures in " << kDir << " (gen_qdq_models.py)";
   return v;
 }
 
@@ -70,6 +70,24 @@ TEST(QdqImport, WeightsAreTheFilesInt8Codes) {
     std::sort(a.begin(), a.end());
     std::sort(b.begin(), b.end());
     EXPECT_EQ(a, b);
+  }
+}
+
+// torch.ao's fbgemm QAT keeps uint8 codes 0..127 (reduce_range): a Clip between QuantizeLinear
+// and DequantizeLinear, recorded as int8 codes -128..-1 and applied as the ops' clamps.
+TEST(QdqImport, ReducedRangesAreRecordedAndClamped) {
+  for (Imported& x : imported()) {
+    if (x.fx.name != "qdq_qat") continue;
+    ASSERT_EQ(x.q.code_ranges.size(), x.q.acts.size());  // every quantized tensor, the input included
+    for (const auto& [node, r] : x.q.code_ranges) {
+      EXPECT_EQ(r.lo, -128) << node;
+      EXPECT_EQ(r.hi, -1) << node;
+    }
+    const IntGraph g = lower_to_int8(x.m, Calibration{}, QuantizeOptions{});
+    ASSERT_EQ(g.ops.front().op, FLYNET_OP_REQUANTIZE);  // the input's clip
+    const auto p = g.ops.front().get_params<flynet_requantize_params>();
+    EXPECT_EQ(p.act_min, -128);
+    EXPECT_EQ(p.act_max, -1);
   }
 }
 

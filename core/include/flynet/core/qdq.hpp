@@ -5,7 +5,9 @@
 //
 // Stored as extra tensors of the model, by float node name:
 //   qdq.<node>.act         f32 {scale, zero_point}   the node's output grid (flynet's int8: a
-//                                                     uint8 grid is the same grid, zero point - 128)
+//                                                     uint8 grid is the same grid, zero point - 128),
+//                          or {scale, zero_point, lo, hi} with its codes clipped to [lo, hi]
+//                          (PyTorch's reduced ranges: a Clip between QuantizeLinear and DequantizeLinear)
 //   qdq.<node>.wscale      f32 [out channels]        the weight's scales; the float weight holds
 //                                                     code * scale exactly (codes in [-128, 127])
 //   qdq.<node>.bias        i32 [out channels]        a bias given as int32 codes (DequantizeLinear
@@ -32,8 +34,15 @@ struct QdqWeights {
   std::vector<float> bias_scale;  ///< one, or one per output channel, with `bias`
 };
 
+/// int8 codes a grid keeps.
+struct CodeRange {
+  int32_t lo = -128, hi = 127;
+  bool narrowed() const { return lo != -128 || hi != 127; }
+};
+
 struct QdqRecord {
   std::map<std::string, ActQuant> acts;        ///< output grids by node name ("input": the input's)
+  std::map<std::string, CodeRange> code_ranges;  ///< where a grid keeps fewer codes than int8's
   std::map<std::string, QdqWeights> weights;   ///< by conv / linear node name
 };
 
@@ -50,8 +59,8 @@ std::vector<int32_t> qdq_weight_codes(const Model& m, const std::string& node, c
                                       const std::string& file = {});
 
 /// ONNX QuantizeLinear then DequantizeLinear onto flynet's int8 grid `q`: x / scale in float,
-/// rounded half to even, plus the zero point, saturated to [-128, 127], then back to real.
-float qdq_round_trip(float x, const ActQuant& q);
+/// rounded half to even, plus the zero point, saturated to the codes of `r`, then back to real.
+float qdq_round_trip(float x, const ActQuant& q, const CodeRange& r = {});
 
 /// The QDQ model's own float simulation on normalised NHWC `images`: the float graph with the
 /// input and every recorded node output quantized and dequantized (qdq_round_trip), weights as
