@@ -160,6 +160,22 @@ TEST_F(Import, QdqWeightsAreNotRequantized) {
   }
 }
 
+// Fine-tuning moves the weights off the QDQ codes: train --init drops the record, and the
+// fine-tuned model is calibrated like any float model.
+TEST_F(Import, FineTunedQdqModelNeedsCalibration) {
+  const std::string d = data(16, 16, 3, 10);
+  ASSERT_EQ(run("import " + kModels + "/qdq_torch.onnx --out " + p("qt.h5") + " --mean 0.5 --std 0.25").code, 0);
+  Result r = run("train --data " + d + " --init " + p("qt.h5") + " --epochs 1 --lr 0.01 --warmup 0 --batch 8 --threads 1 "
+                 "--out " + p("qt.ft.h5") + " --quiet --checkpoint none --metrics none");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("quantize " + p("qt.ft.h5") + " --out " + p("qt.ft.q.h5"));
+  EXPECT_EQ(r.code, 4);
+  EXPECT_EQ(r.err, "flynet quantize: error: model is not calibrated: run flynet calibrate first (" + p("qt.ft.h5") + ")\n");
+  ASSERT_EQ(run("calibrate " + p("qt.ft.h5") + " --data " + d + " --samples 32 --out " + p("qt.ft.cal.h5")).code, 0);
+  r = run("quantize " + p("qt.ft.cal.h5") + " --out " + p("qt.ft.q.h5"));
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
 // Each QDQ construct flynet cannot keep exact: one line naming the node and what, exit 6, no output.
 TEST_F(Import, UnsupportedQdqGetsOneLineAndNoOutput) {
   const std::vector<std::pair<std::string, std::string>> cases = {

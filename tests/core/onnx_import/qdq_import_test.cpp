@@ -186,6 +186,31 @@ TEST(QdqImport, RecordSurvivesSaveAndLoad) {
   }
 }
 
+// A tensor the QDQ model leaves in float needs a calibrated range; with one, the rest keeps the
+// file's grids.
+TEST(QdqImport, FloatTensorsTakeTheCalibration) {
+  Imported x = std::move(imported().front());
+  const std::string add = "Add";
+  ASSERT_TRUE(x.q.acts.count(add)) << "qdq_torch's residual add";
+  const ActQuant kept = x.q.acts.at(add);
+  x.q.acts.erase(add);
+  write_qdq(x.m, x.q);
+  try {
+    lower_to_int8(x.m, Calibration{}, QuantizeOptions{});
+    ADD_FAILURE() << "a tensor without grid or range was lowered";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::format);
+    EXPECT_STREQ(e.what(), "no range for 'Add': the QDQ model does not quantize it; run flynet calibrate");
+  }
+  Calibration cal;
+  cal.ranges[add] = TensorRange{float(-128 - kept.zero_point) * kept.scale, float(127 - kept.zero_point) * kept.scale};
+  const IntGraph g = lower_to_int8(x.m, cal, QuantizeOptions{});
+  EXPECT_EQ(g.meta.at("quant.calibration"), "minmax+qdq");
+  const auto relu = std::find_if(g.tensors.begin(), g.tensors.end(), [](const IntTensor& t) { return t.name == "Relu"; });
+  ASSERT_NE(relu, g.tensors.end());
+  EXPECT_EQ(float(relu->scale), x.q.acts.at("Relu").scale);  // still the file's grid
+}
+
 // Fine-tuned weights are no longer the file's codes: quantize says so instead of re-rounding.
 TEST(QdqImport, ChangedWeightsAreRefused) {
   Imported x = std::move(imported().front());
