@@ -54,6 +54,7 @@ void print_written(const QuantizeReport& r, const std::string& out) {
   std::printf("input: scale %s, zero point %s (q = round(((pixel/255 - mean)/std) / scale) + zero point)\n",
               r.input_scale.c_str(), r.input_zero_point.c_str());
   std::string levels;
+  if (r.calibration.find("qdq") != std::string::npos) levels = ", the QDQ model's grids and int8 weights";
   if (r.levels_kept > 0) levels = ", " + std::to_string(r.levels_kept) + " levels kept";
   else if (r.levels_asked > 0)
     levels = ", " + std::to_string(r.levels_asked) +

@@ -76,6 +76,10 @@ class TextReport {
     std::printf(", float %.2f%% / %.2f%%\n", 100 * f.accuracy.top1, 100 * f.accuracy.top5);
     std::printf("  top-1 agreement int8/float %.2f%%\n", 100 * f.agreement);
     print_metrics("int8 vs float logits:", f.int8_vs_float);
+    if (!f.qdq) return;
+    std::printf("  the QDQ model's own simulation: top-1 agreement int8/QDQ %.2f%%, max |int8 - QDQ| %.4g (%.2f output steps)\n",
+                100 * f.qdq->agreement, f.qdq->max_abs_diff, f.qdq->max_lsb_diff);
+    print_metrics("int8 vs QDQ logits:", f.qdq->int8_vs_sim);
   }
 
   static void print_simulation(const VerifyReport& r) {
@@ -131,6 +135,12 @@ nlohmann::json to_json(const VerifyCommandOptions& o, const VerifyReport& r) {
     j["float"] = {{"top1", f.accuracy.top1}, {"top5", f.accuracy.top5}, {"confusion", f.accuracy.confusion}};
     j["agreement"]["int8_float"] = f.agreement;
     j["metrics"]["int8_vs_float"] = metrics_json(f.int8_vs_float);
+    if (f.qdq)
+      j["qdq"] = {{"images", f.qdq->images},
+                  {"agreement_int8_qdq", f.qdq->agreement},
+                  {"max_abs_diff", f.qdq->max_abs_diff},
+                  {"max_output_steps", f.qdq->max_lsb_diff},
+                  {"metrics_int8_vs_qdq", metrics_json(f.qdq->int8_vs_sim)}};
   }
   if (r.simulation) {
     const CompareReport& c = *r.simulation;

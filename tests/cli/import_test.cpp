@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <tuple>
 
 #include "flynet/core/data.hpp"
 #include "run_flynet.hpp"
@@ -112,6 +113,92 @@ TEST_F(Import, ImportedModelTrainsWithQuantizationAwareness) {
   EXPECT_GE(q["agreement"]["int8_float"].get<double>(), 0.75) << q.dump();
   r = run("export " + p("ds.qat.q.h5") + " --out " + p("ds.qat.fly"));
   ASSERT_EQ(r.code, 0) << r.err;
+}
+
+// QDQ models (gen_qdq_models.py): quantize needs no calibration, verify compares the int8 file
+// with the QDQ model's own simulation, and the host and qemu-m4 agree bit for bit. Tolerance
+// (README, man flynet-verify): the integer kernels round each layer's requantization once
+// where the simulation rounds in float, so logits may differ by a few output steps; measured
+// on these fixtures, at most 2 steps and top-1 agreement >= 15/16.
+TEST_F(Import, QdqModelsQuantizeWithoutCalibrationAndFollowTheirSimulation) {
+  for (const auto& [name, h, w, c, k] : {std::tuple{"qdq_torch", 16, 16, 3, 10}, std::tuple{"qdq_qat", 12, 12, 3, 6},
+                                       std::tuple{"qdq_ort", 10, 10, 2, 4}}) {
+    SCOPED_TRACE(name);
+    const std::string d = data(h, w, c, k), m = p(std::string(name) + ".h5"), q = p(std::string(name) + ".q.h5"),
+                      fly = p(std::string(name) + ".fly"), json = p(std::string(name) + ".json");
+    Result r = run("import " + kModels + "/" + name + ".onnx --out " + m + " --mean 0.5 --std 0.25");
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = run("quantize " + m + " --out " + q);
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = run("export " + q + " --out " + fly);
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = run("verify " + fly + " --data " + d + " --float " + m + " --json " + json);
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+    const auto j = nlohmann::json::parse(slurp(json));
+    EXPECT_EQ(j["qdq"]["images"], 8);
+    EXPECT_GE(j["qdq"]["agreement_int8_qdq"].get<double>(), 7.0 / 8) << j["qdq"].dump();
+    EXPECT_LE(j["qdq"]["max_output_steps"].get<double>(), 2.01) << j["qdq"].dump();
+    r = run("verify " + fly + " --data " + d + " --float " + m);
+    EXPECT_NE(r.out.find("the QDQ model's own simulation: top-1 agreement int8/QDQ"), std::string::npos) << r.out;
+    if (!have_qemu()) GTEST_SKIP() << "arm-none-eabi-gcc or qemu-system-arm missing";
+    r = run("verify " + fly + " --data " + d + " --float " + m + " --samples 2 --sim-samples 0 --target qemu-m4 --json " + json);
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+    EXPECT_EQ(nlohmann::json::parse(slurp(json))["target"]["identical"], 2) << r.out;
+  }
+}
+
+// What a QDQ model states is not changed behind its back: options that would re-round its
+// weights are refused, and nothing is written.
+TEST_F(Import, QdqWeightsAreNotRequantized) {
+  ASSERT_EQ(run("import " + kModels + "/qdq_ort.onnx --out " + p("qo.h5")).code, 0);
+  for (const std::string opt : {"--per-tensor", "--weight-levels 8"}) {
+    const Result r = run("quantize " + p("qo.h5") + " --out " + p("qo.q.h5") + " " + opt);
+    EXPECT_EQ(r.code, 2) << opt;
+    EXPECT_EQ(r.err, "flynet quantize: error: " + opt.substr(0, opt.find(' ')) +
+                         " would change the int8 weights the QDQ model states (" + p("qo.h5") + ")\n");
+    EXPECT_FALSE(fs::exists(p("qo.q.h5")));
+  }
+}
+
+// Fine-tuning moves the weights off the QDQ codes: train --init drops the record, and the
+// fine-tuned model is calibrated like any float model.
+TEST_F(Import, FineTunedQdqModelNeedsCalibration) {
+  const std::string d = data(16, 16, 3, 10);
+  ASSERT_EQ(run("import " + kModels + "/qdq_torch.onnx --out " + p("qt.h5") + " --mean 0.5 --std 0.25").code, 0);
+  Result r = run("train --data " + d + " --init " + p("qt.h5") + " --epochs 1 --lr 0.01 --warmup 0 --batch 8 --threads 1 "
+                 "--out " + p("qt.ft.h5") + " --quiet --checkpoint none --metrics none");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("quantize " + p("qt.ft.h5") + " --out " + p("qt.ft.q.h5"));
+  EXPECT_EQ(r.code, 4);
+  EXPECT_EQ(r.err, "flynet quantize: error: model is not calibrated: run flynet calibrate first (" + p("qt.ft.h5") + ")\n");
+  ASSERT_EQ(run("calibrate " + p("qt.ft.h5") + " --data " + d + " --samples 32 --out " + p("qt.ft.cal.h5")).code, 0);
+  r = run("quantize " + p("qt.ft.cal.h5") + " --out " + p("qt.ft.q.h5"));
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+// Each QDQ construct flynet cannot keep exact: one line naming the node and what, exit 6, no output.
+TEST_F(Import, UnsupportedQdqGetsOneLineAndNoOutput) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"qdq_bad_per_channel_act",
+       "QuantizeLinear: per-channel activation quantization (flynet quantizes activations per tensor) "
+       "(node 'quantizelinear_3', opset 13)"},
+      {"qdq_bad_asymmetric_weight",
+       "Conv: asymmetric int8 weights (zero point 3; flynet's int8 weights are symmetric, zero point 0) "
+       "(node 'conv_9', opset 13)"},
+      {"qdq_bad_int32_weight", "Conv: int32 weights (flynet's weights are int8) (node 'conv_9', opset 13)"},
+      {"qdq_bad_other_scale",
+       "DequantizeLinear whose scale or zero point differs from its QuantizeLinear's (node 'dequantizelinear_5', opset 13)"},
+      {"qdq_bad_batchnorm",
+       "a BatchNormalization after the QDQ conv 'conv_9' (fold batch norm into the weights before quantizing)"},
+      {"qdq_bad_opset11",
+       "QuantizeLinear before opset 13 (flynet imports QDQ models of opset 13 and later) (node 'quantizelinear_3', opset 11)"},
+  };
+  for (const auto& [file, err] : cases) {
+    const Result r = run("import " + kModels + "/" + file + ".onnx --out " + p("bad.h5"));
+    EXPECT_EQ(r.code, 6) << file;
+    EXPECT_EQ(r.err, "flynet import: error: " + err + " (" + kModels + "/" + file + ".onnx)\n");
+    EXPECT_FALSE(fs::exists(p("bad.h5"))) << file;
+  }
 }
 
 // Each bad file: one line naming the file, its exit code, and no output file.

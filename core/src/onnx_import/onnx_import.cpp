@@ -19,9 +19,12 @@
 #include <set>
 #include <sstream>
 
+#include "flynet/core/fold_bn.hpp"
 #include "flynet/core/graph_text.hpp"
 #include "flynet/core/model_state.hpp"
+#include "flynet/core/qdq.hpp"
 #include "flynet/formats/error.hpp"
+#include "qdq.hpp"
 
 namespace flynet {
 
@@ -29,17 +32,8 @@ namespace {
 
 constexpr int kMinOpset = 11, kMaxOpset = 17;
 
-// An initializer or Constant: its dims and values (floats for weights, integers for shapes).
-struct Const {
-  std::vector<int64_t> dims;
-  std::vector<float> f;
-  std::vector<int64_t> i;
-  int64_t numel() const {
-    int64_t n = 1;
-    for (int64_t d : dims) n *= d;
-    return n;
-  }
-};
+using onnx_qdq::Const;
+using onnx_qdq::QParams;
 
 // What an ONNX tensor name is in the flynet graph.
 struct Value {
@@ -85,6 +79,7 @@ class Importer {
       throw Error(ErrorCode::unsupported, "tensor '" + t.name() + "' keeps its data in an external file", path_);
     Const c;
     c.dims.assign(t.dims().begin(), t.dims().end());
+    c.type = t.data_type();
     switch (t.data_type()) {
       case onnx::TensorProto::FLOAT: c.f = onnx::ParseData<float>(&t); break;
       case onnx::TensorProto::DOUBLE: {
@@ -98,6 +93,8 @@ class Importer {
         c.i.assign(d.begin(), d.end());
         break;
       }
+      case onnx::TensorProto::INT8:
+      case onnx::TensorProto::UINT8: c.i = onnx_qdq::small_ints(t); break;
       default:
         throw Error(ErrorCode::unsupported,
                     "tensor '" + t.name() + "' of ONNX element type " + std::to_string(t.data_type()) +
@@ -147,6 +144,8 @@ class Importer {
     if (n.input_size() <= k) refuse(n, n.op_type() + " with too few inputs");
     auto it = values_.find(n.input(k));
     if (it == values_.end()) {
+      if (quantized_.count(n.input(k)))
+        refuse(n, n.op_type() + " of the int8 tensor '" + n.input(k) + "' (only a DequantizeLinear may read it)");
       if (constant(n.input(k))) refuse(n, n.op_type() + " of a constant tensor '" + n.input(k) + "'");
       bad_file("node '" + n.name() + "' reads '" + n.input(k) + "', which no earlier node computes");
     }
@@ -235,6 +234,7 @@ class Importer {
     if (op == "Constant") return map_constant(n);
     if (op == "Conv") return map_conv(n);
     if (op == "BatchNormalization") return map_bn(n);
+    if (op == "Clip" && quantized_.count(n.input(0))) return map_code_clip(n);
     if (op == "Relu" || op == "Sigmoid" || op == "HardSwish" || op == "HardSigmoid" || op == "Clip")
       return map_activation(n);
     if (op == "Add") return map_add(n);
@@ -242,14 +242,22 @@ class Importer {
     if (op == "GlobalAveragePool" || op == "ReduceMean" || op == "AveragePool") return map_pool(n);
     if (op == "Flatten" || op == "Reshape" || op == "Squeeze") return map_flatten(n);
     if (op == "Gemm" || op == "MatMul") return map_linear(n);
+    if (op == "Identity" && constant(n.input(0))) return map_constant_alias(n);
     if (op == "Identity") return set_out(n, node_in(n, 0));
     if (op == "Dropout") return map_dropout(n);
     if (op == "Pad") return map_pad(n);
     if (op == "MaxPool") return map_max_pool(n);
     if (op == "Transpose") return map_transpose(n);
+    if (op == "QuantizeLinear") return map_quantize(n);
+    if (op == "DequantizeLinear") return map_dequantize(n);
     refuse(n, "unsupported ONNX op " + op);
   }
 
+  // PyTorch's export passes shared scales and zero points through an Identity.
+  void map_constant_alias(const onnx::NodeProto& n) {
+    const Const c = *constant(n.input(0));
+    consts_[n.output(0)] = c;
+  }
   void map_constant(const onnx::NodeProto& n) {
     const auto* a = attr(n, "value");
     if (!a || !a->has_t()) refuse(n, "Constant other than a tensor value");
@@ -277,6 +285,8 @@ class Importer {
     const int i = push(n, c);
     param(i, ".weight", w.dims, w.f);
     if (c.bias) param(i, ".bias", {c.cout}, weight(n, 2, "bias").f);
+    bind_weight(n, i, 0);
+    if (c.bias) bind_bias(n, 2, i);
     set_out(n, i);
   }
   // Strides and pads (explicit or auto_pad) of a Conv or MaxPool whose kernel and dilation are set.
@@ -372,6 +382,7 @@ class Importer {
           refuse(n, "Add of a constant other than a MatMul's bias");
         params_[lin.name + ".bias"].data.assign(c->f.begin(), c->f.end());
         linear_bias_set_.insert(l);
+        bind_bias(n, k, l);
         return set_out(n, l);
       }
     Node a;
@@ -470,8 +481,10 @@ class Importer {
       if (c.numel() != out) refuse(n, "Gemm bias that is not one per output");
       b = c.f;
       linear_bias_set_.insert(i);
+      bind_bias(n, 2, i);
     }
     param(i, ".bias", {out}, std::move(b));
+    bind_weight(n, i, trans ? 0 : 1);
     set_out(n, i);
   }
 
@@ -527,6 +540,116 @@ class Importer {
     refuse(n, "Transpose other than a layout change that a second Transpose undoes");
   }
 
+  // ---- QDQ (qdq.hpp) --------------------------------------------------------------------
+  template <class F>
+  auto qdq(const onnx::NodeProto& n, F f) -> decltype(f()) {
+    if (opset_ < 13) refuse(n, n.op_type() + " before opset 13 (flynet imports QDQ models of opset 13 and later)");
+    try {
+      return f();
+    } catch (const Error& e) {
+      refuse(n, n.op_type() + ": " + e.what());
+    }
+  }
+  QParams qparams(const onnx::NodeProto& n, int data_type) {
+    if (n.input_size() < 2 || !constant(n.input(1))) refuse(n, n.op_type() + " without a constant scale");
+    const bool has_zero = n.input_size() > 2 && !n.input(2).empty();
+    const Const* zero = has_zero ? constant(n.input(2)) : nullptr;
+    if (has_zero && !zero) refuse(n, n.op_type() + " with a computed zero point");
+    return qdq(n, [&] { return onnx_qdq::read_params(*constant(n.input(1)), zero, attr_int(n, "axis", 1), data_type); });
+  }
+
+  // Of a constant (a weight): its codes, a constant. Of an activation: pending until its
+  // DequantizeLinear, which gives the node that grid.
+  void map_quantize(const onnx::NodeProto& n) {
+    const QParams q = qparams(n, 0);
+    if (const Const* c = constant(n.input(0))) {
+      consts_[n.output(0)] = qdq(n, [&] { return onnx_qdq::quantize(*c, q); });
+      return;
+    }
+    const Value v = value(n, 0);
+    qdq(n, [&] { return onnx_qdq::activation_grid(q); });
+    quantized_[n.output(0)] = {v, q};
+  }
+  // QuantizeLinear -> Clip -> DequantizeLinear: the codes of a reduced range (PyTorch's
+  // quant_min / quant_max narrower than the type's).
+  void map_code_clip(const onnx::NodeProto& n) {
+    auto bound = [&](int k) -> const Const* {
+      if (n.input_size() <= k || n.input(k).empty()) return nullptr;
+      if (!constant(n.input(k))) refuse(n, "Clip of quantized codes by a computed bound");
+      return constant(n.input(k));
+    };
+    const auto& [v, q] = quantized_.at(n.input(0));
+    const QParams clipped = qdq(n, [&] { return onnx_qdq::clip_codes(q, bound(1), bound(2)); });
+    quantized_[n.output(0)] = {v, clipped};
+  }
+  void map_dequantize(const onnx::NodeProto& n) {
+    if (n.input_size() < 1) refuse(n, "DequantizeLinear with too few inputs");
+    if (const Const* c = constant(n.input(0))) {
+      const QParams q = qparams(n, c->type);
+      Const f = qdq(n, [&] { return onnx_qdq::dequantize(*c, q); });
+      dequantized_[n.output(0)] = {*c, q};
+      consts_[n.output(0)] = std::move(f);
+      return;
+    }
+    auto it = quantized_.find(n.input(0));
+    if (it == quantized_.end()) refuse(n, "DequantizeLinear of '" + n.input(0) + "', which no QuantizeLinear computes");
+    const QParams q = qparams(n, it->second.second.type);
+    if (!onnx_qdq::same_params(q, it->second.second))
+      refuse(n, "DequantizeLinear whose scale or zero point differs from its QuantizeLinear's");
+    const int node = it->second.first.node;
+    const ActQuant grid = onnx_qdq::activation_grid(q);
+    const auto codes = onnx_qdq::activation_codes(it->second.second);
+    auto [at, fresh] = act_grids_.emplace(node, grid);
+    auto [c, fresh_codes] = act_codes_.emplace(node, codes);
+    if (!fresh && (at->second.scale != grid.scale || at->second.zero_point != grid.zero_point || c->second != codes))
+      refuse(n, "a second quantization of '" + g_.nodes[size_t(node)].name + "' onto another grid");
+    values_[n.output(0)] = it->second.first;
+  }
+
+  // The weight (input 1) of a conv or linear node that came from a DequantizeLinear: its
+  // scales per output channel, which lie along `out_axis` of the ONNX tensor.
+  void bind_weight(const onnx::NodeProto& n, int node, int out_axis) {
+    auto it = dequantized_.find(n.input(1));
+    if (it == dequantized_.end()) return;
+    qdq_.weights[g_.nodes[size_t(node)].name].scales =
+        qdq(n, [&] { return onnx_qdq::weight_scales(it->second.second, it->second.first.dims, out_axis); });
+  }
+  void bind_bias(const onnx::NodeProto& n, int k, int node) {
+    auto it = dequantized_.find(n.input(k));
+    if (it == dequantized_.end()) return;
+    QdqWeights& w = qdq_.weights[g_.nodes[size_t(node)].name];
+    w.bias = qdq(n, [&] {
+      return onnx_qdq::bias_codes(it->second.first, it->second.second, g_.nodes[size_t(node)].cout, w.bias_scale);
+    });
+  }
+
+  // The grids and weight scales of the nodes kept, into the model. A QDQ conv's weights are
+  // its int8 codes only when no batch norm is folded into them.
+  void write_qdq_record(Model& m) {
+    QdqRecord r;
+    for (const auto& [node, grid] : act_grids_) r.acts[g_.nodes[size_t(node)].name] = grid;
+    for (const auto& [node, codes] : act_codes_)
+      if (codes != std::pair<int32_t, int32_t>{-128, 127}) r.code_ranges[g_.nodes[size_t(node)].name] = {codes.first, codes.second};
+    for (auto& [name, w] : qdq_.weights) {
+      if (!m.params.count(name + ".weight")) continue;
+      if (w.scales.empty())
+        throw Error(ErrorCode::unsupported, "node '" + name + "' has an int32 bias but float weights", path_);
+      r.weights[name] = w;
+    }
+    for (size_t i = 0; i < m.graph.nodes.size(); ++i)
+      if (r.weights.count(m.graph.nodes[i].name) && bn_after(m.graph, int(i)) >= 0)
+        throw Error(ErrorCode::unsupported,
+                    "a BatchNormalization after the QDQ conv '" + m.graph.nodes[i].name +
+                        "' (fold batch norm into the weights before quantizing)",
+                    path_);
+    auto dropped = [&](const auto& a) {
+      return std::none_of(m.graph.nodes.begin(), m.graph.nodes.end(), [&](const Node& x) { return x.name == a.first; });
+    };
+    std::erase_if(r.acts, dropped);
+    std::erase_if(r.code_ranges, dropped);
+    if (!r.acts.empty() || !r.weights.empty()) write_qdq(m, r);
+  }
+
   // ---- the result -----------------------------------------------------------------------
   Model finish() {
     if (m_.graph().output_size() != 1) throw Error(ErrorCode::unsupported, "a model with more than one output", path_);
@@ -554,6 +677,7 @@ class Importer {
     m.meta["import.opset"] = std::to_string(opset_);
     if (!m_.producer_name().empty()) m.meta["import.producer"] = m_.producer_name() + " " + m_.producer_version();
     write_input_normalisation(m.meta, normalisation(), spec.in_c);
+    write_qdq_record(m);
     return m;
   }
 
@@ -597,6 +721,11 @@ class Importer {
   std::set<std::string> taken_;
   std::set<int> linear_bias_set_;
   Graph g_;
+  std::map<std::string, std::pair<Value, QParams>> quantized_;   // QuantizeLinear outputs of activations
+  std::map<std::string, std::pair<Const, QParams>> dequantized_;  // DequantizeLinear outputs of constants: codes
+  std::map<int, ActQuant> act_grids_;                             // node -> its recorded int8 grid
+  std::map<int, std::pair<int32_t, int32_t>> act_codes_;          // node -> the int8 codes the grid keeps
+  QdqRecord qdq_;                                                  // weight scales by node name
 };
 
 onnx::ModelProto read_model(const std::string& path) {

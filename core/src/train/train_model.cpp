@@ -81,10 +81,13 @@ void set_up(const TrainModelOptions& o, Setup& s) {
   Model& model = s.model.emplace(Model::create(r.spec, cfg.seed));
   if (init) {
     // Weights and BN statistics from the model; what it recorded about its own training,
-    // calibration or quantization does not describe the new run.
+    // calibration or quantization does not describe the new run (an imported QDQ model's grids
+    // and int8 codes included: the weights move off them).
     model.params = std::move(init->params);
     model.extra = std::move(init->extra);
-    std::erase_if(model.extra, [](const TensorRecord& t) { return t.name.rfind("calib.", 0) == 0; });
+    std::erase_if(model.extra, [](const TensorRecord& t) {
+      return t.name.rfind("calib.", 0) == 0 || t.name.rfind("qdq.", 0) == 0;
+    });
     model.meta["train.init"] = o.init;
   }
   r.source = info.source;

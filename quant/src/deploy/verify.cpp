@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "flynet/core/model.hpp"
+#include "flynet/core/qdq.hpp"
 #include "flynet/core/trainer.hpp"
 #include "flynet/formats/atomic_file.hpp"
 #include "flynet/formats/error.hpp"
@@ -255,6 +256,32 @@ std::vector<double> dequantize(const std::vector<int8_t>& q, double scale, int32
   return v;
 }
 
+// The QDQ model's simulation on the images of `data` in order, against the int8 outputs.
+VerifyQdq compare_qdq(Model& m, const QdqRecord& q, std::shared_ptr<const Dataset> data, const std::vector<double>& int_out,
+                      double out_scale, int classes) {
+  const InputNormalisation norm = read_input_normalisation(m).per_channel(m.spec().in_c);
+  LoaderOptions lo;
+  lo.batch = 256;
+  lo.shuffle = false;
+  lo.mean = norm.mean;
+  lo.std = norm.std;
+  BatchLoader loader(std::move(data), lo);
+  loader.start_epoch(0);
+  std::vector<double> sim;
+  Batch b;
+  while (loader.next(b)) {
+    const Tensor z = qdq_simulate(m, q, b.images);
+    sim.insert(sim.end(), z.data.begin(), z.data.end());
+  }
+  VerifyQdq v;
+  v.images = int64_t(sim.size()) / classes;
+  v.agreement = agreement(int_out, sim, classes);
+  v.int8_vs_sim = error_metrics(int_out, sim);
+  for (size_t i = 0; i < sim.size(); ++i) v.max_abs_diff = std::max(v.max_abs_diff, std::fabs(int_out[i] - sim[i]));
+  v.max_lsb_diff = v.max_abs_diff / out_scale;
+  return v;
+}
+
 }  // namespace
 
 VerifyReport verify_model(const VerifyOptions& o, const VerifyHooks& hooks) {
@@ -315,6 +342,8 @@ VerifyReport verify_model(const VerifyOptions& o, const VerifyHooks& hooks) {
     f.agreement = agreement(int_out, float_out, K);
     f.int8_vs_float = error_metrics(int_out, float_out);
     f.drop = 100 * (f.accuracy.top1 - r.int8.top1);
+    if (const std::optional<QdqRecord> q = read_qdq(*fmodel, o.float_model))
+      f.qdq = compare_qdq(*fmodel, *q, subset(d.test, idx), int_out, out.scale, K);
     done(VerifyPart::float_model, r);
     // The fake-quant simulations and per-layer SQNR need the graph's names and real scales.
     if (fm.host_info && o.sim_samples != 0) {

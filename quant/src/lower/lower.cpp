@@ -1,11 +1,14 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <set>
 
 #include "flyref.h"
 #include "flynet/core/fake_quant.hpp"
 #include "flynet/core/fold_bn.hpp"
 #include "flynet/core/model_state.hpp"
+#include "flynet/core/qdq.hpp"
 #include "flynet/formats/error.hpp"
 #include "flynet/quant/quantize.hpp"
 #include "flynet/quant/flyref_status_text.hpp"
@@ -32,13 +35,15 @@ std::vector<uint8_t> bytes_of(const std::vector<T>& v) {
 
 class Lowering {
  public:
-  Lowering(const Model& m, Calibration cal, const QuantizeOptions& o) : m_(m), g_(m.graph), cal_(std::move(cal)), o_(o) {}
+  Lowering(const Model& m, Calibration cal, const QuantizeOptions& o)
+      : m_(m), g_(m.graph), cal_(std::move(cal)), o_(o), qdq_(read_qdq(m)), calibrated_(!cal_.ranges.empty()) {}
 
   IntGraph run() {
     unify_ranges();
     value_.assign(g_.nodes.size(), -1);
     for (size_t i = 0; i < g_.nodes.size(); ++i)
       if (value_[i] < 0) lower(int(i));
+    check_code_ranges_applied();
     out_.output = value_.back();
     for (const auto& [k, v] : m_.meta) out_.meta.emplace(k, v);
     erase_calibration_state(out_.meta);  // the int8 graph records its calibration as quant.calibration
@@ -46,14 +51,28 @@ class Lowering {
     out_.meta["quant.rounding"] = o_.rounding == FLYNET_ROUNDING_SINGLE ? "single" : "double";
     out_.meta["quant.weights"] = o_.per_tensor ? "per-tensor" : "per-channel";
     out_.meta["quant.calibration"] = cal_.state.method_name();
+    if (qdq_) out_.meta["quant.calibration"] = calibrated_ ? cal_.state.method_name() + "+qdq" : "qdq";
     if (o_.weight_levels > 0) out_.meta["quant.weight_levels"] = std::to_string(o_.weight_levels);
     return std::move(out_);
   }
 
  private:
   // ---- ranges ---------------------------------------------------------------------------
+  // A QDQ model's grid (qdq.hpp) stands for a range where the calibration has none; act_tensor
+  // takes the grid itself.
+  const ActQuant* qdq_grid(const std::string& node) const {
+    if (!qdq_) return nullptr;
+    auto it = qdq_->acts.find(node);
+    return it == qdq_->acts.end() ? nullptr : &it->second;
+  }
   TensorRange& range(const std::string& key) {
     auto it = cal_.ranges.find(key);
+    if (it == cal_.ranges.end() && qdq_grid(key)) {
+      const ActQuant& q = *qdq_grid(key);
+      it = cal_.ranges.emplace(key, TensorRange{float(-128 - q.zero_point) * q.scale, float(127 - q.zero_point) * q.scale}).first;
+    }
+    if (it == cal_.ranges.end() && qdq_)
+      throw Error(ErrorCode::format, "no range for '" + key + "': the QDQ model does not quantize it; run flynet calibrate");
     if (it == cal_.ranges.end())
       throw Error(ErrorCode::format, "no calibration range for '" + key + "': run flynet calibrate first");
     return it->second;
@@ -79,7 +98,7 @@ class Lowering {
   static std::array<int32_t, 4> dims(const Shape& s) { return {1, s.h, s.w, s.c}; }
 
   int32_t act_tensor(const std::string& name, const Shape& s, const TensorRange& r) {
-    const ActQuant q = act_quant_params(r.min, r.max);
+    const ActQuant q = qdq_grid(name) ? *qdq_grid(name) : act_quant_params(r.min, r.max);
     IntTensor t;
     t.name = name;
     t.dims = dims(s);
@@ -150,6 +169,24 @@ class Lowering {
       check(flyref_activation_range(clamp_code(g_.nodes[size_t(fused_act)]), float(T(out).scale), T(out).zero_point,
                                     &lo, &hi),
             g_.nodes[size_t(fused_act)].name);
+    narrow_codes(out, lo, hi);
+  }
+  // A QDQ model's reduced code range of tensor y (PyTorch's quant_min / quant_max) as the
+  // clamp of the op writing it.
+  void narrow_codes(int32_t y, int32_t& lo, int32_t& hi) {
+    if (!qdq_) return;
+    auto it = qdq_->code_ranges.find(T(y).name);
+    if (it == qdq_->code_ranges.end()) return;
+    lo = std::max(lo, it->second.lo);
+    hi = std::min(hi, it->second.hi);
+    narrowed_.insert(it->first);
+  }
+  void check_code_ranges_applied() const {
+    if (!qdq_) return;
+    for (const auto& [node, r] : qdq_->code_ranges)
+      if (!narrowed_.count(node) && std::any_of(g_.nodes.begin(), g_.nodes.end(), [&](const Node& x) { return x.name == node; }))
+        throw Error(ErrorCode::unsupported, "the QDQ model clips the codes of '" + node + "' to [" + std::to_string(r.lo) +
+                                                ", " + std::to_string(r.hi) + "], which its int8 kernel cannot");
   }
 
   // ---- weights --------------------------------------------------------------------------
@@ -195,6 +232,46 @@ class Lowering {
       }
     return q;
   }
+  // A QDQ model's weights: its int8 codes on its channel scales, exactly (no BN to fold in).
+  QuantWeights weights_of(const Node& n, const Tensor& raw, const std::vector<float>& s, const Tensor& folded) {
+    const QdqWeights* w = qdq_weights(n.name);
+    if (!w) return quantize_weights(raw, s, folded, true);
+    if (!s.empty())
+      throw Error(ErrorCode::unsupported, "QDQ conv '" + n.name + "' is followed by a batch norm: cannot fold it into int8 codes");
+    QuantWeights q;
+    q.codes = qdq_weight_codes(m_, n.name, *w);
+    q.scales.assign(w->scales.begin(), w->scales.end());
+    return q;
+  }
+  const QdqWeights* qdq_weights(const std::string& node) const {
+    if (!qdq_) return nullptr;
+    auto it = qdq_->weights.find(node);
+    return it == qdq_->weights.end() ? nullptr : &it->second;
+  }
+  // A QDQ model's int32 bias codes replace the rounded float bias; requantized (in double)
+  // only when their scale is not in_scale * w_scale[c].
+  void qdq_bias(const std::string& node, int32_t bias_t, double in_scale, const std::vector<double>& w_scale) {
+    const QdqWeights* w = qdq_weights(node);
+    if (!w || w->bias.empty()) return;
+    std::vector<int32_t> b(w->bias.size());
+    for (size_t c = 0; c < b.size(); ++c) {
+      const double have = w->bias_scale[w->bias_scale.size() == 1 ? 0 : c], want = in_scale * w_scale[c];
+      b[c] = std::fabs(have / want - 1) <= 1e-6
+                 ? w->bias[c]
+                 : int32_t(std::clamp(std::round(w->bias[c] * have / want), double(INT32_MIN), double(INT32_MAX)));
+    }
+    out_.tensors[size_t(bias_t)].data = bytes_of(b);
+  }
+  // A pooled or sigmoid output that a QDQ model puts on another grid than the kernel's: requantized onto it.
+  int32_t onto_qdq_grid(const Node& n, int32_t y) {
+    const ActQuant* q = qdq_grid(n.name);
+    if (!q || (double(q->scale) == T(y).scale && q->zero_point == T(y).zero_point)) return y;
+    out_.tensors[size_t(y)].name += ".kernel";
+    const int32_t z = act_tensor(n.name, n.out, range(n.name));
+    requantize(n.name + ".requantize", y, z, FLYNET_ACT_NONE);
+    return z;
+  }
+
   // Bias int32 at scale in_scale * w_scale[c], and the requantization multipliers.
   void bias_and_multipliers(const std::string& name, double in_scale, const std::vector<double>& w_scale,
                             const std::vector<float>& bias, double out_scale, int32_t& bias_t, int32_t& mult_t,
@@ -250,6 +327,12 @@ class Lowering {
     value_[size_t(i)] = out_.input = act_tensor(n.name, n.out, r);
     out_.meta["input.scale"] = std::to_string(T(out_.input).scale);
     out_.meta["input.zero_point"] = std::to_string(T(out_.input).zero_point);
+    if (qdq_ && qdq_->code_ranges.count(n.name)) {
+      // A reduced code range of the input: an identity requantization clips the codes.
+      out_.tensors[size_t(out_.input)].name = n.name + ".codes";
+      value_[size_t(i)] = like_tensor(n.name, dims(n.out), out_.input);
+      requantize(n.name + ".clip", out_.input, value_[size_t(i)], FLYNET_ACT_NONE);
+    }
   }
 
   void lower_conv(int i) {
@@ -267,7 +350,7 @@ class Lowering {
     }
     const int relu = fusable_relu(b >= 0 ? b : i);
     if (relu >= 0) out_node = g_.nodes[size_t(relu)].name;
-    const QuantWeights q = quantize_weights(m_.param(n.name + ".weight"), f.scale, f.weight, true);
+    const QuantWeights q = weights_of(n, m_.param(n.name + ".weight"), f.scale, f.weight);
     const int32_t x = in(n, 0);
     const ConvGeom geom = conv_geom(n);
     const int K = n.kernel, KH = geom.kh, KW = geom.kw;
@@ -312,6 +395,7 @@ class Lowering {
     clamp_of(relu, y, p.act_min, p.act_max);
     int32_t bt, mt, st;
     bias_and_multipliers(n.name, T(x).scale, q.scales, f.bias, T(y).scale, bt, mt, st);
+    qdq_bias(n.name, bt, T(x).scale, q.scales);
     if (n.groups == n.cin && n.cout % n.cin == 0) {
       // Depthwise with multiplier cout/cin (the MDW heads): weights [1, KH, KW, C_OUT].
       std::vector<int8_t> w(size_t(KH * KW * n.cout));
@@ -365,7 +449,7 @@ class Lowering {
         check(flyref_logistic_prepare(float(s_in), &p), n.name);
         p.rounding = o_.rounding;
         op(n.name, FLYNET_OP_LOGISTIC, {x}, {y}, p);
-        value_[size_t(i)] = y;
+        value_[size_t(i)] = onto_qdq_grid(n, y);
         return;
       }
       case Act::relu:
@@ -382,6 +466,7 @@ class Lowering {
     flynet_requantize_params p{};
     check(flyref_quantize_multiplier(T(x).scale / T(y).scale, o_.rounding, &p.multiplier, &p.shift), name);
     check(flyref_activation_range(act, float(T(y).scale), T(y).zero_point, &p.act_min, &p.act_max), name);
+    narrow_codes(y, p.act_min, p.act_max);
     p.rounding = o_.rounding;
     op(name, FLYNET_OP_REQUANTIZE, {x}, {y}, p);
   }
@@ -522,6 +607,7 @@ class Lowering {
     check(flyref_add_prepare(float(T(a).scale), float(T(b).scale), float(T(y).scale), o_.rounding, &p), n.name);
     p.act_min = -128;
     p.act_max = 127;
+    narrow_codes(y, p.act_min, p.act_max);
     op(n.name, FLYNET_OP_ADD, {a, b}, {y}, p);
     value_[size_t(i)] = y;
   }
@@ -532,7 +618,7 @@ class Lowering {
     const Shape& s = g_.nodes[size_t(n.inputs[0])].out;
     const int32_t y = like_tensor(n.name, dims(n.out), x);
     op(n.name, FLYNET_OP_AVG_POOL2D, {x}, {y}, flynet_pool2d_params{s.h, s.w, 1, 1, 0, 0, -128, 127});
-    value_[size_t(i)] = y;
+    value_[size_t(i)] = onto_qdq_grid(n, y);
   }
 
   // A max of int8 codes is the max of the values on one grid: the output keeps the input's.
@@ -542,7 +628,7 @@ class Lowering {
     const ConvGeom c = conv_geom(n);
     const int32_t y = like_tensor(n.name, dims(n.out), x);
     op(n.name, FLYNET_OP_MAX_POOL2D, {x}, {y}, flynet_pool2d_params{c.kh, c.kw, c.sh, c.sw, c.pt, c.pl, -128, 127});
-    value_[size_t(i)] = y;
+    value_[size_t(i)] = onto_qdq_grid(n, y);
   }
 
   void lower_linear(int i) {
@@ -552,12 +638,13 @@ class Lowering {
     const std::string out_node = relu >= 0 ? g_.nodes[size_t(relu)].name : n.name;
     const int32_t y = act_tensor(out_node, n.out, range(out_node));
     const Tensor& w = m_.param(n.name + ".weight");
-    const QuantWeights q = quantize_weights(w, {}, w, true);
+    const QuantWeights q = weights_of(n, w, {}, w);
     std::vector<int8_t> codes(q.codes.begin(), q.codes.end());
     const int32_t wt = const_i8(n.name + ".weight", {n.cout, 1, 1, n.cin}, codes, q.scales, q.levels);
     const std::vector<float> bias(m_.param(n.name + ".bias").data.begin(), m_.param(n.name + ".bias").data.end());
     int32_t bt, mt, st;
     bias_and_multipliers(n.name, T(x).scale, q.scales, bias, T(y).scale, bt, mt, st);
+    qdq_bias(n.name, bt, T(x).scale, q.scales);
     flynet_fully_connected_params p{};
     clamp_of(relu, y, p.act_min, p.act_max);
     p.rounding = o_.rounding;
@@ -579,6 +666,9 @@ class Lowering {
   QuantizeOptions o_;
   IntGraph out_;
   std::vector<int32_t> value_;  // float node -> int tensor holding its value
+  std::optional<QdqRecord> qdq_;  // a QDQ model's grids and int8 weights (flynet import)
+  bool calibrated_;               // ranges from flynet calibrate (else only the QDQ grids)
+  std::set<std::string> narrowed_;  // nodes whose reduced code range an op's clamp applies
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "flynet/core/data.hpp"
 #include "flynet/core/model_state.hpp"
+#include "flynet/core/qdq.hpp"
 #include "flynet/formats/error.hpp"
 #include "flynet/formats/h5_store.hpp"
 #include "flynet/quant/calibrate.hpp"
@@ -129,6 +130,7 @@ void describe_graph(const IntGraph& g, const IntRunner& runner, QuantizeReport& 
   r.arena_lower_bound = runner.plan().lower_bound;
   r.rounding = g.meta.at("quant.rounding");
   r.weights = g.meta.at("quant.weights");
+  r.calibration = g.meta.at("quant.calibration");
   r.input_scale = g.meta.at("input.scale");
   r.input_zero_point = g.meta.at("input.zero_point");
   for (const IntOp& op : g.ops) {
@@ -140,11 +142,23 @@ void describe_graph(const IntGraph& g, const IntRunner& runner, QuantizeReport& 
   }
 }
 
+// A QDQ model (flynet import) states its grids and int8 weights: no calibration needed (one,
+// when present, gives the ranges of the tensors the QDQ model leaves in float), and nothing
+// may change its weights.
+Calibration calibration_of(const Model& m, const QuantizeModelOptions& o) {
+  if (!read_qdq(m, o.model)) return read_calibration(m, o.model);
+  const char* changing = o.equalize ? "--equalize" : o.bias_correction ? "--bias-correction"
+                         : o.per_tensor ? "--per-tensor" : o.weight_levels > 0 ? "--weight-levels" : nullptr;
+  if (changing)
+    throw Error(ErrorCode::usage, std::string(changing) + " would change the int8 weights the QDQ model states", o.model);
+  return read_calibration_state(m.meta, o.model) ? read_calibration(m, o.model) : Calibration{};
+}
+
 }  // namespace
 
 QuantizeReport quantize_model(const QuantizeModelOptions& o, const QuantizeHooks& hooks) {
   Model m = load_model(o.model);
-  const Calibration cal = read_calibration(m, o.model);
+  const Calibration cal = calibration_of(m, o);
   QuantizeOptions q;
   q.rounding = o.rounding;
   q.per_tensor = o.per_tensor;

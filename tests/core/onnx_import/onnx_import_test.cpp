@@ -13,6 +13,7 @@
 #include "flynet/core/net.hpp"
 #include "flynet/core/onnx_import.hpp"
 #include "flynet/formats/error.hpp"
+#include "onnx_fixtures.hpp"
 
 namespace flynet {
 namespace {
@@ -20,38 +21,11 @@ namespace {
 namespace fs = std::filesystem;
 const std::string kDir = FLYNET_ONNX_MODELS;
 
-struct Fixture {
-  std::string name;
-  int c = 0, h = 0, w = 0, classes = 0;
-};
+using test::Fixture;
+using test::nhwc_images;
 
-std::vector<Fixture> manifest() {
-  std::ifstream f(kDir + "/manifest.txt");
-  std::vector<Fixture> v;
-  Fixture x;
-  while (f >> x.name >> x.c >> x.h >> x.w >> x.classes) v.push_back(x);
-  return v;
-}
-
-std::vector<float> floats(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::vector<float> v;
-  float x;
-  while (f.read(reinterpret_cast<char*>(&x), sizeof x)) v.push_back(x);
-  return v;
-}
-
-// PyTorch's NCHW images as flynet's NHWC batch.
-Tensor nhwc_images(const Fixture& fx, const std::vector<float>& nchw) {
-  const int64_t n = int64_t(nchw.size()) / (fx.c * fx.h * fx.w);
-  Tensor t({n, fx.h, fx.w, fx.c});
-  for (int64_t i = 0; i < n; ++i)
-    for (int c = 0; c < fx.c; ++c)
-      for (int y = 0; y < fx.h; ++y)
-        for (int x = 0; x < fx.w; ++x)
-          t.data[size_t(((i * fx.h + y) * fx.w + x) * fx.c + c)] = nchw[size_t(((i * fx.c + c) * fx.h + y) * fx.w + x)];
-  return t;
-}
+std::vector<Fixture> manifest() { return test::read_manifest(kDir + "/manifest.txt"); }
+std::vector<float> floats(const std::string& path) { return test::read_values<float>(path); }
 
 double max_rel_err(const Tensor& got, const std::vector<float>& want, int classes) {
   double worst = 0;

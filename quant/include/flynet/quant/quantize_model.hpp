@@ -74,8 +74,8 @@ struct QuantizeReport {
   int64_t weight_bytes = 0;  ///< int8 constants
   int64_t param_bytes = 0;   ///< int32 constants: biases, multipliers, shifts, gather indices
   uint64_t arena_size = 0, arena_lower_bound = 0;  ///< the in-memory runner's plan
-  /// As the graph's meta records them (quant.rounding, quant.weights, input.*).
-  std::string rounding, weights, input_scale, input_zero_point;
+  /// As the graph's meta records them (quant.rounding, quant.weights, quant.calibration, input.*).
+  std::string rounding, weights, calibration, input_scale, input_zero_point;
   int levels_asked = 0;  ///< weight levels asked to keep (option or model); 0: none
   /// The level count the written codes keep (the weight tensors' IntTensor::levels); 0 when
   /// none were asked for, and also when they were but per-tensor scales rounded the float

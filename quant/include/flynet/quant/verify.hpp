@@ -118,12 +118,23 @@ struct VerifyOptions {
   double max_drop = -1;        ///< gate: top-1 drop float -> int8 in points; < 0: none
 };
 
+/// A QDQ float model's own simulation (qdq.hpp: the float graph with its quantize-dequantize
+/// points) on the same images: how far the int8 file is from what the QDQ model computes.
+struct VerifyQdq {
+  int64_t images = 0;
+  double agreement = 0;        ///< top-1 agreement int8/simulation
+  double max_abs_diff = 0;     ///< largest |int8 logit (dequantized) - simulated logit|
+  double max_lsb_diff = 0;     ///< the same in steps of the output grid
+  ErrorMetrics int8_vs_sim;
+};
+
 /// The float model on the same images as the integer run.
 struct VerifyFloat {
   Accuracy accuracy;           ///< against the labels
   double agreement = 0;        ///< top-1 agreement int8/float
   ErrorMetrics int8_vs_float;  ///< int8 outputs (dequantized) against the float logits
   double drop = 0;             ///< points: 100 x (float top-1 - int8 top-1)
+  std::optional<VerifyQdq> qdq;  ///< when the float model records QDQ grids (flynet import of a QDQ model)
 };
 
 /// The emulated board's run of the same input codes.
