@@ -650,7 +650,10 @@ class Importer {
     Graph g = reachable(out);
     for (size_t i = 0; i + 1 < g.nodes.size(); ++i)
       if (g.nodes[i].op == OpKind::softmax)
-        throw Error(ErrorCode::unsupported, "Softmax '" + g.nodes[i].name + "' before the output (flynet's softmax ends the model)", path_);
+        throw Error(ErrorCode::unsupported,
+                    "Softmax before the output (node '" + g.nodes[i].name + "', opset " + std::to_string(opset_) +
+                        "; flynet's softmax ends the model)",
+                    path_);
     ArchSpec spec;
     spec.arch = ArchKind::imported;
     spec.in_h = g.nodes[0].out.h;

@@ -9,7 +9,8 @@ them, [4, classes]), and one line "NAME C H W CLASSES" in OUT_DIR/manifest.txt. 
 batch-norm statistics are random but fixed (seeded), so the BN nodes are not identities.
 layout_nhwc.* is a model with an NHWC input (imported with --layout nhwc). ops_concat's Pad is
 folded into its Conv, and ops_flatten gets a Transpose pair that undoes itself, after export. Also writes the bad files the error tests read: truncated.onnx (half of a valid file),
-garbage.onnx (bytes that are not protobuf) and unsupported.onnx (an op flynet refuses).
+garbage.onnx (bytes that are not protobuf), unsupported.onnx (an op flynet refuses) and
+concat_rows.onnx (an op flynet has, with an attribute it refuses).
 """
 import os
 import sys
@@ -264,6 +265,18 @@ class OpsFlatten(nn.Module):
         return self.fc2(F.leaky_relu(self.fc1(torch.flatten(y, 1)), 0.2))
 
 
+class ConcatRows(nn.Module):
+    """A Concat along H, which flynet refuses (it concatenates channels)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, 1, 1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return torch.flatten(F.adaptive_avg_pool2d(torch.cat([y, y], 2), 1), 1)
+
+
 def randomize_bn(model, gen):
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -364,6 +377,7 @@ def main():
     open(os.path.join(out, "garbage.onnx"), "wb").write(b"\x08\x07not an onnx model at all\xff\xff\xff" * 4)
     up = nn.Sequential(nn.Conv2d(3, 4, 3, 1, 1), nn.Upsample(scale_factor=2), nn.AdaptiveAvgPool2d(1), nn.Flatten())
     torch.onnx.export(up.eval(), torch.randn(1, 3, 8, 8), os.path.join(out, "unsupported.onnx"), opset_version=13)
+    torch.onnx.export(ConcatRows().eval(), torch.randn(1, 3, 8, 8), os.path.join(out, "concat_rows.onnx"), opset_version=13)
 
 
 if __name__ == "__main__":

@@ -212,6 +212,11 @@ TEST(OnnxImport, BadFilesAreRefusedWithTheirReason) {
   EXPECT_EQ(e.code(), ErrorCode::unsupported);
   EXPECT_NE(std::string(e.what()).find("unsupported ONNX op Resize (node '/1/Resize', opset 13)"), std::string::npos)
       << e.what();
+  e = import_error(kDir + "/concat_rows.onnx");
+  EXPECT_EQ(e.code(), ErrorCode::unsupported);
+  EXPECT_NE(std::string(e.what()).find("Concat along an axis other than the channels (node '/Concat', opset 13)"),
+            std::string::npos)
+      << e.what();
   e = import_error(kDir + "/absent.onnx");
   EXPECT_EQ(e.code(), ErrorCode::io);
 }
