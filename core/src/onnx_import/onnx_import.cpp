@@ -445,20 +445,19 @@ class Importer {
 
   void map_flatten(const onnx::NodeProto& n) {
     const Value in = value(n, 0);
-    if (in.nhwc_view && shape(in.node).h * shape(in.node).w > 1) {  // flattened in flynet's own order
-      Value v{in.node};
-      v.flat = Value::Flat::nhwc;
-      return set_value(n, v);
-    }
-    const int x = node_in(n, 0);
+    if (in.padded() || in.flat != Value::Flat::no) node_in(n, 0);  // refused there, with its reason
+    const Shape& s = shape(in.node);
     if (n.op_type() == "Flatten" && attr_int(n, "axis", 1) != 1) refuse(n, "Flatten other than from axis 1");
     if (n.op_type() == "Reshape") {
       const Const* c = n.input_size() > 1 ? constant(n.input(1)) : nullptr;
-      if (!c || c->i.size() != 2) refuse(n, "Reshape other than to [N, features]");
+      if (!c || c->i.size() != 2 || (c->i[1] != -1 && c->i[1] != s.numel()))
+        refuse(n, "Reshape other than to [N, features]");
     }
-    if (shape(x).h == 1 && shape(x).w == 1) return set_out(n, x);  // one order for a vector
-    Value v{x};
-    v.flat = Value::Flat::nchw;
+    const bool vector = s.h == 1 && s.w == 1;
+    if (n.op_type() == "Squeeze" && !vector) refuse(n, "Squeeze of a map (flynet flattens with Flatten or Reshape)");
+    if (vector && !in.nhwc_view) return set_out(n, in.node);  // one order for a vector
+    Value v{in.node};
+    v.flat = in.nhwc_view ? Value::Flat::nhwc : Value::Flat::nchw;  // NHWC: flattened in flynet's own order
     set_value(n, v);
   }
 

@@ -265,6 +265,18 @@ class OpsFlatten(nn.Module):
         return self.fc2(F.leaky_relu(self.fc1(torch.flatten(y, 1)), 0.2))
 
 
+class FlattenNhwc(nn.Module):
+    """A map put in NHWC order by a Transpose, then flattened into a Linear (TensorFlow's order)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, 1, 1)
+        self.fc = nn.Linear(4 * 8 * 9, 3)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(F.relu(self.conv(x)).permute(0, 2, 3, 1), 1))
+
+
 class ConcatRows(nn.Module):
     """A Concat along H, which flynet refuses (it concatenates channels)."""
 
@@ -365,6 +377,7 @@ def main():
         export(out, "ops_pool", OpsPool(), (3, 15, 13)),
         export(out, "ops_concat", OpsConcat(), (3, 12, 10)),
         export(out, "ops_flatten", OpsFlatten(), (2, 12, 12)),
+        export(out, "flatten_nhwc", FlattenNhwc(), (2, 8, 9)),
     ]
     pads_into_conv(os.path.join(out, "ops_concat.onnx"))
     transpose_pair(os.path.join(out, "ops_flatten.onnx"), "Relu")
