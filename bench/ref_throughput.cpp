@@ -72,7 +72,7 @@ std::string kind_of(const flynet::IntGraph& g, const flynet::IntOp& op) {
   const char* names[] = {"invalid", "conv2d", "depthwise", "fully_connected", "add", "mul", "maximum",
                          "avg_pool", "max_pool", "softmax", "hard_swish", "logistic", "hard_sigmoid",
                          "concat", "channel_gather", "requantize", "vaeca_descriptor", "eca_conv1d",
-                         "max_group"};
+                         "max_group", "leaky_relu"};
   std::string s = op.op >= 0 && op.op < FLYNET_OP_COUNT ? names[op.op] : "op" + std::to_string(op.op);
   if (op.op == FLYNET_OP_CONV2D || op.op == FLYNET_OP_DEPTHWISE_CONV2D) {
     const auto& w = T(g, op.inputs[1]).dims;

@@ -1,6 +1,8 @@
 // The JSON of flynet info (info_json.hpp).
 #include "info_json.hpp"
 
+#include <sstream>
+
 namespace flynet::cli {
 
 const char* const kStrictConvention =
@@ -9,16 +11,36 @@ const char* const kProfilerConvention =
     "profiler: strict + per element BN 2, activation 1, gate multiply 1, head reduction 2, add 1, "
     "global pool 1, SE scale 1 (flynet-architecture.md 4.1, fitted to the paper's tables)";
 
+namespace {
+
+// "KHxKW sS[xSW]", and the pads (top,left,bottom,right) when they are not the same on all sides.
+std::string window_detail(const ConvGeom& c) {
+  const bool even = c.pt == c.pl && c.pt == c.pb && c.pt == c.pr;
+  return std::to_string(c.kh) + "x" + std::to_string(c.kw) + " s" + std::to_string(c.sh) +
+         (c.sw != c.sh ? "x" + std::to_string(c.sw) : "") +
+         (even ? "" : " p" + std::to_string(c.pt) + "," + std::to_string(c.pl) + "," + std::to_string(c.pb) + "," +
+                          std::to_string(c.pr));
+}
+
+}  // namespace
+
 std::string layer_detail(const Node& n) {
   switch (n.op) {
     case OpKind::conv2d: {
       const ConvGeom c = conv_geom(n);
-      return std::to_string(c.kh) + "x" + std::to_string(c.kw) + " s" + std::to_string(c.sh) +
-             (c.sw != c.sh ? "x" + std::to_string(c.sw) : "") + (c.dil > 1 ? " d" + std::to_string(c.dil) : "") +
+      return window_detail(c) + (c.dil > 1 ? " d" + std::to_string(c.dil) : "") +
              (n.groups > 1 ? " g" + std::to_string(n.groups) : "");
     }
+    case OpKind::max_pool: return window_detail(conv_geom(n));
+    case OpKind::avg_pool: return window_detail(conv_geom(n)) + (n.count_pad ? " +pad" : "");
     case OpKind::dw_concat: return "3x3 s" + std::to_string(n.stride) + " x" + std::to_string(n.heads);
-    case OpKind::activation: return std::string(act_name(n.act));
+    case OpKind::activation:
+      if (n.act == Act::leaky_relu) {
+        std::ostringstream o;
+        o << act_name(n.act) << ' ' << n.alpha;  // shortest form: "leaky_relu 0.1"
+        return o.str();
+      }
+      return std::string(act_name(n.act));
     case OpKind::va_eca:
       return std::string(choice_name(kGateChoices, n.gate)) + " k" + std::to_string(n.eca_k) + " h" +
              std::to_string(n.heads);

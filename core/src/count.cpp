@@ -47,9 +47,15 @@ LayerCount count_node(const Graph& g, const Node& n) {
     case OpKind::global_avg_pool:
       extra = g.nodes[size_t(n.inputs[0])].out.numel();
       break;
-    case OpKind::max_pool:  // one comparison per window tap
+    case OpKind::max_pool:  // one comparison (or addition) per window tap
+    case OpKind::avg_pool:
       extra = out_elems * conv_geom(n).kh * conv_geom(n).kw;
       break;
+    case OpKind::mul:
+    case OpKind::softmax:
+      extra = out_elems;
+      break;
+    case OpKind::concat:  // copies only
     case OpKind::input:
     case OpKind::dropout:
       break;

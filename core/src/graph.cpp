@@ -23,6 +23,10 @@ std::string_view op_name(OpKind op) {
     case OpKind::scale_channels: return "scale_channels";
     case OpKind::dropout: return "dropout";
     case OpKind::max_pool: return "max_pool";
+    case OpKind::avg_pool: return "avg_pool";
+    case OpKind::concat: return "concat";
+    case OpKind::mul: return "mul";
+    case OpKind::softmax: return "softmax";
   }
   return "?";
 }
@@ -34,6 +38,7 @@ std::string_view act_name(Act a) {
     case Act::hsigmoid: return "hsigmoid";
     case Act::sigmoid: return "sigmoid";
     case Act::relu6: return "relu6";
+    case Act::leaky_relu: return "leaky_relu";
   }
   return "?";
 }

@@ -1,5 +1,6 @@
 #include "flynet/core/graph_text.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <sstream>
@@ -20,14 +21,16 @@ const std::map<std::string, OpKind>& op_names() {
       {"batchnorm", OpKind::batchnorm}, {"activation", OpKind::activation},
       {"add", OpKind::add},         {"global_avg_pool", OpKind::global_avg_pool},
       {"linear", OpKind::linear},   {"scale_channels", OpKind::scale_channels},
-      {"dropout", OpKind::dropout}, {"max_pool", OpKind::max_pool}};
+      {"dropout", OpKind::dropout}, {"max_pool", OpKind::max_pool},
+      {"avg_pool", OpKind::avg_pool}, {"concat", OpKind::concat},
+      {"mul", OpKind::mul},         {"softmax", OpKind::softmax}};
   return m;
 }
 
 const std::map<std::string, Act>& act_names() {
   static const std::map<std::string, Act> m = {{"relu", Act::relu},         {"relu6", Act::relu6},
                                                {"hswish", Act::hswish},     {"hsigmoid", Act::hsigmoid},
-                                               {"sigmoid", Act::sigmoid}};
+                                               {"sigmoid", Act::sigmoid},   {"leaky_relu", Act::leaky_relu}};
   return m;
 }
 
@@ -52,7 +55,25 @@ Shape conv_shape(const Graph& g, const Node& n) {
   return o;
 }
 
+Shape concat_shape(const Graph& g, const Node& n) {
+  Shape o = in_shape(g, n, 0);
+  for (size_t k = 1; k < n.inputs.size(); ++k) {
+    const Shape& s = in_shape(g, n, k);
+    if (s.h != o.h || s.w != o.w) bad(n, "concatenates maps of different sizes");
+    o.c += s.c;
+  }
+  return o;
+}
+
 }  // namespace
+
+Shape broadcast_shape(const Node& n, const Shape& a, const Shape& b) {
+  auto axis = [&](int x, int y) {
+    if (x != y && x != 1 && y != 1) bad(n, "inputs " + shape_text(a) + " and " + shape_text(b) + " do not broadcast");
+    return std::max(x, y);
+  };
+  return {axis(a.h, b.h), axis(a.w, b.w), axis(a.c, b.c)};
+}
 
 bool importable_op(OpKind op) { return op_names().count(std::string(op_name(op))) > 0; }
 
@@ -85,10 +106,11 @@ Shape infer_shape(const Graph& g, const Node& n) {
   static const std::map<OpKind, size_t> arity = {
       {OpKind::input, 0},  {OpKind::conv2d, 1},          {OpKind::batchnorm, 1}, {OpKind::activation, 1},
       {OpKind::add, 2},    {OpKind::global_avg_pool, 1}, {OpKind::linear, 1},    {OpKind::scale_channels, 2},
-      {OpKind::dropout, 1}, {OpKind::max_pool, 1}};
+      {OpKind::dropout, 1}, {OpKind::max_pool, 1}, {OpKind::avg_pool, 1},  {OpKind::mul, 2},
+      {OpKind::softmax, 1}, {OpKind::concat, 0}};  // concat: any number from 1
   const auto a = arity.find(n.op);
   if (a == arity.end()) bad(n, "op " + std::string(op_name(n.op)) + " is not one an imported graph holds");
-  if (n.inputs.size() != a->second) bad(n, "wrong number of inputs");
+  if (n.op == OpKind::concat ? n.inputs.empty() : n.inputs.size() != a->second) bad(n, "wrong number of inputs");
   for (int i : n.inputs)
     if (i < 0 || size_t(i) >= g.nodes.size()) bad(n, "an input that is not an earlier node");
   switch (n.op) {
@@ -101,16 +123,24 @@ Shape infer_shape(const Graph& g, const Node& n) {
       if (!(in_shape(g, n, 0) == in_shape(g, n, 1))) bad(n, "adds inputs of different shapes");
       return in_shape(g, n, 0);
     case OpKind::global_avg_pool: return {1, 1, in_shape(g, n, 0).c};
-    case OpKind::max_pool: {
+    case OpKind::max_pool:
+    case OpKind::avg_pool: {
       Node as_conv = n;  // a depthwise window: the conv's checks and output size
       as_conv.cin = as_conv.cout = as_conv.groups = in_shape(g, n, 0).c;
-      if (n.dilation != 1) bad(n, "a dilated max pool");
+      if (n.dilation != 1) bad(n, "a dilated pool");
       return conv_shape(g, as_conv);
     }
     case OpKind::linear: {
-      const Shape& s = in_shape(g, n, 0);
-      if (s.h != 1 || s.w != 1 || s.c != n.cin) bad(n, "needs a 1x1x" + std::to_string(n.cin) + " input");
+      // A map is flattened in NHWC order (the importer permutes ONNX's NCHW weight columns).
+      if (in_shape(g, n, 0).numel() != n.cin) bad(n, "needs an input of " + std::to_string(n.cin) + " values");
       return {1, 1, n.cout};
+    }
+    case OpKind::concat: return concat_shape(g, n);
+    case OpKind::mul: return broadcast_shape(n, in_shape(g, n, 0), in_shape(g, n, 1));
+    case OpKind::softmax: {
+      const Shape& s = in_shape(g, n, 0);
+      if (s.h != 1 || s.w != 1) bad(n, "a softmax over a map (flynet's is over the class scores)");
+      return s;
     }
     case OpKind::scale_channels: {
       const Shape& s = in_shape(g, n, 1);
@@ -136,12 +166,17 @@ std::string graph_to_text(const Graph& g) {
           << " bias=" << int(n.bias);
         break;
       case OpKind::max_pool:
+      case OpKind::avg_pool:
         o << " k=" << c.kh << 'x' << c.kw << " s=" << c.sh << 'x' << c.sw << " p=" << c.pt << ',' << c.pl << ','
           << c.pb << ',' << c.pr;
+        if (n.op == OpKind::avg_pool) o << " count_pad=" << int(n.count_pad);
         break;
       case OpKind::linear: o << " cin=" << n.cin << " cout=" << n.cout << " bias=" << int(n.bias); break;
       case OpKind::batchnorm: o << " cout=" << n.cout << " eps=" << n.bn_eps << " mom=" << n.bn_momentum; break;
-      case OpKind::activation: o << " act=" << act_name(n.act); break;
+      case OpKind::activation:
+        o << " act=" << act_name(n.act);
+        if (n.act == Act::leaky_relu) o << " alpha=" << n.alpha;
+        break;
       case OpKind::dropout: o << " drop=" << n.drop; break;
       default: break;
     }
@@ -209,6 +244,8 @@ void set_attr(Node& n, const std::string& key, const std::string& v) {
   else if (key == "eps") n.bn_eps = to_double(n, key, v);
   else if (key == "mom") n.bn_momentum = to_double(n, key, v);
   else if (key == "drop") n.drop = to_double(n, key, v);
+  else if (key == "alpha") n.alpha = float(to_double(n, key, v));
+  else if (key == "count_pad") n.count_pad = to_int(n, key, v) != 0;
   else if (key == "act") {
     const auto a = act_names().find(v);
     if (a == act_names().end()) bad(n, "unknown activation '" + v + "'");
@@ -252,6 +289,9 @@ Graph graph_from_text(const ArchSpec& spec) {
     g.nodes.push_back(std::move(n));
   }
   if (g.nodes.size() < 2) throw Error(ErrorCode::format, "imported graph: no nodes");
+  // A softmax passes logits through in training (RunCtx::logits): only the output may be one.
+  for (size_t i = 0; i + 1 < g.nodes.size(); ++i)
+    if (g.nodes[i].op == OpKind::softmax) bad(g.nodes[i], "a softmax that is not the graph's output");
   const Shape& in = g.nodes[0].out;
   if (in.h != spec.in_h || in.w != spec.in_w || in.c != spec.in_c)
     throw Error(ErrorCode::format, "imported graph: its input is " + shape_text(in) + ", the architecture says " +

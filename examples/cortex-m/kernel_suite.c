@@ -833,6 +833,19 @@ static void activations(family *f, int32_t it)
         fam_status(f, flyref_requantize_s8(&p, 256, g_x, g_y));
         fam_bytes(f, g_y, 256);
     }
+    {
+        flyref_leaky_relu_params p;
+        p.input_offset = -zero_point();
+        p.output_offset = zero_point();
+        p.identity_multiplier = rmult();
+        p.identity_shift = rint_in(-8, 2);
+        p.alpha_multiplier = rmult();
+        p.alpha_shift = rint_in(-12, 0);
+        p.activation = full_range();
+        p.rounding = rounding();
+        fam_status(f, flyref_leaky_relu_s8(&p, 256, g_x, g_y));
+        fam_bytes(f, g_y, 256);
+    }
 }
 static const suite_family k_activations = {"activation_s8", 300, 0u, activations};
 

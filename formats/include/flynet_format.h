@@ -206,6 +206,7 @@ typedef enum flynet_op {
     FLYNET_OP_VAECA_DESCRIPTOR = 16,/**< per-channel (mean, std) of a map, exact integer sqrt */
     FLYNET_OP_ECA_CONV1D = 17,      /**< VA-ECA 1-D conv across channels, 2 inputs (mean, std) */
     FLYNET_OP_MAX_GROUP = 18,       /**< max over groups of g adjacent channels (Max-out) */
+    FLYNET_OP_LEAKY_RELU = 19,      /**< leaky ReLU s8: identity or alpha requantization by sign */
     FLYNET_OP_COUNT                 /**< sentinel: one past the last op code */
 } flynet_op;
 
@@ -345,6 +346,16 @@ typedef struct flynet_channel_gather_params {
     int32_t reserved;
 } flynet_channel_gather_params;
 
+/** LEAKY_RELU: inputs {x}. v = x - zp_in; out = clamp(requant(v, identity_*) + zp_out) for
+ *  v >= 0, clamp(requant(v, alpha_*) + zp_out) for v < 0 (identity: s_in/s_out, alpha:
+ *  alpha*s_in/s_out). */
+typedef struct flynet_leaky_relu_params {
+    int32_t identity_multiplier, identity_shift;
+    int32_t alpha_multiplier, alpha_shift;
+    int32_t act_min, act_max;
+    int32_t rounding;
+} flynet_leaky_relu_params;
+
 /** REQUANTIZE: inputs {x}. out = clamp(requant(x - zp_in, mult, shift) + zp_out). */
 typedef struct flynet_requantize_params {
     int32_t multiplier, shift;
@@ -465,6 +476,7 @@ static inline int32_t flynet_op_param_words(int32_t op)
     case FLYNET_OP_VAECA_DESCRIPTOR: return (int32_t)(sizeof(flynet_vaeca_descriptor_params) / 4u);
     case FLYNET_OP_ECA_CONV1D: return (int32_t)(sizeof(flynet_eca_conv1d_params) / 4u);
     case FLYNET_OP_MAX_GROUP: return (int32_t)(sizeof(flynet_max_group_params) / 4u);
+    case FLYNET_OP_LEAKY_RELU: return (int32_t)(sizeof(flynet_leaky_relu_params) / 4u);
     default: return -1;
     }
 }

@@ -93,6 +93,12 @@ TEST_F(Import, MobileNetV3SmallDeploysBitIdenticalOnQemu) {
 TEST_F(Import, ConvGeometryModelDeploysBitIdenticalOnQemu) { deploy("ops_conv", 12, 10, 3, 5, ""); }
 TEST_F(Import, MatMulModelDeploysBitIdenticalOnQemu) { deploy("ops_matmul", 9, 9, 2, 4, ""); }
 TEST_F(Import, MaxPoolModelDeploysBitIdenticalOnQemu) { deploy("ops_pool", 15, 13, 3, 6, ""); }
+// Concat of branches on different grids (requantized), LeakyRelu (its own kernel), an
+// AveragePool counting a Pad's zeros, a Conv with asymmetric pads, Mul broadcasting a
+// 1-channel gate, Softmax; and a 3x3 map flattened into a Gemm, an AveragePool not counting its
+// pads, Mul of two maps, a Transpose pair that undoes itself.
+TEST_F(Import, ConcatModelDeploysBitIdenticalOnQemu) { deploy("ops_concat", 12, 10, 3, 7, ""); }
+TEST_F(Import, FlattenModelDeploysBitIdenticalOnQemu) { deploy("ops_flatten", 12, 12, 2, 5, ""); }
 
 // An imported network trains in flynet: fine-tuning with 8 weight levels, int8 activations and
 // BN folded (QAT), then quantized on its own grid; int8 follows the fake-quant network.
@@ -199,6 +205,27 @@ TEST_F(Import, UnsupportedQdqGetsOneLineAndNoOutput) {
     EXPECT_EQ(r.err, "flynet import: error: " + err + " (" + kModels + "/" + file + ".onnx)\n");
     EXPECT_FALSE(fs::exists(p("bad.h5"))) << file;
   }
+}
+
+// The new ops train: a short QAT fine-tune of the concat model (leaky ReLU, concat, window
+// average pool, broadcast mul, and its softmax trained as logits), quantized and exported.
+TEST_F(Import, ConcatModelTrainsWithQuantizationAwareness) {
+  const std::string d = data(12, 10, 3, 7);
+  Result r = run("import " + kModels + "/ops_concat.onnx --out " + p("oc.h5"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("train --data " + d + " --init " + p("oc.h5") + " --epochs 2 --lr 0.01 --warmup 0 --batch 8 --threads 1 "
+          "--weight-levels 8 --act-bits 8 --fold-bn-after 1 --out " + p("oc.qat.h5") +
+          " --quiet --checkpoint none --metrics none");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("calibrate " + p("oc.qat.h5") + " --data " + d + " --samples 32 --out " + p("oc.qat.cal.h5"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("quantize " + p("oc.qat.cal.h5") + " --out " + p("oc.qat.q.h5") + " --data " + d +
+          " --samples 0 --json " + p("oc.qat.json"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto q = nlohmann::json::parse(slurp(p("oc.qat.json")));
+  EXPECT_GE(q["agreement"]["int8_float"].get<double>(), 0.75) << q.dump();
+  r = run("export " + p("oc.qat.q.h5") + " --out " + p("oc.qat.fly"));
+  ASSERT_EQ(r.code, 0) << r.err;
 }
 
 // Each bad file: one line naming the file, its exit code, and no output file.

@@ -1,4 +1,4 @@
-// Element-wise activations relu, relu6, h-swish, h-sigmoid, sigmoid with their derivatives.
+// Element-wise activations relu, relu6, h-swish, h-sigmoid, sigmoid, leaky relu with their derivatives.
 // Hand-written rather than oneDNN eltwise: they are memory-bound single loops that the
 // compiler vectorises, and the backward reads the forward input directly without a second
 // primitive and memory descriptors per shape.
@@ -10,7 +10,7 @@ namespace flynet::layers {
 
 namespace {
 
-FLYNET_SIMD void act_fwd(Act a, const float* __restrict x, float* __restrict y, int64_t n) {
+FLYNET_SIMD void act_fwd(Act a, float alpha, const float* __restrict x, float* __restrict y, int64_t n) {
   switch (a) {
     case Act::relu:
       for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.f ? x[i] : 0.f;
@@ -27,10 +27,13 @@ FLYNET_SIMD void act_fwd(Act a, const float* __restrict x, float* __restrict y, 
     case Act::relu6:
       for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(x[i], 0.f), 6.f);
       break;
+    case Act::leaky_relu:
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.f ? x[i] : alpha * x[i];
+      break;
   }
 }
 
-FLYNET_SIMD void act_bwd(Act a, const float* __restrict x, const float* __restrict y, const float* __restrict dy,
+FLYNET_SIMD void act_bwd(Act a, float alpha, const float* __restrict x, const float* __restrict y, const float* __restrict dy,
                          float* __restrict dx, int64_t n) {
   switch (a) {
     case Act::relu:
@@ -51,6 +54,9 @@ FLYNET_SIMD void act_bwd(Act a, const float* __restrict x, const float* __restri
     case Act::relu6:
       for (int64_t i = 0; i < n; ++i) dx[i] = (x[i] > 0.f && x[i] < 6.f) ? dy[i] : 0.f;
       break;
+    case Act::leaky_relu:
+      for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.f ? dy[i] : alpha * dy[i];
+      break;
   }
 }
 
@@ -61,7 +67,7 @@ class ActivationLayer final : public Layer {
     reshape(y, x[0]->shape);
     const Chunks ch(x[0]->numel(), 64);
     parallel_for(ch.count, [&](int64_t k) {
-      act_fwd(node_.act, x[0]->ptr() + ch.begin(k), y.ptr() + ch.begin(k), ch.end(k) - ch.begin(k));
+      act_fwd(node_.act, node_.alpha, x[0]->ptr() + ch.begin(k), y.ptr() + ch.begin(k), ch.end(k) - ch.begin(k));
     });
   }
   void backward(const RunCtx&, const ConstTensorPtrs& x, const TensorPtrs&, const Tensor& y, const Tensor& dy,
@@ -70,7 +76,7 @@ class ActivationLayer final : public Layer {
     const Chunks ch(x[0]->numel(), 64);
     parallel_for(ch.count, [&](int64_t k) {
       const int64_t b = ch.begin(k);
-      act_bwd(node_.act, x[0]->ptr() + b, y.ptr() + b, dy.ptr() + b, dx[0]->ptr() + b, ch.end(k) - b);
+      act_bwd(node_.act, node_.alpha, x[0]->ptr() + b, y.ptr() + b, dy.ptr() + b, dx[0]->ptr() + b, ch.end(k) - b);
     });
   }
 };

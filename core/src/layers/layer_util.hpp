@@ -58,6 +58,10 @@ std::unique_ptr<Layer> make_linear(const Node& n);
 std::unique_ptr<Layer> make_scale_channels(const Node& n);
 std::unique_ptr<Layer> make_dropout(const Node& n);
 std::unique_ptr<Layer> make_max_pool(const Node& n);
+std::unique_ptr<Layer> make_avg_pool(const Node& n);
+std::unique_ptr<Layer> make_concat(const Node& n);
+std::unique_ptr<Layer> make_mul(const Node& n);
+std::unique_ptr<Layer> make_softmax(const Node& n);
 
 }  // namespace flynet::layers
 

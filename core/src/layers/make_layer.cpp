@@ -24,6 +24,10 @@ std::unique_ptr<Layer> make_layer(const Node& n) {
     case OpKind::scale_channels: return make_scale_channels(n);
     case OpKind::dropout: return make_dropout(n);
     case OpKind::max_pool: return make_max_pool(n);
+    case OpKind::avg_pool: return make_avg_pool(n);
+    case OpKind::concat: return make_concat(n);
+    case OpKind::mul: return make_mul(n);
+    case OpKind::softmax: return make_softmax(n);
     case OpKind::input: break;
   }
   throw Error(ErrorCode::unsupported, "no layer implementation for op " + std::string(op_name(n.op)) + " (" + n.name + ")");

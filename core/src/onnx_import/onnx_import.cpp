@@ -12,6 +12,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <fstream>
@@ -39,6 +40,11 @@ using onnx_qdq::QParams;
 struct Value {
   int node = -1;
   bool nhwc_view = false;  // the NHWC-ordered view of the node's output (a layout Transpose)
+  // A map flattened to [N, H*W*C] for a Gemm / MatMul: in ONNX's NCHW order, or in NHWC order
+  // (flattened after a layout Transpose), which is flynet's.
+  enum class Flat { no, nchw, nhwc } flat = Flat::no;
+  std::array<int, 4> pads{0, 0, 0, 0};  // a pending zero Pad (top, left, bottom, right) for the next window op
+  bool padded() const { return pads != std::array<int, 4>{0, 0, 0, 0}; }
 };
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
@@ -155,6 +161,8 @@ class Importer {
   int node_in(const onnx::NodeProto& n, int k) const {
     const Value v = value(n, k);
     if (v.nhwc_view) refuse(n, n.op_type() + " of a transposed tensor (only a Transpose pair that undoes the layout is removed)");
+    if (v.flat != Value::Flat::no) refuse(n, n.op_type() + " of a flattened map (flynet flattens only before a Gemm or MatMul)");
+    if (v.padded()) refuse(n, n.op_type() + " after a Pad (flynet folds a zero Pad only into a Conv or AveragePool)");
     return v.node;
   }
   const Shape& shape(int node) const { return g_.nodes[size_t(node)].out; }
@@ -192,9 +200,10 @@ class Importer {
     g_.nodes.push_back(std::move(n));
     return int(g_.nodes.size()) - 1;
   }
-  void set_out(const onnx::NodeProto& n, int node, bool view = false) {
+  void set_out(const onnx::NodeProto& n, int node, bool view = false) { set_value(n, Value{node, view}); }
+  void set_value(const onnx::NodeProto& n, const Value& v) {
     if (n.output_size() < 1) bad_file("node '" + n.name() + "' has no output");
-    values_[n.output(0)] = Value{node, view};
+    values_[n.output(0)] = v;
   }
   void param(int node, const std::string& suffix, std::vector<int64_t> shape, std::vector<float> v) {
     Tensor t(std::move(shape));
@@ -235,11 +244,15 @@ class Importer {
     if (op == "Conv") return map_conv(n);
     if (op == "BatchNormalization") return map_bn(n);
     if (op == "Clip" && quantized_.count(n.input(0))) return map_code_clip(n);
-    if (op == "Relu" || op == "Sigmoid" || op == "HardSwish" || op == "HardSigmoid" || op == "Clip")
+    if (op == "Relu" || op == "Sigmoid" || op == "HardSwish" || op == "HardSigmoid" || op == "Clip" ||
+        op == "LeakyRelu")
       return map_activation(n);
     if (op == "Add") return map_add(n);
     if (op == "Mul") return map_mul(n);
-    if (op == "GlobalAveragePool" || op == "ReduceMean" || op == "AveragePool") return map_pool(n);
+    if (op == "GlobalAveragePool" || op == "ReduceMean") return map_pool(n);
+    if (op == "AveragePool") return map_avg_pool(n);
+    if (op == "Concat") return map_concat(n);
+    if (op == "Softmax") return map_softmax(n);
     if (op == "Flatten" || op == "Reshape" || op == "Squeeze") return map_flatten(n);
     if (op == "Gemm" || op == "MatMul") return map_linear(n);
     if (op == "Identity" && constant(n.input(0))) return map_constant_alias(n);
@@ -265,7 +278,8 @@ class Importer {
   }
 
   void map_conv(const onnx::NodeProto& n) {
-    const int x = node_in(n, 0);
+    const Value pad_in = take_pads(n);
+    const int x = pad_in.node;
     const Const& w = weight(n, 1, "weight");
     if (w.dims.size() != 4) refuse(n, "Conv that is not 2-D");
     const auto dil = attr_ints(n, "dilations");
@@ -280,6 +294,7 @@ class Importer {
     c.kernel_w = int(w.dims[3]);
     c.dilation = dil.empty() ? 1 : int(dil[0]);
     set_window(n, shape(x), c);
+    add_pads(c, pad_in);
     c.bias = n.input_size() > 2 && !n.input(2).empty();
     if (c.groups < 1 || w.dims[1] * c.groups != c.cin) refuse(n, "Conv whose weight does not fit its input channels");
     const int i = push(n, c);
@@ -347,6 +362,10 @@ class Importer {
     if (op == "Relu") a.act = Act::relu;
     else if (op == "Sigmoid") a.act = Act::sigmoid;
     else if (op == "HardSwish") a.act = Act::hswish;
+    else if (op == "LeakyRelu") {
+      a.act = Act::leaky_relu;
+      a.alpha = attr_float(n, "alpha", 0.01f);
+    }
     else if (op == "HardSigmoid") {
       // flynet's h-sigmoid is relu6(x + 3) / 6: ONNX alpha 1/6, beta 1/2 (PyTorch's Hardsigmoid).
       const float alpha = attr_float(n, "alpha", 0.2f), beta = attr_float(n, "beta", 0.5f);
@@ -408,17 +427,15 @@ class Importer {
     }
     // Squeeze-and-excitation: a map times a per-channel 1x1 gate, in either order.
     if (shape(x).h == 1 && shape(x).w == 1 && !(shape(s).h == 1 && shape(s).w == 1)) std::swap(x, s);
-    if (!(shape(s).h == 1 && shape(s).w == 1 && shape(s).c == shape(x).c))
-      refuse(n, "Mul other than a map times a per-channel gate (squeeze-and-excitation)");
     Node m;
-    m.op = OpKind::scale_channels;
+    m.op = shape(s).h == 1 && shape(s).w == 1 && shape(s).c == shape(x).c ? OpKind::scale_channels : OpKind::mul;
     m.inputs = {x, s};
+    if (m.op == OpKind::mul) m.inputs = {node_in(n, 0), node_in(n, 1)};  // broadcast either way, in file order
     set_out(n, push(n, m));
   }
 
   void map_pool(const onnx::NodeProto& n) {
     const int x = node_in(n, 0);
-    const Shape& s = shape(x);
     const std::string& op = n.op_type();
     if (op == "ReduceMean") {
       auto axes = attr_ints(n, "axes");
@@ -430,11 +447,6 @@ class Importer {
       for (int64_t& a : axes) a = a < 0 ? a + 4 : a;
       std::sort(axes.begin(), axes.end());
       if (axes != std::vector<int64_t>{2, 3}) refuse(n, "ReduceMean over axes other than H and W");
-    } else if (op == "AveragePool") {
-      const auto k = attr_ints(n, "kernel_shape"), p = attr_ints(n, "pads");
-      const bool padded = std::any_of(p.begin(), p.end(), [](int64_t v) { return v != 0; });
-      if (k.size() != 2 || k[0] != s.h || k[1] != s.w || padded)
-        refuse(n, "AveragePool other than one window over the whole map (a global average pool)");
     }
     Node g;
     g.op = OpKind::global_avg_pool;
@@ -443,20 +455,26 @@ class Importer {
   }
 
   void map_flatten(const onnx::NodeProto& n) {
-    const int x = node_in(n, 0);
+    const Value in = value(n, 0);
+    if (in.padded() || in.flat != Value::Flat::no) node_in(n, 0);  // refused there, with its reason
+    const Shape& s = shape(in.node);
     if (n.op_type() == "Flatten" && attr_int(n, "axis", 1) != 1) refuse(n, "Flatten other than from axis 1");
     if (n.op_type() == "Reshape") {
       const Const* c = n.input_size() > 1 ? constant(n.input(1)) : nullptr;
-      if (!c || c->i.size() != 2) refuse(n, "Reshape other than to [N, features]");
+      if (!c || c->i.size() != 2 || (c->i[1] != -1 && c->i[1] != s.numel()))
+        refuse(n, "Reshape other than to [N, features]");
     }
-    if (shape(x).h != 1 || shape(x).w != 1)
-      refuse(n, n.op_type() + " of a " + std::to_string(shape(x).h) + "x" + std::to_string(shape(x).w) +
-                    " map (flynet flattens only pooled 1x1 maps before the classifier)");
-    set_out(n, x);
+    const bool vector = s.h == 1 && s.w == 1;
+    if (n.op_type() == "Squeeze" && !vector) refuse(n, "Squeeze of a map (flynet flattens with Flatten or Reshape)");
+    if (vector && !in.nhwc_view) return set_out(n, in.node);  // one order for a vector
+    Value v{in.node};
+    v.flat = in.nhwc_view ? Value::Flat::nhwc : Value::Flat::nchw;  // NHWC: flattened in flynet's own order
+    set_value(n, v);
   }
 
   void map_linear(const onnx::NodeProto& n) {
-    const int x = node_in(n, 0);
+    const Value flat = value(n, 0);
+    const int x = flat.flat != Value::Flat::no ? flat.node : node_in(n, 0);
     const Const& w = weight(n, 1, "weight");
     if (w.dims.size() != 2) refuse(n, n.op_type() + " with a weight that is not a matrix");
     const bool gemm = n.op_type() == "Gemm";
@@ -474,6 +492,7 @@ class Importer {
     std::vector<float> wt(size_t(in * out));
     for (int64_t o = 0; o < out; ++o)
       for (int64_t k = 0; k < in; ++k) wt[size_t(o * in + k)] = trans ? w.f[size_t(o * in + k)] : w.f[size_t(k * out + o)];
+    if (flat.flat == Value::Flat::nchw) wt = nhwc_columns(wt, shape(x), out);
     param(i, ".weight", {out, in}, std::move(wt));
     std::vector<float> b(size_t(out), 0.f);
     if (gemm && n.input_size() > 2 && !n.input(2).empty()) {
@@ -520,15 +539,21 @@ class Importer {
     set_out(n, push(n, m));
   }
 
-  // Pad of nothing: what PyTorch writes before an AveragePool.
+  // A zero Pad of H and W (PyTorch writes one before an AveragePool, and for a 'same' Conv of
+  // an even kernel): kept pending, added to the pads of the Conv or AveragePool that reads it.
   void map_pad(const onnx::NodeProto& n) {
     const int x = node_in(n, 0);
     const Const* p = n.input_size() > 1 ? constant(n.input(1)) : nullptr;
     const auto* mode = attr(n, "mode");
-    if (!p || (mode && mode->s() != "constant") ||
-        std::any_of(p->i.begin(), p->i.end(), [](int64_t v) { return v != 0; }))
-      refuse(n, "Pad other than of zero width (pads belong in the Conv's pads)");
-    set_out(n, x);
+    const Const* fill = n.input_size() > 2 && !n.input(2).empty() ? constant(n.input(2)) : nullptr;
+    const bool zero_fill = n.input_size() <= 2 || n.input(2).empty() ||
+                           (fill && fill->numel() == 1 && (fill->f.empty() ? fill->i[0] == 0 : fill->f[0] == 0.f));
+    if (!p || p->i.size() != 8 || (mode && mode->s() != "constant") || !zero_fill || p->i[0] || p->i[1] || p->i[4] ||
+        p->i[5] || std::any_of(p->i.begin(), p->i.end(), [](int64_t v) { return v < 0; }))
+      refuse(n, "Pad other than with zeros around H and W");
+    Value v{x};
+    v.pads = {int(p->i[2]), int(p->i[3]), int(p->i[6]), int(p->i[7])};
+    set_value(n, v);
   }
 
   void map_transpose(const onnx::NodeProto& n) {
@@ -650,6 +675,92 @@ class Importer {
     if (!r.acts.empty() || !r.weights.empty()) write_qdq(m, r);
   }
 
+  // ---- windows, concatenation, the class softmax ------------------------------------------
+  // Input 0 of a window op with the zero Pad that may precede it (pads returned, not applied).
+  Value take_pads(const onnx::NodeProto& n) const {
+    Value v = value(n, 0);
+    if (!v.padded()) v.node = node_in(n, 0);
+    else if (v.nhwc_view || v.flat != Value::Flat::no) refuse(n, n.op_type() + " of a transposed tensor");
+    return v;
+  }
+  static void add_pads(Node& c, const Value& v) {
+    const ConvGeom g = conv_geom(c);
+    c.pad = g.pt + v.pads[0];
+    c.pad_w = g.pl + v.pads[1];
+    c.pad_b = g.pb + v.pads[2];
+    c.pad_r = g.pr + v.pads[3];
+  }
+
+  // ONNX flattens an N x C x H x W map as c * H * W + h * W + w, flynet (NHWC) as
+  // (h * W + w) * C + c: the weight [out, in] gets its columns in flynet's order.
+  static std::vector<float> nhwc_columns(const std::vector<float>& w, const Shape& s, int64_t out) {
+    const int64_t in = s.numel(), hw = int64_t(s.h) * s.w;
+    std::vector<float> r(w.size());
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t c = 0; c < s.c; ++c)
+        for (int64_t p = 0; p < hw; ++p) r[size_t(o * in + p * s.c + c)] = w[size_t(o * in + c * hw + p)];
+    return r;
+  }
+
+  void map_avg_pool(const onnx::NodeProto& n) {
+    const Value in = take_pads(n);
+    const Shape& s = shape(in.node);
+    const auto k = attr_ints(n, "kernel_shape");
+    if (k.size() != 2) refuse(n, "AveragePool that is not 2-D");
+    if (attr_int(n, "ceil_mode", 0) != 0) refuse(n, "AveragePool with ceil_mode");
+    Node a;
+    a.op = OpKind::avg_pool;
+    a.inputs = {in.node};
+    a.cin = a.cout = s.c;
+    a.kernel = int(k[0]);
+    a.kernel_w = int(k[1]);
+    set_window(n, s, a);
+    const bool own_pads = conv_geom(a).pt || conv_geom(a).pl || conv_geom(a).pb || conv_geom(a).pr;
+    a.count_pad = attr_int(n, "count_include_pad", 0) != 0;
+    if (in.padded()) {  // the Pad's zeros are taps of the window: counted, as the node's own pads must be
+      if (own_pads && !a.count_pad) refuse(n, "AveragePool that counts a Pad's zeros but not its own pads");
+      a.count_pad = true;
+      add_pads(a, in);
+    }
+    const ConvGeom g = conv_geom(a);
+    if (g.kh == s.h && g.kw == s.w && !g.pt && !g.pl && !g.pb && !g.pr) {  // one window: a global pool
+      Node gp;
+      gp.op = OpKind::global_avg_pool;
+      gp.inputs = {in.node};
+      return set_out(n, push(n, gp));
+    }
+    set_out(n, push(n, a));
+  }
+
+  void map_concat(const onnx::NodeProto& n) {
+    const int64_t axis = attr_int(n, "axis", 1);
+    if (axis != 1 && axis != -3) refuse(n, "Concat along an axis other than the channels");
+    Node c;
+    c.op = OpKind::concat;
+    for (int k = 0; k < n.input_size(); ++k) c.inputs.push_back(node_in(n, k));
+    set_out(n, push(n, c));
+  }
+
+  // Softmax over the class scores: a [N, C] tensor (after a Gemm or MatMul) or [N, C, 1, 1].
+  void map_softmax(const onnx::NodeProto& n) {
+    const int x = node_in(n, 0);
+    const int r = rank(n.input(0));
+    const int64_t axis = attr_int(n, "axis", opset_ < 13 ? 1 : -1);
+    const bool classes = r == 2 ? (axis == 1 || axis == -1) : axis == 1 || axis == -3;
+    if (!classes || shape(x).h != 1 || shape(x).w != 1) refuse(n, "Softmax other than over the class scores");
+    Node sm;
+    sm.op = OpKind::softmax;
+    sm.inputs = {x};
+    set_out(n, push(n, sm));
+  }
+  // The rank shape inference gives a tensor (4 when it does not know).
+  int rank(const std::string& name) const {
+    for (const auto* list : {&m_.graph().value_info(), &m_.graph().output()})
+      for (const auto& v : *list)
+        if (v.name() == name && v.type().tensor_type().has_shape()) return v.type().tensor_type().shape().dim_size();
+    return 4;
+  }
+
   // ---- the result -----------------------------------------------------------------------
   Model finish() {
     if (m_.graph().output_size() != 1) throw Error(ErrorCode::unsupported, "a model with more than one output", path_);
@@ -659,6 +770,12 @@ class Importer {
     if (shape(out).h != 1 || shape(out).w != 1)
       throw Error(ErrorCode::unsupported, "the output is a map, not class scores (flynet models classify)", path_);
     Graph g = reachable(out);
+    for (size_t i = 0; i + 1 < g.nodes.size(); ++i)
+      if (g.nodes[i].op == OpKind::softmax)
+        throw Error(ErrorCode::unsupported,
+                    "Softmax before the output (node '" + g.nodes[i].name + "', opset " + std::to_string(opset_) +
+                        "; flynet's softmax ends the model)",
+                    path_);
     ArchSpec spec;
     spec.arch = ArchKind::imported;
     spec.in_h = g.nodes[0].out.h;

@@ -31,6 +31,8 @@ std::vector<ActPoint> act_quant_points(const Graph& g) {
       case OpKind::input:
       case OpKind::dropout:  // identity on the device: its input is the tensor
         continue;
+      case OpKind::softmax:  // trained as a pass-through of the logits; int8 has a fixed output grid
+        continue;
       case OpKind::conv2d:
       case OpKind::dw_concat:
         if (bn_after(g, i) >= 0) continue;  // folded: quantized after the BN
@@ -48,6 +50,7 @@ std::vector<ActPoint> act_quant_points(const Graph& g) {
         break;
       case OpKind::head_reduce:
       case OpKind::max_pool:
+      case OpKind::avg_pool:
       case OpKind::global_avg_pool: {
         // Max-out and average pooling run on their input's grid (one scale and zero point).
         if (n.op == OpKind::head_reduce && n.reduce == Reduce::sum_relu) break;
@@ -61,6 +64,8 @@ std::vector<ActPoint> act_quant_points(const Graph& g) {
         break;
       }
       case OpKind::va_eca:
+      case OpKind::concat:
+      case OpKind::mul:
       case OpKind::add:
       case OpKind::scale_channels:
         break;

@@ -104,6 +104,7 @@ EvalResult evaluate(Model& model, std::shared_ptr<const Dataset> data, const std
   Net net(model);
   RunCtx ctx;  // eval: running BN statistics, no dropout
   ctx.temperature = temperature;
+  ctx.logits = !keep_logits;  // the loss takes logits; kept outputs are the model's own (a softmax's too)
   EvalResult r;
   const int K = model.spec().classes;
   const int64_t total = data->info().size;
@@ -352,6 +353,7 @@ EpochStats Run::train_epoch(int epoch) {
   if (comm_.size() > 1) reducer.emplace(net, comm_, cfg_.bucket_bytes);
   RunCtx ctx;
   ctx.training = true;
+  ctx.logits = true;
   ctx.temperature = float(gate_temperature(epoch, cfg_.epochs, cfg_.t_start, cfg_.t_end));
   ctx.seed = cfg_.seed;
   ctx.sync_bn = cfg_.sync_bn ? &comm_ : nullptr;
@@ -579,6 +581,7 @@ Throughput measure_throughput(const ArchSpec& spec, int batch, int steps, int th
   for (int i = 0; i < batch; ++i) labels[size_t(i)] = i % spec.classes;
   RunCtx train_ctx;
   train_ctx.training = true;
+  train_ctx.logits = true;
   Tensor dl;
   auto train_step = [&](int64_t step) {
     train_ctx.step = uint64_t(step);

@@ -263,6 +263,20 @@ typedef struct flyref_hard_sigmoid_params {
 flyref_status flyref_hard_sigmoid_s8(const flyref_hard_sigmoid_params *params, int32_t size,
                                      const int8_t *input, int8_t *output);
 
+typedef struct flyref_leaky_relu_params {
+    int32_t input_offset;          /**< -input zero point */
+    int32_t output_offset;         /**< +output zero point */
+    int32_t identity_multiplier, identity_shift; /**< real s_in / s_out */
+    int32_t alpha_multiplier, alpha_shift;       /**< real alpha * s_in / s_out */
+    flyref_activation activation;
+    int32_t rounding;
+} flyref_leaky_relu_params;
+
+/** Leaky ReLU s8: v = x + input_offset; out = clamp(requant(v, identity) + output_offset) when
+ *  v >= 0, clamp(requant(v, alpha) + output_offset) when v < 0. */
+flyref_status flyref_leaky_relu_s8(const flyref_leaky_relu_params *params, int32_t size,
+                                   const int8_t *input, int8_t *output);
+
 /* ============================== data movement / requantize ================================= */
 
 /** Concatenation along channels: input i is [outer, channels[i]], output [outer, sum channels].

@@ -17,7 +17,7 @@ const char* op_name(int32_t op) {
   static const char* const names[] = {"invalid", "conv2d", "depthwise", "fully_connected", "add", "mul", "maximum",
                                       "avg_pool", "max_pool", "softmax", "hard_swish", "logistic", "hard_sigmoid",
                                       "concat", "channel_gather", "requantize", "vaeca_descriptor", "eca_conv1d",
-                                      "max_group"};
+                                      "max_group", "leaky_relu"};
   static_assert(sizeof names / sizeof names[0] == FLYNET_OP_COUNT, "one name per flynet_op");
   return op >= 0 && op < FLYNET_OP_COUNT ? names[op] : "unknown";
 }

@@ -54,14 +54,15 @@ std::vector<EqualizePair> equalizable_pairs(const Graph& g) {
         case OpKind::activation: pass = n.act == Act::relu; break;
         case OpKind::dropout:
         case OpKind::max_pool:  // commutes with a positive per-channel scale
+        case OpKind::avg_pool:
         case OpKind::global_avg_pool: pass = true; break;
         case OpKind::head_reduce:
           pass = n.reduce != Reduce::funnel_maxout;
           group *= n.heads;
           break;
         case OpKind::conv2d:
-        case OpKind::linear:
-          ok = n.cin * group == g.nodes[a].cout;
+        case OpKind::linear:  // not on a flattened map, whose inputs are positions too
+          ok = n.cin * group == g.nodes[a].cout && g.nodes[size_t(cur)].out.c == n.cin;
           p.second = n.name;
           p.channels = n.cin;
           break;

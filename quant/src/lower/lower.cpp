@@ -311,6 +311,10 @@ class Lowering {
       case OpKind::scale_channels: return lower_scale(i);
       case OpKind::dropout: value_[size_t(i)] = in(n, 0); return;
       case OpKind::max_pool: return lower_max_pool(i);
+      case OpKind::avg_pool: return lower_avg_pool(i);
+      case OpKind::concat: return lower_concat(i);
+      case OpKind::mul: return lower_scale(i);  // the MUL kernel broadcasts either input
+      case OpKind::softmax: return lower_softmax(i);
     }
   }
   int32_t in(const Node& n, int k) const { return value_[size_t(n.inputs[size_t(k)])]; }
@@ -452,6 +456,7 @@ class Lowering {
         value_[size_t(i)] = onto_qdq_grid(n, y);
         return;
       }
+      case Act::leaky_relu: return lower_leaky_relu(i);
       case Act::relu:
       case Act::relu6: {
         // A ReLU not fused into its producer: requantize with the ReLU clamp.
@@ -461,6 +466,21 @@ class Lowering {
         return;
       }
     }
+  }
+  void lower_leaky_relu(int i) {
+    const Node& n = g_.nodes[size_t(i)];
+    const int32_t x = in(n, 0);
+    const int32_t y = act_tensor(n.name, n.out, range(n.name));
+    if (!(n.alpha >= 0)) throw Error(ErrorCode::unsupported, "leaky ReLU '" + n.name + "' with a negative slope");
+    const double ratio = T(x).scale / T(y).scale;
+    flynet_leaky_relu_params p{};
+    check(flyref_quantize_multiplier(ratio, o_.rounding, &p.identity_multiplier, &p.identity_shift), n.name);
+    check(flyref_quantize_multiplier(double(n.alpha) * ratio, o_.rounding, &p.alpha_multiplier, &p.alpha_shift), n.name);
+    p.act_min = -128;
+    p.act_max = 127;
+    p.rounding = o_.rounding;
+    op(n.name, FLYNET_OP_LEAKY_RELU, {x}, {y}, p);
+    value_[size_t(i)] = y;
   }
   void requantize(const std::string& name, int32_t x, int32_t y, int32_t act) {
     flynet_requantize_params p{};
@@ -629,6 +649,60 @@ class Lowering {
     const int32_t y = like_tensor(n.name, dims(n.out), x);
     op(n.name, FLYNET_OP_MAX_POOL2D, {x}, {y}, flynet_pool2d_params{c.kh, c.kw, c.sh, c.sw, c.pt, c.pl, -128, 127});
     value_[size_t(i)] = onto_qdq_grid(n, y);
+  }
+
+  // On the input's grid, as the QAT point shares it. Without counted pads the avg pool kernel
+  // divides by the taps inside the map, as the float op; with them (ONNX count_include_pad) the
+  // divisor is the whole window: a depthwise conv of ones, whose padding adds zero, with the
+  // weight scale 1 / window folded into its multiplier.
+  void lower_avg_pool(int i) {
+    const Node& n = g_.nodes[size_t(i)];
+    const int32_t x = in(n, 0);
+    const ConvGeom c = conv_geom(n);
+    const int32_t y = like_tensor(n.name, dims(n.out), x);
+    value_[size_t(i)] = y;
+    if (!n.count_pad || !(c.pt || c.pl || c.pb || c.pr)) {
+      op(n.name, FLYNET_OP_AVG_POOL2D, {x}, {y}, flynet_pool2d_params{c.kh, c.kw, c.sh, c.sw, c.pt, c.pl, -128, 127});
+      return;
+    }
+    const int C = n.out.c;
+    const std::vector<double> ws(size_t(C), 1.0 / (c.kh * c.kw));
+    const int32_t wt = const_i8(n.name + ".ones", {1, c.kh, c.kw, C}, std::vector<int8_t>(size_t(c.kh * c.kw * C), 1), ws);
+    int32_t bt, mt, st;
+    bias_and_multipliers(n.name, T(x).scale, ws, std::vector<float>(size_t(C), 0.f), T(y).scale, bt, mt, st);
+    const flynet_conv2d_params p{c.sh, c.sw, c.pt, c.pl, 1, 1, -128, 127, o_.rounding};
+    op(n.name, FLYNET_OP_DEPTHWISE_CONV2D, {x, wt, bt, mt, st}, {y}, p);
+  }
+
+  // The concat kernel copies codes: an input on another grid is requantized to the output's.
+  void lower_concat(int i) {
+    const Node& n = g_.nodes[size_t(i)];
+    const int32_t y = act_tensor(n.name, n.out, range(n.name));
+    std::vector<int32_t> xs;
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      int32_t x = in(n, int(k));
+      if (T(x).scale != T(y).scale || T(x).zero_point != T(y).zero_point) {
+        const std::string name = n.name + ".in" + std::to_string(k);
+        const int32_t r = like_tensor(name, T(x).dims, y);
+        requantize(name, x, r, FLYNET_ACT_NONE);
+        x = r;
+      }
+      xs.push_back(x);
+    }
+    op(n.name, FLYNET_OP_CONCAT, xs, {y}, flynet_concat_params{3});
+    value_[size_t(i)] = y;
+  }
+
+  // The softmax kernel's output grid is fixed: scale 1/256, zero point -128.
+  void lower_softmax(int i) {
+    const Node& n = g_.nodes[size_t(i)];
+    const int32_t x = in(n, 0);
+    const int32_t y = fixed_tensor(n.name, dims(n.out), 1.0 / 256, -128);
+    flynet_softmax_params p{};
+    check(flyref_softmax_prepare(1.0f, float(T(x).scale), o_.rounding, &p), n.name);
+    p.row_size = 0;
+    op(n.name, FLYNET_OP_SOFTMAX, {x}, {y}, p);
+    value_[size_t(i)] = y;
   }
 
   void lower_linear(int i) {

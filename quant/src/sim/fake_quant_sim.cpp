@@ -35,6 +35,7 @@ const SimOp* sim_op(int32_t op) {
     t[FLYNET_OP_VAECA_DESCRIPTOR] = {vaeca_descriptor_integer, vaeca_descriptor_real};
     t[FLYNET_OP_ECA_CONV1D] = {eca_conv1d_integer, eca_conv1d_real};
     t[FLYNET_OP_MAX_GROUP] = {max_group_integer, max_group_real};
+    t[FLYNET_OP_LEAKY_RELU] = {leaky_relu_integer, leaky_relu_real};
     return t;
   }();
   if (op < 0 || op >= FLYNET_OP_COUNT || !kOps[size_t(op)].integer) return nullptr;

@@ -1,4 +1,4 @@
-// The element-wise ops (logistic, hard-swish, hard-sigmoid, requantize) and softmax, in both
+// The element-wise ops (logistic, hard-swish, hard-sigmoid, leaky ReLU, requantize) and softmax, in both
 // arithmetics. The integer variants follow int8-semantics.md §8 and §8b: fixed-point exp and
 // 1/(1+x) for logistic and softmax, TFLM's 16-bit pipeline for hard-swish and hard-sigmoid.
 #include <bit>
@@ -142,6 +142,24 @@ void hard_sigmoid_integer(const IntOp& o, SimTensors& s) {
 void hard_sigmoid_real(const IntOp& o, SimTensors& s) {
   const auto p = o.get_params<flynet_hard_sigmoid_params>();
   map_real(o, s, p.act_min, p.act_max, relu6_over_6);
+}
+
+void leaky_relu_integer(const IntOp& o, SimTensors& s) {
+  const auto p = o.get_params<flynet_leaky_relu_params>();
+  const int32_t zo = s.tensor(o.outputs[0]).zero_point;
+  map_integer(o, s, [&](int32_t v) {
+    const int32_t r = v >= 0 ? requant(v, p.identity_multiplier, p.identity_shift, p.rounding)
+                             : requant(v, p.alpha_multiplier, p.alpha_shift, p.rounding);
+    return clamp32(wrap32(int64_t(r) + zo), p.act_min, p.act_max);
+  });
+}
+
+// The slope below zero is the ratio of the two multipliers (the lowering's alpha).
+void leaky_relu_real(const IntOp& o, SimTensors& s) {
+  const auto p = o.get_params<flynet_leaky_relu_params>();
+  const double alpha = std::ldexp(double(p.alpha_multiplier), p.alpha_shift) /
+                       std::ldexp(double(p.identity_multiplier), p.identity_shift);
+  map_real(o, s, p.act_min, p.act_max, [&](double v) { return v >= 0 ? v : alpha * v; });
 }
 
 void requantize_integer(const IntOp& o, SimTensors& s) {

@@ -120,6 +120,8 @@ void hard_swish_integer(const IntOp& o, SimTensors& s);
 void hard_swish_real(const IntOp& o, SimTensors& s);
 void hard_sigmoid_integer(const IntOp& o, SimTensors& s);
 void hard_sigmoid_real(const IntOp& o, SimTensors& s);
+void leaky_relu_integer(const IntOp& o, SimTensors& s);
+void leaky_relu_real(const IntOp& o, SimTensors& s);
 void requantize_integer(const IntOp& o, SimTensors& s);
 void requantize_real(const IntOp& o, SimTensors& s);
 void softmax_integer(const IntOp& o, SimTensors& s);

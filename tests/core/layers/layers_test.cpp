@@ -165,6 +165,111 @@ TEST(MaxPool, ForwardMatchesNaiveLoopWithGradients) {
   grad_check(c, 40, 1e-3, 2e-3);
 }
 
+// The window mean with its divisor counting padded taps or not (ONNX count_include_pad).
+TEST(AvgPool, ForwardMatchesNaiveLoopWithGradients) {
+  for (bool count_pad : {false, true}) {
+    std::mt19937 rng(23);
+    Node n = geom_conv_node(3, 3, 3);  // window 3x2, strides 2x1, pads 1,0,2,1
+    n.op = OpKind::avg_pool;
+    n.dilation = 1;
+    n.count_pad = count_pad;
+    n.params.clear();
+    const ConvGeom g = conv_geom(n);
+    const int OH = g.out_h(7), OW = g.out_w(6);
+    n.out = {OH, OW, 3};
+    LayerCase c{n, {random_tensor({2, 7, 6, 3}, rng)}, {}, {}};
+    auto l = make_layer(c.node);
+    const Tensor y = c.run(*l);
+    ASSERT_EQ(y.shape, (std::vector<int64_t>{2, OH, OW, 3}));
+    for (int i = 0; i < 2; ++i)
+      for (int oh = 0; oh < OH; ++oh)
+        for (int ow = 0; ow < OW; ++ow)
+          for (int ch = 0; ch < 3; ++ch) {
+            double sum = 0;
+            int inside = 0, padded = 0;  // taps in the map; taps in the padded map (7+1+2 x 6+0+1)
+            for (int kh = 0; kh < 3; ++kh)
+              for (int kw = 0; kw < 2; ++kw) {
+                const int ih = oh * 2 - 1 + kh, iw = ow + kw;
+                padded += ih < 9 && iw < 7;
+                if (ih >= 0 && ih < 7 && iw >= 0 && iw < 6) {
+                  sum += c.x[0].data[size_t(((i * 7 + ih) * 6 + iw) * 3 + ch)];
+                  ++inside;
+                }
+              }
+            EXPECT_NEAR(y.data[size_t(((i * OH + oh) * OW + ow) * 3 + ch)], sum / (count_pad ? padded : inside), 1e-5);
+          }
+    grad_check(c, 40, 1e-3, 2e-3);
+  }
+}
+
+TEST(Concat, ChannelsSideBySideWithGradients) {
+  std::mt19937 rng(24);
+  Node n;
+  n.name = "cat";
+  n.op = OpKind::concat;
+  n.out = {3, 4, 7};
+  LayerCase c{n, {random_tensor({2, 3, 4, 5}, rng), random_tensor({2, 3, 4, 2}, rng)}, {}, {}};
+  auto l = make_layer(c.node);
+  const Tensor y = c.run(*l);
+  ASSERT_EQ(y.shape, (std::vector<int64_t>{2, 3, 4, 7}));
+  for (int64_t p = 0; p < 2 * 3 * 4; ++p)
+    for (int64_t ch = 0; ch < 7; ++ch)
+      EXPECT_EQ(y.data[size_t(p * 7 + ch)], ch < 5 ? c.x[0].data[size_t(p * 5 + ch)] : c.x[1].data[size_t(p * 2 + ch - 5)]);
+  grad_check(c, 40, 1e-3, 2e-3);
+}
+
+// Broadcasting: a map times a 1-channel map, and a 1x1xC vector times a map.
+TEST(Mul, BroadcastForwardMatchesNaiveLoopWithGradients) {
+  std::mt19937 rng(25);
+  const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> cases = {
+      {{2, 3, 4, 5}, {2, 3, 4, 1}}, {{2, 1, 1, 5}, {2, 3, 4, 5}}, {{2, 3, 4, 5}, {2, 3, 4, 5}}};
+  for (const auto& [sa, sb] : cases) {
+    Node n;
+    n.name = "mul";
+    n.op = OpKind::mul;
+    n.out = {3, 4, 5};
+    LayerCase c{n, {random_tensor(sa, rng), random_tensor(sb, rng)}, {}, {}};
+    auto l = make_layer(c.node);
+    const Tensor y = c.run(*l);
+    ASSERT_EQ(y.shape, (std::vector<int64_t>{2, 3, 4, 5}));
+    auto at = [](const Tensor& t, int64_t i, int64_t h, int64_t w, int64_t ch) {
+      const auto& s = t.shape;
+      h = s[1] == 1 ? 0 : h;
+      w = s[2] == 1 ? 0 : w;
+      ch = s[3] == 1 ? 0 : ch;
+      return t.data[size_t(((i * s[1] + h) * s[2] + w) * s[3] + ch)];
+    };
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t h = 0; h < 3; ++h)
+        for (int64_t w = 0; w < 4; ++w)
+          for (int64_t ch = 0; ch < 5; ++ch)
+            EXPECT_FLOAT_EQ(y.data[size_t(((i * 3 + h) * 4 + w) * 5 + ch)], at(c.x[0], i, h, w, ch) * at(c.x[1], i, h, w, ch));
+    grad_check(c, 40, 1e-3, 2e-3);
+  }
+}
+
+// Probabilities (and the softmax Jacobian) unless the caller asks for the logits.
+TEST(Softmax, ProbabilitiesOrLogitsWithGradients) {
+  std::mt19937 rng(26);
+  Node n;
+  n.name = "sm";
+  n.op = OpKind::softmax;
+  n.out = {1, 1, 6};
+  LayerCase c{n, {random_tensor({3, 1, 1, 6}, rng, -3.f, 3.f)}, {}, {}};
+  auto l = make_layer(c.node);
+  const Tensor y = c.run(*l);
+  for (int64_t i = 0; i < 3; ++i) {
+    double sum = 0;
+    for (int64_t k = 0; k < 6; ++k) sum += std::exp(double(c.x[0].data[size_t(i * 6 + k)]));
+    for (int64_t k = 0; k < 6; ++k)
+      EXPECT_NEAR(y.data[size_t(i * 6 + k)], std::exp(double(c.x[0].data[size_t(i * 6 + k)])) / sum, 1e-6);
+  }
+  grad_check(c, 18, 1e-3, 2e-3);
+  c.ctx.logits = true;
+  EXPECT_EQ(c.run(*l).data, c.x[0].data);
+  grad_check(c, 18, 1e-3, 2e-3);
+}
+
 TEST(Depthwise, MultiplierForwardMatchesNaiveLoop) {
   // MDW: groups = E, cout = h E, output channel c*h + j reads input c.
   std::mt19937 rng(4);
@@ -300,12 +405,13 @@ double ref_act(Act a, double x) {
     case Act::hsigmoid: return std::min(std::max(x + 3, 0.0), 6.0) / 6;
     case Act::sigmoid: return 1 / (1 + std::exp(-x));
     case Act::relu6: return std::min(std::max(x, 0.0), 6.0);
+    case Act::leaky_relu: return x > 0 ? x : 0.01 * x;  // act_node keeps the default alpha
   }
   return 0;
 }
 
 TEST(Activation, ForwardAndGradients) {
-  for (Act a : {Act::relu, Act::hswish, Act::hsigmoid, Act::sigmoid, Act::relu6}) {
+  for (Act a : {Act::relu, Act::hswish, Act::hsigmoid, Act::sigmoid, Act::relu6, Act::leaky_relu}) {
     std::mt19937 rng(11);
     Tensor x = random_tensor({2, 3, 3, 4}, rng, -5.f, 8.f);
     // keep the finite differences away from the kinks at 0, +-3 and 6

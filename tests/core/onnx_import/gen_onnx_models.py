@@ -7,8 +7,10 @@ For every model NAME it writes NAME.onnx (torch.onnx.export), NAME.in.bin (4 ran
 float32, NCHW as the ONNX input takes them) and NAME.out.bin (PyTorch's float32 outputs for
 them, [4, classes]), and one line "NAME C H W CLASSES" in OUT_DIR/manifest.txt. The weights and
 batch-norm statistics are random but fixed (seeded), so the BN nodes are not identities.
-layout_nhwc.* is a model with an NHWC input (imported with --layout nhwc). Also writes the bad files the error tests read: truncated.onnx (half of a valid file),
-garbage.onnx (bytes that are not protobuf) and unsupported.onnx (an op flynet refuses).
+layout_nhwc.* is a model with an NHWC input (imported with --layout nhwc). ops_concat's Pad is
+folded into its Conv, and ops_flatten gets a Transpose pair that undoes itself, after export. Also writes the bad files the error tests read: truncated.onnx (half of a valid file),
+garbage.onnx (bytes that are not protobuf), unsupported.onnx (an op flynet refuses) and
+concat_rows.onnx (an op flynet has, with an attribute it refuses).
 """
 import os
 import sys
@@ -225,6 +227,68 @@ class LayoutNhwc(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
 
 
+class OpsConcat(nn.Module):
+    """Concat of branches on different grids, LeakyRelu, a zero Pad folded into a Conv (asymmetric
+    pads), AveragePool counting its pads, Mul broadcasting a 1-channel gate, Softmax at the end."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = conv_bn(3, 8, 3, 1)
+        self.b = nn.Conv2d(3, 6, 3, 1, 1)
+        self.c = nn.Conv2d(14, 10, 2, 1, 0)  # after F.pad(0, 1, 0, 1): 'same', asymmetric
+        self.gate = nn.Conv2d(10, 1, 1)
+        self.fc = nn.Linear(10, 7)
+
+    def forward(self, x):
+        y = torch.cat([self.a(x), F.leaky_relu(self.b(x), 0.1)], 1)
+        y = F.avg_pool2d(y, 3, 2, 1, count_include_pad=True)
+        y = F.relu(self.c(F.pad(y, (0, 1, 0, 1))))
+        y = y * torch.sigmoid(self.gate(y))
+        return torch.softmax(self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1)), 1)
+
+
+class OpsFlatten(nn.Module):
+    """A 3x3 map flattened (NCHW order) into a Linear, AveragePool not counting its pads, Mul of two
+    maps, LeakyRelu after a Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = conv_bn(2, 6, 3, 1)
+        self.b = nn.Conv2d(6, 6, 3, 2, 1)
+        self.fc1 = nn.Linear(6 * 3 * 3, 12)
+        self.fc2 = nn.Linear(12, 5)
+
+    def forward(self, x):
+        y = F.avg_pool2d(self.a(x), 3, 2, 1, count_include_pad=False)
+        z = torch.sigmoid(self.b(y))
+        y = F.max_pool2d(y, 2) * z
+        return self.fc2(F.leaky_relu(self.fc1(torch.flatten(y, 1)), 0.2))
+
+
+class FlattenNhwc(nn.Module):
+    """A map put in NHWC order by a Transpose, then flattened into a Linear (TensorFlow's order)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, 1, 1)
+        self.fc = nn.Linear(4 * 8 * 9, 3)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(F.relu(self.conv(x)).permute(0, 2, 3, 1), 1))
+
+
+class ConcatRows(nn.Module):
+    """A Concat along H, which flynet refuses (it concatenates channels)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, 1, 1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return torch.flatten(F.adaptive_avg_pool2d(torch.cat([y, y], 2), 1), 1)
+
+
 def randomize_bn(model, gen):
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -252,6 +316,53 @@ def export(out, name, model, shape, keep_bn=False):
     return "%s %d %d %d %d\n" % (name, shape[0], shape[1], shape[2], y.shape[1])
 
 
+def prune(graph):
+    """Drops the nodes no graph output depends on."""
+    need = {o.name for o in graph.output}
+    keep = []
+    for n in reversed(list(graph.node)):
+        if any(o in need for o in n.output):
+            keep.append(n)
+            need.update(i for i in n.input if i)
+    del graph.node[:]
+    graph.node.extend(reversed(keep))
+
+
+def pads_into_conv(path):
+    """torch 1.13 writes F.pad's pads as a computed tensor; folded here into the Conv that reads
+    the Pad, as its own (asymmetric) pads: ONNX [top, left, bottom, right] from F.pad's (l, r, t, b)."""
+    import onnx
+    m = onnx.load(path)
+    for conv in (n for n in m.graph.node if n.op_type == "Conv"):
+        pad = next((n for n in m.graph.node if n.op_type == "Pad" and conv.input[0] in n.output), None)
+        if pad is None:
+            continue
+        conv.input[0] = pad.input[0]
+        for a in conv.attribute:
+            if a.name == "pads":
+                a.ints[:] = [0, 0, 1, 1]  # OpsConcat's F.pad(y, (0, 1, 0, 1))
+    prune(m.graph)
+    onnx.save(m, path)
+
+
+def transpose_pair(path, after):
+    """A Transpose to NHWC and one back to NCHW on the output of the first `after` node."""
+    import onnx
+    m = onnx.load(path)
+    src = next(n for n in m.graph.node if n.op_type == after)
+    t = src.output[0]
+    for n in m.graph.node:
+        for k, i in enumerate(n.input):
+            if i == t:
+                n.input[k] = t + "_nchw"
+    at = list(m.graph.node).index(src) + 1
+    m.graph.node.insert(at, onnx.helper.make_node("Transpose", [t], [t + "_nhwc"], perm=[0, 2, 3, 1], name="to_nhwc"))
+    m.graph.node.insert(at + 1, onnx.helper.make_node("Transpose", [t + "_nhwc"], [t + "_nchw"], perm=[0, 3, 1, 2],
+                                                       name="to_nchw"))
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -264,7 +375,12 @@ def main():
         export(out, "ops_conv", OpsConv(), (3, 12, 10)),
         export(out, "ops_matmul", OpsMatMul(), (2, 9, 9)),
         export(out, "ops_pool", OpsPool(), (3, 15, 13)),
+        export(out, "ops_concat", OpsConcat(), (3, 12, 10)),
+        export(out, "ops_flatten", OpsFlatten(), (2, 12, 12)),
+        export(out, "flatten_nhwc", FlattenNhwc(), (2, 8, 9)),
     ]
+    pads_into_conv(os.path.join(out, "ops_concat.onnx"))
+    transpose_pair(os.path.join(out, "ops_flatten.onnx"), "Relu")
     with open(os.path.join(out, "manifest.txt"), "w") as f:
         f.writelines(lines)
     export(out, "layout_nhwc", LayoutNhwc(), (10, 9, 3))  # NHWC: not in the NCHW manifest
@@ -274,6 +390,7 @@ def main():
     open(os.path.join(out, "garbage.onnx"), "wb").write(b"\x08\x07not an onnx model at all\xff\xff\xff" * 4)
     up = nn.Sequential(nn.Conv2d(3, 4, 3, 1, 1), nn.Upsample(scale_factor=2), nn.AdaptiveAvgPool2d(1), nn.Flatten())
     torch.onnx.export(up.eval(), torch.randn(1, 3, 8, 8), os.path.join(out, "unsupported.onnx"), opset_version=13)
+    torch.onnx.export(ConcatRows().eval(), torch.randn(1, 3, 8, 8), os.path.join(out, "concat_rows.onnx"), opset_version=13)
 
 
 if __name__ == "__main__":

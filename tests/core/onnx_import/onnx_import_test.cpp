@@ -43,7 +43,7 @@ double max_rel_err(const Tensor& got, const std::vector<float>& want, int classe
 
 TEST(OnnxImport, FloatOutputsEqualPyTorchs) {
   const auto models = manifest();
-  ASSERT_GE(models.size(), 7u) << "no fixtures in " << kDir << " (gen_onnx_models.py)";
+  ASSERT_GE(models.size(), 10u) << "no fixtures in " << kDir << " (gen_onnx_models.py)";
   for (const Fixture& fx : models) {
     SCOPED_TRACE(fx.name);
     Model m = import_onnx(kDir + "/" + fx.name + ".onnx", {});
@@ -106,6 +106,50 @@ TEST(OnnxImport, ModelsKeepTheirOps) {
   EXPECT_EQ(relu6, 35);
 }
 
+// What the per-op fixtures become (their outputs are checked against PyTorch above).
+TEST(OnnxImport, ConcatAndFlattenModelsMapOntoTheirOps) {
+  auto find = [](const Model& m, OpKind op) -> const Node* {
+    for (const Node& n : m.graph.nodes)
+      if (n.op == op) return &n;
+    return nullptr;
+  };
+  const Model c = import_onnx(kDir + "/ops_concat.onnx", {});
+  const Node* cat = find(c, OpKind::concat);
+  ASSERT_NE(cat, nullptr);
+  EXPECT_EQ(cat->inputs.size(), 2u);
+  EXPECT_EQ(cat->out.c, 14);
+  const Node* pool = find(c, OpKind::avg_pool);
+  ASSERT_NE(pool, nullptr);
+  EXPECT_TRUE(pool->count_pad);  // the Pad's zeros, folded into the pool's pads
+  EXPECT_EQ(conv_geom(*pool).pt, 1);
+  EXPECT_EQ(conv_geom(*pool).pr, 1);
+  int asymmetric = 0, leaky = 0;
+  for (const Node& n : c.graph.nodes) {
+    const ConvGeom g = conv_geom(n);
+    asymmetric += n.op == OpKind::conv2d && g.pt == 0 && g.pl == 0 && g.pb == 1 && g.pr == 1;
+    if (n.op == OpKind::activation && n.act == Act::leaky_relu) {
+      ++leaky;
+      EXPECT_FLOAT_EQ(n.alpha, 0.1f);
+    }
+  }
+  EXPECT_EQ(asymmetric, 1);
+  EXPECT_EQ(leaky, 1);
+  ASSERT_NE(find(c, OpKind::mul), nullptr);
+  EXPECT_EQ(c.graph.nodes[size_t(find(c, OpKind::mul)->inputs[1])].out.c, 1);  // the broadcast gate
+  EXPECT_EQ(c.graph.output().op, OpKind::softmax);
+
+  const Model f = import_onnx(kDir + "/ops_flatten.onnx", {});
+  // input, conv (BN folded by the exporter), relu, avg pool, conv, sigmoid, max pool, mul, fc1,
+  // leaky relu, fc2: nothing for the Transpose pair after the relu.
+  EXPECT_EQ(f.graph.nodes.size(), 11u) << graph_to_text(f.graph);
+  const Node* fc1 = find(f, OpKind::linear);
+  ASSERT_NE(fc1, nullptr);
+  EXPECT_EQ(fc1->cin, 54);  // the 3x3x6 map
+  ASSERT_NE(find(f, OpKind::avg_pool), nullptr);
+  EXPECT_FALSE(find(f, OpKind::avg_pool)->count_pad);
+  EXPECT_NE(find(f, OpKind::mul), nullptr);
+}
+
 TEST(OnnxImport, SavedModelLoadsToTheSameGraphAndParameters) {
   ImportOptions o;
   o.mean = {0.25f, 0.5f, 0.75f};
@@ -143,6 +187,11 @@ TEST(OnnxImport, BadFilesAreRefusedWithTheirReason) {
   e = import_error(kDir + "/unsupported.onnx");
   EXPECT_EQ(e.code(), ErrorCode::unsupported);
   EXPECT_NE(std::string(e.what()).find("unsupported ONNX op Resize (node '/1/Resize', opset 13)"), std::string::npos)
+      << e.what();
+  e = import_error(kDir + "/concat_rows.onnx");
+  EXPECT_EQ(e.code(), ErrorCode::unsupported);
+  EXPECT_NE(std::string(e.what()).find("Concat along an axis other than the channels (node '/Concat', opset 13)"),
+            std::string::npos)
       << e.what();
   e = import_error(kDir + "/absent.onnx");
   EXPECT_EQ(e.code(), ErrorCode::io);

@@ -1,4 +1,4 @@
-// Sigmoid (TFLM Logistic), hard-swish (TFLM) and hard-sigmoid s8: all 256 inputs for thousands of
+// Sigmoid (TFLM Logistic), hard-swish (TFLM), hard-sigmoid and leaky ReLU s8: all 256 inputs for thousands of
 // random scale/zero-point sets, against the naive reference and a float sanity bound.
 #include <cmath>
 
@@ -136,6 +136,58 @@ TEST(HardSigmoidS8, HandWorked) {
   std::vector<int8_t> y(3);
   ASSERT_EQ(flyref_hard_sigmoid_s8(&p, 3, x.data(), y.data()), FLYREF_OK);
   EXPECT_TRUE(same(y, {0, -128, 127}));
+}
+
+}  // namespace
+
+namespace {
+
+using namespace fr_test;
+
+// Leaky ReLU from its definition: the identity or alpha requantization of v = x - zp_in by the
+// sign of v (naive_ref's requantization, an independent formulation).
+TEST(LeakyReluS8, AllInputsMatchNaiveAndFloat) {
+  naive::Rng r(703);
+  const auto x = all_codes();
+  for (int it = 0; it < 2000; ++it) {
+    const float si = random_scale(r, -7, 0), so = random_scale(r, -7, 0);
+    const double alpha = double(r.uni(0, 1000)) / 1000.0;
+    const int zi = zero_point(r), zo = zero_point(r);
+    const bool single = it & 1;
+    int32_t mi = 0, ma = 0;
+    int shi = 0, sha = 0;
+    naive::quantize_multiplier(double(si) / so, single, &mi, &shi);
+    naive::quantize_multiplier(alpha * si / so, single, &ma, &sha);
+    if (shi > 30 || sha < -31) continue;  // outside what the kernel admits; the lowering refuses these
+    flyref_leaky_relu_params p{-zi, zo, mi, shi, ma, sha, {-128, 127}, rounding_of(single)};
+    std::vector<int8_t> got(256);
+    ASSERT_EQ(flyref_leaky_relu_s8(&p, 256, x.data(), got.data()), FLYREF_OK);
+    for (int i = 0; i < 256; ++i) {
+      const int32_t v = x[i] - zi;
+      const int32_t q = v >= 0 ? naive::requant(v, mi, shi, single) : naive::requant(v, ma, sha, single);
+      ASSERT_EQ(got[i], naive::clamp8(int64_t{q} + zo)) << "case " << it << " x " << int(x[i]);
+      const double f = v >= 0 ? double(si) * v : alpha * si * v;
+      const double want = std::min(127.0, std::max(-128.0, std::round(f / so) + zo));
+      ASSERT_LE(std::fabs(want - got[i]), 1.0) << "case " << it << " x " << int(x[i]);
+    }
+  }
+}
+
+// Hand-worked, scales equal (identity multiplier 1 = 2^30 * 2^1), alpha 1/4 (2^30 * 2^-1),
+// zp_in 0, zp_out 10: x = 5 -> 15; x = -8 -> -2 + 10 = 8; x = -128 -> -32 + 10 = -22; x = 127 ->
+// 137 clamps to 127; x = -2 -> -0.5: single rounding takes halves toward +inf (0 -> 10), double
+// rounding's exact high multiply gives -1, whose shift by one rounds away from zero (-1 -> 9).
+TEST(LeakyReluS8, HandWorked) {
+  const std::vector<int8_t> x = {5, -8, -128, 127, -2};
+  std::vector<int8_t> y(5);
+  flyref_leaky_relu_params p{0, 10, 1 << 30, 1, 1 << 30, -1, {-128, 127}, FLYNET_ROUNDING_SINGLE};
+  ASSERT_EQ(flyref_leaky_relu_s8(&p, 5, x.data(), y.data()), FLYREF_OK);
+  EXPECT_TRUE(same(y, {15, 8, -22, 127, 10}));
+  p.rounding = FLYNET_ROUNDING_DOUBLE;
+  ASSERT_EQ(flyref_leaky_relu_s8(&p, 5, x.data(), y.data()), FLYREF_OK);
+  EXPECT_TRUE(same(y, {15, 8, -22, 127, 9}));
+  p.alpha_multiplier = -1;  // a negative multiplier is refused
+  EXPECT_EQ(flyref_leaky_relu_s8(&p, 5, x.data(), y.data()), FLYREF_ARG_ERROR);
 }
 
 }  // namespace

@@ -163,12 +163,15 @@ IntGraph all_ops() {
   check(flyref_hard_swish_prepare(2 * s, s, &phs));
   const int32_t hs = m.act({1, 4, 4, 2}, 2, s);
   m.op(FLYNET_OP_HARD_SWISH, {ad}, {hs}, &phs);
+  flynet_leaky_relu_params plr{1 << 30, 1, 1 << 30, -3, -128, 127, FLYNET_ROUNDING_DOUBLE};  // 1 and 1/16
+  const int32_t lr = m.act({1, 4, 4, 2}, 2, s);
+  m.op(FLYNET_OP_LEAKY_RELU, {hs}, {lr}, &plr);
   flynet_hard_sigmoid_params phg{};
   check(flyref_hard_sigmoid_prepare(s, 1.0f / 256, 2, FLYNET_ROUNDING_DOUBLE, &phg));
   phg.act_min = -128;
   phg.act_max = 127;
   const int32_t hg = m.act({1, 4, 4, 2}, 2, 1.0 / 256);
-  m.op(FLYNET_OP_HARD_SIGMOID, {hs}, {hg}, &phg);
+  m.op(FLYNET_OP_HARD_SIGMOID, {lr}, {hg}, &phg);
   const flynet_concat_params pc{3};
   const int32_t cc = m.act({1, 4, 4, 4}, 2, s);
   m.op(FLYNET_OP_CONCAT, {hg, mg}, {cc}, &pc);

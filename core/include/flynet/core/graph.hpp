@@ -35,10 +35,16 @@ enum class OpKind {
   dropout,         ///< identity at inference
   max_pool,        ///< window max per channel (imported graphs): conv2d's geometry fields, no dilation;
                    ///< padded taps are ignored, as in ONNX
+  avg_pool,        ///< window mean per channel (imported graphs): max_pool's geometry; count_pad says
+                   ///< whether padded taps count in the divisor (ONNX count_include_pad)
+  concat,          ///< its inputs (same H x W) side by side along C, in input order
+  mul,             ///< elementwise product; each axis of an input equals the output's or is 1 (broadcast)
+  softmax,         ///< over C of a 1 x 1 x C input (the class scores); a pass-through when the
+                   ///< caller asks for logits (RunCtx::logits: the training loss has its own)
 };
 std::string_view op_name(OpKind op);
 
-enum class Act { relu, hswish, hsigmoid, sigmoid, relu6 };
+enum class Act { relu, hswish, hsigmoid, sigmoid, relu6, leaky_relu };
 
 /// VA-ECA's descriptor: sigma = sqrt(var + eps) per head map (design 3.3). Training, calibration,
 /// the int8 lowering and the fake-quant simulation all use this one value.
@@ -103,6 +109,8 @@ struct Node {
   double bn_eps = 1e-3;      ///< batchnorm (torchvision's MobileNetV3 value)
   double bn_momentum = 0.01; ///< batchnorm: running = (1 - m) * running + m * batch
   double drop = 0.0;         ///< dropout probability
+  float alpha = 0.01f;       ///< activation leaky_relu: the slope below zero
+  bool count_pad = false;    ///< avg_pool: padded taps count in the divisor
 };
 
 /// A ReLU or ReLU6: int8 kernels apply it as the output clamp of the layer that feeds it.

@@ -24,6 +24,8 @@ void declare_params(Node& n);
 /// The output shape of `n` from its inputs' shapes in `g` and its attributes; throws
 /// Error{format} naming the node when they do not fit together.
 Shape infer_shape(const Graph& g, const Node& n);
+/// The elementwise result of inputs a and b: per axis equal, or 1 in one of them (throws for node n).
+Shape broadcast_shape(const Node& n, const Shape& a, const Shape& b);
 /// One line per node, nodes[0] the input.
 std::string graph_to_text(const Graph& g);
 /// The graph of an imported spec; throws Error{format} naming the line at fault.

@@ -27,6 +27,9 @@ class Communicator;  // comm.hpp
 /// Per-call settings shared by all layers of one pass.
 struct RunCtx {
   bool training = false;     ///< batch statistics + running-stat update in BN, dropout active
+  /// The caller wants the logits: a softmax ending the graph passes its input through (the
+  /// training loss and the evaluation apply their own softmax to the logits).
+  bool logits = false;
   float temperature = 1.f;   ///< softmax gating temperature T (1 for evaluation and export)
   uint64_t seed = 0;         ///< dropout stream: masks depend on (seed, step, node) only
   uint64_t step = 0;

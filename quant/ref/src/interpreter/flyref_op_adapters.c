@@ -479,6 +479,21 @@ static flyref_status hard_sigmoid_eval(const fr_args *a)
     return flyref_hard_sigmoid_s8(&p, count_of(a->in[0]), a->x[0], a->y[0]);
 }
 
+static flyref_status leaky_relu_eval(const fr_args *a)
+{
+    const flynet_leaky_relu_params *r = a->record;
+    flyref_leaky_relu_params p;
+    p.input_offset = -a->in[0]->zero_point;
+    p.output_offset = a->out[0]->zero_point;
+    p.identity_multiplier = r->identity_multiplier;
+    p.identity_shift = r->identity_shift;
+    p.alpha_multiplier = r->alpha_multiplier;
+    p.alpha_shift = r->alpha_shift;
+    p.activation = act_of(r->act_min, r->act_max);
+    p.rounding = r->rounding;
+    return flyref_leaky_relu_s8(&p, count_of(a->in[0]), a->x[0], a->y[0]);
+}
+
 static flyref_status requantize_eval(const fr_args *a)
 {
     const flynet_requantize_params *r = a->record;
@@ -646,6 +661,7 @@ static const fr_op k_ops[] = {
     [FLYNET_OP_VAECA_DESCRIPTOR] = {1, 1,         2, FR_S8_IN,                vaeca_check,     0,            vaeca_eval},
     [FLYNET_OP_ECA_CONV1D]       = {3, 3,         1, FR_S8_IN,                eca_check,       0,            eca_eval},
     [FLYNET_OP_MAX_GROUP]        = {1, 1,         1, FR_S8_IN,                max_group_check, 0,            max_group_eval},
+    [FLYNET_OP_LEAKY_RELU]       = {1, 1,         1, FR_UNARY,                0,               0,            leaky_relu_eval},
 };
 
 /* C99 compile-time check: the table reaches the last op code of flynet_format.h. */
@@ -669,6 +685,7 @@ FR_RECORD_SIZE(flynet_requantize_params, 5);
 FR_RECORD_SIZE(flynet_vaeca_descriptor_params, 8);
 FR_RECORD_SIZE(flynet_eca_conv1d_params, 9);
 FR_RECORD_SIZE(flynet_max_group_params, 1);
+FR_RECORD_SIZE(flynet_leaky_relu_params, 7);
 
 int flyref_op_supported(int32_t op)
 {
