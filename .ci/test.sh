@@ -11,11 +11,6 @@ bash .ci/build-asan.sh
 # The fuzz tests set their own options (tests/fuzz/CMakeLists.txt); for the rest: libhdf5 may ask
 # malloc for an impossible size on a damaged file and handles the NULL (allocator_may_return_null),
 # and its own leaks on error paths are suppressed (tests/fuzz/lsan.supp).
-# Left out of the sanitized pass, until fixed (the release pass runs them): the MPI tests
-# (LeakSanitizer reports OpenMPI's own allocations in components dlclose'd at MPI_Finalize, which
-# no suppression can name) and BnStatisticsTest.PerEpoch (its 1/128 tolerance on a reported
-# top-1 is one image short in clang's build).
 ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp \
 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build-asan --output-on-failure -j"$(nproc)" --timeout 900 \
-    -E "^MpiTrainTest\.|^BnStatisticsTest\.PerEpoch"
+  ctest --test-dir build-asan --output-on-failure -j"$(nproc)" --timeout 900

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-10000000}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(fly_c fly_cpp h5_model h5_dataset idx cifar image_folder)
+((${#targets[@]})) || targets=(fly_c fly_cpp h5_model h5_dataset idx cifar image_folder onnx)
 bin=build-asan/tests/fuzz
 out=build-asan/fuzz-long
 mkdir -p "$out"
@@ -24,7 +24,7 @@ for t in "${targets[@]}"; do
   log=$out/$t.log
   start=$(date +%s)
   # The memory options of tests/fuzz/CMakeLists.txt (FLYNET_FUZZ_FLAGS, FLYNET_FUZZ_ENV), which say why.
-  ASAN_OPTIONS=allocator_may_return_null=1:hard_rss_limit_mb=2048:detect_leaks=1 \
+  ASAN_OPTIONS=allocator_may_return_null=1:hard_rss_limit_mb=2048:detect_leaks=1:suppressions=$PWD/tests/fuzz/asan.supp \
   LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp \
     "$bin/${t}_fuzz" -runs="$runs" -max_total_time="${FUZZ_SECONDS:-7200}" \
     -rss_limit_mb=0 -timeout=20 -print_final_stats=1 -artifact_prefix="$out/$t-" \

@@ -553,6 +553,7 @@ FlyModel read_fly(std::string_view bytes, const std::string& file) {
   const uint8_t* p = reinterpret_cast<const uint8_t*>(bytes.data());
   const size_t size = bytes.size();
   FlyModel m;
+  m.graph.source = file;
   if (size < FLYNET_FILE_HEADER_SIZE)
     throw Error(ErrorCode::format, "truncated .fly file: " + std::to_string(size) + " bytes, less than its header", file);
   if (p[0] != FLYNET_FILE_MAGIC_0 || p[1] != FLYNET_FILE_MAGIC_1 || p[2] != FLYNET_FILE_MAGIC_2 ||

@@ -117,6 +117,7 @@ ModelRecord int_graph_to_record(const IntGraph& g) {
 IntGraph int_graph_from_record(const ModelRecord& r, const std::string& file) {
   if (!is_int_graph(r)) throw Error(ErrorCode::format, "not a quantized (int8) model", file);
   IntGraph g;
+  g.source = file;
   g.meta = r.meta;
   g.meta.erase("kind");
   const auto info = i32_values(r, "graph.tensor_info", file);

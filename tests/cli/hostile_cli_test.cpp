@@ -1,5 +1,6 @@
 // Hostile model files given to the real binary (issue 16): a directory where a model is
-// expected, a .fly whose plan claims a 4 GB arena, a .fly tensor of 65535^4 elements. Each
+// expected, a .fly whose plan claims a 4 GB arena, a .fly tensor of 65535^4 elements, models
+// whose every architecture or metadata value in turn is not a number. Each
 // gives one line naming the file and the field, the exit code of man/flynet.1, no output file,
 // and (outside sanitizer builds) runs under a 1 GB `ulimit -v`.
 #include <gtest/gtest.h>
@@ -7,7 +8,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
+#include "flynet/formats/h5_store.hpp"
 #include "run_flynet.hpp"
 
 namespace {
@@ -88,6 +91,54 @@ TEST(HostileCli, FlyTensorOf65535To4Elements) {
   EXPECT_EQ(r.code, 4);
   EXPECT_EQ(r.err, "flynet info: error: corrupt .fly file: tensor 0 (record at 0x80) is larger than 2 GB (" + p + ")\n");
   fs::remove(p);
+}
+
+// Every /arch and /meta value of a calibrated float model and of its quantized model, in turn
+// replaced by text that is no number ("internal error: stof" was one such message): the
+// commands reading them either succeed (the value is informational) or print one line naming
+// the file, with an exit code other than 70 (a bug). The files come from the real commands.
+TEST(HostileCli, EveryModelValueThatIsNotANumberIsAnErrorNamingTheFile) {
+  const fs::path dir = temp("values");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto at = [&](const std::string& f) { return (dir / f).string(); };
+  flynet::write_h5_dataset(at("d.h5"), flynet::test::square_position_set(32, 1), flynet::test::square_position_set(8, 2));
+  for (const std::string& step :
+       {"train --data " + at("d.h5") + " --out " + at("f.h5") + " --epochs 1 --width 0.25 --batch 16 --quiet",
+        "calibrate " + at("f.h5") + " --data " + at("d.h5") + " --samples 8 --out " + at("c.h5"),
+        "quantize " + at("c.h5") + " --out " + at("q.h5")}) {
+    const Result r = flynet::test::run_flynet(step);
+    ASSERT_EQ(r.code, 0) << step << "\n" << r.err;
+  }
+  // Runs each command (its name and what follows the model) on a copy of `model` with one value
+  // replaced, for every value holding a digit.
+  auto sweep = [&](const std::string& model, const std::vector<std::pair<std::string, std::string>>& commands) {
+    const flynet::ModelRecord good = flynet::load_model_h5(at(model));
+    const std::string bad = at("bad-" + model);
+    for (auto group : {&flynet::ModelRecord::arch, &flynet::ModelRecord::meta})
+      for (const auto& [key, value] : good.*group) {
+        if (value.find_first_of("0123456789") == std::string::npos) continue;
+        flynet::ModelRecord m = good;
+        (m.*group)[key] = "x1";
+        flynet::save_model_h5(m, bad);
+        for (const auto& [cmd, rest] : commands) {
+          const Result r = flynet::test::run_flynet(cmd + " " + bad + rest);
+          const std::string what = model + " " + key + ": " + cmd;
+          EXPECT_NE(r.code, 70) << what << "\n" << r.err;
+          EXPECT_EQ(r.err.find("internal error"), std::string::npos) << what << "\n" << r.err;
+          if (r.code == 0) continue;
+          EXPECT_EQ(r.err.rfind("flynet " + cmd + ": error: ", 0), 0u) << what << "\n" << r.err;
+          EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << what << "\n" << r.err;
+          EXPECT_TRUE(r.err.ends_with(" (" + bad + ")\n")) << what << "\n" << r.err;
+          EXPECT_FALSE(fs::exists(at("out"))) << what;
+        }
+        fs::remove(at("out"));
+      }
+  };
+  const std::string out = " --out " + at("out");
+  sweep("c.h5", {{"info", ""}, {"quantize", out}});
+  sweep("q.h5", {{"info", ""}, {"export", out}});
+  fs::remove_all(dir);
 }
 
 }  // namespace

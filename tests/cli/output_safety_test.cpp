@@ -1,7 +1,8 @@
 // A command's outputs through the real binary: an output that is an input (also through a link)
 // or another output is refused before any work and the input is left as it was; an output that
 // cannot be written fails before the work and nothing appears; temporaries a killed run left
-// are removed by a later run; unknown commands and the exit codes are as man/flynet.1 says.
+// are removed by a later run; a failed train leaves the metrics log as it was; unknown commands
+// and the exit codes are as man/flynet.1 says.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -119,6 +120,28 @@ TEST_F(Outputs, TrainRefusesADirectoryAsItsOutputBeforeTraining) {
   EXPECT_EQ(r.err, "flynet train: error: cannot write --out: it is a directory (" + path("out.h5") + ")\n");
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(files(), (std::set<std::string>{"m.h5", "data.h5", "out.h5"}));
+}
+
+// A train that fails after its metrics log was opened (a run that diverges): the log of an
+// earlier run with that --out is as it was, a first run leaves none, and the model is untouched.
+TEST_F(Outputs, AFailedTrainLeavesTheMetricsLogAsItWas) {
+  flynet::write_h5_dataset(path("data.h5"), flynet::test::square_position_set(64, 1),
+                           flynet::test::square_position_set(16, 2));
+  const std::string train = "train --data " + path("data.h5") + " --width 0.25 --batch 16 --quiet --out ";
+  Result r = run_flynet(train + path("out.h5") + " --epochs 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string log = slurp(path("out.metrics.jsonl")), model = slurp(path("out.h5"));
+  ASSERT_NE(log, "");
+  const std::string diverging = " --epochs 4 --lr 10 --momentum 0.99 --warmup 0";
+  r = run_flynet(train + path("out.h5") + diverging);
+  ASSERT_EQ(r.code, 7) << r.err;
+  EXPECT_EQ(r.err.rfind("flynet train: error: training diverged (loss ", 0), 0u) << r.err;
+  EXPECT_EQ(slurp(path("out.metrics.jsonl")), log);
+  EXPECT_EQ(slurp(path("out.h5")), model);
+  r = run_flynet(train + path("new.h5") + diverging);
+  ASSERT_EQ(r.code, 7) << r.err;
+  EXPECT_FALSE(fs::exists(path("new.metrics.jsonl")));
+  EXPECT_FALSE(fs::exists(path("new.h5")));
 }
 
 // A kill -9 leaves ".<name>.flynet-tmp.<pid>"; the next command writing in that directory

@@ -1,10 +1,14 @@
 // h5::run_isolated, the child process every HDF5 read runs in: its result, an Error, and a
-// crash inside it (as libhdf5 1.10 can crash on a damaged file) all come back as they should.
+// crash inside it (as libhdf5 1.10 can crash on a damaged file) all come back as they should;
+// without isolation (the fuzz targets) the work runs in this process.
 #include "flynet/formats/h5_read.hpp"
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <csignal>
+#include <string>
 
 #include "flynet/formats/error.hpp"
 
@@ -37,6 +41,21 @@ TEST(H5Read, IsolatedCrashIsAFormatError) {
     EXPECT_EQ(e.code(), ErrorCode::format);
     EXPECT_EQ(e.message(), "damaged HDF5 file: libhdf5 stopped with signal 11 while reading it (f.h5)");
   }
+}
+
+// The fuzz targets' mode: the same result and Error, from this process (the pid tells).
+TEST(H5Read, WithoutIsolationTheWorkRunsHereAndAnswersTheSame) {
+  h5::set_isolation_for_fuzzing(false);
+  EXPECT_EQ(h5::run_isolated([] { return std::to_string(::getpid()); }, "f.h5"), std::to_string(::getpid()));
+  try {
+    h5::run_isolated([]() -> std::string { throw Error(ErrorCode::shape, "odd shape", "g.h5"); }, "f.h5");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::shape);
+    EXPECT_EQ(e.message(), "odd shape (g.h5)");
+  }
+  h5::set_isolation_for_fuzzing(true);
+  EXPECT_NE(h5::run_isolated([] { return std::to_string(::getpid()); }, "f.h5"), std::to_string(::getpid()));
 }
 
 TEST(H5Read, BytesRoundTrip) {

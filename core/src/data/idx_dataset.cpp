@@ -63,13 +63,15 @@ std::string hex32(uint32_t v) {
   return b;
 }
 
-// n bytes of payload, then the end of the data. The buffer grows with the bytes actually read,
-// so a header that overstates its count fails as truncated without allocating what it claims.
+// n bytes of payload, then the end of the data. The buffer grows with the bytes actually read
+// (doubling from 64 KiB, at most 64 MiB at a time), so a header that overstates its count fails
+// as truncated having allocated about twice what the file holds, never what it claims.
 std::vector<uint8_t> read_payload(GzFile& f, const std::string& path, uint64_t n, const char* what) {
-  constexpr size_t kChunk = size_t(1) << 26;
+  constexpr size_t kFirst = size_t(1) << 16, kChunk = size_t(1) << 26;
   std::vector<uint8_t> out;
   while (out.size() < n) {
-    const size_t at = out.size(), chunk = size_t(std::min<uint64_t>(n - at, kChunk));
+    const size_t at = out.size(), step = std::clamp(at, kFirst, kChunk);
+    const size_t chunk = size_t(std::min<uint64_t>(n - at, step));
     out.resize(at + chunk);
     const size_t got = f.read(out.data() + at, chunk);
     if (got != chunk)

@@ -111,6 +111,7 @@ IntGraph lower_with_improvements(const QuantizeModelOptions& o, Model& m, Calibr
   const Tensor images = calibration_images(m, o.data, n);
   if (o.equalize) equalize_with_ranges(m, cal, images, hooks, report);
   IntGraph g = lower_to_int8(m, cal, q);
+  g.source = o.model;
   if (o.equalize) g.meta["quant.equalize"] = "cross-layer, ranges re-measured on " + std::to_string(images.shape[0]) + " images";
   if (o.bias_correction) {
     report.bias_correction = correct_biases(m, g, images, o, hooks);

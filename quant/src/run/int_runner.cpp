@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "flynet/formats/error.hpp"
+#include "flynet/formats/limits.hpp"
 #include "flynet/quant/flyref_tables.hpp"
 
 namespace flynet {
@@ -64,6 +65,8 @@ IntRunner::IntRunner(const IntGraph& g, bool keep_all_tensors) : impl_(std::make
     if (im.tables.nodes[k].scratch_size)
       buffers_.push_back({g.ops[k].name + ".scratch", im.tables.nodes[k].scratch_size, int(k), int(k)});
   plan_ = plan_arena(buffers_, 16);
+  // Activation shapes come from the file unchecked against anything else: bound what they plan.
+  limits::check("the arena the int8 graph plans", plan_.arena_size, limits::kIntArenaBytes, "bytes", g.source);
   for (size_t t = 0; t < im.tables.tensors.size(); ++t) im.tables.tensors[t].arena_offset = uint32_t(plan_.offsets[t]);
   for (size_t b = im.tables.tensors.size(), k = 0; k < im.tables.nodes.size(); ++k)
     if (im.tables.nodes[k].scratch_size) im.tables.nodes[k].scratch_offset = uint32_t(plan_.offsets[b++]);

@@ -168,6 +168,24 @@ TEST(IntRunner, ActivationLifetimesByHand) {
   }
 }
 
+// Activation shapes come from the file: two of 1 GiB (2^30) alive together plan 2^31 bytes,
+// refused with the file's name before the arena exists.
+TEST(IntRunner, AnArenaAboveTheLimitIsRefusedNamingTheFile) {
+  IntGraphBuilder b(4);
+  const int32_t x = b.input({1, 16384, 16384, 4}, 1.0, 0), y = b.act("y", {1, 16384, 16384, 4}, 1.0, 0);
+  b.op(FLYNET_OP_REQUANTIZE, {x}, {y}, flynet_requantize_params{1 << 30, 0, -128, 127, FLYNET_ROUNDING_DOUBLE});
+  b.g.source = "big.q.h5";
+  try {
+    IntRunner r(b.g);
+    ADD_FAILURE() << "accepted an arena of " << r.arena_size() << " bytes";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::format);
+    EXPECT_EQ(std::string(e.what()), "the arena the int8 graph plans declares 2147483648 bytes, above the limit of "
+                                     "1073741824");
+    EXPECT_EQ(e.file(), "big.q.h5");
+  }
+}
+
 TEST(IntRunner, RejectedGraphsAreUnsupportedErrors) {
   auto expect_unsupported = [](const IntGraph& g, const std::string& text, bool at_run) {
     try {

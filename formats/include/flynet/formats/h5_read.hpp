@@ -27,6 +27,13 @@ namespace flynet::h5 {
 /// is flushed first; the child's stderr goes to /dev/null.
 std::string run_isolated(const std::function<std::string()>& work, const std::string& file);
 
+/// For the libFuzzer targets only (the product never calls it): with `on` false, run_isolated
+/// runs `work` in this process, through the same encoding of its result or Error. A fuzzer
+/// needs that: it learns coverage only from its own process, and its sanitizers must see a
+/// memory error in flynet's reading code itself, which the child would turn into a "damaged
+/// HDF5 file" line.
+void set_isolation_for_fuzzing(bool on);
+
 /// Length-prefixed little fields, for a result that crosses from run_isolated's child.
 class ByteWriter {
  public:

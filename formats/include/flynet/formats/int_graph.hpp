@@ -66,7 +66,12 @@ struct IntGraph {
   int32_t input = -1;             ///< the image tensor
   int32_t output = -1;            ///< the logits tensor
   std::map<std::string, std::string> meta;  ///< architecture, normalisation, rounding, ...
-  bool operator==(const IntGraph&) const = default;
+  /// The file the graph comes from (its .q.h5, or the float model it was lowered from), for
+  /// errors about it; not part of the graph, so not compared.
+  std::string source;
+  bool operator==(const IntGraph& o) const {
+    return tensors == o.tensors && ops == o.ops && input == o.input && output == o.output && meta == o.meta;
+  }
 
   int32_t add_tensor(IntTensor t) {
     tensors.push_back(std::move(t));

@@ -21,6 +21,9 @@ constexpr uint64_t kNameBytes = 1024;
 /// The activation arena the host allocates to run a .fly model (info never allocates it).
 constexpr uint64_t kFlyArenaBytes = uint64_t(1) << 28;
 constexpr const char* kFlyArenaField = "the .fly plan (PLAN.arena_size)";
+/// The arena of the in-memory int8 runner (quantize, info and verify of a .q.h5): the deployed
+/// plan, or every activation at once for layer-by-layer comparisons. Its offsets are 32-bit.
+constexpr uint64_t kIntArenaBytes = uint64_t(1) << 30;
 /// Width or height of one image (idx, HDF5, JPEG, PNG), and its h x w x c bytes.
 constexpr uint64_t kImageSide = 16384;
 constexpr uint64_t kImageBytes = uint64_t(1) << 28;
