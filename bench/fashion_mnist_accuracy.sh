@@ -11,9 +11,11 @@
 # formula, so 16 epochs leave a margin under 30 minutes). The load average is printed before
 # and after, so a slow run can be told from a slow machine. VAL_SPLIT=F holds out that
 # fraction of the training split for the per-epoch figures (recipe choices are made there,
-# never on the test split, which is then evaluated once at the end).
+# never on the test split, which is then evaluated once at the end). FLIP=on adds random
+# horizontal flips (idx files default to none; see flynet-train(1) --flip).
 # Env: FLYNET (binary, default build/cli/flynet), BUDGET_S (default 1800), MAX_EPOCHS
-# (default 20), EPOCHS (default: fitted), VAL_SPLIT (default none), THREADS (default 2).
+# (default 20), EPOCHS (default: fitted), VAL_SPLIT (default none), FLIP (default: the data
+# set's), THREADS (default 2).
 set -eu
 DATA=${1:-/usr/share/datasets/fashion-mnist}
 OUT=${2:-bench-out}
@@ -43,7 +45,7 @@ fi
 
 set -- "$FLYNET" train --data "$DATA" --arch flynet-h3 --width 0.5 --input 28x28x1 --epochs "$epochs" \
   --batch 128 --lr 0.1 --optimizer sgd --weight-decay 1e-4 --warmup 1 --label-smoothing 0.1 --seed 1 \
-  --threads "$THREADS" --eval-every 1 ${VAL_SPLIT:+--val-split "$VAL_SPLIT"} --out "$OUT/fmnist-flynet-h3.h5"
+  --threads "$THREADS" --eval-every 1 ${VAL_SPLIT:+--val-split "$VAL_SPLIT"} ${FLIP:+--flip "$FLIP"} --out "$OUT/fmnist-flynet-h3.h5"
 echo "command: $*"
 t0=$(date +%s)
 "$@"
