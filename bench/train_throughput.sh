@@ -8,7 +8,9 @@
 # Env: FLYNET (binary, default build/cli/flynet), THREADS (default 2), BATCH (default 128),
 # REPS (default 3),
 # PYTHON (default /usr/bin/python3, where Debian installs torch).
-# Both run with the same thread count; run it on an otherwise idle machine.
+# Both run with the same thread count; run it on an otherwise idle machine (the load average
+# is printed before and after). PyTorch's figure is the best of its four formulations
+# (`pytorch_flynet.py --check` shows they are the same model).
 set -eu
 STEPS=${1:-20}
 FLYNET=${FLYNET:-build/cli/flynet}
@@ -26,6 +28,7 @@ fi
 # Alternate the two REPS times and keep each one's best figure, so a burst of other load on
 # a shared machine does not decide the ratio.
 REPS=${REPS:-3}
+echo "load before: $(uptime)"
 ft=0; fi_=0; pt_t=0; pt_i=0
 max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
 r=0
@@ -34,13 +37,14 @@ while [ "$r" -lt "$REPS" ]; do
     --arch flynet-h3 --width 0.5 --input 28x28x1 --classes 10)
   pt=$(OMP_NUM_THREADS=$THREADS "$PYTHON" "$HERE/pytorch_flynet.py" --steps "$STEPS" --threads "$THREADS" --batch "$BATCH")
   echo "$fly" | grep img_per_s | sed "s/^/run $r flynet  /"
-  echo "$pt" | grep img_per_s | sed "s/^/run $r pytorch /"
+  echo "$pt" | grep -E 'img_per_s|img/s' | sed "s/^/run $r pytorch /"
   ft=$(max "$ft" "$(echo "$fly" | sed -n 's/^train_img_per_s: //p')")
   fi_=$(max "$fi_" "$(echo "$fly" | sed -n 's/^infer_img_per_s: //p')")
   pt_t=$(max "$pt_t" "$(echo "$pt" | sed -n 's/^train_img_per_s: //p')")
   pt_i=$(max "$pt_i" "$(echo "$pt" | sed -n 's/^infer_img_per_s: //p')")
   r=$((r + 1))
 done
+echo "load after: $(uptime)"
 echo "$pt" | grep '^torch'
 echo "best of $REPS, batch $BATCH, $THREADS threads, OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-default}:"
 awk -v a="$ft" -v b="$pt_t" -v c="$fi_" -v d="$pt_i" 'BEGIN {

@@ -26,6 +26,7 @@ struct TrainOptions : TrainModelOptions {
   std::string optimizer = "sgd";
   bool no_nesterov = false;
   bool no_augment = false;
+  std::string flip = "auto";
   int benchmark = 0;
   bool quiet = false;
   int64_t bucket_kib = 1024;
@@ -89,6 +90,7 @@ void run_train(TrainOptions& o, const CLI::App& sub) {
   cfg.optim.kind = o.optimizer == "adamw" ? OptimKind::adamw : OptimKind::sgd;
   cfg.optim.nesterov = !o.no_nesterov;
   cfg.augment = !o.no_augment;
+  cfg.flip = o.flip == "auto" ? -1 : o.flip == "on" ? 1 : 0;
 
   if (o.benchmark > 0) {
     const ArchSpec spec = o.arch.spec();
@@ -196,6 +198,10 @@ void setup_train(CLI::App& app) {
       ->default_val(c.t_end)
       ->group(tr);
   sub->add_flag("--no-augment", opt->no_augment, "no random crop/flip")->group(tr);
+  sub->add_option("--flip", opt->flip,
+                  "random horizontal flip: auto (by data set: off for idx files, on for natural images), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->group(tr);
   sub->add_option("--seed", c.seed, "initialisation, shuffling, augmentation and dropout seed")
       ->option_text("S")
       ->default_val(c.seed)

@@ -139,7 +139,7 @@ TEST(OptionBounds, EveryRangeIsInHelpAndInTheManPage) {
 // here or in kOptionBounds.
 const std::set<std::string> kNotNumbers = {
     "--help", "--arch", "--gate", "--reduce", "--residual", "--variant", "--fc1", "--input", "--json", "--data",
-    "--out", "--optimizer", "--no-nesterov", "--no-augment", "--checkpoint", "--metrics", "--resume", "--quiet",
+    "--out", "--optimizer", "--no-nesterov", "--no-augment", "--flip", "--checkpoint", "--metrics", "--resume", "--quiet",
     "--act-bits", "--init", "--method", "--rounding", "--per-tensor", "--no-sim", "--equalize", "--bias-correction",
     "--bias-correction-mode", "--c-array", "--name", "--host-info", "--float", "--dump", "--golden", "--target",
     "--profile", "--source", "--html", "--title", "--sync-bn", "--mean", "--std", "--layout"};

@@ -211,6 +211,26 @@ TEST_F(Pipeline, ValidationSplitIsHeldOutOfTraining) {
   EXPECT_FALSE(fs::exists(p("v2.h5")));
 }
 
+// --flip decides the horizontal flip of the augmentation whatever the data set's default: an
+// HDF5 set allows flipping, so auto trains exactly as on and off trains differently.
+TEST_F(Pipeline, FlipOptionOverridesTheDataSetDefault) {
+  std::map<std::string, flynet::ModelRecord> m;
+  for (const char* flip : {"auto", "on", "off"}) {
+    const std::string out = p(std::string("flip-") + flip + ".h5");
+    const Result r = flynet("train --data " + p("data.h5") + " --input 16x16x1 --classes 2 --width 0.25 --epochs 1 "
+                            "--max-steps 4 --batch 8 --threads 1 --eval-every 0 --bn-recal 0 --flip " + flip +
+                            " --out " + out + " --quiet --checkpoint none --metrics none");
+    ASSERT_EQ(r.code, 0) << r.err;
+    m[flip] = flynet::load_model_h5(out);
+  }
+  EXPECT_EQ(m["auto"].tensors, m["on"].tensors);
+  EXPECT_NE(m["off"].tensors, m["on"].tensors);
+  EXPECT_EQ(m["auto"].meta.at("train.options").find("flip="), std::string::npos);
+  EXPECT_NE(m["on"].meta.at("train.options").find(" flip=1"), std::string::npos);
+  EXPECT_NE(m["off"].meta.at("train.options").find(" flip=0"), std::string::npos);
+  EXPECT_EQ(flynet("train --data " + p("data.h5") + " --flip maybe --out " + p("f.h5")).code, 2);
+}
+
 TEST_F(Pipeline, CalibrateRejectsMismatchedData) {
   Result r = flynet("train --data " + p("data.h5") + " --input 16x16x1 --classes 2 --width 0.25 --epochs 1 --max-steps 1 "
                     "--batch 8 --threads 1 --out " + p("m1.h5") + " --quiet --checkpoint none --metrics none");

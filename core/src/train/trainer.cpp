@@ -53,6 +53,7 @@ std::string describe(const TrainConfig& c) {
     << " weight_decay=" << c.optim.weight_decay << " warmup=" << c.warmup_epochs
     << " label_smoothing=" << c.label_smoothing << " t_start=" << c.t_start << " t_end=" << c.t_end
     << " augment=" << (c.augment ? 1 : 0) << " seed=" << c.seed;
+  if (c.flip >= 0) o << " flip=" << c.flip;
   if (c.weight_levels) o << " weight_levels=" << c.weight_levels;
   if (c.act_bits) o << " act_bits=" << c.act_bits;
   if (c.fold_bn_after >= 0) o << " fold_bn_after=" << c.fold_bn_after;
@@ -307,7 +308,10 @@ void Run::start() {
   lo.batch = cfg_.batch;
   lo.shuffle = true;
   lo.drop_last = true;  // constant batch: stable BN statistics, one primitive set
-  if (cfg_.augment) lo.augment = Augment::for_dataset(info_);
+  if (cfg_.augment) {
+    lo.augment = Augment::for_dataset(info_);
+    if (cfg_.flip >= 0) lo.augment.hflip = cfg_.flip == 1;
+  }
   lo.mean = info_.mean;
   lo.std = info_.std;
   lo.seed = cfg_.seed;

@@ -40,6 +40,9 @@ struct TrainConfig {
   double label_smoothing = 0.1;
   double t_start = 10.0, t_end = 1.0;  ///< softmax gating temperature, geometric per epoch
   bool augment = true;           ///< Augment::for_dataset (crop, flip where valid)
+  /// Horizontal flip when augmenting: -1 follows the data set (DatasetInfo::flip_ok), 0 never,
+  /// 1 always (Fashion-MNIST: idx files default to no flip, clothes mirror fine).
+  int flip = -1;
   uint64_t seed = 1;             ///< shuffling, augmentation, dropout (init seed is the model's)
   int threads = 0;               ///< compute threads (OpenMP, oneDNN); 0 = default
   int loader_threads = 1;        ///< TBB threads decoding/augmenting batches
