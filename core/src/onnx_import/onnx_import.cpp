@@ -603,9 +603,9 @@ class Importer {
       if (!constant(n.input(k))) refuse(n, "Clip of quantized codes by a computed bound");
       return constant(n.input(k));
     };
-    const auto& [v, q] = quantized_.at(n.input(0));
-    const QParams clipped = qdq(n, [&] { return onnx_qdq::clip_codes(q, bound(1), bound(2)); });
-    quantized_[n.output(0)] = {v, clipped};
+    const auto& entry = quantized_.at(n.input(0));  // a pair, not a binding: clang 14 cannot capture those
+    const QParams clipped = qdq(n, [&] { return onnx_qdq::clip_codes(entry.second, bound(1), bound(2)); });
+    quantized_[n.output(0)] = {entry.first, clipped};
   }
   void map_dequantize(const onnx::NodeProto& n) {
     if (n.input_size() < 1) refuse(n, "DequantizeLinear with too few inputs");

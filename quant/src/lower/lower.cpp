@@ -183,10 +183,12 @@ class Lowering {
   }
   void check_code_ranges_applied() const {
     if (!qdq_) return;
-    for (const auto& [node, r] : qdq_->code_ranges)
+    for (const auto& [name, r] : qdq_->code_ranges) {
+      const std::string& node = name;  // clang 14 cannot capture a structured binding
       if (!narrowed_.count(node) && std::any_of(g_.nodes.begin(), g_.nodes.end(), [&](const Node& x) { return x.name == node; }))
         throw Error(ErrorCode::unsupported, "the QDQ model clips the codes of '" + node + "' to [" + std::to_string(r.lo) +
                                                 ", " + std::to_string(r.hi) + "], which its int8 kernel cannot");
+    }
   }
 
   // ---- weights --------------------------------------------------------------------------
