@@ -1,4 +1,5 @@
 #include "flynet/formats/h5_read.hpp"
+#include "flynet/formats/isolated.hpp"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -364,15 +365,26 @@ std::string ByteReader::str() {
 void set_isolation_for_fuzzing(bool on) { isolated = on; }
 
 std::string run_isolated(const std::function<std::string()>& work, const std::string& file) {
+  return flynet::run_isolated(work, file, "HDF5", "libhdf5");
+}
+
+}  // namespace flynet::h5
+
+namespace flynet {
+
+std::string run_isolated(const std::function<std::string()>& work, const std::string& file, std::string_view format,
+                         std::string_view library) {
+  using namespace h5;
+  const std::string damaged = "damaged " + std::string(format) + " file: ";
   if (!isolated) return result_of(outcome(work), file);
   int fds[2];
-  if (pipe(fds) != 0) throw Error(ErrorCode::io, "cannot create a pipe for the HDF5 reader", file);
+  if (pipe(fds) != 0) throw Error(ErrorCode::io, "cannot create a pipe for the " + std::string(format) + " reader", file);
   std::fflush(nullptr);  // the child must not write the parent's buffered output again
   const pid_t pid = fork();
   if (pid < 0) {
     close(fds[0]);
     close(fds[1]);
-    throw Error(ErrorCode::io, "cannot start the HDF5 reader process", file);
+    throw Error(ErrorCode::io, "cannot start the " + std::string(format) + " reader process", file);
   }
   if (pid == 0) {
     close(fds[0]);
@@ -386,15 +398,19 @@ std::string run_isolated(const std::function<std::string()>& work, const std::st
   }
   if (WIFSIGNALED(status))
     throw Error(ErrorCode::format,
-                "damaged HDF5 file: libhdf5 stopped with signal " + std::to_string(WTERMSIG(status)) +
+                damaged + std::string(library) + " stopped with signal " + std::to_string(WTERMSIG(status)) +
                     " while reading it",
                 file);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
-    throw Error(ErrorCode::format, "damaged HDF5 file: reading it ran out of memory", file);
+    throw Error(ErrorCode::format, damaged + "reading it ran out of memory", file);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || bytes.size() < 8)
-    throw Error(ErrorCode::format, "damaged HDF5 file: libhdf5 failed while reading it", file);
+    throw Error(ErrorCode::format, damaged + std::string(library) + " failed while reading it", file);
   return result_of(bytes, file);
 }
+
+}  // namespace flynet
+
+namespace flynet::h5 {
 
 std::vector<std::string> read_variable_strings(hid_t obj, const std::string& name, uint64_t count_limit,
                                                const Where& w) {

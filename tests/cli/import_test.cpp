@@ -238,6 +238,9 @@ TEST_F(Import, BadFilesGetOneLineAndNoOutput) {
       {"garbage.onnx", "not an ONNX model (the protobuf does not parse)", 4},
       {"unsupported.onnx", "unsupported ONNX op Resize (node '/1/Resize', opset 13)", 6},
       {"absent.onnx", "cannot open the ONNX file", 3},
+      {"zero_stride.onnx",
+       "the ONNX checker rejects the model: attribute strides of node 'zero_stride' (Conv) holds 0; ONNX needs values >= 1",
+       4},
   };
   for (const Case& c : cases) {
     const std::string out = p("bad.h5");
@@ -251,6 +254,23 @@ TEST_F(Import, BadFilesGetOneLineAndNoOutput) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_EQ(r.err.rfind("flynet import: error: ", 0), 0u) << r.err;
   EXPECT_FALSE(fs::exists(p("bad.h5")));
+}
+
+// Files on which libonnx's own checker or shape inference crashes (found by onnx_fuzz; kept in
+// its corpus): the crash ends only the child process that runs them, and is one line.
+TEST_F(Import, FilesThatCrashLibonnxGetOneLineAndNoOutput) {
+  const std::string corpus = FLYNET_ONNX_CORPUS;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"regress-maxpool-zero-stride.onnx",
+       "the ONNX checker rejects the model: attribute strides of node '' (MaxPool) holds 0; ONNX needs values >= 1"},
+      {"regress-kernel-longer-than-rank.onnx", "damaged ONNX file: libonnx's checker stopped with signal 11 while reading it"},
+  };
+  for (const auto& [file, err] : cases) {
+    const Result r = run("import " + corpus + "/" + file + " --out " + p("crash.h5"));
+    EXPECT_EQ(r.code, 4) << file;
+    EXPECT_EQ(r.err, "flynet import: error: " + err + " (" + corpus + "/" + file + ")\n");
+    EXPECT_FALSE(fs::exists(p("crash.h5"))) << file;
+  }
 }
 
 TEST_F(Import, NormalisationNeedsBothMeanAndStd) {

@@ -11,6 +11,8 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include "flynet/formats/isolated.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -845,6 +847,28 @@ class Importer {
   QdqRecord qdq_;                                                  // weight scales by node name
 };
 
+// libonnx's shape inference divides by strides and dilations without checking them (a stride
+// of 0 is a SIGFPE inside it, found by tests/fuzz/onnx_fuzz.cpp), so the window attributes are
+// checked before it runs.
+void check_window_attributes(const onnx::ModelProto& m, const std::string& path) {
+  for (const onnx::NodeProto& n : m.graph().node())
+    for (const onnx::AttributeProto& a : n.attribute()) {
+      const bool positive = a.name() == "strides" || a.name() == "dilations" || a.name() == "kernel_shape";
+      const bool non_negative = a.name() == "pads";
+      if ((positive || non_negative) && a.type() != onnx::AttributeProto::INTS)
+        throw Error(ErrorCode::format, "attribute " + a.name() + " of node '" + n.name() + "' is not a list of integers", path);
+      for (const int64_t v : a.ints())
+        if ((positive && v < 1) || (non_negative && v < 0))
+          throw Error(ErrorCode::format,
+                      "attribute " + a.name() + " of node '" + n.name() + "' (" + n.op_type() + ") holds " +
+                          std::to_string(v) + (positive ? "; ONNX needs values >= 1" : "; ONNX needs values >= 0"),
+                      path);
+      if (a.name() == "group" && a.i() < 1)
+        throw Error(ErrorCode::format, "attribute group of node '" + n.name() + "' (" + n.op_type() + ") holds " +
+                                           std::to_string(a.i()) + "; ONNX needs values >= 1", path);
+    }
+}
+
 onnx::ModelProto read_model(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error(ErrorCode::io, "cannot open the ONNX file", path);
@@ -853,12 +877,22 @@ onnx::ModelProto read_model(const std::string& path) {
   onnx::ModelProto m;
   if (!m.ParseFromString(bytes.str()) || !m.has_graph())
     throw Error(ErrorCode::format, "not an ONNX model (the protobuf does not parse)", path);
-  try {
-    onnx::checker::check_model(m);
-    onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), onnx::ShapeInferenceOptions(true, 1));
-  } catch (const std::exception& e) {
-    throw Error(ErrorCode::format, "the ONNX checker rejects the model: " + first_line(e.what()), path);
-  }
+  // libonnx's shape inference trusts the ranks and attributes it meets (a kernel_shape longer
+  // than its input's spatial rank reads out of bounds: found by tests/fuzz/onnx_fuzz.cpp), so
+  // checker and inference run in a child process, whose crash becomes one error line.
+  const std::string checked = run_isolated(
+      [&] {
+        try {
+          onnx::checker::check_model(m);
+          check_window_attributes(m, path);
+          onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), onnx::ShapeInferenceOptions(true, 1));
+        } catch (const std::exception& e) {
+          throw Error(ErrorCode::format, "the ONNX checker rejects the model: " + first_line(e.what()), path);
+        }
+        return m.SerializeAsString();
+      },
+      path, "ONNX", "libonnx's checker");
+  if (!m.ParseFromString(checked)) throw Error(ErrorCode::format, "the checked ONNX model does not parse again", path);
   return m;
 }
 

@@ -9,7 +9,8 @@ them, [4, classes]), and one line "NAME C H W CLASSES" in OUT_DIR/manifest.txt. 
 batch-norm statistics are random but fixed (seeded), so the BN nodes are not identities.
 layout_nhwc.* is a model with an NHWC input (imported with --layout nhwc). ops_concat's Pad is
 folded into its Conv, and ops_flatten gets a Transpose pair that undoes itself, after export. Also writes the bad files the error tests read: truncated.onnx (half of a valid file),
-garbage.onnx (bytes that are not protobuf), unsupported.onnx (an op flynet refuses) and
+garbage.onnx (bytes that are not protobuf), unsupported.onnx (an op flynet refuses),
+zero_stride.onnx (a window of stride 0) and
 concat_rows.onnx (an op flynet has, with an attribute it refuses).
 """
 import os
@@ -391,6 +392,22 @@ def main():
     up = nn.Sequential(nn.Conv2d(3, 4, 3, 1, 1), nn.Upsample(scale_factor=2), nn.AdaptiveAvgPool2d(1), nn.Flatten())
     torch.onnx.export(up.eval(), torch.randn(1, 3, 8, 8), os.path.join(out, "unsupported.onnx"), opset_version=13)
     torch.onnx.export(ConcatRows().eval(), torch.randn(1, 3, 8, 8), os.path.join(out, "concat_rows.onnx"), opset_version=13)
+    zero_stride(os.path.join(out, "ops_concat.onnx"), os.path.join(out, "zero_stride.onnx"))
+
+
+def zero_stride(src, dst):
+    """A MaxPool with a stride of 0 (onnx_fuzz found it: libonnx's shape inference divides by it)."""
+    import onnx
+    m = onnx.load(src)
+    pool = next(n for n in m.graph.node if n.op_type in ("MaxPool", "AveragePool", "Conv"))
+    for a in pool.attribute:
+        if a.name == "strides":
+            a.ints[-1] = 0
+            break
+    else:
+        pool.attribute.append(onnx.helper.make_attribute("strides", [1, 0]))
+    pool.name = "zero_stride"
+    onnx.save(m, dst)
 
 
 if __name__ == "__main__":
