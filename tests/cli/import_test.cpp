@@ -58,6 +58,28 @@ class Import : public ::testing::Test {
   }
 
   // import -> calibrate -> quantize -> export -> verify on the host and qemu-m4.
+  // QAT fine-tune of an imported model (8 weight levels, int8 activations, BN folded after one
+  // epoch), then calibrated and quantized on its own grid: int8 must follow the fake-quant
+  // network, and the result exports.
+  static void fine_tune_with_qat(const std::string& name, const std::string& stem, int h, int w, int c, int classes) {
+    const std::string d = data(h, w, c, classes);
+    Result r = run("import " + kModels + "/" + name + ".onnx --out " + p(stem + ".h5"));
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = run("train --data " + d + " --init " + p(stem + ".h5") + " --epochs 2 --lr 0.01 --warmup 0 --batch 8 --threads 1 "
+            "--weight-levels 8 --act-bits 8 --fold-bn-after 1 --out " + p(stem + ".qat.h5") +
+            " --quiet --checkpoint none --metrics none");
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = run("calibrate " + p(stem + ".qat.h5") + " --data " + d + " --samples 32 --out " + p(stem + ".qat.cal.h5"));
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = run("quantize " + p(stem + ".qat.cal.h5") + " --out " + p(stem + ".qat.q.h5") + " --data " + d +
+            " --samples 0 --json " + p(stem + ".qat.json"));
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto q = nlohmann::json::parse(slurp(p(stem + ".qat.json")));
+    EXPECT_GE(q["agreement"]["int8_float"].get<double>(), 0.75) << q.dump();
+    r = run("export " + p(stem + ".qat.q.h5") + " --out " + p(stem + ".qat.fly"));
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+
   static void deploy(const std::string& name, int h, int w, int c, int classes, const std::string& norm) {
     const std::string d = data(h, w, c, classes);
     Result r = run("import " + kModels + "/" + name + ".onnx --out " + p(name + ".h5") + norm);
@@ -102,24 +124,7 @@ TEST_F(Import, FlattenModelDeploysBitIdenticalOnQemu) { deploy("ops_flatten", 12
 
 // An imported network trains in flynet: fine-tuning with 8 weight levels, int8 activations and
 // BN folded (QAT), then quantized on its own grid; int8 follows the fake-quant network.
-TEST_F(Import, ImportedModelTrainsWithQuantizationAwareness) {
-  const std::string d = data(49, 10, 1, 12);
-  Result r = run("import " + kModels + "/dscnn.onnx --out " + p("ds.h5"));
-  ASSERT_EQ(r.code, 0) << r.err;
-  r = run("train --data " + d + " --init " + p("ds.h5") + " --epochs 2 --lr 0.01 --warmup 0 --batch 8 --threads 1 "
-          "--weight-levels 8 --act-bits 8 --fold-bn-after 1 --out " + p("ds.qat.h5") +
-          " --quiet --checkpoint none --metrics none");
-  ASSERT_EQ(r.code, 0) << r.err;
-  r = run("calibrate " + p("ds.qat.h5") + " --data " + d + " --samples 32 --out " + p("ds.qat.cal.h5"));
-  ASSERT_EQ(r.code, 0) << r.err;
-  r = run("quantize " + p("ds.qat.cal.h5") + " --out " + p("ds.qat.q.h5") + " --data " + d +
-          " --samples 0 --json " + p("ds.qat.json"));
-  ASSERT_EQ(r.code, 0) << r.err;
-  const auto q = nlohmann::json::parse(slurp(p("ds.qat.json")));
-  EXPECT_GE(q["agreement"]["int8_float"].get<double>(), 0.75) << q.dump();
-  r = run("export " + p("ds.qat.q.h5") + " --out " + p("ds.qat.fly"));
-  ASSERT_EQ(r.code, 0) << r.err;
-}
+TEST_F(Import, ImportedModelTrainsWithQuantizationAwareness) { fine_tune_with_qat("dscnn", "ds", 49, 10, 1, 12); }
 
 // QDQ models (gen_qdq_models.py): quantize needs no calibration, verify compares the int8 file
 // with the QDQ model's own simulation, and the host and qemu-m4 agree bit for bit. Tolerance
@@ -209,24 +214,7 @@ TEST_F(Import, UnsupportedQdqGetsOneLineAndNoOutput) {
 
 // The new ops train: a short QAT fine-tune of the concat model (leaky ReLU, concat, window
 // average pool, broadcast mul, and its softmax trained as logits), quantized and exported.
-TEST_F(Import, ConcatModelTrainsWithQuantizationAwareness) {
-  const std::string d = data(12, 10, 3, 7);
-  Result r = run("import " + kModels + "/ops_concat.onnx --out " + p("oc.h5"));
-  ASSERT_EQ(r.code, 0) << r.err;
-  r = run("train --data " + d + " --init " + p("oc.h5") + " --epochs 2 --lr 0.01 --warmup 0 --batch 8 --threads 1 "
-          "--weight-levels 8 --act-bits 8 --fold-bn-after 1 --out " + p("oc.qat.h5") +
-          " --quiet --checkpoint none --metrics none");
-  ASSERT_EQ(r.code, 0) << r.err;
-  r = run("calibrate " + p("oc.qat.h5") + " --data " + d + " --samples 32 --out " + p("oc.qat.cal.h5"));
-  ASSERT_EQ(r.code, 0) << r.err;
-  r = run("quantize " + p("oc.qat.cal.h5") + " --out " + p("oc.qat.q.h5") + " --data " + d +
-          " --samples 0 --json " + p("oc.qat.json"));
-  ASSERT_EQ(r.code, 0) << r.err;
-  const auto q = nlohmann::json::parse(slurp(p("oc.qat.json")));
-  EXPECT_GE(q["agreement"]["int8_float"].get<double>(), 0.75) << q.dump();
-  r = run("export " + p("oc.qat.q.h5") + " --out " + p("oc.qat.fly"));
-  ASSERT_EQ(r.code, 0) << r.err;
-}
+TEST_F(Import, ConcatModelTrainsWithQuantizationAwareness) { fine_tune_with_qat("ops_concat", "oc", 12, 10, 3, 7); }
 
 // Each bad file: one line naming the file, its exit code, and no output file.
 TEST_F(Import, BadFilesGetOneLineAndNoOutput) {
