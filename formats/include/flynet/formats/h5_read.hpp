@@ -11,6 +11,8 @@
 
 #include <hdf5.h>
 
+#include "flynet/formats/isolated.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -27,36 +29,11 @@ namespace flynet::h5 {
 /// is flushed first; the child's stderr goes to /dev/null.
 std::string run_isolated(const std::function<std::string()>& work, const std::string& file);
 
-/// For the libFuzzer targets only (the product never calls it): with `on` false, run_isolated
-/// runs `work` in this process, through the same encoding of its result or Error. A fuzzer
-/// needs that: it learns coverage only from its own process, and its sanitizers must see a
-/// memory error in flynet's reading code itself, which the child would turn into a "damaged
-/// HDF5 file" line.
-void set_isolation_for_fuzzing(bool on);
 
-/// Length-prefixed little fields, for a result that crosses from run_isolated's child.
-class ByteWriter {
- public:
-  void u64(uint64_t v);
-  void str(std::string_view s);
-  std::string take() { return std::move(b_); }
-
- private:
-  std::string b_;
-};
-
-class ByteReader {
- public:
-  ByteReader(std::string_view b, std::string file) : b_(b), file_(std::move(file)) {}
-  uint64_t u64();
-  std::string str();
-  bool done() const { return at_ == b_.size(); }
-
- private:
-  std::string_view b_;
-  size_t at_ = 0;
-  std::string file_;
-};
+// The crash fence's pieces, under the names the HDF5 readers have always used.
+using flynet::ByteReader;
+using flynet::ByteWriter;
+using flynet::set_isolation_for_fuzzing;
 
 /// An open HDF5 identifier, closed with the matching H5*close when it goes out of scope.
 class Handle {
